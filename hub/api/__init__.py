@@ -1,0 +1,1 @@
+"""HTTP surface: OpenAI routes, REST under /api, WebSocket, dashboard and /mcp."""

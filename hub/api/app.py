@@ -1,0 +1,91 @@
+"""The application factory. Every object is built here, once, inside the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+import httpx2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from hub.api import health, openai_routes, rest, ws
+from hub.api.auth import ApiKeyMiddleware
+from hub.api.errors import error_response, hub_error_handler
+from hub.api.state import HubState
+from hub.config import HubConfig
+from hub.core.errors import HubError
+from hub.core.store import Store
+from hub.core.tokens import TokenCounter, load_encoding
+from hub.proxy.routing import ModelRouter
+from hub.proxy.upstream import ProviderPool
+from hub.services.chat import ChatService
+from hub.services.events import EventBus
+from hub.services.metrics import MetricRecorder
+from hub.services.sessions import SessionService
+from hub.services.stats import StatsService
+
+
+@asynccontextmanager
+async def open_hub(
+    config: HubConfig, transport: httpx2.AsyncBaseTransport | None = None
+) -> AsyncIterator[HubState]:
+    """Build the hub's objects; shared by the HTTP app and the stdio MCP server."""
+    encoding = await anyio.to_thread.run_sync(load_encoding)
+    store = await Store.open(config.database_path)
+    pool = ProviderPool(config, transport)
+    bus = EventBus()
+    counter = TokenCounter(encoding)
+    router = ModelRouter(config)
+    sessions = SessionService(store, bus, config.sessions)
+    recorder = MetricRecorder(store, bus, config.sessions, router.models)
+    try:
+        yield HubState(
+            config=config,
+            store=store,
+            bus=bus,
+            counter=counter,
+            router=router,
+            pool=pool,
+            sessions=sessions,
+            recorder=recorder,
+            stats=StatsService(store, sessions, recorder),
+            chat=ChatService(router, pool, sessions, recorder, counter),
+        )
+    finally:
+        await recorder.flush()
+        await pool.aclose()
+        await store.close()
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "Route introuvable.", 405: "Méthode non autorisée pour cette route."}
+    message = messages.get(exc.status_code, str(exc.detail))
+    return error_response(HubError(message, status=exc.status_code, code="http_error"))
+
+
+def create_app(
+    config: HubConfig, *, transport: httpx2.AsyncBaseTransport | None = None
+) -> Starlette:
+    """``transport`` lets tests inject upstream faults that are hard to cause for real."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_hub(config, transport) as hub:
+            app.state.hub = hub
+            yield
+
+    middleware = []
+    if config.server.api_key:
+        middleware.append(Middleware(ApiKeyMiddleware, api_key=config.server.api_key))
+    return Starlette(
+        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes],
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HubError: hub_error_handler, HTTPException: _http_error},
+    )

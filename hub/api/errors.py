@@ -1,0 +1,65 @@
+"""OpenAI-shaped error responses, and reading a JSON body within a size limit."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from hub.core.errors import HubError
+from hub.core.jsontypes import JSON, JSONObject
+
+
+def error_response(error: HubError, headers: dict[str, str] | None = None) -> JSONResponse:
+    body: JSONObject = {
+        "error": {
+            "message": error.message,
+            "type": error.error_type,
+            "param": error.param,
+            "code": error.code,
+        }
+    }
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
+async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HubError)
+    return error_response(exc)
+
+
+async def read_json(request: Request, limit: int) -> JSON:
+    """The body parsed as JSON; 413 past ``limit`` bytes, 400 if it is not JSON."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise HubError("Corps de requête vide : un objet JSON est attendu.", code="invalid_json")
+    try:
+        parsed: JSON = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise HubError(f"JSON invalide : {exc}.", code="invalid_json") from None
+    return parsed
+
+
+def _too_large(limit: int) -> HubError:
+    return HubError(
+        f"Corps de requête trop volumineux (limite : {limit} octets).",
+        status=413,
+        code="request_too_large",
+    )
+
+
+async def read_object(request: Request, limit: int) -> JSONObject:
+    parsed = await read_json(request, limit)
+    if not isinstance(parsed, dict):
+        raise HubError("Le corps doit être un objet JSON.", code="invalid_json")
+    return parsed

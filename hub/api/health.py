@@ -1,0 +1,37 @@
+"""``GET /health``: is the hub up, and is its database answering."""
+
+from __future__ import annotations
+
+import time
+
+import aiosqlite
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from hub import __version__
+from hub.api.state import hub_of
+
+
+async def health(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    try:
+        version = await hub.store.schema_version()
+        database = {"status": "opérationnelle", "schema_version": version}
+    except (aiosqlite.Error, ValueError) as exc:
+        database = {"status": "indisponible", "erreur": type(exc).__name__}
+    healthy = database["status"] == "opérationnelle"
+    return JSONResponse(
+        {
+            "status": "opérationnel" if healthy else "dégradé",
+            "message": "Kimi Proxy Hub est en ligne",
+            "version": __version__,
+            "uptime_s": round(time.time() - hub.started_at, 1),
+            "database": database,
+            "models": len(hub.router.models),
+        },
+        status_code=200 if healthy else 503,
+    )
+
+
+routes = [Route("/health", health, methods=["GET"])]

@@ -1,0 +1,145 @@
+"""REST under /api: sessions, metrics, stats and exports."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.api.errors import read_object
+from hub.api.state import hub_of
+from hub.core.errors import HubError
+from hub.services.sessions import parse_session_id
+
+SMALL_BODY = 64 * 1024
+MAX_PAGE = 500
+
+
+def _session_id(request: Request) -> int:
+    return parse_session_id(str(request.path_params["session_id"]))
+
+
+def _int_query(request: Request, name: str, default: int | None, maximum: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise HubError(f"Paramètre « {name} » invalide : entier positif attendu.", param=name)
+    return min(int(raw), maximum)
+
+
+async def list_sessions(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    sessions = await hub.sessions.list()
+    return JSONResponse({"sessions": [s.to_json() for s in sessions]})
+
+
+async def create_session(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    body = await read_object(request, SMALL_BODY) if await request.body() else {}
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise HubError("« name » doit être une chaîne.", param="name")
+    activate = body.get("activate", True)
+    if not isinstance(activate, bool):
+        raise HubError("« activate » doit être un booléen.", param="activate")
+    session = await hub.sessions.create(name, activate=activate)
+    return JSONResponse(session.to_json(), status_code=201)
+
+
+async def get_session(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    return JSONResponse((await hub.sessions.get(_session_id(request))).to_json())
+
+
+async def update_session(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    session_id = _session_id(request)
+    body = await read_object(request, SMALL_BODY)
+    unknown = set(body) - {"name", "compaction"}
+    if unknown:
+        raise HubError(f"Champ(s) non modifiable(s) : {', '.join(sorted(unknown))}.")
+    session = await hub.sessions.get(session_id)
+    name, compaction = body.get("name"), body.get("compaction")
+    if name is not None:
+        if not isinstance(name, str):
+            raise HubError("« name » doit être une chaîne.", param="name")
+        session = await hub.sessions.rename(session_id, name)
+    if compaction is not None:
+        if not isinstance(compaction, bool):
+            raise HubError("« compaction » doit être un booléen.", param="compaction")
+        session = await hub.sessions.set_compaction(session_id, compaction)
+    return JSONResponse(session.to_json())
+
+
+async def delete_session(request: Request) -> Response:
+    hub = hub_of(request)
+    await hub.sessions.delete(_session_id(request))
+    return Response(status_code=204)
+
+
+async def activate_session(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    return JSONResponse((await hub.sessions.activate(_session_id(request))).to_json())
+
+
+async def session_metrics(request: Request) -> JSONResponse:
+    """Totals, gauge and a page of requests (newest first; ``before`` pages back)."""
+    hub = hub_of(request)
+    session_id = _session_id(request)
+    limit = _int_query(request, "limit", 100, MAX_PAGE) or 100
+    before = _int_query(request, "before", None, 2**62)
+    stats = await hub.stats.session_stats(session_id, last=0)
+    page = await hub.store.list_requests(session_id, limit=limit, before_id=before)
+    stats["requests"] = [r.to_json() for r in page]
+    return JSONResponse(stats)
+
+
+async def global_stats(request: Request) -> JSONResponse:
+    return JSONResponse(await hub_of(request).stats.global_stats())
+
+
+def _export_filter(request: Request) -> int | None:
+    raw = request.query_params.get("session")
+    return parse_session_id(raw) if raw else None
+
+
+def _filename(extension: str) -> dict[str, str]:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return {"content-disposition": f'attachment; filename="kimi-proxy-{stamp}.{extension}"'}
+
+
+async def export_csv(request: Request) -> Response:
+    hub = hub_of(request)
+    session_id = _export_filter(request)
+    if session_id is not None:
+        await hub.sessions.get(session_id)
+    text = await hub.stats.export_csv(session_id)
+    return Response(text, media_type="text/csv; charset=utf-8", headers=_filename("csv"))
+
+
+async def export_json(request: Request) -> Response:
+    hub = hub_of(request)
+    session_id = _export_filter(request)
+    if session_id is not None:
+        await hub.sessions.get(session_id)
+    data = await hub.stats.export_json(session_id)
+    body = json.dumps(data, ensure_ascii=False, indent=1)
+    return Response(body, media_type="application/json", headers=_filename("json"))
+
+
+routes = [
+    Route("/api/sessions", list_sessions, methods=["GET"]),
+    Route("/api/sessions", create_session, methods=["POST"]),
+    Route("/api/sessions/{session_id}", get_session, methods=["GET"]),
+    Route("/api/sessions/{session_id}", update_session, methods=["PATCH"]),
+    Route("/api/sessions/{session_id}", delete_session, methods=["DELETE"]),
+    Route("/api/sessions/{session_id}/activate", activate_session, methods=["POST"]),
+    Route("/api/sessions/{session_id}/metrics", session_metrics, methods=["GET"]),
+    Route("/api/stats", global_stats, methods=["GET"]),
+    Route("/api/export/csv", export_csv, methods=["GET"]),
+    Route("/api/export/json", export_json, methods=["GET"]),
+]

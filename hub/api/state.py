@@ -1,0 +1,40 @@
+"""Everything the routes need, built once by the app's lifespan and kept on app.state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+
+from hub.config import HubConfig
+from hub.core.store import Store
+from hub.core.tokens import TokenCounter
+from hub.proxy.routing import ModelRouter
+from hub.proxy.upstream import ProviderPool
+from hub.services.chat import ChatService
+from hub.services.events import EventBus
+from hub.services.metrics import MetricRecorder
+from hub.services.sessions import SessionService
+from hub.services.stats import StatsService
+
+
+@dataclass
+class HubState:
+    config: HubConfig
+    store: Store
+    bus: EventBus
+    counter: TokenCounter
+    router: ModelRouter
+    pool: ProviderPool
+    sessions: SessionService
+    recorder: MetricRecorder
+    stats: StatsService
+    chat: ChatService
+    started_at: float = field(default_factory=time.time)
+
+
+def hub_of(connection: HTTPConnection) -> HubState:
+    state = connection.app.state.hub
+    assert isinstance(state, HubState)
+    return state

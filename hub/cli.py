@@ -1,0 +1,67 @@
+"""``kimi-proxy``: the command the scripts and users run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from hub.api.app import create_app
+from hub.config import ConfigError, HubConfig, load_config
+
+CONFIG_ENV = "KIMI_PROXY_CONFIG"
+
+
+def _config(path: str | None) -> HubConfig:
+    return load_config(Path(path or os.environ.get(CONFIG_ENV, "config.toml")))
+
+
+def app_from_env() -> Starlette:
+    """Factory for ``uvicorn --reload``, which needs an import string."""
+    return create_app(_config(None))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    config = _config(args.config)
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    if args.reload:
+        os.environ[CONFIG_ENV] = str(config.source)
+        uvicorn.run("hub.cli:app_from_env", factory=True, host=host, port=port, reload=True)
+        return
+    uvicorn.run(create_app(config), host=host, port=port, log_level=args.log_level)
+
+
+def _check(args: argparse.Namespace) -> None:
+    config = _config(args.config)
+    print(f"Configuration valide : {config.source}")
+    print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kimi-proxy", description="Kimi Proxy Hub")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="démarrer le hub (HTTP)")
+    serve.add_argument("--config", help="chemin de config.toml")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--reload", action="store_true", help="recharger à chaque modification")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=_serve)
+    check = commands.add_parser("check-config", help="valider config.toml et quitter")
+    check.add_argument("--config")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except ConfigError as exc:
+        print(f"Erreur de configuration : {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

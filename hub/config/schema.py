@@ -1,0 +1,98 @@
+"""Typed, immutable view of config.toml. Defaults live here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    max_body_bytes: int = 20 * 1024 * 1024
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    attempts: int = 3
+    backoff_initial: float = 0.25
+    backoff_max: float = 4.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str
+    base_url: str
+    type: str = "openai"
+    api_key: str | None = None
+    enabled: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    key: str
+    provider: str
+    model: str
+    max_context: int | None = None
+    input_price: float = 0.0
+    output_price: float = 0.0
+    compaction_threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class SessionsConfig:
+    auto_session: bool = True
+    thresholds: tuple[float, ...] = (0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class SavingsConfig:
+    masking: bool = True
+    compaction: bool = True
+    compaction_threshold: float = 0.8
+    keep_recent_exchanges: int = 4
+    mask_min_tokens: int = 400
+    summariser_model: str | None = None
+    mask_retention: int = 10_000
+
+
+@dataclass(frozen=True)
+class McpServerConfig:
+    name: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    enabled: bool = True
+    tools_allow: tuple[str, ...] = ()
+    tools_deny: tuple[str, ...] = ()
+    call_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class McpConfig:
+    workspace: Path = Path(".")
+    servers: dict[str, McpServerConfig] = field(default_factory=dict)
+    servers_json: Path | None = None
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    source: Path
+    server: ServerConfig = ServerConfig()
+    database_path: Path = Path("data/sessions.db")
+    retry: RetryConfig = RetryConfig()
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    sessions: SessionsConfig = SessionsConfig()
+    savings: SavingsConfig = SavingsConfig()
+    mcp: McpConfig = McpConfig()

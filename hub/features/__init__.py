@@ -1,0 +1,1 @@
+"""Features: MCP client hub, sanitizer, compaction, workspace guard."""

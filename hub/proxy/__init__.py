@@ -1,0 +1,1 @@
+"""Proxy: model routing, pooled upstream clients, SSE relay and usage extraction."""

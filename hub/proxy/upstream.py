@@ -1,0 +1,111 @@
+"""One pooled httpx2 client per provider, and a POST that retries what is retryable.
+
+Retried before the first byte: connect errors, timeouts, 429 and 5xx, with
+exponential backoff. A ``Retry-After`` longer than ``backoff_max`` is not slept
+on: the 429 goes back to the client, whose own retry logic can wait that long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from dataclasses import dataclass
+
+import httpx2
+
+from hub.config import HubConfig, ProviderConfig, RetryConfig
+from hub.core.errors import UpstreamError
+from hub.proxy.routing import Route
+
+
+@dataclass
+class UpstreamReply:
+    """An upstream response whose body is not read yet."""
+
+    response: httpx2.Response
+    attempts: int
+    headers_at: float
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - now) if parsed else None
+
+
+def _retryable_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+class ProviderPool:
+    """Owns the HTTP clients; close it with ``aclose`` when the app stops."""
+
+    def __init__(
+        self, config: HubConfig, transport: httpx2.AsyncBaseTransport | None = None
+    ) -> None:
+        self._retry = config.retry
+        timeout = httpx2.Timeout(config.retry.read_timeout, connect=config.retry.connect_timeout)
+        limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
+        self._clients = {
+            name: httpx2.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+            for name, provider in config.providers.items()
+            if provider.enabled
+        }
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(c.aclose() for c in self._clients.values()))
+
+    @property
+    def retry(self) -> RetryConfig:
+        return self._retry
+
+    def _headers(self, provider: ProviderConfig) -> dict[str, str]:
+        headers = {"content-type": "application/json", **provider.headers}
+        if provider.api_key:
+            headers["authorization"] = f"Bearer {provider.api_key}"
+        return headers
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self._retry.backoff_max, self._retry.backoff_initial * 2 ** (attempt - 1)))
+
+    async def post_chat(self, route: Route, body: bytes) -> UpstreamReply:
+        """Send until a non-retryable answer or the attempts run out."""
+        client = self._clients[route.provider.name]
+        url = f"{route.provider.base_url}/chat/completions"
+        headers = self._headers(route.provider)
+        attempts = self._retry.attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                request = client.build_request("POST", url, content=body, headers=headers)
+                response = await client.send(request, stream=True)
+            except httpx2.TimeoutException:
+                if attempt == attempts:
+                    raise UpstreamError(
+                        f"Le fournisseur « {route.provider.name} » n'a pas répondu à temps "
+                        f"({attempts} tentative(s)).",
+                        status=504,
+                        code="upstream_timeout",
+                    ) from None
+            except httpx2.TransportError as exc:
+                if attempt == attempts:
+                    raise UpstreamError(
+                        f"Fournisseur « {route.provider.name} » injoignable après {attempts} "
+                        f"tentative(s) : {type(exc).__name__}.",
+                        code="upstream_unreachable",
+                    ) from None
+            else:
+                if not _retryable_status(response.status_code) or attempt == attempts:
+                    return UpstreamReply(response, attempt, time.perf_counter())
+                wait = retry_after_seconds(response.headers.get("retry-after"), time.time())
+                if wait is not None and wait > self._retry.backoff_max:
+                    return UpstreamReply(response, attempt, time.perf_counter())
+                await response.aclose()
+                await asyncio.sleep(wait if wait is not None else self.backoff(attempt))
+                continue
+            await asyncio.sleep(self.backoff(attempt))
+        raise AssertionError("unreachable: the loop returns or raises")

@@ -1,0 +1,1 @@
+"""Services: sessions, metrics, the event bus and the chat orchestration."""

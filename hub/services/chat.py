@@ -1,0 +1,238 @@
+"""The path of one chat request: route, session, forward, relay, record.
+
+Every outcome, including upstream failure and client disconnect, ends in exactly
+one ``RequestRecord``. Prompt counting starts beside the upstream call and is only
+awaited by the background recorder, so it never delays a byte to the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import anyio
+import httpx2
+
+from hub.core.errors import HubError, UpstreamError
+from hub.core.jsontypes import JSON, JSONObject, as_list, as_object
+from hub.core.records import RequestRecord, RequestStatus
+from hub.core.tokens import TokenCounter
+from hub.proxy.routing import ModelRouter, Route
+from hub.proxy.sse import SSESplitter, StreamTracker, Usage, completion_text, usage_of
+from hub.proxy.upstream import ProviderPool, UpstreamReply
+from hub.services.metrics import MetricRecorder, cost_of
+from hub.services.sessions import SessionService
+
+ERROR_EXCERPT = 500
+
+
+@dataclass
+class JsonReply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StreamReply:
+    chunks: AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Call:
+    """What is known about one request while it is in flight."""
+
+    route: Route
+    session_id: int
+    stream: bool
+    prompt: asyncio.Task[int]
+    started: float = field(default_factory=time.perf_counter)
+    created_at: float = field(default_factory=time.time)
+    attempts: int = 1
+    ttfb_ms: float | None = None
+
+
+def sse_error(message: str, code: str) -> bytes:
+    payload = {"error": {"message": message, "type": "upstream_error", "code": code}}
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+
+
+class ChatService:
+    def __init__(
+        self,
+        router: ModelRouter,
+        pool: ProviderPool,
+        sessions: SessionService,
+        recorder: MetricRecorder,
+        counter: TokenCounter,
+    ) -> None:
+        self._router = router
+        self._pool = pool
+        self._sessions = sessions
+        self._recorder = recorder
+        self._counter = counter
+
+    def _record(
+        self,
+        call: _Call,
+        *,
+        status: RequestStatus,
+        http_status: int,
+        usage: Usage | None = None,
+        completion: str = "",
+        error: str | None = None,
+    ) -> None:
+        total_ms = (time.perf_counter() - call.started) * 1000
+
+        async def build() -> RequestRecord:
+            estimate = await call.prompt
+            if usage is not None:
+                prompt, completion_tokens, source = (
+                    usage.prompt_tokens, usage.completion_tokens, "upstream"
+                )  # fmt: skip
+            else:
+                prompt, source = estimate, "estimated"
+                completion_tokens = self._counter.count_text(completion) if completion else 0
+            return RequestRecord(
+                session_id=call.session_id,
+                created_at=call.created_at,
+                model_key=call.route.model_key,
+                provider=call.route.provider.name,
+                upstream_model=call.route.upstream_model,
+                stream=call.stream,
+                prompt_tokens=prompt,
+                completion_tokens=completion_tokens,
+                usage_source="upstream" if source == "upstream" else "estimated",
+                prompt_estimate=estimate,
+                ttfb_ms=call.ttfb_ms,
+                total_ms=total_ms,
+                status=status,
+                http_status=http_status,
+                error=error,
+                cost=cost_of(call.route.model, prompt, completion_tokens),
+                attempts=call.attempts,
+            )
+
+        self._recorder.submit(build())
+
+    async def handle(
+        self, payload: JSONObject, session_header: str | None
+    ) -> JsonReply | StreamReply:
+        model = payload.get("model")
+        if not isinstance(model, str):
+            raise HubError("Le champ « model » doit être une chaîne.", param="model")
+        route = self._router.resolve(model)
+        session = await self._sessions.for_request(session_header, route)
+        messages = as_list(payload.get("messages"))
+        tools: list[JSON] = as_list(payload.get("tools"))
+        stream = payload.get("stream") is True
+        call = _Call(
+            route=route,
+            session_id=session.id,
+            stream=stream,
+            prompt=asyncio.create_task(self._counter.count_chat_async(messages, tools)),
+        )
+        upstream: JSONObject = {**payload, "model": route.upstream_model}
+        wants_usage = False
+        if stream:
+            options = as_object(payload.get("stream_options")) or {}
+            wants_usage = options.get("include_usage") is True
+            upstream["stream_options"] = {**options, "include_usage": True}
+        body = json.dumps(upstream, ensure_ascii=False).encode()
+        try:
+            reply = await self._pool.post_chat(route, body)
+        except UpstreamError as exc:
+            self._record(call, status="error", http_status=exc.status, error=exc.message)
+            raise
+        except asyncio.CancelledError:
+            self._record(call, status="cancelled", http_status=499, error="client déconnecté")
+            raise
+        call.attempts = reply.attempts
+        call.ttfb_ms = (reply.headers_at - call.started) * 1000
+        if stream and reply.response.status_code < 400:
+            return StreamReply(self._relay(call, reply, wants_usage), _media(reply))
+        return await self._complete(call, reply)
+
+    async def _complete(self, call: _Call, reply: UpstreamReply) -> JsonReply:
+        response = reply.response
+        try:
+            content = await response.aread()
+        except asyncio.CancelledError:
+            self._record(call, status="cancelled", http_status=499, error="client déconnecté")
+            raise
+        except httpx2.TransportError as exc:
+            self._record(call, status="error", http_status=502, error=type(exc).__name__)
+            raise UpstreamError("Réponse du fournisseur interrompue.") from None
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+        if response.status_code >= 400:
+            excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
+            self._record(call, status="error", http_status=response.status_code, error=excerpt)
+            return JsonReply(response.status_code, content, _passthrough(response))
+        parsed: JSON = None
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = None
+        payload = as_object(parsed) or {}
+        self._record(
+            call,
+            status="ok",
+            http_status=response.status_code,
+            usage=usage_of(payload),
+            completion=completion_text(payload),
+        )
+        return JsonReply(response.status_code, content, _media(reply))
+
+    async def _relay(
+        self, call: _Call, reply: UpstreamReply, wants_usage: bool
+    ) -> AsyncIterator[bytes]:
+        """Yield each SSE event as soon as it is complete; drop only our usage chunk."""
+        tracker = StreamTracker()
+        splitter = SSESplitter()
+        status: RequestStatus = "ok"
+        error: str | None = None
+        try:
+            async for chunk in reply.response.aiter_bytes():
+                for event in splitter.feed(chunk):
+                    if tracker.observe(event) and not wants_usage:
+                        continue
+                    yield event
+            if not (tracker.done or tracker.finished):
+                status, error = "partial", "flux interrompu par le fournisseur"
+                yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
+        except httpx2.TransportError as exc:
+            status, error = "partial", f"flux interrompu : {type(exc).__name__}"
+            yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
+        except (asyncio.CancelledError, GeneratorExit):
+            status, error = "cancelled", "client déconnecté"
+            raise
+        finally:
+            self._record(
+                call,
+                status=status,
+                http_status=499 if status == "cancelled" else reply.response.status_code,
+                usage=tracker.usage if status == "ok" else None,
+                completion=tracker.text,
+                error=error,
+            )
+            with anyio.CancelScope(shield=True):
+                await reply.response.aclose()
+
+
+def _media(reply: UpstreamReply) -> dict[str, str]:
+    content_type = reply.response.headers.get("content-type")
+    return {"content-type": content_type} if content_type else {}
+
+
+def _passthrough(response: httpx2.Response) -> dict[str, str]:
+    headers = {"content-type": response.headers.get("content-type", "application/json")}
+    retry_after = response.headers.get("retry-after")
+    if retry_after:
+        headers["retry-after"] = retry_after
+    return headers

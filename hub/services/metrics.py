@@ -1,0 +1,100 @@
+"""Recording of request rows off the response path, and the context gauge."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping
+
+from hub.config import ModelConfig, SessionsConfig
+from hub.core.jsontypes import JSONObject
+from hub.core.records import RequestRecord, SessionRecord
+from hub.core.store import Store
+from hub.services.events import EventBus
+
+
+def cost_of(model: ModelConfig | None, prompt_tokens: int, completion_tokens: int) -> float:
+    if model is None:
+        return 0.0
+    return (prompt_tokens * model.input_price + completion_tokens * model.output_price) / 1e6
+
+
+def gauge_level(ratio: float, thresholds: tuple[float, ...]) -> int:
+    """How many thresholds the ratio has reached (0 = below all of them)."""
+    return sum(1 for t in thresholds if ratio >= t)
+
+
+class MetricRecorder:
+    """Writes one row per request in the background; ``flush`` gives read-your-writes."""
+
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        config: SessionsConfig,
+        models: Mapping[str, ModelConfig],
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._thresholds = config.thresholds
+        self._models = models
+        self._pending: set[asyncio.Task[None]] = set()
+        self._levels: dict[int, int] = {}
+        self._write_lock = asyncio.Lock()
+
+    def submit(self, record: Awaitable[RequestRecord]) -> None:
+        """Schedule a record; never awaited by the request that produced it."""
+        task = asyncio.create_task(self._write(record))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        while self._pending:
+            await asyncio.gather(*list(self._pending))
+
+    async def _write(self, pending: Awaitable[RequestRecord]) -> None:
+        record = await pending
+        async with self._write_lock:
+            await self._store.insert_requests([record])
+        self._bus.publish("metric", {"request": record.to_json()})
+        self._check_gauge(record)
+
+    def max_context(self, model_key: str | None) -> int | None:
+        model = self._models.get(model_key or "")
+        return model.max_context if model else None
+
+    def _check_gauge(self, record: RequestRecord) -> None:
+        max_context = self.max_context(record.model_key)
+        if not max_context or record.status == "error":
+            return
+        ratio = record.prompt_tokens / max_context
+        level = gauge_level(ratio, self._thresholds)
+        previous = self._levels.get(record.session_id, 0)
+        self._levels[record.session_id] = level
+        if level > previous:
+            threshold = self._thresholds[level - 1]
+            self._bus.publish(
+                "alert",
+                {
+                    "session_id": record.session_id,
+                    "level": level,
+                    "threshold": threshold,
+                    "ratio": round(ratio, 4),
+                    "message": f"Contexte à {ratio:.0%} de la limite ({threshold:.0%} atteint).",
+                },
+            )
+
+    async def gauge(self, session: SessionRecord) -> JSONObject:
+        """Last prompt size against the model's window, for the dashboard and MCP."""
+        await self.flush()
+        last = await self._store.last_request(session.id)
+        max_context = self.max_context(session.model_key)
+        used = last.prompt_tokens if last else 0
+        ratio = used / max_context if max_context else None
+        return {
+            "session_id": session.id,
+            "prompt_tokens": used,
+            "max_context": max_context,
+            "ratio": None if ratio is None else round(ratio, 4),
+            "level": 0 if ratio is None else gauge_level(ratio, self._thresholds),
+            "thresholds": list(self._thresholds),
+        }

@@ -1,0 +1,120 @@
+"""Sessions: which one a request belongs to, and the REST/MCP operations on them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hub.config import SessionsConfig
+from hub.core.errors import HubError, NotFoundError
+from hub.core.records import SessionRecord
+from hub.core.store import Store
+from hub.proxy.routing import Route
+from hub.services.events import EventBus
+
+MAX_NAME_LENGTH = 200
+
+
+def default_name(prefix: str = "Session") -> str:
+    return f"{prefix} du {time.strftime('%d/%m/%Y %H:%M')}"
+
+
+def parse_session_id(value: str) -> int:
+    """A session id from a header or a path segment, or a 400 in French."""
+    try:
+        session_id = int(value.strip())
+    except ValueError:
+        raise HubError(
+            f"Identifiant de session invalide : « {value[:40]} » (entier attendu).",
+            code="invalid_session_id",
+            param="X-Kimi-Session",
+        ) from None
+    if session_id <= 0:
+        raise HubError("Identifiant de session invalide (entier positif attendu).",
+                       code="invalid_session_id")  # fmt: skip
+    return session_id
+
+
+class SessionService:
+    def __init__(self, store: Store, bus: EventBus, config: SessionsConfig) -> None:
+        self._store = store
+        self._bus = bus
+        self._auto = config.auto_session
+        self._lock = asyncio.Lock()  # two first requests must not open two sessions
+
+    def _publish(self, action: str, session: SessionRecord | None, session_id: int) -> None:
+        self._bus.publish(
+            "session",
+            {"action": action, "session_id": session_id,
+             "session": session.to_json() if session else None},
+        )  # fmt: skip
+
+    async def get(self, session_id: int) -> SessionRecord:
+        session = await self._store.get_session(session_id)
+        if session is None:
+            raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
+        return session
+
+    async def list(self) -> list[SessionRecord]:
+        return await self._store.list_sessions()
+
+    async def active(self) -> SessionRecord | None:
+        return await self._store.active_session()
+
+    async def create(self, name: str | None = None, *, activate: bool = True) -> SessionRecord:
+        clean = (name or "").strip()[:MAX_NAME_LENGTH] or default_name()
+        session = await self._store.create_session(clean, active=activate)
+        self._publish("created", session, session.id)
+        return session
+
+    async def activate(self, session_id: int) -> SessionRecord:
+        await self.get(session_id)
+        await self._store.activate_session(session_id)
+        session = await self.get(session_id)
+        self._publish("activated", session, session_id)
+        return session
+
+    async def rename(self, session_id: int, name: str) -> SessionRecord:
+        clean = name.strip()[:MAX_NAME_LENGTH]
+        if not clean:
+            raise HubError("Le nom de session ne peut pas être vide.", code="invalid_name")
+        await self.get(session_id)
+        await self._store.update_session(session_id, name=clean)
+        session = await self.get(session_id)
+        self._publish("renamed", session, session_id)
+        return session
+
+    async def set_compaction(self, session_id: int, enabled: bool) -> SessionRecord:
+        await self.get(session_id)
+        await self._store.update_session(session_id, compaction=enabled)
+        return await self.get(session_id)
+
+    async def delete(self, session_id: int) -> None:
+        if not await self._store.delete_session(session_id):
+            raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
+        self._publish("deleted", None, session_id)
+
+    async def for_request(self, header: str | None, route: Route) -> SessionRecord:
+        """The session a chat request is recorded in.
+
+        An explicit ``X-Kimi-Session`` wins. Otherwise the active session, unless
+        auto-session is on and the provider or model changed: then a new one opens.
+        """
+        async with self._lock:
+            if header is not None:
+                session = await self.get(parse_session_id(header))
+            else:
+                active = await self._store.active_session()
+                changed = active is not None and (active.provider, active.model_key) != (
+                    route.provider.name,
+                    route.model_key,
+                )
+                if active is None or (self._auto and changed and active.model_key is not None):
+                    active = await self.create(default_name(f"Auto · {route.model_key} ·"))
+                session = active
+            if session.model_key is None:
+                await self._store.update_session(
+                    session.id, provider=route.provider.name, model_key=route.model_key
+                )
+                session = await self.get(session.id)
+            return session

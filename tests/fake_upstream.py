@@ -1,0 +1,107 @@
+"""A small OpenAI-compatible upstream for tests and benchmarks.
+
+The upstream model name picks the behaviour: ``echo`` (default), ``no-usage``,
+``slow`` (waits ``delay`` seconds per chunk), ``flaky`` (429 then OK), ``down``
+(always 500), ``cut`` (stream dies mid-way), ``hang`` (never answers), ``bad``
+(400 with an OpenAI error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+REPLY = "Bonjour ! Voici une réponse de test."
+
+
+@dataclass
+class FakeUpstream:
+    received: list[dict] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+    delay: float = 0.05
+    retry_after: str = "0"
+    cancelled: int = 0
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
+
+    def _usage(self, body: dict) -> dict:
+        prompt = sum(len(str(m.get("content", ""))) // 4 + 4 for m in body["messages"])
+        return {"prompt_tokens": prompt, "completion_tokens": 9, "total_tokens": prompt + 9}
+
+    async def chat(self, request: Request) -> Response:
+        body = await request.json()
+        self.received.append(body)
+        self.headers.append(dict(request.headers))
+        model = body.get("model", "echo")
+        if model == "flaky" and self.failures.get("flaky", 0) > 0:
+            self.failures["flaky"] -= 1
+            return JSONResponse(
+                {"error": {"message": "rate limited", "type": "rate_limit"}},
+                status_code=429,
+                headers={"retry-after": self.retry_after},
+            )
+        if model == "down":
+            return JSONResponse({"error": {"message": "boom", "type": "server"}}, 500)
+        if model == "bad":
+            return JSONResponse(
+                {"error": {"message": "bad thing", "type": "invalid_request_error"}}, 400
+            )
+        if model == "hang":
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        if body.get("stream"):
+            return StreamingResponse(self._stream(body, model), media_type="text/event-stream")
+        payload = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": REPLY},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
+        if model == "slow":
+            await asyncio.sleep(self.delay)
+        if model != "no-usage":
+            payload["usage"] = self._usage(body)
+        return JSONResponse(payload)
+
+    async def _stream(self, body: dict, model: str) -> AsyncIterator[bytes]:
+        words = REPLY.split(" ")
+        base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "model": model}
+        try:
+            for index, word in enumerate(words):
+                if model == "cut" and index == 3:
+                    raise ConnectionResetError("coupure simulée")
+                if model == "slow":
+                    await asyncio.sleep(self.delay)
+                delta = {"content": word if index == 0 else " " + word}
+                chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                yield f"data: {json.dumps(chunk)}\n\n".encode()
+            final = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            yield f"data: {json.dumps(final)}\n\n".encode()
+            options = body.get("stream_options") or {}
+            if options.get("include_usage") and model != "no-usage":
+                usage = {**base, "choices": [], "usage": self._usage(body)}
+                yield f"data: {json.dumps(usage)}\n\n".encode()
+            yield b"data: [DONE]\n\n"
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise

@@ -1,0 +1,1 @@
+"""MCP tools the hub exposes, one module per family."""
