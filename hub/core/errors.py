@@ -31,5 +31,8 @@ class NotFoundError(HubError):
 class UpstreamError(HubError):
     """The provider failed after the retries were spent."""
 
-    def __init__(self, message: str, *, status: int = 502, code: str = "upstream_error") -> None:
+    def __init__(
+        self, message: str, *, status: int = 502, code: str = "upstream_error", attempts: int = 1
+    ) -> None:
         super().__init__(message, status=status, error_type="upstream_error", code=code)
+        self.attempts = attempts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -180,20 +180,17 @@ class Store:
 
     # requests
 
-    async def insert_requests(self, records: Iterable[RequestRecord]) -> None:
-        rows = [
-            (
-                r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
-                int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
-                r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
-                r.cost, r.attempts, r.tokens_saved,
-            )
-            for r in records
-        ]  # fmt: skip
-        await self.db.executemany(
-            f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES ({', '.join('?' * 18)})", rows
+    async def insert_request(self, r: RequestRecord) -> int:
+        """Store one request row; returns its id."""
+        row = (
+            r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
+            int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
+            r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
+            r.cost, r.attempts, r.tokens_saved,
+        )  # fmt: skip
+        return await self.write(
+            f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
         )
-        await self.db.commit()
 
     async def list_requests(
         self, session_id: int | None = None, *, limit: int = 100, before_id: int | None = None

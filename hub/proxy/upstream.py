@@ -90,6 +90,7 @@ class ProviderPool:
                         f"({attempts} tentative(s)).",
                         status=504,
                         code="upstream_timeout",
+                        attempts=attempts,
                     ) from None
             except httpx2.TransportError as exc:
                 if attempt == attempts:
@@ -97,6 +98,7 @@ class ProviderPool:
                         f"Fournisseur « {route.provider.name} » injoignable après {attempts} "
                         f"tentative(s) : {type(exc).__name__}.",
                         code="upstream_unreachable",
+                        attempts=attempts,
                     ) from None
             else:
                 if not _retryable_status(response.status_code) or attempt == attempts:

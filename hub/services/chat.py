@@ -146,6 +146,7 @@ class ChatService:
         try:
             reply = await self._pool.post_chat(route, body)
         except UpstreamError as exc:
+            call.attempts = exc.attempts
             self._record(call, status="error", http_status=exc.status, error=exc.message)
             raise
         except asyncio.CancelledError:

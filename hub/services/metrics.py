@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping
+from dataclasses import replace
 
 from hub.config import ModelConfig, SessionsConfig
 from hub.core.jsontypes import JSONObject
@@ -54,7 +55,7 @@ class MetricRecorder:
     async def _write(self, pending: Awaitable[RequestRecord]) -> None:
         record = await pending
         async with self._write_lock:
-            await self._store.insert_requests([record])
+            record = replace(record, id=await self._store.insert_request(record))
         self._bus.publish("metric", {"request": record.to_json()})
         self._check_gauge(record)
 

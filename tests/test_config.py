@@ -1,0 +1,78 @@
+from pathlib import Path
+
+import pytest
+
+from hub.config import ConfigError, load_config, parse_config
+
+SRC = Path("/tmp/kimi/config.toml")
+BASE = """
+[providers.p]
+base_url = "http://127.0.0.1:1/v1"
+api_key = "${KEY}"
+
+[models."p/m"]
+provider = "p"
+model = "m"
+max_context = 1000
+"""
+
+
+def test_expands_variables_and_defaults() -> None:
+    config = parse_config(BASE + '[mcp]\nworkspace = "${WS:-/tmp}"\n', SRC, {"KEY": "secret"})
+    assert config.providers["p"].api_key == "secret"
+    assert config.mcp.workspace == Path("/tmp")
+    assert config.models["p/m"].max_context == 1000
+    assert config.database_path == SRC.parent / "data/sessions.db"
+
+
+def test_environment_value_cannot_inject_toml() -> None:
+    config = parse_config(BASE, SRC, {"KEY": 'x"\n[server]\nport = 1'})
+    assert config.providers["p"].api_key == 'x"\n[server]\nport = 1'
+    assert config.server.port == 8000
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "fragment"),
+    [
+        (BASE, {}, "providers.p.api_key"),
+        (BASE + "[server]\nprot = 1\n", {"KEY": "k"}, "server.prot"),
+        (BASE + '[server]\nport = "80"\n', {"KEY": "k"}, "server.port"),
+        (BASE + "[server]\nport = true\n", {"KEY": "k"}, "server.port"),
+        (BASE + "[sessions]\nthresholds = [1.5]\n", {"KEY": "k"}, "sessions.thresholds"),
+        (BASE + '[models.x]\nprovider = "nope"\n', {"KEY": "k"}, "models.x.provider"),
+        (BASE + '[server]\nhost = "0.0.0.0"\n', {"KEY": "k"}, "server.api_key"),
+        ("[[broken", {}, "TOML invalide"),
+        (BASE + "[unknown]\n", {"KEY": "k"}, "unknown"),
+        (BASE + '[providers.q]\ntype = "grpc"\nbase_url = "x"\n', {"KEY": "k"}, "providers.q.type"),
+        (BASE + '[mcp.servers.s]\nargs = ["a"]\n', {"KEY": "k"}, "mcp.servers.s.command"),
+    ],
+)
+def test_errors_name_the_file_and_key_in_french(
+    text: str, env: dict[str, str], fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, SRC, env)
+    message = str(caught.value)
+    assert str(SRC) in message
+    assert fragment in message
+
+
+def test_disabled_provider_may_reference_unset_variable() -> None:
+    text = BASE + '[providers.off]\nenabled = false\nbase_url = "${NOPE}"\napi_key = "${NOPE}"\n'
+    config = parse_config(text, SRC, {"KEY": "k"})
+    assert config.providers["off"].enabled is False
+
+
+def test_server_api_key_unset_means_no_auth_on_loopback() -> None:
+    config = parse_config(BASE + '[server]\napi_key = "${HUB_KEY}"\n', SRC, {"KEY": "k"})
+    assert config.server.api_key is None
+
+
+def test_missing_file_is_a_french_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="lecture impossible"):
+        load_config(tmp_path / "absent.toml", {})
+
+
+def test_shipped_config_is_valid() -> None:
+    config = load_config(Path(__file__).parent.parent / "config.toml", {"KIMI_API_KEY": "k"})
+    assert "kimi-code/kimi-for-coding" in config.models
