@@ -134,7 +134,9 @@ class WorkspaceGuard:
             os.close(fd)
 
     def _write(self, raw: str, data: bytes) -> Path:
-        real = self.resolve(raw)
+        return self._replace(self.resolve(raw), data)
+
+    def _replace(self, real: Path, data: bytes) -> Path:
         if real == self.root or os.path.isdir(real):
             raise WorkspaceError("Impossible d'écrire sur un dossier.", "is_directory")
         dir_fd, _info = self._open(real.parent, os.O_RDONLY | os.O_DIRECTORY)
