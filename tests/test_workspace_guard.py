@@ -155,7 +155,9 @@ def test_arbitrary_text_never_escapes(layout: tuple[WorkspaceGuard, Path, Path],
     assert Path(os.path.realpath(real)).is_relative_to(root.resolve())
 
 
-async def test_write_is_atomic_and_leaves_no_temp(layout: tuple[WorkspaceGuard, Path, Path]) -> None:
+async def test_write_is_atomic_and_leaves_no_temp(
+    layout: tuple[WorkspaceGuard, Path, Path],
+) -> None:
     guard, root, _ = layout
     target = root / "src" / "ok.txt"
     before = os.stat(target).st_ino
