@@ -257,3 +257,23 @@ async def test_missing_workspace_disables_file_tools(tmp_path: Path, upstream_ur
     async with serve(create_app(config)) as url, Client(f"{url}/mcp") as mcp_client:
         result = await mcp_client.call_tool("fs_list", {})
         assert "Aucun espace de travail" in error_text(result)
+
+
+async def test_tree_progress_from_worker_thread(hub_url: str, workspace: Path) -> None:
+    big = workspace / "big"
+    big.mkdir()
+    for i in range(450):
+        (big / f"f{i:03}.txt").write_text("x")
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with Client(f"{hub_url}/mcp") as client:
+        tree = data(
+            await client.call_tool("fs_tree", {"path": "big"}, progress_callback=on_progress)
+        )
+        assert len(tree["entries"]) == 450  # type: ignore[arg-type]
+        capped = data(await client.call_tool("fs_tree", {"path": "big", "max_entries": 10}))
+        assert capped["truncated"] is True
+    assert progress[:2] == [200, 400] and progress[-1] == 450
