@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
 
+import anyio
 import uvicorn
 from starlette.applications import Starlette
 
-from hub.api.app import create_app
+from hub.api.app import create_app, open_hub
+from hub.api.mcp import serve_stdio
 from hub.config import ConfigError, HubConfig, load_config
 
 CONFIG_ENV = "KIMI_PROXY_CONFIG"
@@ -42,6 +45,18 @@ def _check(args: argparse.Namespace) -> None:
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
 
 
+def _mcp(args: argparse.Namespace) -> None:
+    # stdout is the protocol channel: every log line goes to stderr.
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper())
+    config = _config(args.config)
+
+    async def run() -> None:
+        async with open_hub(config) as hub:
+            await serve_stdio(hub)
+
+    anyio.run(run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kimi-proxy", description="Kimi Proxy Hub")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="valider config.toml et quitter")
     check.add_argument("--config")
     check.set_defaults(run=_check)
+    mcp = commands.add_parser("mcp", help="serveur MCP sur stdio (mêmes outils que /mcp)")
+    mcp.add_argument("--config")
+    mcp.add_argument("--log-level", default="warning")
+    mcp.set_defaults(run=_mcp)
     return parser
 
 

@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api import health, openai_routes, rest, ws
+from hub.api import health, mcp, openai_routes, rest, ws
 from hub.api.auth import ApiKeyMiddleware
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.state import HubState
@@ -24,6 +24,7 @@ from hub.core.tokens import TokenCounter, load_encoding
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
+from hub.services.compaction import CompactionService
 from hub.services.events import EventBus
 from hub.services.metrics import MetricRecorder
 from hub.services.sessions import SessionService
@@ -43,6 +44,7 @@ async def open_hub(
     router = ModelRouter(config)
     sessions = SessionService(store, bus, config.sessions)
     recorder = MetricRecorder(store, bus, config.sessions, router.models)
+    compaction = CompactionService(counter, sessions)
     try:
         yield HubState(
             config=config,
@@ -54,7 +56,8 @@ async def open_hub(
             sessions=sessions,
             recorder=recorder,
             stats=StatsService(store, sessions, recorder),
-            chat=ChatService(router, pool, sessions, recorder, counter),
+            chat=ChatService(router, pool, sessions, recorder, counter, compaction),
+            compaction=compaction,
         )
     finally:
         await recorder.flush()
@@ -76,7 +79,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_hub(config, transport) as hub:
+        async with open_hub(config, transport) as hub, mcp.serve_http(app, hub):
             app.state.hub = hub
             yield
 
@@ -84,7 +87,7 @@ def create_app(
     if config.server.api_key:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=config.server.api_key))
     return Starlette(
-        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes],
+        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes, *mcp.routes],
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HubError: hub_error_handler, HTTPException: _http_error},

@@ -23,6 +23,7 @@ from hub.core.tokens import TokenCounter
 from hub.proxy.routing import ModelRouter, Route
 from hub.proxy.sse import SSESplitter, StreamTracker, Usage, completion_text, usage_of
 from hub.proxy.upstream import ProviderPool, UpstreamReply
+from hub.services.compaction import CompactionService
 from hub.services.metrics import MetricRecorder, cost_of
 from hub.services.sessions import SessionService
 
@@ -69,7 +70,9 @@ class ChatService:
         sessions: SessionService,
         recorder: MetricRecorder,
         counter: TokenCounter,
+        compaction: CompactionService | None = None,
     ) -> None:
+        self._compaction = compaction
         self._router = router
         self._pool = pool
         self._sessions = sessions
@@ -128,6 +131,8 @@ class ChatService:
         route = self._router.resolve(model)
         session = await self._sessions.for_request(session_header, route)
         messages = as_list(payload.get("messages"))
+        if self._compaction is not None:
+            self._compaction.remember(session.id, messages)
         tools: list[JSON] = as_list(payload.get("tools"))
         stream = payload.get("stream") is True
         call = _Call(

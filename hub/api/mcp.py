@@ -1,0 +1,214 @@
+"""The hub as an MCP server: the tools of ``tools/``, sessions as resources.
+
+One ``Server`` serves both transports: Streamable HTTP at ``/mcp`` (inside the
+Starlette app, behind the API key middleware and the SDK's Host/Origin checks)
+and stdio (``kimi-proxy mcp``). A tool that fails answers ``isError`` with a
+French message; a malformed request (unknown tool, bad resource URI) is a
+JSON-RPC error. Neither ends the MCP session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+from mcp.server.stdio import stdio_server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from hub import __version__
+from hub.api.state import HubState
+from hub.config import HubConfig
+from hub.core.errors import HubError
+from hub.core.jsontypes import JSONObject
+from hub.features.workspace import WorkspaceError, WorkspaceGuard
+from tools.base import ToolCall, ToolDeps, ToolSpec, check_known
+from tools.catalog import ALL_TOOLS
+
+logger = logging.getLogger("hub.mcp")
+Ctx = ServerRequestContext[None, object]
+SESSIONS_URI = "kimi://sessions"
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+INSTRUCTIONS = (
+    "Hub Kimi Proxy : sessions, comptage de tokens (cl100k_base), état du contexte, "
+    "statistiques, compaction et fichiers de l'espace de travail."
+)
+
+
+def tool_deps(hub: HubState) -> ToolDeps:
+    try:
+        workspace: WorkspaceGuard | None = WorkspaceGuard(Path(hub.config.mcp.workspace))
+    except WorkspaceError as exc:
+        logger.warning("Outils fichiers désactivés : %s", exc.message)
+        workspace = None
+    return ToolDeps(hub.sessions, hub.stats, hub.counter, hub.compaction, workspace)
+
+
+def _mcp_tool(spec: ToolSpec) -> types.Tool:
+    return types.Tool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        input_schema=spec.input_schema(),
+        annotations=types.ToolAnnotations(
+            title=spec.title,
+            read_only_hint=spec.read_only,
+            destructive_hint=spec.destructive,
+            idempotent_hint=spec.idempotent,
+            open_world_hint=False,
+        ),
+    )
+
+
+def _text(data: JSONObject) -> list[types.ContentBlock]:
+    return [types.TextContent(text=json.dumps(data, ensure_ascii=False))]
+
+
+def _session_id(uri: str) -> int | None:
+    if uri == SESSIONS_URI:
+        return None
+    prefix = SESSIONS_URI + "/"
+    tail = uri[len(prefix) :] if uri.startswith(prefix) else ""
+    if not (tail.isascii() and tail.isdigit() and 0 < len(tail) < 19 and int(tail) > 0):
+        raise MCPError(types.INVALID_PARAMS, f"Ressource inconnue : {uri[:200]}")
+    return int(tail)
+
+
+def build_server(deps: ToolDeps) -> Server[None]:
+    specs = {spec.name: spec for spec in ALL_TOOLS}
+    tools = [_mcp_tool(spec) for spec in ALL_TOOLS]
+
+    @asynccontextmanager
+    async def lifespan(_: Server[None]) -> AsyncIterator[None]:
+        yield None
+
+    async def list_tools(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        spec = specs.get(params.name)
+        if spec is None:
+            raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {params.name[:100]}")
+        arguments: JSONObject = dict(params.arguments or {})
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(done, total, message)
+
+        try:
+            check_known(spec, arguments)
+            result = await spec.handler(ToolCall(deps, arguments, progress))
+        except HubError as exc:
+            failure: JSONObject = {"erreur": exc.message}
+            return types.CallToolResult(content=_text(failure), is_error=True)
+        except Exception:
+            logger.exception("outil %s en échec", spec.name)
+            message: JSONObject = {"erreur": f"Erreur interne de l'outil {spec.name}."}
+            return types.CallToolResult(content=_text(message), is_error=True)
+        return types.CallToolResult(content=_text(result), structured_content=result)
+
+    async def list_resources(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        sessions = await deps.sessions.list()
+        listing = types.Resource(name="sessions", uri=SESSIONS_URI, title="Sessions",
+                                 mime_type="application/json")  # fmt: skip
+        return types.ListResourcesResult(
+            resources=[listing] + [
+                types.Resource(name=f"session-{s.id}", uri=f"{SESSIONS_URI}/{s.id}",
+                               title=s.name, mime_type="application/json")
+                for s in sessions
+            ]
+        )  # fmt: skip
+
+    async def list_templates(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        template = types.ResourceTemplate(
+            name="session", uri_template=SESSIONS_URI + "/{id}", title="Une session",
+            mime_type="application/json",
+        )  # fmt: skip
+        return types.ListResourceTemplatesResult(resource_templates=[template])
+
+    async def read_resource(
+        ctx: Ctx, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        session_id = _session_id(params.uri)
+        if session_id is None:
+            data: JSONObject = {"sessions": [s.to_json() for s in await deps.sessions.list()]}
+        else:
+            try:
+                data = await deps.stats.session_stats(session_id, last=20)
+            except HubError as exc:
+                raise MCPError(types.INVALID_PARAMS, exc.message) from None
+        text = json.dumps(data, ensure_ascii=False)
+        contents = types.TextResourceContents(uri=params.uri, mime_type="application/json",
+                                              text=text)  # fmt: skip
+        return types.ReadResourceResult(contents=[contents])
+
+    return Server(
+        "kimi-proxy-hub",
+        version=__version__,
+        title="Kimi Proxy Hub",
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_list_resource_templates=list_templates,
+        on_read_resource=read_resource,
+    )
+
+
+def security_settings(config: HubConfig) -> TransportSecuritySettings:
+    """Loopback always allowed (any port), plus ``[server].allowed_hosts/origins``."""
+    hosts = [*LOOPBACK, *(f"{h}:*" for h in LOOPBACK), *config.server.allowed_hosts]
+    origins = [f"http://{h}{port}" for h in LOOPBACK for port in ("", ":*")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[*origins, *config.server.allowed_origins],
+    )
+
+
+@asynccontextmanager
+async def serve_http(app: Starlette, hub: HubState) -> AsyncIterator[None]:
+    """Run the MCP session manager for the app's lifetime (inside its lifespan)."""
+    manager = StreamableHTTPSessionManager(
+        app=build_server(tool_deps(hub)),
+        security_settings=security_settings(hub.config),
+        max_request_body_size=hub.config.server.max_body_bytes,
+    )
+    async with manager.run():
+        app.state.mcp = manager
+        yield
+
+
+class McpEndpoint:
+    """An ASGI app (a class, so Starlette does not wrap it as a request handler)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        manager = scope["app"].state.mcp
+        assert isinstance(manager, StreamableHTTPSessionManager)
+        await manager.handle_request(scope, receive, send)
+
+
+routes = [Route("/mcp", McpEndpoint())]
+
+
+async def serve_stdio(hub: HubState) -> None:
+    """``kimi-proxy mcp``: the same server on stdin/stdout (logs go to stderr)."""
+    server = build_server(tool_deps(hub))
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
