@@ -95,11 +95,13 @@ async def session_metrics(request: Request) -> JSONResponse:
     stats = await hub.stats.session_stats(session_id, last=0)
     page = await hub.store.list_requests(session_id, limit=limit, before_id=before)
     stats["requests"] = [r.to_json() for r in page]
+    stats["savings"] = await hub.savings.totals(session_id)
     return JSONResponse(stats)
 
 
 async def global_stats(request: Request) -> JSONResponse:
-    return JSONResponse(await hub_of(request).stats.global_stats())
+    hub = hub_of(request)
+    return JSONResponse({**await hub.stats.global_stats(), "savings": await hub.savings.totals()})
 
 
 def _export_filter(request: Request) -> int | None:

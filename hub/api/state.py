@@ -15,6 +15,7 @@ from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
 from hub.services.events import EventBus
 from hub.services.metrics import MetricRecorder
+from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
 
@@ -31,6 +32,7 @@ class HubState:
     recorder: MetricRecorder
     stats: StatsService
     chat: ChatService
+    savings: SavingsService
     started_at: float = field(default_factory=time.time)
 
 

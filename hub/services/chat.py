@@ -24,6 +24,7 @@ from hub.proxy.routing import ModelRouter, Route
 from hub.proxy.sse import SSESplitter, StreamTracker, Usage, completion_text, usage_of
 from hub.proxy.upstream import ProviderPool, UpstreamReply
 from hub.services.metrics import MetricRecorder, cost_of
+from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
 
 ERROR_EXCERPT = 500
@@ -54,6 +55,7 @@ class _Call:
     created_at: float = field(default_factory=time.time)
     attempts: int = 1
     ttfb_ms: float | None = None
+    tokens_saved: int = 0
 
 
 def sse_error(message: str, code: str) -> bytes:
@@ -69,7 +71,9 @@ class ChatService:
         sessions: SessionService,
         recorder: MetricRecorder,
         counter: TokenCounter,
+        savings: SavingsService | None = None,
     ) -> None:
+        self._savings = savings
         self._router = router
         self._pool = pool
         self._sessions = sessions
@@ -115,12 +119,16 @@ class ChatService:
                 error=error,
                 cost=cost_of(call.route.model, prompt, completion_tokens),
                 attempts=call.attempts,
+                tokens_saved=call.tokens_saved,
             )
 
         self._recorder.submit(build())
 
     async def handle(
-        self, payload: JSONObject, session_header: str | None
+        self,
+        payload: JSONObject,
+        session_header: str | None,
+        compaction_header: str | None = None,
     ) -> JsonReply | StreamReply:
         model = payload.get("model")
         if not isinstance(model, str):
@@ -128,6 +136,10 @@ class ChatService:
         route = self._router.resolve(model)
         session = await self._sessions.for_request(session_header, route)
         messages = as_list(payload.get("messages"))
+        tokens_saved = 0
+        if self._savings is not None:
+            rewrite = await self._savings.rewrite(messages, route, session, compaction_header)
+            messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         tools: list[JSON] = as_list(payload.get("tools"))
         stream = payload.get("stream") is True
         call = _Call(
@@ -135,8 +147,9 @@ class ChatService:
             session_id=session.id,
             stream=stream,
             prompt=asyncio.create_task(self._counter.count_chat_async(messages, tools)),
+            tokens_saved=tokens_saved,
         )
-        upstream: JSONObject = {**payload, "model": route.upstream_model}
+        upstream: JSONObject = {**payload, "model": route.upstream_model, "messages": messages}
         wants_usage = False
         if stream:
             options = as_object(payload.get("stream_options")) or {}
