@@ -15,6 +15,7 @@ ERROR_LINE = re.compile(
     r"|\bassert\b.*==|^E\s{2,}\S)",
     re.IGNORECASE | re.MULTILINE,
 )
+EXCEPTION_LINE = re.compile(r"^\s*(E\s+)?[\w.]*(Error|Exception|Warning|Exit)\b:")
 FRAME = re.compile(r'File "([^"]+)", line (\d+), in ([\w<>.]+)')
 PATH = re.compile(
     r"(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.[A-Za-z]{1,8}|[\w-]+\.(?:py|ts|tsx|js|mjs|rs|go|java|"
@@ -44,9 +45,15 @@ def clip(line: str, limit: int = MAX_LINE) -> str:
 
 
 def error_lines(text: str, limit: int = 40) -> list[str]:
-    """Lines that report an error, an exception or a failed test, de-duplicated."""
-    found = (clip(line) for line in text.splitlines() if ERROR_LINE.search(line))
-    return unique((line for line in found if not line.startswith("File ")), limit)
+    """Lines that report an error, de-duplicated; exception lines (``KeyError: …``) first.
+
+    Exception lines carry the message a reader needs most, so they are kept before
+    log lines and test-summary lines when ``limit`` is reached.
+    """
+    found = [clip(line) for line in text.splitlines() if ERROR_LINE.search(line)]
+    found = [line for line in found if not line.startswith("File ")]
+    first = [line for line in found if EXCEPTION_LINE.search(line)]
+    return unique((*first, *found), limit)
 
 
 def paths(text: str, limit: int = 100) -> list[str]:
