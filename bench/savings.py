@@ -26,6 +26,8 @@ from hub.core.masks import MaskStore
 from hub.core.savings_store import SavingsStore
 from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
+from hub.features.compaction import compaction_cut
+from hub.features.sanitizer import protected_from
 from hub.features.summariser import text_of
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
@@ -49,12 +51,21 @@ def sent_text(messages: list[JSON]) -> str:
     return "\n".join(parts)
 
 
-def retention(messages: list[JSON], facts: JSON) -> float:
+def all_facts(facts: JSON) -> list[str]:
+    groups = (as_object(facts) or {}).values()
+    return [as_str(f) or "" for group in groups for f in as_list(group)]
+
+
+def retention(messages: list[JSON], wanted: list[str]) -> float:
     text = sent_text(messages)
-    wanted = [
-        as_str(f) or "" for group in (as_object(facts) or {}).values() for f in as_list(group)
-    ]
     return sum(1 for fact in wanted if fact in text) / len(wanted) if wanted else 1.0
+
+
+def old_facts(messages: list[JSON], wanted: list[str], keep: int) -> list[str]:
+    """Facts found nowhere in the turns kept verbatim: only a summary can keep them."""
+    cut = compaction_cut(messages, keep)
+    kept = sent_text(messages[cut if cut is not None else protected_from(messages) :])
+    return [fact for fact in wanted if fact not in kept]
 
 
 async def main(argv: list[str]) -> None:
@@ -91,15 +102,17 @@ async def main(argv: list[str]) -> None:
         messages = as_list(item["messages"])
         before = counter.count_chat(messages)
         row = f"{index:02d}-{item['name']!s:<25}{before:>8}"
+        wanted = all_facts(item["key_facts"])
+        old = old_facts(messages, wanted, args.keep)
         for name, plan in modes.items():
             result = await pipeline.run(messages, plan)
             saved = 1 - result.tokens_after / before
-            kept = retention(result.messages, item["key_facts"])
+            kept = retention(result.messages, wanted)
             row += f"{result.tokens_after:>16}{saved:>9.1%}{kept:>9.1%}"
             if name == "les deux" and before > 50_000:
                 big_saved.append(saved)
                 big_retained.append(kept)
-        print(row)
+        print(f"{row}{len(old):>15}{retention(result.messages, old):>9.1%}")
     elapsed = time.perf_counter() - started
     print(
         f"\n> 50k tokens ({len(big_saved)} transcripts), masquage + compaction extractive : "
@@ -125,9 +138,12 @@ async def replay(
     turns = [i for i, m in enumerate(messages) if (as_object(m) or {}).get("role") == "user"]
     plan = Plan(True, True, context, 0.8, keep, session_id=None)
     written = hits = sent = original = 0
+    durations: list[float] = []
     for turn in [*turns[1:], len(messages)]:
         request = messages[:turn]
+        started = time.perf_counter()
         result = await pipeline.run(request, plan)
+        durations.append((time.perf_counter() - started) * 1000)
         original += counter.count_chat(request)
         sent += result.tokens_after
         detail = result.compaction or {}
@@ -138,4 +154,9 @@ async def replay(
         f"tokens, seuil 80 %) : {written} résumé(s) écrit(s), {hits} tour(s) servis par le "
         f"cache ; tokens envoyés {sent} au lieu de {original} ({1 - sent / original:.1%} "
         f"de moins)"
+    )
+    ordered = sorted(durations)
+    print(
+        f"temps du pipeline par tour (masquage + compaction, cache et mémo chauds après le "
+        f"1er tour) : médiane {ordered[len(ordered) // 2]:.1f} ms, max {ordered[-1]:.1f} ms"
     )

@@ -195,14 +195,14 @@ async def test_switches_header_session_and_unknown_window(
         assert patched.status_code == 200
         await http.post("/chat/completions", json=body)
         assert chats(fake_upstream)[-1]["messages"] == sent
-        # a model without max_context: masking only, never a summary
-        await http.post(
+        # a model without max_context, streamed: masking only, never a summary
+        session = (await http.post("/api/sessions", json={})).json()["id"]
+        streamed = await http.post(
             "/chat/completions",
-            headers={
-                "X-Kimi-Session": str((await http.post("/api/sessions", json={})).json()["id"])
-            },
-            json={"model": "fake/unlisted", "messages": sent},
+            headers={"X-Kimi-Session": str(session)},
+            json={"model": "fake/unlisted", "messages": sent, "stream": True},
         )
+        assert streamed.status_code == 200 and "[DONE]" in streamed.text
         forwarded = fake_upstream.received[-1]["messages"]
         assert len(forwarded) == len(sent) and "Contenu masqué" in forwarded[3]["content"]
         assert not any(SUMMARY_MARKER in str(m["content"]) for m in forwarded)
@@ -270,3 +270,18 @@ async def test_bad_input_on_savings_routes(tmp_path, upstream_url) -> None:
         assert huge.status_code == 413
         assert (await http.get("/api/savings?session=abc")).status_code == 400
         assert (await http.get("/api/savings?session=999")).status_code == 404
+
+
+async def test_session_deleted_right_after_a_request(tmp_path, upstream_url) -> None:
+    async with hub(tmp_path, upstream_url) as (http, _):
+        session = (await http.post("/api/sessions", json={})).json()["id"]
+        body = {"model": "fake/wide", "messages": history(2)}
+        reply = await http.post(
+            "/chat/completions", json=body, headers={"X-Kimi-Session": str(session)}
+        )
+        assert reply.status_code == 200
+        assert (await http.delete(f"/api/sessions/{session}")).status_code == 204
+        assert (await http.post(f"/api/sessions/{session}/compaction/preview")).status_code == 404
+        overview = await http.get("/api/savings")
+        # events go with their session, like its request rows
+        assert overview.status_code == 200 and overview.json()["masking"]["events"] == 0

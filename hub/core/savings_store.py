@@ -63,9 +63,10 @@ class SavingsStore:
     async def add_event(
         self, session_id: int | None, kind: str, before: int, after: int, detail: JSONObject
     ) -> int:
+        # A session deleted meanwhile leaves the event without a session, not an error.
         return await self._store.write(
             "INSERT INTO savings_events (session_id, created_at, kind, tokens_before,"
-            " tokens_after, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            " tokens_after, detail) VALUES ((SELECT id FROM sessions WHERE id = ?), ?, ?, ?, ?, ?)",
             (session_id, time.time(), kind, before, after, json.dumps(detail, ensure_ascii=False)),
         )
 
@@ -102,10 +103,11 @@ class SavingsStore:
         }
 
     async def save_messages(self, session_id: int, model_key: str, messages: list[JSON]) -> None:
+        """Keep the session's last messages; nothing if the session was deleted meanwhile."""
         await self._store.write(
             "INSERT OR REPLACE INTO session_messages (session_id, model_key, messages, updated_at)"
-            " VALUES (?, ?, ?, ?)",
-            (session_id, model_key, json.dumps(messages, ensure_ascii=False), time.time()),
+            " SELECT id, ?, ?, ? FROM sessions WHERE id = ?",
+            (model_key, json.dumps(messages, ensure_ascii=False), time.time(), session_id),
         )
 
     async def last_messages(self, session_id: int) -> tuple[str, list[JSON]] | None:

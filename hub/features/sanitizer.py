@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 
 from hub.core.jsontypes import JSON, JSONObject, as_object
@@ -35,6 +35,10 @@ class MaskedOriginal:
     placeholder_tokens: int
     index: int
     kind: str
+
+
+# hash:role:min_tokens -> (placeholder, kind, tokens, placeholder tokens), None = left as is
+MaskMemo = MutableMapping[str, tuple[str, str, int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -107,32 +111,47 @@ def placeholder(text: str, kind: str, tokens: int, digest: str) -> str:
     return "\n".join(parts)
 
 
-def _mask_text(
-    text: str, role: str, index: int, counter: TokenCounter, min_tokens: int
-) -> tuple[str, MaskedOriginal] | None:
-    if len(text) < min_tokens:  # cheap bound: a token is at least one character
-        return None
+def _decide(
+    text: str, role: str, counter: TokenCounter, min_tokens: int, digest: str
+) -> tuple[str, str, int, int] | None:
     kind = kind_of(text, role)
     if kind is None:
         return None
     tokens = counter.count_text(text)
     if tokens < min_tokens:
         return None
-    digest = mask_hash(text)
     replacement = placeholder(text, kind, tokens, digest)
     replacement_tokens = counter.count_text(replacement)
     if replacement_tokens >= tokens:
         return None
+    return replacement, kind, tokens, replacement_tokens
+
+
+def _mask_text(
+    text: str, role: str, index: int, counter: TokenCounter, min_tokens: int, memo: MaskMemo
+) -> tuple[str, MaskedOriginal] | None:
+    """Clients resend the history every turn: the decision is memoised by content hash."""
+    if len(text) < min_tokens:  # cheap bound: a token is at least one character
+        return None
+    digest = mask_hash(text)
+    key = f"{digest}:{role}:{min_tokens}"
+    if key in memo:
+        decided = memo[key]
+    else:
+        decided = memo[key] = _decide(text, role, counter, min_tokens, digest)
+    if decided is None:
+        return None
+    replacement, kind, tokens, replacement_tokens = decided
     return replacement, MaskedOriginal(digest, text, tokens, replacement_tokens, index, kind)
 
 
 def _mask_message(
-    message: JSONObject, index: int, counter: TokenCounter, min_tokens: int
+    message: JSONObject, index: int, counter: TokenCounter, min_tokens: int, memo: MaskMemo
 ) -> tuple[JSONObject, list[MaskedOriginal]]:
     role = str(message.get("role"))
     content = message.get("content")
     if isinstance(content, str):
-        done = _mask_text(content, role, index, counter, min_tokens)
+        done = _mask_text(content, role, index, counter, min_tokens, memo)
         if done is None:
             return message, []
         return {**message, "content": done[0]}, [done[1]]
@@ -145,7 +164,7 @@ def _mask_message(
         text = obj.get("text") if obj is not None else None
         result = None
         if obj is not None and obj.get("type") == "text" and isinstance(text, str):
-            result = _mask_text(text, role, index, counter, min_tokens)
+            result = _mask_text(text, role, index, counter, min_tokens, memo)
         if obj is None or result is None:
             parts.append(part)
             continue
@@ -155,9 +174,15 @@ def _mask_message(
 
 
 def mask_messages(
-    messages: Sequence[JSON], counter: TokenCounter, *, protect_from: int, min_tokens: int
+    messages: Sequence[JSON],
+    counter: TokenCounter,
+    *,
+    protect_from: int,
+    min_tokens: int,
+    memo: MaskMemo | None = None,
 ) -> MaskOutcome:
     """Mask bulky contents of messages before ``protect_from``; others stay identical."""
+    memo = {} if memo is None else memo
     out: list[JSON] = []
     masked: list[MaskedOriginal] = []
     for index, message in enumerate(messages):
@@ -165,7 +190,7 @@ def mask_messages(
         if obj is None or index >= protect_from or obj.get("role") in SYSTEM_ROLES:
             out.append(message)
             continue
-        new, found = _mask_message(obj, index, counter, min_tokens)
+        new, found = _mask_message(obj, index, counter, min_tokens, memo)
         out.append(new)
         masked.extend(found)
     return MaskOutcome(out, masked)

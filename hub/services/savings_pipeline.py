@@ -26,11 +26,12 @@ from hub.features.compaction import (
     replacement_prefix,
     user_indices,
 )
-from hub.features.sanitizer import mask_messages, protected_from
+from hub.features.sanitizer import MaskMemo, mask_messages, protected_from
 from hub.features.summariser import SummariserError, extractive_summary, llm_summary
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 
+MEMO_SIZE = 20_000
 EXTRACTIVE = "extractif"
 NO_SUMMARISER = "aucun résumeur configuré ([savings].summariser_model)"
 
@@ -75,6 +76,7 @@ class SavingsPipeline:
         self._counter = counter
         self._masks = masks
         self._store = store
+        self._memo: MaskMemo = {}
 
     async def run(self, messages: list[JSON], plan: Plan) -> PassResult:
         tokens_before = await self._counter.count_chat_async(messages)
@@ -86,7 +88,10 @@ class SavingsPipeline:
                 self._counter,
                 protect_from=protected_from(messages),
                 min_tokens=self._config.mask_min_tokens,
+                memo=self._memo,
             )
+            while len(self._memo) > MEMO_SIZE:  # oldest decisions go first (insertion order)
+                del self._memo[next(iter(self._memo))]
             if outcome.masked:
                 await self._masks.put([(m.hash, m.text, m.tokens) for m in outcome.masked])
                 current = outcome.messages
