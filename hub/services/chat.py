@@ -136,11 +136,13 @@ class ChatService:
         route = self._router.resolve(model)
         session = await self._sessions.for_request(session_header, route)
         messages = as_list(payload.get("messages"))
+        tools: list[JSON] = as_list(payload.get("tools"))
         tokens_saved = 0
         if self._savings is not None:
-            rewrite = await self._savings.rewrite(messages, route, session, compaction_header)
+            rewrite = await self._savings.rewrite(
+                messages, route, session, compaction_header, tools
+            )
             messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
-        tools: list[JSON] = as_list(payload.get("tools"))
         stream = payload.get("stream") is True
         call = _Call(
             route=route,

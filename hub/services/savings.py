@@ -92,7 +92,12 @@ class SavingsService:
         )
 
     async def rewrite(
-        self, messages: list[JSON], route: Route, session: SessionRecord, header: str | None
+        self,
+        messages: list[JSON],
+        route: Route,
+        session: SessionRecord,
+        header: str | None,
+        tools: list[JSON] | None = None,
     ) -> Rewrite:
         """The messages to forward and the tokens this saved (0 when nothing changed)."""
         allowed = compaction_allowed(header)
@@ -101,7 +106,8 @@ class SavingsService:
             return Rewrite(messages, 0)
         if not self._config.masking and not (self._config.compaction and route.max_context):
             return Rewrite(messages, 0)
-        result = await self._pipeline.run(messages, self._plan(route, session_id=session.id))
+        plan = self._plan(route, session_id=session.id)
+        result = await self._pipeline.run(messages, plan, tools or [])
         await self._record(result, session.id)
         return Rewrite(result.messages, result.tokens_before - result.tokens_after)
 

@@ -78,7 +78,8 @@ class SavingsPipeline:
         self._store = store
         self._memo: MaskMemo = {}
 
-    async def run(self, messages: list[JSON], plan: Plan) -> PassResult:
+    async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
+        """``tools`` only count toward the threshold: their schemas fill the window too."""
         tokens_before = await self._counter.count_chat_async(messages)
         current = messages
         result = PassResult(messages, tokens_before, tokens_before)
@@ -106,13 +107,19 @@ class SavingsPipeline:
                 }
                 result.events.append(("masking", result.masking))
         if plan.compaction and (plan.max_context or plan.force):
-            current = await self._compact(messages, current, plan, result)
+            overhead = self._counter.count_tools(tools)
+            current = await self._compact(messages, current, plan, result, overhead)
         result.messages = current
         result.tokens_after = await self._counter.count_chat_async(current)
         return result
 
     async def _compact(
-        self, original: list[JSON], masked: list[JSON], plan: Plan, result: PassResult
+        self,
+        original: list[JSON],
+        masked: list[JSON],
+        plan: Plan,
+        result: PassResult,
+        overhead: int,
     ) -> list[JSON]:
         hashes = prefix_hashes(original)
         keep = plan.keep_recent_exchanges
@@ -126,7 +133,7 @@ class SavingsPipeline:
         before = await self._counter.count_chat_async(masked)
         size = await self._counter.count_chat_async(effective)
         limit = plan.threshold * plan.max_context if plan.max_context else None
-        wanted = plan.force or (limit is not None and size > limit)
+        wanted = plan.force or (limit is not None and size + overhead > limit)
         cut = compaction_cut(effective, keep) if wanted else None
         if cut is None:
             if cached is None:
