@@ -123,9 +123,9 @@ class SavingsPipeline:
     ) -> list[JSON]:
         hashes = prefix_hashes(original)
         keep = plan.keep_recent_exchanges
-        starts = user_indices(original)
-        allowed = starts[: max(0, len(starts) - keep)]
-        cached = await self._store.find_compaction([hashes[i] for i in allowed])
+        # Any cached prefix ending on a user message is reusable: everything after it
+        # is sent verbatim, and an explicit ``apply`` may have kept fewer exchanges.
+        cached = await self._store.find_compaction([hashes[i] for i in user_indices(original)])
         base = cached.replaced if cached else 0
         prefix = cached.replacement if cached else []
         effective = [*prefix, *masked[base:]]
