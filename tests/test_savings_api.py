@@ -21,6 +21,7 @@ from tests.servers import serve
 SAVINGS = """
 [savings]
 masking = {masking}
+compaction = {compaction}
 mask_min_tokens = 50
 keep_recent_exchanges = 1
 {summariser}
@@ -47,10 +48,16 @@ MASK_REF = re.compile(r"mask:([0-9a-f]{32})")
 
 @asynccontextmanager
 async def hub(
-    tmp_path: Path, upstream_url: str, *, masking: bool = True, summariser: str | None = None
+    tmp_path: Path,
+    upstream_url: str,
+    *,
+    masking: bool = True,
+    compaction: bool = True,
+    summariser: str | None = None,
 ) -> AsyncIterator[tuple[httpx2.AsyncClient, object]]:
     line = f'summariser_model = "{summariser}"' if summariser else ""
-    extra = SAVINGS.format(masking=str(masking).lower(), summariser=line)
+    flags = {"masking": str(masking).lower(), "compaction": str(compaction).lower()}
+    extra = SAVINGS.format(summariser=line, **flags)
     config = load_config(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
@@ -285,3 +292,17 @@ async def test_session_deleted_right_after_a_request(tmp_path, upstream_url) -> 
         overview = await http.get("/api/savings")
         # events go with their session, like its request rows
         assert overview.status_code == 200 and overview.json()["masking"]["events"] == 0
+
+
+async def test_global_switches(tmp_path, upstream_url, fake_upstream) -> None:
+    sent = history(3)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    async with hub(tmp_path / "a", upstream_url, compaction=False) as (http, _):
+        await http.post("/chat/completions", json={"model": "fake/window", "messages": sent})
+        forwarded = chats(fake_upstream)[-1]["messages"]
+        assert len(forwarded) == len(sent) and "Contenu masqué" in forwarded[3]["content"]
+    async with hub(tmp_path / "b", upstream_url, masking=False, compaction=False) as (http, _):
+        await http.post("/chat/completions", json={"model": "fake/window", "messages": sent})
+        assert chats(fake_upstream)[-1]["messages"] == sent
+        assert (await http.get("/api/stats")).json()["totals"]["tokens_saved"] == 0
