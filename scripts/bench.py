@@ -7,12 +7,12 @@ import importlib
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
     if len(sys.argv) < 2:
-        raise SystemExit("Usage : python scripts/bench.py NOM [arguments]")
+        sys.exit("usage : python scripts/bench.py NOM [arguments]")
     module = importlib.import_module(f"bench.{sys.argv[1]}")
     asyncio.run(module.main(sys.argv[2:]))
 

@@ -3,7 +3,8 @@
 The upstream model name picks the behaviour: ``echo`` (default), ``no-usage``,
 ``slow`` (waits ``delay`` seconds per chunk), ``flaky`` (429 then OK), ``down``
 (always 500), ``cut`` (stream dies mid-way), ``hang`` (never answers), ``bad``
-(400 with an OpenAI error).
+(400 with an OpenAI error), ``summarise`` (answers ``SUMMARY`` followed by the number
+of messages it was given, like a summariser model would).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 REPLY = "Bonjour ! Voici une réponse de test."
+SUMMARY = "Résumé LLM de test : l'utilisateur corrige compute_tax_total."
 
 
 @dataclass
@@ -37,6 +39,9 @@ class FakeUpstream:
     def _usage(self, body: dict) -> dict:
         prompt = sum(len(str(m.get("content", ""))) // 4 + 4 for m in body["messages"])
         return {"prompt_tokens": prompt, "completion_tokens": 9, "total_tokens": prompt + 9}
+
+    def _reply(self, body: dict, model: str) -> str:
+        return f"{SUMMARY} ({len(body['messages'])} messages)" if model == "summarise" else REPLY
 
     async def chat(self, request: Request) -> Response:
         body = await request.json()
@@ -71,7 +76,7 @@ class FakeUpstream:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": REPLY},
+                    "message": {"role": "assistant", "content": self._reply(body, model)},
                     "finish_reason": "stop",
                 }
             ],

@@ -14,7 +14,7 @@ from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.tokens import TokenCounter
 from hub.features.workspace import WorkspaceGuard
-from hub.services.compaction import CompactionService
+from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
 
@@ -26,7 +26,7 @@ class ToolDeps:
     sessions: SessionService
     stats: StatsService
     counter: TokenCounter
-    compaction: CompactionService
+    compaction: SavingsService
     workspace: WorkspaceGuard | None  # None when [mcp].workspace does not exist
 
 

@@ -1,4 +1,4 @@
-"""Compaction tools; the algorithm lives behind ``CompactionService``."""
+"""Compaction tools; the algorithm lives behind ``SavingsService``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,6 @@ TOOLS = (
              {"session_id": SESSION_ID}, compaction_apply, required=("session_id",),
              read_only=False),
     ToolSpec("compress_messages", "Compresser des messages",
-             "Compresse une liste de messages (messages système et 4 derniers intacts).",
+             "Compresse une liste de messages (messages système et derniers échanges intacts).",
              {"messages": MESSAGES}, compress_messages, required=("messages",)),
 )  # fmt: skip

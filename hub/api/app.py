@@ -13,20 +13,23 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api import health, mcp, openai_routes, rest, ws
+from hub.api import health, mcp, openai_routes, rest, savings_routes, ws
 from hub.api.auth import ApiKeyMiddleware
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.errors import HubError
+from hub.core.masks import MaskStore
+from hub.core.savings_store import SavingsStore
 from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
-from hub.services.compaction import CompactionService
 from hub.services.events import EventBus
 from hub.services.metrics import MetricRecorder
+from hub.services.savings import SavingsService
+from hub.services.savings_pipeline import SavingsPipeline
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
 
@@ -44,7 +47,9 @@ async def open_hub(
     router = ModelRouter(config)
     sessions = SessionService(store, bus, config.sessions)
     recorder = MetricRecorder(store, bus, config.sessions, router.models)
-    compaction = CompactionService(counter, sessions)
+    masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
+    pipeline = SavingsPipeline(config.savings, router, pool, counter, masks, savings_store)
+    savings = SavingsService(config.savings, router, pipeline, masks, savings_store, bus)
     try:
         yield HubState(
             config=config,
@@ -55,11 +60,12 @@ async def open_hub(
             pool=pool,
             sessions=sessions,
             recorder=recorder,
-            stats=StatsService(store, sessions, recorder),
-            chat=ChatService(router, pool, sessions, recorder, counter, compaction),
-            compaction=compaction,
+            stats=StatsService(store, sessions, recorder, savings),
+            chat=ChatService(router, pool, sessions, recorder, counter, savings),
+            savings=savings,
         )
     finally:
+        await savings.flush()
         await recorder.flush()
         await pool.aclose()
         await store.close()
@@ -87,7 +93,14 @@ def create_app(
     if config.server.api_key:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=config.server.api_key))
     return Starlette(
-        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes, *mcp.routes],
+        routes=[
+            *health.routes,
+            *openai_routes.routes,
+            *rest.routes,
+            *ws.routes,
+            *savings_routes.routes,
+            *mcp.routes,
+        ],
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HubError: hub_error_handler, HTTPException: _http_error},

@@ -51,7 +51,7 @@ def tool_deps(hub: HubState) -> ToolDeps:
     except WorkspaceError as exc:
         logger.warning("Outils fichiers désactivés : %s", exc.message)
         workspace = None
-    return ToolDeps(hub.sessions, hub.stats, hub.counter, hub.compaction, workspace)
+    return ToolDeps(hub.sessions, hub.stats, hub.counter, hub.savings, workspace)
 
 
 def _mcp_tool(spec: ToolSpec) -> types.Tool:

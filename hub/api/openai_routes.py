@@ -16,6 +16,7 @@ from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.services.chat import JsonReply, StreamReply
 
 SESSION_HEADER = "x-kimi-session"
+COMPACTION_HEADER = "x-kimi-compaction"
 
 
 async def list_models(request: Request) -> JSONResponse:
@@ -68,7 +69,8 @@ async def chat_completions(request: Request) -> Response:
     payload = await read_object(request, hub.config.server.max_body_bytes)
     validate_chat(payload)
     header = request.headers.get(SESSION_HEADER)
-    reply = await _until_disconnect(request, hub.chat.handle(payload, header))
+    compaction = request.headers.get(COMPACTION_HEADER)
+    reply = await _until_disconnect(request, hub.chat.handle(payload, header, compaction))
     if isinstance(reply, StreamReply):
         headers = {"cache-control": "no-cache", "x-accel-buffering": "no", **reply.headers}
         return StreamingResponse(reply.chunks, headers=headers, media_type="text/event-stream")

@@ -13,9 +13,9 @@ from hub.core.tokens import TokenCounter
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
-from hub.services.compaction import CompactionService
 from hub.services.events import EventBus
 from hub.services.metrics import MetricRecorder
+from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
 
@@ -32,7 +32,7 @@ class HubState:
     recorder: MetricRecorder
     stats: StatsService
     chat: ChatService
-    compaction: CompactionService
+    savings: SavingsService
     started_at: float = field(default_factory=time.time)
 
 

@@ -23,8 +23,8 @@ from hub.core.tokens import TokenCounter
 from hub.proxy.routing import ModelRouter, Route
 from hub.proxy.sse import SSESplitter, StreamTracker, Usage, completion_text, usage_of
 from hub.proxy.upstream import ProviderPool, UpstreamReply
-from hub.services.compaction import CompactionService
 from hub.services.metrics import MetricRecorder, cost_of
+from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
 
 ERROR_EXCERPT = 500
@@ -55,6 +55,7 @@ class _Call:
     created_at: float = field(default_factory=time.time)
     attempts: int = 1
     ttfb_ms: float | None = None
+    tokens_saved: int = 0
 
 
 def sse_error(message: str, code: str) -> bytes:
@@ -70,9 +71,9 @@ class ChatService:
         sessions: SessionService,
         recorder: MetricRecorder,
         counter: TokenCounter,
-        compaction: CompactionService | None = None,
+        savings: SavingsService | None = None,
     ) -> None:
-        self._compaction = compaction
+        self._savings = savings
         self._router = router
         self._pool = pool
         self._sessions = sessions
@@ -118,12 +119,16 @@ class ChatService:
                 error=error,
                 cost=cost_of(call.route.model, prompt, completion_tokens),
                 attempts=call.attempts,
+                tokens_saved=call.tokens_saved,
             )
 
         self._recorder.submit(build())
 
     async def handle(
-        self, payload: JSONObject, session_header: str | None
+        self,
+        payload: JSONObject,
+        session_header: str | None,
+        compaction_header: str | None = None,
     ) -> JsonReply | StreamReply:
         model = payload.get("model")
         if not isinstance(model, str):
@@ -131,17 +136,22 @@ class ChatService:
         route = self._router.resolve(model)
         session = await self._sessions.for_request(session_header, route)
         messages = as_list(payload.get("messages"))
-        if self._compaction is not None:
-            self._compaction.remember(session.id, messages)
         tools: list[JSON] = as_list(payload.get("tools"))
+        tokens_saved = 0
+        if self._savings is not None:
+            rewrite = await self._savings.rewrite(
+                messages, route, session, compaction_header, tools
+            )
+            messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         stream = payload.get("stream") is True
         call = _Call(
             route=route,
             session_id=session.id,
             stream=stream,
             prompt=asyncio.create_task(self._counter.count_chat_async(messages, tools)),
+            tokens_saved=tokens_saved,
         )
-        upstream: JSONObject = {**payload, "model": route.upstream_model}
+        upstream: JSONObject = {**payload, "model": route.upstream_model, "messages": messages}
         wants_usage = False
         if stream:
             options = as_object(payload.get("stream_options")) or {}

@@ -9,6 +9,7 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.records import RequestRecord
 from hub.core.store import Store
 from hub.services.metrics import MetricRecorder
+from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
 
 EXPORT_COLUMNS = (
@@ -34,10 +35,17 @@ def _is_number(text: str) -> bool:
 
 
 class StatsService:
-    def __init__(self, store: Store, sessions: SessionService, recorder: MetricRecorder) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sessions: SessionService,
+        recorder: MetricRecorder,
+        savings: SavingsService,
+    ) -> None:
         self._store = store
         self._sessions = sessions
         self._recorder = recorder
+        self._savings = savings
 
     async def session_stats(self, session_id: int, *, last: int = 20) -> JSONObject:
         session = await self._sessions.get(session_id)
@@ -49,6 +57,7 @@ class StatsService:
             "totals": totals.to_json(),
             "gauge": await self._recorder.gauge(session),
             "requests": [r.to_json() for r in recent],
+            "savings": await self._savings.totals(session_id),
         }
 
     async def global_stats(self) -> JSONObject:
@@ -61,6 +70,7 @@ class StatsService:
             "sessions": len(sessions),
             "active_session": active.to_json() if active else None,
             "gauge": await self._recorder.gauge(active) if active else None,
+            "savings": await self._savings.totals(),
         }
 
     async def all_requests(self, session_id: int | None = None) -> list[RequestRecord]:

@@ -1,0 +1,96 @@
+"""REST for context savings: masked originals, compaction preview/apply, totals."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.api.errors import read_object
+from hub.api.state import hub_of
+from hub.core.errors import HubError, NotFoundError
+from hub.features.sanitizer import HASH_LENGTH, is_mask_hash
+from hub.services.sessions import parse_session_id
+
+SMALL_BODY = 64 * 1024
+MAX_KEEP = 1000
+MAX_EVENTS = 500
+
+
+async def get_mask(request: Request) -> Response:
+    """The masked original, byte for byte, as UTF-8 text."""
+    digest = str(request.path_params["digest"]).lower()
+    if not is_mask_hash(digest):
+        raise HubError(
+            f"Référence de masque invalide : {HASH_LENGTH} caractères hexadécimaux attendus.",
+            code="invalid_mask_hash",
+            param="hash",
+        )
+    text = await hub_of(request).savings.masks.get(digest)
+    if text is None:
+        raise NotFoundError(
+            f"Masque « {digest} » introuvable (jamais créé ou expiré).", code="mask_not_found"
+        )
+    return Response(text.encode("utf-8"), media_type="text/plain; charset=utf-8")
+
+
+async def _keep(request: Request) -> int | None:
+    if not await request.body():
+        return None
+    body = await read_object(request, SMALL_BODY)
+    unknown = set(body) - {"keep_recent_exchanges"}
+    if unknown:
+        raise HubError(f"Champ(s) inconnu(s) : {', '.join(sorted(unknown))}.")
+    keep = body.get("keep_recent_exchanges")
+    if keep is None:
+        return None
+    if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= MAX_KEEP:
+        raise HubError(
+            f"« keep_recent_exchanges » doit être un entier entre 1 et {MAX_KEEP}.",
+            param="keep_recent_exchanges",
+        )
+    return keep
+
+
+async def _session(request: Request) -> int:
+    session_id = parse_session_id(str(request.path_params["session_id"]))
+    await hub_of(request).sessions.get(session_id)
+    return session_id
+
+
+async def compaction_preview(request: Request) -> JSONResponse:
+    session_id = await _session(request)
+    keep = await _keep(request)
+    return JSONResponse(await hub_of(request).savings.preview(session_id, keep))
+
+
+async def compaction_apply(request: Request) -> JSONResponse:
+    session_id = await _session(request)
+    keep = await _keep(request)
+    return JSONResponse(await hub_of(request).savings.apply(session_id, keep))
+
+
+async def savings_overview(request: Request) -> JSONResponse:
+    """Totals per kind and the latest events (``?session=<id>`` filters)."""
+    hub = hub_of(request)
+    raw = request.query_params.get("session")
+    session_id = parse_session_id(raw) if raw else None
+    if session_id is not None:
+        await hub.sessions.get(session_id)
+    await hub.recorder.flush()
+    totals = await hub.store.totals(session_id)
+    return JSONResponse(
+        {
+            "tokens_saved": totals.tokens_saved,
+            **await hub.savings.totals(session_id),
+            "events": await hub.savings.events(session_id, MAX_EVENTS),
+        }
+    )
+
+
+routes = [
+    Route("/api/mask/{digest}", get_mask, methods=["GET"]),
+    Route("/api/sessions/{session_id}/compaction/preview", compaction_preview, methods=["POST"]),
+    Route("/api/sessions/{session_id}/compaction/apply", compaction_apply, methods=["POST"]),
+    Route("/api/savings", savings_overview, methods=["GET"]),
+]

@@ -1,0 +1,79 @@
+"""Salient facts in bulky text: error lines, file paths, code identifiers.
+
+Shared by the sanitizer (placeholders keep them) and the extractive summariser.
+Plain regular expressions: deterministic, fast, no model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+ERROR_LINE = re.compile(
+    r"(Traceback \(most recent call last\)|\b\w*(Error|Exception|Warning)\b[:(]"
+    r"|\bFAILED\b|\bFAIL:|\bERROR\b|panic:|fatal:|\berror(\[\w+\])?:|Erreur|échec"
+    r"|\bassert\b.*==|^E\s{2,}\S)",
+    re.IGNORECASE | re.MULTILINE,
+)
+EXCEPTION_LINE = re.compile(r"^\s*(E\s+)?[\w.]*(Error|Exception|Warning|Exit)\b:")
+FRAME = re.compile(r'File "([^"]+)", line (\d+), in ([\w<>.]+)')
+PATH = re.compile(
+    r"(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.[A-Za-z]{1,8}|[\w-]+\.(?:py|ts|tsx|js|mjs|rs|go|java|"
+    r"toml|json|yaml|yml|md|cfg|ini|sql|sh|html|css|txt|lock))(?![\w/])"
+)
+BACKTICK = re.compile(r"`([A-Za-z_][\w.:]{2,80})(?:\(\))?`")
+IDENTIFIER = re.compile(
+    r"\b([a-z_][a-z0-9]*_[a-z0-9_]+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z]+[A-Z]\w+)\b"
+)
+MAX_LINE = 240
+
+
+def unique(items: Iterable[str], limit: int) -> list[str]:
+    """Order-preserving de-duplication, stopping at ``limit`` items."""
+    seen: dict[str, None] = {}
+    for item in items:
+        if item and item not in seen:
+            seen[item] = None
+            if len(seen) >= limit:
+                break
+    return list(seen)
+
+
+def clip(line: str, limit: int = MAX_LINE) -> str:
+    line = line.strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def error_lines(text: str, limit: int = 40) -> list[str]:
+    """Lines that report an error, de-duplicated; exception lines (``KeyError: …``) first.
+
+    Exception lines carry the message a reader needs most, so they are kept before
+    log lines and test-summary lines when ``limit`` is reached.
+    """
+    found = [clip(line) for line in text.splitlines() if ERROR_LINE.search(line)]
+    found = [line for line in found if not line.startswith("File ")]
+    first = [line for line in found if EXCEPTION_LINE.search(line)]
+    return unique((*first, *found), limit)
+
+
+def paths(text: str, limit: int = 100) -> list[str]:
+    return unique((m.group(1) for m in PATH.finditer(text)), limit)
+
+
+def frame_identifiers(text: str, limit: int = 60) -> list[str]:
+    """Function names of traceback frames (``File "x.py", line 3, in name``)."""
+    return unique((m.group(3) for m in FRAME.finditer(text) if m.group(3) != "<module>"), limit)
+
+
+def identifiers(text: str, limit: int = 100) -> list[str]:
+    """Identifiers a person would quote: `backticked`, snake_case, CamelCase."""
+    quoted = (m.group(1) for m in BACKTICK.finditer(text))
+    shaped = (m.group(1) for m in IDENTIFIER.finditer(text))
+    return unique((*quoted, *shaped), limit)
+
+
+def salient_lines(text: str, limit: int = 12) -> list[str]:
+    """What a masked block must still say: its errors, then its frames' locations."""
+    lines = error_lines(text, limit)
+    frames = [f"{m.group(1)}:{m.group(2)} {m.group(3)}" for m in FRAME.finditer(text)]
+    return unique((*lines, *frames[-4:]), limit)

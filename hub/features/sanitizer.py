@@ -1,0 +1,196 @@
+"""Masking: bulky contents of older turns become a short French placeholder.
+
+Pure functions over a message list. A placeholder keeps a head/tail preview,
+the error lines and paths of the block, its token count and a reference
+(``mask:<hash>``) from which the original is fetched byte for byte. Only the
+``content`` of a message (or the text of one of its parts) is replaced: roles,
+``tool_calls``, ``tool_call_id`` and every other key stay as they were, so the
+request stays valid for the provider. System messages and the protected recent
+turns are never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+
+from hub.core.jsontypes import JSON, JSONObject, as_object
+from hub.core.tokens import TokenCounter
+from hub.features.salient import clip, paths, salient_lines
+
+HASH_LENGTH = 32
+PREVIEW_LINES = 4
+PREVIEW_CHARS = 160
+DUMP_MIN_LINES = 15
+SYSTEM_ROLES = ("system", "developer")
+
+
+@dataclass(frozen=True)
+class MaskedOriginal:
+    hash: str
+    text: str
+    tokens: int
+    placeholder_tokens: int
+    index: int
+    kind: str
+
+
+# hash:role:min_tokens -> (placeholder, kind, tokens, placeholder tokens), None = left as is
+MaskMemo = MutableMapping[str, tuple[str, str, int, int] | None]
+
+
+@dataclass(frozen=True)
+class MaskOutcome:
+    messages: list[JSON]
+    masked: list[MaskedOriginal]
+
+    @property
+    def tokens_saved(self) -> int:
+        return sum(m.tokens - m.placeholder_tokens for m in self.masked)
+
+
+def mask_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+
+def is_mask_hash(value: str) -> bool:
+    return len(value) == HASH_LENGTH and all(c in "0123456789abcdef" for c in value)
+
+
+def protected_from(messages: Sequence[JSON]) -> int:
+    """Default protection: the last user message and everything after it."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = as_object(messages[index])
+        if message is not None and message.get("role") == "user":
+            return index
+    return len(messages)
+
+
+def kind_of(text: str, role: str) -> str | None:
+    """What a bulky block is, or None when it reads like prose and stays."""
+    stripped = text.lstrip()
+    if stripped[:1] in "[{":
+        try:
+            json.loads(text)
+        except ValueError:
+            pass  # not JSON: classified below like any other text
+        else:
+            return "JSON"
+    if salient_lines(text, 1) and "Traceback" in text:
+        return "trace d'erreur"
+    if role == "tool":
+        return "résultat d'outil"
+    if text.count("\n") >= DUMP_MIN_LINES:
+        return "journal ou fichier"
+    return None
+
+
+def placeholder(text: str, kind: str, tokens: int, digest: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    head = [clip(line, PREVIEW_CHARS) for line in lines[:PREVIEW_LINES]]
+    tail = [clip(line, PREVIEW_CHARS) for line in lines[-PREVIEW_LINES:]]
+    if len(lines) <= 2 * PREVIEW_LINES:
+        tail = [line for line in tail if line not in head]
+    parts = [
+        f"[Contenu masqué par Kimi Proxy Hub : {kind}, {tokens} tokens, {len(lines)} lignes]",
+        "Début :",
+        *head,
+        "…",
+        "Fin :",
+        *tail,
+    ]
+    salient = salient_lines(text)
+    if salient:
+        parts += ["Points saillants :", *salient]
+    found = paths(text, 12)
+    if found:
+        parts.append("Fichiers : " + ", ".join(found))
+    parts.append(f"Référence : mask:{digest} (original complet : GET /api/mask/{digest})")
+    return "\n".join(parts)
+
+
+def _decide(
+    text: str, role: str, counter: TokenCounter, min_tokens: int, digest: str
+) -> tuple[str, str, int, int] | None:
+    kind = kind_of(text, role)
+    if kind is None:
+        return None
+    tokens = counter.count_text(text)
+    if tokens < min_tokens:
+        return None
+    replacement = placeholder(text, kind, tokens, digest)
+    replacement_tokens = counter.count_text(replacement)
+    if replacement_tokens >= tokens:
+        return None
+    return replacement, kind, tokens, replacement_tokens
+
+
+def _mask_text(
+    text: str, role: str, index: int, counter: TokenCounter, min_tokens: int, memo: MaskMemo
+) -> tuple[str, MaskedOriginal] | None:
+    """Clients resend the history every turn: the decision is memoised by content hash."""
+    if len(text) < min_tokens:  # cheap bound: a token is at least one character
+        return None
+    digest = mask_hash(text)
+    key = f"{digest}:{role}:{min_tokens}"
+    if key in memo:
+        decided = memo[key]
+    else:
+        decided = memo[key] = _decide(text, role, counter, min_tokens, digest)
+    if decided is None:
+        return None
+    replacement, kind, tokens, replacement_tokens = decided
+    return replacement, MaskedOriginal(digest, text, tokens, replacement_tokens, index, kind)
+
+
+def _mask_message(
+    message: JSONObject, index: int, counter: TokenCounter, min_tokens: int, memo: MaskMemo
+) -> tuple[JSONObject, list[MaskedOriginal]]:
+    role = str(message.get("role"))
+    content = message.get("content")
+    if isinstance(content, str):
+        done = _mask_text(content, role, index, counter, min_tokens, memo)
+        if done is None:
+            return message, []
+        return {**message, "content": done[0]}, [done[1]]
+    if not isinstance(content, list):
+        return message, []
+    parts: list[JSON] = []
+    masked: list[MaskedOriginal] = []
+    for part in content:
+        obj = as_object(part)
+        text = obj.get("text") if obj is not None else None
+        result = None
+        if obj is not None and obj.get("type") == "text" and isinstance(text, str):
+            result = _mask_text(text, role, index, counter, min_tokens, memo)
+        if obj is None or result is None:
+            parts.append(part)
+            continue
+        parts.append({**obj, "text": result[0]})
+        masked.append(result[1])
+    return ({**message, "content": parts}, masked) if masked else (message, [])
+
+
+def mask_messages(
+    messages: Sequence[JSON],
+    counter: TokenCounter,
+    *,
+    protect_from: int,
+    min_tokens: int,
+    memo: MaskMemo | None = None,
+) -> MaskOutcome:
+    """Mask bulky contents of messages before ``protect_from``; others stay identical."""
+    memo = {} if memo is None else memo
+    out: list[JSON] = []
+    masked: list[MaskedOriginal] = []
+    for index, message in enumerate(messages):
+        obj = as_object(message)
+        if obj is None or index >= protect_from or obj.get("role") in SYSTEM_ROLES:
+            out.append(message)
+            continue
+        new, found = _mask_message(obj, index, counter, min_tokens, memo)
+        out.append(new)
+        masked.extend(found)
+    return MaskOutcome(out, masked)

@@ -1,0 +1,152 @@
+"""Summaries of replaced turns: by an LLM through the hub's providers, or extractive.
+
+The extractive summary is the deterministic fallback: it keeps the user's
+requests, the assistant's decisions and tool calls, error lines, file paths,
+identifiers and the mask references, and drops the bulk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import anyio
+import httpx2
+
+from hub.core.errors import HubError
+from hub.core.jsontypes import JSON, JSONObject, as_list, as_object, as_str
+from hub.features.compaction import SUMMARY_MARKER, is_summary
+from hub.features.salient import clip, error_lines, frame_identifiers, identifiers, paths, unique
+from hub.proxy.routing import Route
+from hub.proxy.upstream import ProviderPool
+
+ASK_CHARS = 700
+ASSISTANT_CHARS = 320
+ARGUMENT_CHARS = 200
+LLM_INPUT_CHARS = 400_000
+LLM_TIMEOUT = 120.0
+SYSTEM_PROMPT = (
+    "Tu résumes le début d'une session d'agent de programmation pour qu'il puisse continuer "
+    "sans l'historique complet. Conserve exactement : chaque demande de l'utilisateur, les "
+    "décisions prises, les messages d'erreur, les chemins de fichiers, les identifiants "
+    "(fonctions, classes, variables) et les références « mask:… ». Sois factuel et concis, "
+    "en listes à puces."
+)
+
+
+class SummariserError(Exception):
+    """The LLM summariser failed; the caller falls back to the extractive summary."""
+
+
+def text_of(message: JSONObject) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    texts = (as_str((as_object(p) or {}).get("text")) for p in as_list(content))
+    return "\n".join(t for t in texts if t)
+
+
+def tool_call_lines(message: JSONObject) -> list[str]:
+    lines = []
+    for call in as_list(message.get("tool_calls")):
+        function = as_object((as_object(call) or {}).get("function")) or {}
+        arguments = clip(str(function.get("arguments", "")), ARGUMENT_CHARS)
+        lines.append(f"appel {function.get('name', '?')}({arguments})")
+    return lines
+
+
+def extractive_summary(messages: Sequence[JSON]) -> str:
+    """A deterministic summary of ``messages`` (previous summaries are carried over)."""
+    carried: list[str] = []
+    asks: list[str] = []
+    actions: list[str] = []
+    corpus: list[str] = []
+    talk: list[str] = []
+    masks: list[str] = []
+    for message in messages:
+        obj = as_object(message)
+        if obj is None:
+            continue
+        if is_summary(obj):
+            carried.append(text_of(obj).removeprefix(SUMMARY_MARKER).strip())
+            continue
+        role, text = str(obj.get("role")), text_of(obj)
+        corpus.append(text)
+        masks += [w.rstrip(").,") for w in text.split() if w.startswith("mask:")]
+        if role == "user":
+            asks.append(clip(text.replace("\n", " "), ASK_CHARS))
+            talk.append(text[:ASK_CHARS])
+        elif role == "assistant":
+            calls = tool_call_lines(obj)
+            said = clip(text.replace("\n", " "), ASSISTANT_CHARS) if text.strip() else ""
+            actions += [line for line in (said, *calls) if line]
+            talk += [text[: ASSISTANT_CHARS * 2], *calls]
+    everything = "\n".join(corpus)
+    spoken = "\n".join(talk)
+    sections = [
+        ("Résumé précédent", carried),
+        ("Demandes de l'utilisateur", asks),
+        ("Actions et décisions de l'assistant", unique(actions, 400)),
+        ("Erreurs rencontrées", error_lines(everything, 120)),
+    ]
+    lines = [SUMMARY_MARKER, f"Résumé extractif de {len(messages)} message(s) antérieurs."]
+    for title, items in sections:
+        if items:
+            lines += [f"## {title}", *(f"- {item}" for item in items)]
+    inline = [
+        ("Fichiers mentionnés", paths(everything, 300)),
+        ("Identifiants", unique((*frame_identifiers(everything), *identifiers(spoken, 300)), 400)),
+        ("Contenus masqués (originaux via GET /api/mask/<hash>)", unique(masks, 200)),
+    ]
+    for title, items in inline:
+        if items:
+            lines += [f"## {title}", ", ".join(items)]
+    return "\n".join(lines)
+
+
+def transcript(messages: Sequence[JSON]) -> str:
+    """The replaced turns as plain text for the summariser model, bounded in size."""
+    parts = []
+    for message in messages:
+        obj = as_object(message) or {}
+        body = "\n".join([text_of(obj), *tool_call_lines(obj)])
+        parts.append(f"### {obj.get('role', '?')}\n{body}")
+    text = "\n\n".join(parts)
+    if len(text) > LLM_INPUT_CHARS:
+        half = LLM_INPUT_CHARS // 2
+        text = f"{text[:half]}\n[… milieu omis …]\n{text[-half:]}"
+    return text
+
+
+async def llm_summary(pool: ProviderPool, route: Route, messages: Sequence[JSON]) -> str:
+    """One non-streaming call to the summariser model; SummariserError on any failure."""
+    body: JSONObject = {
+        "model": route.upstream_model,
+        "stream": False,
+        "temperature": 0,
+        "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": transcript(messages)},
+        ],
+    }
+    try:
+        with anyio.fail_after(LLM_TIMEOUT):
+            reply = await pool.post_chat(route, json.dumps(body, ensure_ascii=False).encode())
+            try:
+                raw = await reply.response.aread()
+            finally:
+                await reply.response.aclose()
+    except (HubError, httpx2.HTTPError, TimeoutError) as exc:
+        raise SummariserError(f"appel au résumeur impossible : {exc}") from None
+    if reply.response.status_code >= 400:
+        raise SummariserError(f"le résumeur a répondu {reply.response.status_code}")
+    try:
+        parsed: JSON = json.loads(raw)
+    except ValueError:
+        raise SummariserError("réponse du résumeur illisible (JSON invalide)") from None
+    choice = as_object(next(iter(as_list((as_object(parsed) or {}).get("choices"))), None))
+    message = as_object((choice or {}).get("message")) or {}
+    content = as_str(message.get("content"))
+    if not content or not content.strip():
+        raise SummariserError("le résumeur a renvoyé un résumé vide")
+    return content.strip()

@@ -1,0 +1,178 @@
+"""Context savings for chat requests: masking and compaction, switched and recorded.
+
+``ChatService`` calls ``rewrite`` before building the upstream body. REST (and,
+later, MCP) call ``preview``, ``apply`` and ``compress_messages``. Every masking and
+compaction is stored in ``savings_events`` and published on the event bus.
+
+The last request's original messages are kept per session (``session_messages``)
+so that a compaction can be previewed or applied on demand; ``apply`` stores the
+compaction in the cache, so the client's next turn, which resends that history,
+is compacted without a new summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from hub.config import SavingsConfig
+from hub.core.errors import HubError, NotFoundError
+from hub.core.jsontypes import JSON, JSONObject
+from hub.core.masks import MaskStore
+from hub.core.records import SessionRecord
+from hub.core.savings_store import SavingsStore
+from hub.proxy.routing import ModelRouter, Route
+from hub.services.events import EventBus
+from hub.services.savings_pipeline import PassResult, Plan, SavingsPipeline
+
+OFF_VALUES = ("off", "false", "0", "non")
+ON_VALUES = ("on", "true", "1", "oui", "auto")
+
+
+def compaction_allowed(header: str | None) -> bool:
+    """The ``X-Kimi-Compaction`` header: ``off`` disables every rewrite for one request."""
+    if header is None:
+        return True
+    value = header.strip().lower()
+    if value in OFF_VALUES:
+        return False
+    if value in ON_VALUES:
+        return True
+    raise HubError(
+        "En-tête « X-Kimi-Compaction » invalide : « on » ou « off » attendu.",
+        code="invalid_compaction_header",
+        param="X-Kimi-Compaction",
+    )
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    messages: list[JSON]
+    tokens_saved: int
+
+
+class SavingsService:
+    def __init__(
+        self,
+        config: SavingsConfig,
+        router: ModelRouter,
+        pipeline: SavingsPipeline,
+        masks: MaskStore,
+        store: SavingsStore,
+        bus: EventBus,
+    ) -> None:
+        self._config = config
+        self._router = router
+        self._pipeline = pipeline
+        self._store = store
+        self._bus = bus
+        self.masks = masks
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def _plan(
+        self,
+        route: Route | None,
+        *,
+        force: bool = False,
+        persist: bool = True,
+        session_id: int | None = None,
+        keep: int | None = None,
+    ) -> Plan:
+        model = route.model if route else None
+        per_model = model.compaction_threshold if model else None
+        return Plan(
+            masking=self._config.masking,
+            compaction=self._config.compaction or force,
+            max_context=route.max_context if route else None,
+            threshold=per_model or self._config.compaction_threshold,
+            keep_recent_exchanges=keep or self._config.keep_recent_exchanges,
+            force=force,
+            persist=persist,
+            session_id=session_id,
+        )
+
+    async def rewrite(
+        self,
+        messages: list[JSON],
+        route: Route,
+        session: SessionRecord,
+        header: str | None,
+        tools: list[JSON] | None = None,
+    ) -> Rewrite:
+        """The messages to forward and the tokens this saved (0 when nothing changed)."""
+        allowed = compaction_allowed(header)
+        self._remember(session.id, route.model_key, messages)
+        if not allowed or not session.compaction:
+            return Rewrite(messages, 0)
+        if not self._config.masking and not (self._config.compaction and route.max_context):
+            return Rewrite(messages, 0)
+        plan = self._plan(route, session_id=session.id)
+        result = await self._pipeline.run(messages, plan, tools or [])
+        await self._record(result, session.id)
+        return Rewrite(result.messages, result.tokens_before - result.tokens_after)
+
+    def _remember(self, session_id: int, model_key: str, messages: list[JSON]) -> None:
+        task = asyncio.create_task(self._store.save_messages(session_id, model_key, messages))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        while self._pending:
+            await asyncio.gather(*list(self._pending))
+
+    async def _record(self, result: PassResult, session_id: int | None) -> None:
+        for kind, detail in result.events:
+            before, after = detail.get("tokens_before"), detail.get("tokens_after")
+            assert isinstance(before, int) and isinstance(after, int)
+            event_id = await self._store.add_event(session_id, kind, before, after, detail)
+            self._bus.publish(kind, {"session_id": session_id, "event_id": event_id, **detail})
+
+    async def _session_messages(self, session_id: int) -> tuple[Route, list[JSON]]:
+        await self.flush()
+        found = await self._store.last_messages(session_id)
+        if found is None:
+            raise NotFoundError(
+                f"Aucune requête enregistrée pour la session {session_id} : rien à compacter.",
+                code="no_messages",
+            )
+        model_key, messages = found
+        return self._router.resolve(model_key), messages
+
+    @staticmethod
+    def _shape(result: PassResult, extra: JSONObject) -> JSONObject:
+        return {
+            **extra,
+            "tokens_before": result.tokens_before,
+            "tokens_after": result.tokens_after,
+            "tokens_saved": result.tokens_before - result.tokens_after,
+            "masking": result.masking,
+            "compaction": result.compaction,
+            "messages": result.messages,
+        }
+
+    async def preview(self, session_id: int, keep: int | None = None) -> JSONObject:
+        """What compaction would send for the session's last request; nothing is cached."""
+        route, messages = await self._session_messages(session_id)
+        plan = self._plan(route, force=True, persist=False, session_id=session_id, keep=keep)
+        result = await self._pipeline.run(messages, plan)
+        return self._shape(result, {"session_id": session_id, "applied": False})
+
+    async def apply(self, session_id: int, keep: int | None = None) -> JSONObject:
+        """Compact now; the cached result is reused by the client's next turn."""
+        route, messages = await self._session_messages(session_id)
+        plan = self._plan(route, force=True, session_id=session_id, keep=keep)
+        result = await self._pipeline.run(messages, plan)
+        await self._record(result, session_id)
+        return self._shape(result, {"session_id": session_id, "applied": True})
+
+    async def compress_messages(self, messages: list[JSON], keep: int | None = None) -> JSONObject:
+        """Mask and compact any message list (no session, nothing cached)."""
+        result = await self._pipeline.run(messages, self._plan(None, force=True, persist=False,
+                                                              keep=keep))  # fmt: skip
+        return self._shape(result, {})
+
+    async def totals(self, session_id: int | None = None) -> JSONObject:
+        return await self._store.totals(session_id)
+
+    async def events(self, session_id: int | None = None, limit: int = 50) -> list[JSONObject]:
+        return await self._store.events(session_id, limit)
