@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api import health, openai_routes, rest, ws
+from hub.api import dashboard, health, openai_routes, rest, ws
 from hub.api.auth import ApiKeyMiddleware
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.state import HubState
@@ -84,7 +84,7 @@ def create_app(
     if config.server.api_key:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=config.server.api_key))
     return Starlette(
-        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes],
+        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes, *dashboard.routes],
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HubError: hub_error_handler, HTTPException: _http_error},
