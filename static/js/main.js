@@ -10,7 +10,7 @@ import { createSavingsPanel } from './modules/savings.js';
 import { createSessionsPanel } from './modules/sessions.js';
 import { connectSocket } from './modules/socket.js';
 import {
-  chartSeries, coalesce, frameThrottle, LOG_CAP, mergeRequests, oldestId,
+  chartSeries, coalesce, frameThrottle, LOG_CAP, mergeNewestPage, mergeRequests, oldestId,
 } from './modules/window.js';
 
 const $ = (id) => document.getElementById(id);
@@ -78,6 +78,23 @@ function main() {
     savings.setSession(data.session, data.totals);
   });
 
+  // Newest page + totals + gauge in one call (live rows without an id need it).
+  const refreshNewest = coalesce(async () => {
+    const id = view.viewedId;
+    if (!id) return;
+    const data = await api.metrics(id, { limit: PAGE });
+    if (view.viewedId !== id) return;
+    const merged = mergeNewestPage(view.rows, data.requests, PAGE);
+    view.rows = merged.rows;
+    if (merged.gap || view.rows.length >= LOG_CAP) view.hasOlder = true;
+    drawRows();
+    view.session = data.session;
+    renderHeader();
+    renderTotals(data.totals);
+    renderGauge(gaugeEls, data.gauge);
+    savings.setSession(data.session, data.totals);
+  });
+
   const refreshGlobal = coalesce(async () => {
     const stats = await api.stats();
     const t = stats.totals;
@@ -100,13 +117,14 @@ function main() {
     }
     const data = await api.metrics(id, { limit: PAGE });
     if (view.viewedId !== id) return; // another session was picked meanwhile
-    view.rows = mergeRequests([], data.requests).rows;
+    // Keep rows that arrived over /ws while the page was in flight.
+    view.rows = mergeRequests(view.rows, data.requests).rows;
     view.hasOlder = data.requests.length === PAGE;
     drawRows();
     await refreshMetrics();
   }
 
-  async function refreshSessions() {
+  async function refreshSessions(force = false) {
     view.sessions = (await api.sessions()).sessions;
     const active = view.sessions.find((s) => s.active);
     const stillThere = view.sessions.some((s) => s.id === view.viewedId);
@@ -116,14 +134,13 @@ function main() {
       if (!stillThere) view.follow = true;
     }
     sessionsPanel.set(view.sessions, target);
-    if (target !== view.viewedId) await loadSession(target);
+    if (force || target !== view.viewedId) await loadSession(target);
   }
 
   async function refreshAll() {
     document.body.classList.add('loading');
     try {
-      view.viewedId = null; // forces a full reload of the viewed session's window
-      await refreshSessions();
+      await refreshSessions(true); // full reload of the viewed session's window
       await Promise.all([refreshGlobal(), mcpPanel.refresh()]);
       document.body.classList.remove('stale');
     } catch (error) {
@@ -156,11 +173,13 @@ function main() {
     switch (event.type) {
       case 'metric': {
         const row = event.request;
-        if (row?.session_id === view.viewedId) {
+        if (row?.session_id === view.viewedId && Number.isInteger(row.id)) {
           view.rows = mergeRequests(view.rows, [row]).rows;
           if (view.rows.length >= LOG_CAP) view.hasOlder = true;
           drawRows();
           refreshMetrics().catch((e) => toast(e.message, true));
+        } else if (row?.session_id === view.viewedId) {
+          refreshNewest().catch((e) => toast(e.message, true));
         } else if (row && view.follow && !view.sessions.some((s) => s.id === row.session_id)) {
           refreshSessions().catch((e) => toast(e.message, true)); // auto-session opened one
         }
