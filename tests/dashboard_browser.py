@@ -20,6 +20,7 @@ from hub.config import HubConfig
 from hub.core.records import RequestRecord
 
 CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -84,8 +85,10 @@ async def dash_hub(hub_config: HubConfig) -> AsyncIterator[RestartableHub]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium absent (apt-get install chromium) : tests navigateur ignorés")
+    if not HAVE_CHROMIUM:
+        pytest.skip(
+            "/usr/bin/chromium absent (apt-get install chromium) : tests navigateur ignorés"
+        )
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -111,9 +114,11 @@ async def open_dashboard(
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
-        lambda msg: errors.append(f"console: {msg.text}")
-        if "Content Security Policy" in msg.text or "Uncaught" in msg.text
-        else None,
+        lambda msg: (
+            errors.append(f"console: {msg.text}")
+            if "Content Security Policy" in msg.text or "Uncaught" in msg.text
+            else None
+        ),
     )
     await page.goto(url + "/")
     await page.wait_for_selector("#conn-state[data-state=open]")

@@ -14,8 +14,8 @@ from tests.dashboard_browser import (
     RestartableHub,
     browser,
     dash_hub,
-    open_dashboard,
     fake_record,
+    open_dashboard,
     screenshot,
 )
 
@@ -82,11 +82,13 @@ async def test_sessions_create_rename_activate_delete(
     await expect(page.locator("#session-title")).to_contain_text("Refonte <b>CSS</b>")
     await page.fill("#new-session-name", "Deuxième")
     await page.click("#session-create button")
-    await expect(page.locator("#session-list li", has_text="Deuxième").locator(".badge")).to_be_visible()
+    await expect(
+        page.locator("#session-list li", has_text="Deuxième").locator(".badge")
+    ).to_be_visible()
     # the first one is no longer active: activate it again from the page
     await item.get_by_role("button", name="Activer").click()
     await expect(item.locator(".badge")).to_have_text("active")
-    sessions = (await dash_hub.state.sessions.list())
+    sessions = await dash_hub.state.sessions.list()
     assert [s.name for s in sessions if s.active] == ["Refonte <b>CSS</b>"]
     # rename inline
     await item.get_by_role("button", name="Renommer").click()
@@ -181,7 +183,8 @@ async def test_missing_mcp_and_compaction_routes_degrade_in_french(
     # live savings events go through the real bus and /ws
     session_id = (await dash_hub.state.sessions.list())[0].id
     dash_hub.state.bus.publish(
-        "compaction", {"session_id": session_id, "tokens_saved": 1234, "message": "3 messages résumés"}
+        "compaction",
+        {"session_id": session_id, "tokens_saved": 1234, "message": "3 messages résumés"},
     )
     await expect(page.locator("#savings-events")).to_contain_text("1\u202f234 tokens économisés")
     assert errors == []
@@ -193,13 +196,10 @@ async def test_mcp_panel_renders_servers_and_restarts(
     """The MCP routes are another engineer's: their expected shape is served by page.route."""
     page, errors = await open_dashboard(browser, dash_hub.url)
     restarted: list[str] = []
-    servers = {
-        "servers": [
-            {"name": "everything", "state": "running", "tools": [{"name": "echo"}, {"name": "add"}],
-             "last_error": None},
-            {"name": "cassé", "state": "failed", "tools": [], "last_error": "<img src=x> introuvable"},
-        ]
-    }  # fmt: skip
+    tools = [{"name": "echo"}, {"name": "add"}]
+    error = "<img src=x> introuvable"
+    broken = {"name": "cassé", "state": "failed", "tools": [], "last_error": error}
+    servers = {"servers": [{"name": "everything", "state": "running", "tools": tools}, broken]}
 
     async def list_route(route) -> None:
         await route.fulfill(json=servers)

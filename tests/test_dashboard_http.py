@@ -89,7 +89,8 @@ def test_modules_use_named_exports_only() -> None:
 
 def test_vendor_licence_and_version_note() -> None:
     vendor = Path(STATIC_DIR) / "vendor"
-    assert "MIT" in (vendor / "chart.js-LICENSE.md").read_text() or "Permission" in (
-        vendor / "chart.js-LICENSE.md"
-    ).read_text()
+    assert (
+        "MIT" in (vendor / "chart.js-LICENSE.md").read_text()
+        or "Permission" in (vendor / "chart.js-LICENSE.md").read_text()
+    )
     assert "4.6.1" in (vendor / "VERSION").read_text()
