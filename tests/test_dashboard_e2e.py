@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from openai import AsyncOpenAI
 from playwright.async_api import Browser, Page, expect
@@ -20,6 +21,7 @@ from tests.dashboard_browser import (
 )
 
 __all__ = ["browser", "dash_hub"]  # fixtures
+CONTRAST_CHECK = (Path(__file__).parent / "dashboard_contrast.js").read_text()
 
 
 async def chat(hub: RestartableHub, content: str, model: str = "fake/echo") -> None:
@@ -62,12 +64,21 @@ async def test_live_gauge_chart_log_and_totals(browser: Browser, dash_hub: Resta
     first = page.locator("#log-body tr[data-id]").last
     await expect(first).to_contain_text("fake/echo")
     await expect(first).to_contain_text("réel (estimé")
+    assert await page.evaluate(CONTRAST_CHECK) == []  # WCAG AA on every visible text
     await screenshot(page, "dashboard-1280x800")
     await page.set_viewport_size(MOBILE)
     await settle(page)
     await screenshot(page, "dashboard-390x844")
-    width = await page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= MOBILE["width"], "la page déborde horizontalement sur mobile"
+    assert await page.evaluate(CONTRAST_CHECK) == []
+    for width in (MOBILE["width"], 360):
+        await page.set_viewport_size({"width": width, "height": 740})
+        await settle(page)
+        scroll = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert scroll <= width, f"la page déborde horizontalement à {width} px"
+    await page.keyboard.press("Tab")  # skip link, then the first control
+    await page.keyboard.press("Tab")
+    outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid", "focus clavier invisible"
     assert errors == []
 
 

@@ -26,6 +26,8 @@ test('percent and cost', () => {
   assert.equal(formatPercent(0.829), `82,9${NBSP}%`);
   assert.equal(formatCost(0.0018), `0,0018${NBSP}$US`);
   assert.equal(formatCost(1234.5), `1${NNBSP}234,50${NBSP}$US`);
+  assert.equal(formatCost(0.000027), `0,000027${NBSP}$US`);
+  assert.equal(formatCost(0), `0,00${NBSP}$US`);
 });
 
 test('dates are dd/mm/yyyy hh:mm in local time', () => {

@@ -25,12 +25,14 @@ export function formatPercent(ratio) {
   return isNumber(ratio) ? percent.format(ratio) : DASH;
 }
 
-// Costs are tiny per request: show enough decimals to be non-zero, in dollars.
+// Costs are tiny per request: below a cent, two significant digits keep them non-zero.
 export function formatCost(value) {
   if (!isNumber(value)) return DASH;
-  const digits = value === 0 || Math.abs(value) >= 1 ? 2 : 4;
+  const small = value !== 0 && Math.abs(value) < 0.01;
   return new Intl.NumberFormat(LOCALE, {
-    style: 'currency', currency: 'USD', minimumFractionDigits: digits, maximumFractionDigits: digits,
+    style: 'currency',
+    currency: 'USD',
+    ...(small ? { maximumSignificantDigits: 2 } : { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
   }).format(value);
 }
 
