@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from openai import AsyncOpenAI
@@ -58,6 +59,7 @@ async def test_live_gauge_chart_log_and_totals(browser: Browser, dash_hub: Resta
     await expect(page.locator("#gauge")).to_have_attribute("data-colour", "rouge")
     await expect(page.locator("#log-body tr[data-id]")).to_have_count(3)
     assert await chart_data(page) == [[5, 829, 929], [9, 9, 9]]
+    await expect(page.locator("#log-older")).to_be_hidden()  # nothing older to fetch
     # 1 763 prompt tokens with a narrow no-break space, as fr-FR writes it
     await expect(page.locator("#totals dd[data-field=prompt_tokens]")).to_have_text("1\u202f763")
     await expect(page.locator("#toast")).to_contain_text("Alerte")
@@ -198,6 +200,8 @@ async def test_missing_mcp_and_compaction_routes_degrade_in_french(
         {"session_id": session_id, "tokens_saved": 1234, "message": "3 messages résumés"},
     )
     await expect(page.locator("#savings-events")).to_contain_text("1\u202f234 tokens économisés")
+    dash_hub.state.bus.publish("masking", {"session_id": session_id, "tokens_saved": 56})
+    await expect(page.locator("#savings-events li").first).to_contain_text("Masquage : 56 tokens")
     assert errors == []
 
 
@@ -232,3 +236,30 @@ async def test_mcp_panel_renders_servers_and_restarts(
     assert restarted and restarted[0].endswith("/api/mcp/servers/cass%C3%A9/restart")
     dash_hub.state.bus.publish("mcp_status", {"server": "everything", "state": "running"})
     assert errors == []
+
+
+async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config) -> None:
+    secured = replace(hub_config, server=replace(hub_config.server, api_key="cle-du-hub-42"))
+    hub = RestartableHub(secured)
+    await hub.start()
+    try:
+        context = await browser.new_context(locale="fr-FR")
+        page = await context.new_page()
+        asked: list[str] = []
+
+        async def answer(dialog) -> None:
+            asked.append(dialog.message)
+            await dialog.accept("cle-du-hub-42")
+
+        page.on("dialog", answer)
+        await page.goto(hub.url + "/")
+        await expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
+        await expect(page.locator("#mcp-panel")).to_contain_text("Aucun serveur MCP")
+        assert asked == ["Ce hub demande une clé API (KIMI_PROXY_API_KEY) :"]
+        async with AsyncOpenAI(base_url=hub.url, api_key="cle-du-hub-42", max_retries=0) as client:
+            await client.chat.completions.create(
+                model="fake/echo", messages=[{"role": "user", "content": "protégé"}]
+            )
+        await expect(page.locator("#log-body tr[data-id]")).to_have_count(1)
+    finally:
+        await hub.stop()
