@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api import health, mcp, openai_routes, rest, savings_routes, ws
+from hub.api import dashboard, health, mcp, openai_routes, rest, savings_routes, ws
 from hub.api.auth import ApiKeyMiddleware
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.state import HubState
@@ -100,6 +100,7 @@ def create_app(
             *ws.routes,
             *savings_routes.routes,
             *mcp.routes,
+            *dashboard.routes,
         ],
         middleware=middleware,
         lifespan=lifespan,

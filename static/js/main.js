@@ -1,0 +1,253 @@
+// Entry point: builds the panels, wires them through the bus, keeps the page in step with /ws.
+import { api, setApiToken } from './modules/api.js';
+import { createBus } from './modules/bus.js';
+import { createTokenChart } from './modules/chart.js';
+import { formatCost, formatInt } from './modules/format.js';
+import { renderGauge } from './modules/gauge.js';
+import { renderLog } from './modules/log.js';
+import { createMcpPanel } from './modules/mcp.js';
+import { createSavingsPanel } from './modules/savings.js';
+import { createSessionsPanel } from './modules/sessions.js';
+import { connectSocket } from './modules/socket.js';
+import {
+  chartSeries, coalesce, frameThrottle, LOG_CAP, mergeNewestPage, mergeRequests, oldestId,
+} from './modules/window.js';
+
+const $ = (id) => document.getElementById(id);
+const PAGE = 100;
+
+function main() {
+  const bus = createBus();
+  const view = {
+    sessions: [], viewedId: null, follow: true, session: null, totals: null,
+    rows: [], hasOlder: false,
+  };
+  const chart = createTokenChart($('token-chart'));
+  const gaugeEls = {
+    root: $('gauge'), fill: $('gauge-fill'), text: $('gauge-text'),
+    detail: $('gauge-detail'), meter: $('gauge-meter'),
+  };
+  const sessionsPanel = createSessionsPanel({
+    list: $('session-list'), form: $('session-create'), dialog: $('confirm-dialog'), bus,
+  });
+  const mcpPanel = createMcpPanel({ root: $('mcp-panel'), bus });
+  const savings = createSavingsPanel({
+    els: {
+      total: $('saved-total'), toggle: $('compaction-toggle'), preview: $('compaction-preview'),
+      apply: $('compaction-apply'), result: $('compaction-result'), list: $('savings-events'),
+    },
+    bus,
+    viewedId: () => view.viewedId,
+  });
+
+  const drawRows = frameThrottle(() => {
+    renderLog($('log-body'), view.rows);
+    chart.update(chartSeries(view.rows));
+    const full = view.rows.length >= LOG_CAP;
+    $('log-caption').textContent = `${formatInt(view.rows.length)} requête(s) affichée(s)`
+      + (full ? ` · fenêtre limitée à ${formatInt(LOG_CAP)} (export pour tout voir)` : '');
+    $('log-older').hidden = !view.hasOlder || full;
+  });
+
+  function renderTotals(totals) {
+    for (const dd of $('totals').querySelectorAll('dd[data-field]')) {
+      const value = totals?.[dd.dataset.field];
+      dd.textContent = dd.dataset.field === 'cost' ? formatCost(value) : formatInt(value);
+    }
+  }
+
+  function renderHeader() {
+    const s = view.session;
+    $('session-title').textContent = s
+      ? `${s.name} (n° ${s.id})${s.active ? ' — session active' : ''}${s.model_key ? ` · ${s.model_key}` : ''}`
+      : 'Aucune session : la première requête en créera une.';
+    for (const [id, kind] of [['export-csv', 'csv'], ['export-json', 'json']]) {
+      $(id).href = s ? `/api/export/${kind}?session=${s.id}` : `/api/export/${kind}`;
+    }
+  }
+
+  // Totals and gauge of the viewed session (the log keeps its own window).
+  const refreshMetrics = coalesce(async () => {
+    if (!view.viewedId) return;
+    const data = await api.metrics(view.viewedId, { limit: 1 });
+    view.session = data.session;
+    view.totals = data.totals;
+    renderHeader();
+    renderTotals(data.totals);
+    renderGauge(gaugeEls, data.gauge);
+    savings.setSession(data.session, data.totals);
+  });
+
+  // Newest page + totals + gauge in one call (live rows without an id need it).
+  const refreshNewest = coalesce(async () => {
+    const id = view.viewedId;
+    if (!id) return;
+    const data = await api.metrics(id, { limit: PAGE });
+    if (view.viewedId !== id) return;
+    const merged = mergeNewestPage(view.rows, data.requests, PAGE);
+    view.rows = merged.rows;
+    if (merged.gap || view.rows.length >= LOG_CAP) view.hasOlder = true;
+    drawRows();
+    view.session = data.session;
+    renderHeader();
+    renderTotals(data.totals);
+    renderGauge(gaugeEls, data.gauge);
+    savings.setSession(data.session, data.totals);
+  });
+
+  const refreshGlobal = coalesce(async () => {
+    const stats = await api.stats();
+    const t = stats.totals;
+    $('global-totals').textContent = `Toutes sessions : ${formatInt(stats.sessions)} session(s), `
+      + `${formatInt(t.requests)} requête(s), ${formatInt(t.total_tokens)} tokens, ${formatCost(t.cost)}.`;
+  });
+
+  async function loadSession(id) {
+    view.viewedId = id;
+    view.rows = [];
+    view.hasOlder = false;
+    savings.resetPreview();
+    if (!id) {
+      view.session = null;
+      renderHeader();
+      renderTotals(null);
+      renderGauge(gaugeEls, null);
+      drawRows();
+      return;
+    }
+    const data = await api.metrics(id, { limit: PAGE });
+    if (view.viewedId !== id) return; // another session was picked meanwhile
+    // Keep rows that arrived over /ws while the page was in flight.
+    view.rows = mergeRequests(view.rows, data.requests).rows;
+    view.hasOlder = data.requests.length === PAGE;
+    drawRows();
+    await refreshMetrics();
+  }
+
+  async function refreshSessions(force = false) {
+    view.sessions = (await api.sessions()).sessions;
+    const active = view.sessions.find((s) => s.active);
+    const stillThere = view.sessions.some((s) => s.id === view.viewedId);
+    let target = view.viewedId;
+    if (view.follow || !stillThere) {
+      target = active?.id ?? view.sessions[0]?.id ?? null;
+      if (!stillThere) view.follow = true;
+    }
+    sessionsPanel.set(view.sessions, target);
+    if (force || target !== view.viewedId) await loadSession(target);
+  }
+
+  async function refreshAll() {
+    document.body.classList.add('loading');
+    try {
+      await refreshSessions(true); // full reload of the viewed session's window
+      await Promise.all([refreshGlobal(), mcpPanel.refresh()]);
+      document.body.classList.remove('stale');
+    } catch (error) {
+      toast(`Chargement impossible : ${error.message}`, true);
+      if (error.status === 401) askToken();
+    } finally {
+      document.body.classList.remove('loading');
+    }
+  }
+
+  let toastTimer = null;
+  function toast(text, error = false) {
+    const el = $('toast');
+    el.textContent = text;
+    el.dataset.kind = error ? 'error' : 'info';
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
+  }
+
+  function askToken() {
+    const token = window.prompt('Ce hub demande une clé API (KIMI_PROXY_API_KEY) :');
+    if (token) {
+      setApiToken(token.trim());
+      window.location.reload();
+    }
+  }
+
+  function onEvent(event) {
+    switch (event.type) {
+      case 'metric': {
+        const row = event.request;
+        if (row?.session_id === view.viewedId && Number.isInteger(row.id)) {
+          view.rows = mergeRequests(view.rows, [row]).rows;
+          if (view.rows.length >= LOG_CAP) view.hasOlder = true;
+          drawRows();
+          refreshMetrics().catch((e) => toast(e.message, true));
+        } else if (row?.session_id === view.viewedId) {
+          refreshNewest().catch((e) => toast(e.message, true));
+        } else if (row && view.follow && !view.sessions.some((s) => s.id === row.session_id)) {
+          refreshSessions().catch((e) => toast(e.message, true)); // auto-session opened one
+        }
+        refreshGlobal().catch((e) => toast(e.message, true));
+        break;
+      }
+      case 'session':
+        refreshSessions().then(refreshGlobal).catch((e) => toast(e.message, true));
+        break;
+      case 'alert':
+        if (event.message) toast(`Alerte : ${event.message}`, true);
+        break;
+      case 'mcp_status':
+        mcpPanel.refresh();
+        break;
+      case 'masking':
+      case 'compaction':
+        savings.addEvent(event);
+        if (event.session_id === view.viewedId) refreshMetrics().catch((e) => toast(e.message, true));
+        break;
+      default:
+        break; // 'hello' and events this page does not show
+    }
+  }
+
+  bus.on('toast', ({ text, error }) => toast(text, error));
+  bus.on('sessions:refresh', () => refreshSessions().catch((e) => toast(e.message, true)));
+  bus.on('metrics:refresh', () => refreshMetrics().catch((e) => toast(e.message, true)));
+  bus.on('session:view', ({ id, follow }) => {
+    const active = view.sessions.find((s) => s.active);
+    view.follow = Boolean(follow) || active?.id === id;
+    sessionsPanel.set(view.sessions, id);
+    loadSession(id).catch((e) => toast(e.message, true));
+    if (follow) refreshSessions().catch((e) => toast(e.message, true));
+  });
+  bus.on('ws:event', onEvent);
+  bus.on('ws:open', ({ reconnected }) => {
+    $('banner').hidden = true;
+    $('conn-state').dataset.state = 'open';
+    $('conn-state').textContent = 'Connecté — en direct';
+    if (reconnected) refreshAll(); // events were missed while away: never show stale data
+  });
+  bus.on('ws:lost', () => {
+    $('banner').hidden = false;
+    $('conn-state').dataset.state = 'lost';
+    $('conn-state').textContent = 'Déconnecté';
+    document.body.classList.add('stale');
+  });
+
+  $('mcp-refresh').addEventListener('click', () => mcpPanel.refresh());
+  $('log-older').addEventListener('click', async () => {
+    const id = view.viewedId;
+    const before = oldestId(view.rows);
+    if (!id || !before) return;
+    try {
+      const data = await api.metrics(id, { limit: PAGE, before });
+      if (view.viewedId !== id) return;
+      view.rows = mergeRequests(view.rows, data.requests).rows;
+      view.hasOlder = data.requests.length === PAGE;
+      drawRows();
+    } catch (error) {
+      toast(error.message, true);
+    }
+  });
+
+  refreshAll();
+  connectSocket(bus);
+  globalThis.kimiDashboard = { view, bus }; // read by the end-to-end tests
+}
+
+main();

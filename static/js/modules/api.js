@@ -1,0 +1,78 @@
+// Calls to the hub's REST API. Errors become ApiError with a French message.
+
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+const TOKEN_KEY = 'kimi-proxy-token';
+
+export function apiToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return ''; // storage disabled: the hub then only works without an API key
+  }
+}
+
+export function setApiToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+function headers(extra) {
+  const result = { Accept: 'application/json', ...extra };
+  const token = apiToken();
+  if (token) result.Authorization = `Bearer ${token}`;
+  return result;
+}
+
+async function errorFrom(response) {
+  let message = `Le hub a répondu ${response.status}.`;
+  try {
+    const body = await response.json();
+    if (body?.error?.message) message = body.error.message;
+  } catch {
+    // not JSON: keep the generic French message above
+  }
+  if (response.status === 401) message = 'Clé API requise ou invalide.';
+  return new ApiError(message, response.status);
+}
+
+export async function request(method, path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError('Hub injoignable.', 0);
+  }
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+export const api = {
+  stats: () => request('GET', '/api/stats'),
+  sessions: () => request('GET', '/api/sessions'),
+  createSession: (name) => request('POST', '/api/sessions', { name, activate: true }),
+  activateSession: (id) => request('POST', `/api/sessions/${id}/activate`),
+  renameSession: (id, name) => request('PATCH', `/api/sessions/${id}`, { name }),
+  setCompaction: (id, on) => request('PATCH', `/api/sessions/${id}`, { compaction: on }),
+  deleteSession: (id) => request('DELETE', `/api/sessions/${id}`),
+  metrics: (id, { limit = 100, before } = {}) => {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set('before', String(before));
+    return request('GET', `/api/sessions/${id}/metrics?${query}`);
+  },
+  mcpServers: () => request('GET', '/api/mcp/servers'),
+  restartMcp: (name) => request('POST', `/api/mcp/servers/${encodeURIComponent(name)}/restart`),
+  compactionPreview: (id) => request('POST', `/api/sessions/${id}/compaction/preview`, {}),
+  compactionApply: (id) => request('POST', `/api/sessions/${id}/compaction/apply`, {}),
+};

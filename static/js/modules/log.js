@@ -1,0 +1,53 @@
+// The request log table (DOM built with textContent only: model names are untrusted).
+import {
+  formatDate, formatInt, formatMs, statusLabel, usageLabel,
+} from './format.js';
+
+function cell(text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function usageText(row) {
+  const label = usageLabel(row.usage_source);
+  if (row.usage_source !== 'upstream' || !Number.isFinite(row.prompt_estimate)) return label;
+  const gap = row.prompt_tokens - row.prompt_estimate;
+  const sign = gap > 0 ? '+' : '';
+  return `${label} (estimé ${formatInt(row.prompt_estimate)}, écart ${sign}${formatInt(gap)})`;
+}
+
+export function rowElement(row) {
+  const tr = document.createElement('tr');
+  tr.dataset.id = String(row.id);
+  tr.dataset.status = row.status;
+  const latency = Number.isFinite(row.ttfb_ms)
+    ? `${formatMs(row.total_ms)} (1er octet ${formatMs(row.ttfb_ms)})`
+    : formatMs(row.total_ms);
+  tr.append(
+    cell(formatInt(row.id), 'num'),
+    cell(formatDate(row.created_at), 'nowrap'),
+    cell(row.model_key ?? '—', 'model'),
+    cell(formatInt(row.prompt_tokens), 'num'),
+    cell(formatInt(row.completion_tokens), 'num'),
+    cell(latency, 'num'),
+    cell(statusLabel(row.status), `status status-${row.status}`),
+    cell(usageText(row)),
+  );
+  if (row.error) tr.title = row.error;
+  return tr;
+}
+
+export function renderLog(tbody, rows) {
+  const fragment = document.createDocumentFragment();
+  if (rows.length === 0) {
+    const tr = document.createElement('tr');
+    const td = cell('Aucune requête dans cette session.', 'muted');
+    td.colSpan = 8;
+    tr.append(td);
+    fragment.append(tr);
+  }
+  for (const row of rows) fragment.append(rowElement(row));
+  tbody.replaceChildren(fragment);
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  chartSeries, coalesce, frameThrottle, mergeNewestPage, mergeRequests, oldestId,
+} from '../../static/js/modules/window.js';
+import { reconnectDelay, socketUrl } from '../../static/js/modules/socket.js';
+
+const row = (id) => ({ id, prompt_tokens: id * 10, completion_tokens: id });
+
+test('merge keeps newest first, drops duplicates and rows without id, caps', () => {
+  const { rows, dropped } = mergeRequests([row(3), row(1)], [row(2), row(3), { id: null }], 2);
+  assert.deepEqual(rows.map((r) => r.id), [3, 2]);
+  assert.equal(dropped, 1);
+  assert.equal(oldestId(rows), 2);
+  assert.equal(oldestId([]), null);
+});
+
+test('a newest page that does not reach the shown rows restarts the window', () => {
+  const shown = [row(5), row(4)];
+  const touching = mergeNewestPage(shown, [row(7), row(6)], 2);
+  assert.equal(touching.gap, false);
+  assert.deepEqual(touching.rows.map((r) => r.id), [7, 6, 5, 4]);
+  const far = mergeNewestPage(shown, [row(20), row(19)], 2);
+  assert.equal(far.gap, true);
+  assert.deepEqual(far.rows.map((r) => r.id), [20, 19]);
+});
+
+test('chart series is oldest first and bounded', () => {
+  const series = chartSeries([row(3), row(2), row(1)], 2);
+  assert.deepEqual(series.labels, ['n° 2', 'n° 3']);
+  assert.deepEqual(series.prompt, [20, 30]);
+  assert.deepEqual(series.completion, [2, 3]);
+});
+
+test('frameThrottle runs once per frame', () => {
+  let runs = 0;
+  const queue = [];
+  const draw = frameThrottle(() => { runs += 1; }, (cb) => queue.push(cb));
+  draw(); draw(); draw();
+  assert.equal(queue.length, 1);
+  queue.shift()();
+  assert.equal(runs, 1);
+  draw();
+  assert.equal(queue.length, 1);
+});
+
+test('coalesce runs once more when asked while running', async () => {
+  let runs = 0;
+  let release;
+  const task = coalesce(() => { runs += 1; return new Promise((r) => { release = r; }); });
+  const first = task();
+  task(); task();
+  release();
+  await new Promise((r) => setImmediate(r));
+  release();
+  await first;
+  assert.equal(runs, 2);
+});
+
+test('reconnect delay grows and is capped', () => {
+  assert.equal(reconnectDelay(0), 250);
+  assert.equal(reconnectDelay(2), 1000);
+  assert.equal(reconnectDelay(50), 5000);
+});
+
+test('socket url follows the page scheme and escapes the token', () => {
+  assert.equal(socketUrl({ protocol: 'http:', host: '127.0.0.1:8000' }, ''), 'ws://127.0.0.1:8000/ws');
+  assert.equal(socketUrl({ protocol: 'https:', host: 'h' }, 'a&b'), 'wss://h/ws?token=a%26b');
+});

@@ -1,0 +1,262 @@
+"""The French dashboard in Debian's chromium, against a real hub and the openai SDK."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from openai import AsyncOpenAI
+from playwright.async_api import Browser, Page, expect
+
+from tests.dashboard_browser import (
+    MOBILE,
+    RestartableHub,
+    browser,
+    dash_hub,
+    fake_record,
+    open_dashboard,
+    screenshot,
+)
+
+__all__ = ["browser", "dash_hub"]  # fixtures
+CONTRAST_CHECK = (Path(__file__).parent / "dashboard_contrast.js").read_text()
+
+
+async def chat(hub: RestartableHub, content: str, model: str = "fake/echo") -> None:
+    async with AsyncOpenAI(base_url=hub.url, api_key="k", max_retries=0) as client:
+        await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": content}]
+        )
+
+
+async def settle(page: Page) -> None:
+    """Two animation frames: Chart.js resizes on the frame after a viewport change."""
+    await page.evaluate(
+        "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+    )
+
+
+async def chart_data(page: Page) -> list[list[int]]:
+    return await page.evaluate(
+        "() => Chart.getChart('token-chart').data.datasets.map((d) => d.data)"
+    )
+
+
+async def test_live_gauge_chart_log_and_totals(browser: Browser, dash_hub: RestartableHub) -> None:
+    page, errors = await open_dashboard(browser, dash_hub.url)
+    await expect(page.locator("#log-body")).to_contain_text("Aucune requête")
+    await chat(dash_hub, "salut")  # prompt 5 tokens of 1000 -> vert
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(1)
+    await expect(page.locator("#gauge")).to_have_attribute("data-colour", "vert")
+    await expect(page.locator("#totals dd[data-field=requests]")).to_have_text("1")
+    await chat(dash_hub, "x" * 3300)  # 829 / 1000 -> first threshold (80 %)
+    await expect(page.locator("#gauge")).to_have_attribute("data-colour", "jaune")
+    await expect(page.locator("#gauge-text")).to_have_text("82,9 % — attention")
+    await chat(dash_hub, "x" * 3700)  # 929 / 1000 -> second threshold (90 %)
+    await expect(page.locator("#gauge")).to_have_attribute("data-colour", "rouge")
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(3)
+    assert await chart_data(page) == [[5, 829, 929], [9, 9, 9]]
+    await expect(page.locator("#log-older")).to_be_hidden()  # nothing older to fetch
+    # 1 763 prompt tokens with a narrow no-break space, as fr-FR writes it
+    await expect(page.locator("#totals dd[data-field=prompt_tokens]")).to_have_text("1\u202f763")
+    await expect(page.locator("#toast")).to_contain_text("Alerte")
+    first = page.locator("#log-body tr[data-id]").last
+    await expect(first).to_contain_text("fake/echo")
+    await expect(first).to_contain_text("réel (estimé")
+    assert await page.evaluate(CONTRAST_CHECK) == []  # WCAG AA on every visible text
+    await screenshot(page, "dashboard-1280x800")
+    await page.set_viewport_size(MOBILE)
+    await settle(page)
+    await screenshot(page, "dashboard-390x844")
+    assert await page.evaluate(CONTRAST_CHECK) == []
+    for width in (MOBILE["width"], 360):
+        await page.set_viewport_size({"width": width, "height": 740})
+        await settle(page)
+        scroll = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert scroll <= width, f"la page déborde horizontalement à {width} px"
+    await page.keyboard.press("Tab")  # skip link, then the first control
+    await page.keyboard.press("Tab")
+    outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid", "focus clavier invisible"
+    assert errors == []
+
+
+async def test_sessions_create_rename_activate_delete(
+    browser: Browser, dash_hub: RestartableHub
+) -> None:
+    page, errors = await open_dashboard(browser, dash_hub.url)
+    await page.fill("#new-session-name", "Refonte <b>CSS</b>")
+    await page.press("#new-session-name", "Enter")
+    item = page.locator("#session-list li", has_text="Refonte <b>CSS</b>")
+    await expect(item.locator(".badge")).to_have_text("active")
+    await expect(page.locator("#session-title")).to_contain_text("Refonte <b>CSS</b>")
+    await page.fill("#new-session-name", "Deuxième")
+    await page.click("#session-create button")
+    await expect(
+        page.locator("#session-list li", has_text="Deuxième").locator(".badge")
+    ).to_be_visible()
+    # the first one is no longer active: activate it again from the page
+    await item.get_by_role("button", name="Activer").click()
+    await expect(item.locator(".badge")).to_have_text("active")
+    sessions = await dash_hub.state.sessions.list()
+    assert [s.name for s in sessions if s.active] == ["Refonte <b>CSS</b>"]
+    # rename inline
+    await item.get_by_role("button", name="Renommer").click()
+    await page.get_by_label("Nouveau nom pour Refonte <b>CSS</b>").fill("Refonte du thème")
+    await page.get_by_role("button", name="Enregistrer").click()
+    renamed = page.locator("#session-list li", has_text="Refonte du thème")
+    await expect(renamed).to_be_visible()
+    # delete: cancelling keeps it, confirming removes it
+    await renamed.get_by_role("button", name="Supprimer").click()
+    await expect(page.locator("#confirm-dialog")).to_contain_text("Refonte du thème")
+    await page.get_by_role("button", name="Annuler").click()
+    await expect(renamed).to_be_visible()
+    await renamed.get_by_role("button", name="Supprimer").click()
+    await page.locator("#confirm-ok").click()
+    await expect(renamed).to_have_count(0)
+    assert [s.name for s in await dash_hub.state.sessions.list()] == ["Deuxième"]
+    await expect(page.locator("#session-title")).to_contain_text("Deuxième")
+    assert errors == []
+
+
+async def test_reconnects_after_hub_restart_and_refetches(
+    browser: Browser, dash_hub: RestartableHub
+) -> None:
+    page, errors = await open_dashboard(browser, dash_hub.url)
+    await chat(dash_hub, "avant le redémarrage")
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(1)
+    await dash_hub.stop()
+    await expect(page.locator("#banner")).to_be_visible()
+    await expect(page.locator("#banner")).to_have_text("Connexion perdue — reconnexion…")
+    await screenshot(page, "dashboard-reconnect-banner")
+    await dash_hub.start()  # same port, same database
+    await expect(page.locator("#banner")).to_be_hidden()
+    await expect(page.locator("#conn-state")).to_have_text("Connecté — en direct")
+    await chat(dash_hub, "après le redémarrage")
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(2)
+    await expect(page.locator("#totals dd[data-field=requests]")).to_have_text("2")
+    assert errors == []
+
+
+async def test_refetch_on_reconnect_shows_rows_written_while_away(
+    browser: Browser, dash_hub: RestartableHub
+) -> None:
+    page, errors = await open_dashboard(browser, dash_hub.url)
+    await chat(dash_hub, "un")
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(1)
+    await dash_hub.stop()
+    await expect(page.locator("#banner")).to_be_visible()
+    await dash_hub.start()
+    # written straight to the store after restart: no /ws event ever announces these rows
+    session_id = (await dash_hub.state.sessions.list())[0].id
+    for i in range(3):
+        await dash_hub.state.store.insert_request(fake_record(session_id, i))
+    await expect(page.locator("#banner")).to_be_hidden()
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(4)
+    await expect(page.locator("#totals dd[data-field=requests]")).to_have_text("4")
+    assert errors == []
+
+
+async def test_export_csv_and_json_downloads(browser: Browser, dash_hub: RestartableHub) -> None:
+    page, errors = await open_dashboard(browser, dash_hub.url)
+    await chat(dash_hub, "=SOMME(A1:A2)")
+    await chat(dash_hub, "deux")
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(2)
+    async with page.expect_download() as csv_info:
+        await page.click("#export-csv")
+    download = await csv_info.value
+    assert download.suggested_filename.endswith(".csv")
+    text = (await download.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["model_key"] for r in rows] == ["fake/echo", "fake/echo"]
+    assert {r["status"] for r in rows} == {"ok"}
+    async with page.expect_download() as json_info:
+        await page.click("#export-json")
+    data = json.loads((await (await json_info.value).path()).read_text(encoding="utf-8"))
+    assert data["totals"]["requests"] == 2
+    assert len(data["requests"]) == 2
+    assert data["sessions"][0]["id"] == int(rows[0]["session_id"])
+    assert errors == []
+
+
+async def test_mcp_panel_and_compaction_preview(browser: Browser, dash_hub: RestartableHub) -> None:
+    page, errors = await open_dashboard(browser, dash_hub.url)
+    await expect(page.locator("#mcp-panel")).to_contain_text("Aucun serveur MCP configuré")
+    await chat(dash_hub, "pour avoir une session")
+    await expect(page.locator("#log-body tr[data-id]")).to_have_count(1)
+    await page.click("#compaction-preview")
+    await expect(page.locator("#compaction-result")).to_contain_text("Aperçu — avant :")
+    await expect(page.locator("#compaction-result")).to_contain_text("économie :")
+    # live savings events go through the real bus and /ws
+    session_id = (await dash_hub.state.sessions.list())[0].id
+    dash_hub.state.bus.publish(
+        "compaction",
+        {"session_id": session_id, "tokens_saved": 1234, "message": "3 messages résumés"},
+    )
+    await expect(page.locator("#savings-events")).to_contain_text("1\u202f234 tokens économisés")
+    dash_hub.state.bus.publish("masking", {"session_id": session_id, "tokens_saved": 56})
+    await expect(page.locator("#savings-events li").first).to_contain_text("Masquage : 56 tokens")
+    assert errors == []
+
+
+async def test_mcp_panel_renders_servers_and_restarts(
+    browser: Browser, dash_hub: RestartableHub
+) -> None:
+    """The MCP routes are another engineer's: their expected shape is served by page.route."""
+    page, errors = await open_dashboard(browser, dash_hub.url)
+    restarted: list[str] = []
+    tools = [{"name": "echo"}, {"name": "add"}]
+    error = "<img src=x> introuvable"
+    broken = {"name": "cassé", "state": "failed", "tools": [], "last_error": error}
+    servers = {"servers": [{"name": "everything", "state": "running", "tools": tools}, broken]}
+
+    async def list_route(route) -> None:
+        await route.fulfill(json=servers)
+
+    async def restart_route(route) -> None:
+        restarted.append(route.request.url)
+        await route.fulfill(json={"name": "cassé", "state": "running"})
+
+    await page.route("**/api/mcp/servers", list_route)
+    await page.route("**/api/mcp/servers/*/restart", restart_route)
+    await page.click("#mcp-refresh")
+    await expect(page.locator(".mcp-server")).to_have_count(2)
+    await expect(page.locator(".mcp-server").first).to_contain_text("2 outil(s) : echo, add")
+    await expect(page.locator(".mcp-server").nth(1)).to_contain_text(
+        "Dernière erreur : <img src=x> introuvable"
+    )
+    await page.get_by_role("button", name="Redémarrer le serveur MCP cassé").click()
+    await expect(page.locator("#toast")).to_contain_text("redémarré")
+    assert restarted and restarted[0].endswith("/api/mcp/servers/cass%C3%A9/restart")
+    dash_hub.state.bus.publish("mcp_status", {"server": "everything", "state": "running"})
+    assert errors == []
+
+
+async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config) -> None:
+    secured = replace(hub_config, server=replace(hub_config.server, api_key="cle-du-hub-42"))
+    hub = RestartableHub(secured)
+    await hub.start()
+    try:
+        context = await browser.new_context(locale="fr-FR")
+        page = await context.new_page()
+        asked: list[str] = []
+
+        async def answer(dialog) -> None:
+            asked.append(dialog.message)
+            await dialog.accept("cle-du-hub-42")
+
+        page.on("dialog", answer)
+        await page.goto(hub.url + "/")
+        await expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
+        await expect(page.locator("#mcp-panel")).to_contain_text("Aucun serveur MCP")
+        assert asked == ["Ce hub demande une clé API (KIMI_PROXY_API_KEY) :"]
+        async with AsyncOpenAI(base_url=hub.url, api_key="cle-du-hub-42", max_retries=0) as client:
+            await client.chat.completions.create(
+                model="fake/echo", messages=[{"role": "user", "content": "protégé"}]
+            )
+        await expect(page.locator("#log-body tr[data-id]")).to_have_count(1)
+    finally:
+        await hub.stop()
