@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what the tests need from the repository's own files. Idempotent, quick when done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="${KIMI_PROXY_PYTHON:-python3}"
+cd "$ROOT"
+
+# npm packages pinned in package.json (reinstalled only when package.json changed).
+if command -v npm >/dev/null; then
+  stamp="node_modules/.package.json.installed"
+  if [[ ! -f "$stamp" ]] || ! cmp -s package.json "$stamp"; then
+    echo "Installation des paquets npm de test…" >&2
+    npm install --no-audit --no-fund --loglevel=error
+    cp package.json "$stamp"
+  fi
+else
+  echo "npm absent : les tests des serveurs MCP Node seront ignorés." >&2
+fi
+
+# mcp-server-time pins an older mcp SDK: it gets its own venv.
+TIME_VENV="$ROOT/.cache/mcp-server-time-venv"
+TIME_VERSION="2026.10.19"
+if [[ ! -x "$TIME_VENV/bin/mcp-server-time" ]] || [[ ! -f "$TIME_VENV/.v$TIME_VERSION" ]]; then
+  echo "Installation de mcp-server-time $TIME_VERSION…" >&2
+  "$PY" -m venv "$TIME_VENV"
+  "$TIME_VENV/bin/python" -m pip install --quiet "mcp-server-time==$TIME_VERSION"
+  touch "$TIME_VENV/.v$TIME_VERSION"
+fi
