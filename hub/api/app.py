@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio.to_thread
 import httpx2
@@ -13,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api import health, openai_routes, rest, ws
+from hub.api import health, mcp_proxy, mcp_servers, openai_routes, rest, ws
 from hub.api.auth import ApiKeyMiddleware
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.state import HubState
@@ -21,6 +22,8 @@ from hub.config import HubConfig
 from hub.core.errors import HubError
 from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
+from hub.features.mcp_hub import UpstreamHub
+from hub.features.mcp_hub.servers_json import configured_servers
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
@@ -28,6 +31,9 @@ from hub.services.events import EventBus
 from hub.services.metrics import MetricRecorder
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
+
+# /mcp/NAME must come before any Mount("/mcp") of the hub's own MCP server.
+MCP_HUB_ROUTES = [*mcp_servers.routes, *mcp_proxy.routes]
 
 
 @asynccontextmanager
@@ -43,6 +49,13 @@ async def open_hub(
     router = ModelRouter(config)
     sessions = SessionService(store, bus, config.sessions)
     recorder = MetricRecorder(store, bus, config.sessions, router.models)
+    upstreams = UpstreamHub(
+        configured_servers(config.mcp, os.environ), on_status=lambda s: bus.publish("mcp_status", s)
+    )
+    endpoints = mcp_proxy.UpstreamEndpoints(upstreams, mcp_proxy.transport_security(config.server))
+    mcp_stack = AsyncExitStack()  # stops every upstream child before the store closes
+    await mcp_stack.enter_async_context(upstreams.running())
+    await mcp_stack.enter_async_context(endpoints.running())
     try:
         yield HubState(
             config=config,
@@ -55,8 +68,11 @@ async def open_hub(
             recorder=recorder,
             stats=StatsService(store, sessions, recorder),
             chat=ChatService(router, pool, sessions, recorder, counter),
+            upstreams=upstreams,
+            mcp_endpoints=endpoints,
         )
     finally:
+        await mcp_stack.aclose()
         await recorder.flush()
         await pool.aclose()
         await store.close()
@@ -84,7 +100,7 @@ def create_app(
     if config.server.api_key:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=config.server.api_key))
     return Starlette(
-        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes],
+        routes=[*health.routes, *openai_routes.routes, *rest.routes, *ws.routes, *MCP_HUB_ROUTES],
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HubError: hub_error_handler, HTTPException: _http_error},

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tomlkit
 
-from hub.config import ConfigError, McpServerConfig
+from hub.config import ConfigError, McpConfig, McpServerConfig
 from hub.core.jsontypes import JSON, JSONObject
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -184,3 +184,12 @@ class _AnyVariable(dict[str, str]):
 
     def __contains__(self, key: object) -> bool:
         return True
+
+
+def configured_servers(config: McpConfig, env: Mapping[str, str]) -> dict[str, McpServerConfig]:
+    """config.toml's servers plus those of ``[mcp].servers_json``; config.toml wins a clash."""
+    servers = dict(config.servers)
+    if config.servers_json is not None:
+        for name, server in load_servers_json(config.servers_json, env).items():
+            servers.setdefault(name, server)
+    return servers

@@ -1,0 +1,144 @@
+"""``/mcp/NAME``: each upstream MCP server alone, unprefixed, over Streamable HTTP.
+
+One lowlevel ``mcp.server.Server`` per upstream forwards tools, prompts and resources
+to that upstream's live connection; one session manager per upstream runs for the
+hub's lifetime. Mount ``routes`` before any ``Mount("/mcp", ...)`` so this path wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from hub.api.errors import error_response
+from hub.config import ServerConfig
+from hub.core.errors import HubError
+from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
+from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
+
+MAX_BODY = 4 * 1024 * 1024
+Ctx = ServerRequestContext[JSONObject, object]
+
+
+def _unavailable(exc: UpstreamUnavailable) -> MCPError:
+    return MCPError(types.INTERNAL_ERROR, str(exc))
+
+
+def proxy_server(connection: UpstreamConnection) -> Server[JSONObject]:
+    """A server whose every answer comes from ``connection``'s upstream."""
+
+    async def list_tools(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=connection.tools)
+
+    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        async def relay(progress: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(progress, total, message)
+
+        wants_progress = bool(ctx.meta and ctx.meta.get("progress_token") is not None)
+        try:
+            return await connection.call_tool(
+                params.name, params.arguments, relay if wants_progress else None
+            )
+        except UpstreamUnavailable as exc:
+            return error_result(f"Appel impossible : {exc}.")
+
+    async def list_prompts(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        return types.ListPromptsResult(prompts=connection.prompts)
+
+    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        try:
+            return await connection.connected().get_prompt(params.name, params.arguments)
+        except UpstreamUnavailable as exc:
+            raise _unavailable(exc) from None
+
+    async def list_resources(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=connection.resources)
+
+    async def read_resource(
+        ctx: Ctx, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        try:
+            return await connection.connected().read_resource(str(params.uri))
+        except UpstreamUnavailable as exc:
+            raise _unavailable(exc) from None
+
+    return Server[JSONObject](
+        connection.config.name,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
+        on_list_resources=list_resources,
+        on_read_resource=read_resource,
+    )
+
+
+def transport_security(server: ServerConfig) -> TransportSecuritySettings:
+    """DNS-rebinding protection: loopback plus what config.toml allows."""
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", *server.allowed_hosts],
+        allowed_origins=[
+            "http://127.0.0.1:*",
+            "http://localhost:*",
+            "http://[::1]:*",
+            *server.allowed_origins,
+        ],
+    )
+
+
+class UpstreamEndpoints:
+    """The session managers behind ``/mcp/NAME``, one per configured upstream."""
+
+    def __init__(self, upstreams: UpstreamHub, security: TransportSecuritySettings) -> None:
+        self._managers = {
+            name: StreamableHTTPSessionManager(
+                app=proxy_server(connection),
+                security_settings=security,
+                max_request_body_size=MAX_BODY,
+            )
+            for name, connection in upstreams.connections.items()
+        }
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[UpstreamEndpoints]:
+        async with AsyncExitStack() as stack:
+            for manager in self._managers.values():
+                await stack.enter_async_context(manager.run())
+            yield self
+
+    async def handle(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        manager = self._managers.get(name)
+        if manager is None:
+            message = f"Serveur MCP « {name[:100]} » inconnu."
+            response = error_response(HubError(message, status=404, code="mcp_server_not_found"))
+            await response(scope, receive, send)
+            return
+        await manager.handle_request(scope, receive, send)
+
+
+class _ProxyApp:
+    """An ASGI app (not a function) so Starlette's Route passes it scope/receive/send."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoints = scope["app"].state.hub.mcp_endpoints
+        assert isinstance(endpoints, UpstreamEndpoints)
+        await endpoints.handle(str(scope["path_params"]["name"]), scope, receive, send)
+
+
+routes = [Route("/mcp/{name}", endpoint=_ProxyApp(), methods=["GET", "POST", "DELETE"])]
