@@ -7,10 +7,11 @@ import os
 import shutil
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import pytest
 
 from hub.config import McpServerConfig
@@ -112,3 +113,13 @@ async def running_in_task(hub: UpstreamHub) -> AsyncIterator[UpstreamHub]:
     finally:
         stop.set()
         await task
+
+
+async def until(predicate: Callable[[], bool], limit: float = 20.0) -> None:
+    """Poll ``predicate`` until true; fail after ``limit`` seconds (a hang guard, not a
+    timing assertion)."""
+    with anyio.fail_after(limit):
+        while True:
+            if predicate():
+                return
+            await anyio.sleep(0.02)
