@@ -42,6 +42,17 @@ def _check(args: argparse.Namespace) -> None:
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
 
 
+def _mcp_import(args: argparse.Namespace) -> None:
+    from hub.features.mcp_hub.servers_json import import_into_config, import_servers
+
+    target = Path(args.config or os.environ.get(CONFIG_ENV, "config.toml"))
+    text = import_into_config(Path(args.file), target, dry_run=args.dry_run)
+    print(text if args.dry_run else f"Serveurs MCP ajoutés à {target} :\n{text}")
+    variables = sorted({v for s in import_servers(Path(args.file)) for v in s.variables})
+    if variables:
+        print("Variables d'environnement à définir : " + ", ".join(variables))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kimi-proxy", description="Kimi Proxy Hub")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="valider config.toml et quitter")
     check.add_argument("--config")
     check.set_defaults(run=_check)
+    # A command of its own, so that `kimi-proxy mcp` stays the stdio MCP server.
+    mcp_import = commands.add_parser(
+        "mcp-import", help="importer un JSON mcpServers (Claude Desktop, Cursor) dans config.toml"
+    )
+    mcp_import.add_argument("file", help="fichier JSON contenant « mcpServers »")
+    mcp_import.add_argument("--config", help="config.toml à compléter")
+    mcp_import.add_argument("--dry-run", action="store_true", help="afficher sans écrire")
+    mcp_import.set_defaults(run=_mcp_import)
     return parser
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tomlkit
+import tomlkit.exceptions
 
 from hub.config import ConfigError, McpConfig, McpServerConfig
 from hub.core.jsontypes import JSON, JSONObject
@@ -193,3 +194,28 @@ def configured_servers(config: McpConfig, env: Mapping[str, str]) -> dict[str, M
         for name, server in load_servers_json(config.servers_json, env).items():
             servers.setdefault(name, server)
     return servers
+
+
+def import_into_config(source: Path, config_path: Path, *, dry_run: bool = False) -> str:
+    """Append the servers of ``source`` to config.toml; the TOML written (or to write)."""
+    servers = import_servers(source)
+    existing = ""
+    if config_path.exists():
+        existing = config_path.read_text(encoding="utf-8")
+        try:
+            current = tomlkit.parse(existing).unwrap()
+        except tomlkit.exceptions.TOMLKitError as exc:
+            raise ConfigError(f"{config_path} : TOML invalide : {exc}") from None
+        mcp = current.get("mcp", {})
+        known = mcp.get("servers", {}) if isinstance(mcp, dict) else {}
+        clashes = [s.name for s in servers if isinstance(known, dict) and s.name in known]
+        if clashes:
+            raise ConfigError(
+                f"{config_path} : serveur(s) déjà déclaré(s) : {', '.join(clashes)} "
+                "(rien n'a été écrit)"
+            )
+    text = render_toml(servers)
+    if not dry_run:
+        separator = "" if not existing or existing.endswith("\n\n") else "\n"
+        config_path.write_text(existing + separator + text, encoding="utf-8")
+    return text
