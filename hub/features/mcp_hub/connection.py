@@ -31,7 +31,6 @@ from hub.features.mcp_hub.status import ServerState, ServerStatus
 
 logger = logging.getLogger(__name__)
 
-SESSION_GONE = "Session terminated"  # the SDK's reading of HTTP 404 on a known session id
 
 
 @dataclass(frozen=True)
@@ -216,18 +215,33 @@ class UpstreamConnection:
         try:
             try:
                 result = await self._call_once(name, arguments, progress)
-            except MCPError as exc:
-                if exc.error.message != SESSION_GONE:
+            except MCPError:
+                if not await self._session_lost():
                     raise
-                self.restart()
-                await anyio.lowlevel.checkpoint()
-                if not await self.wait_ready(self.settings.init_timeout):
-                    raise UpstreamUnavailable("session expirée et reconnexion impossible") from None
                 result = await self._call_once(name, arguments, progress)
             ok = not result.is_error
             return result
         finally:
             self.status.record_call((time.perf_counter() - started) * 1000, ok=ok)
+
+    async def _session_lost(self) -> bool:
+        """After a protocol error from an HTTP upstream: if it no longer knows our session
+        (404 per the spec, 400 from some servers after they restart), initialize afresh."""
+        old = self._client
+        if self.status.transport != "http" or old is None:
+            return False
+        try:
+            with anyio.fail_after(self.settings.ping_timeout):
+                await old.session.send_ping()
+            return False  # the session is fine: the error was the call's own
+        except (MCPError, TimeoutError):
+            self.restart()
+        with anyio.move_on_after(self.settings.init_timeout):
+            while True:
+                if self._client is not None and self._client is not old:
+                    return True
+                await anyio.sleep(0.02)
+        raise UpstreamUnavailable("session expirée et reconnexion impossible")
 
     async def _call_once(
         self, name: str, arguments: JSONObject | None, progress: ProgressFnT | None
