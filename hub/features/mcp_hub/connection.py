@@ -32,7 +32,6 @@ from hub.features.mcp_hub.status import ServerState, ServerStatus
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class SupervisorSettings:
     init_timeout: float = 30.0
