@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 import httpx2
+import mcp_types as types
 import pytest
 import websockets
 from mcp.client import Client
@@ -88,6 +89,7 @@ async def wait_ready(http: httpx2.AsyncClient, *names: str) -> dict[str, dict[st
 
 
 @needs_node
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 async def test_status_and_proxy_endpoint(mcp_hub_url: str) -> None:
     async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
         status = await wait_ready(http, "everything", "dyn", "fromjson")
@@ -115,6 +117,15 @@ async def test_status_and_proxy_endpoint(mcp_hub_url: str) -> None:
         assert (await client.list_prompts()).prompts
         resources = (await client.list_resources()).resources
         assert (await client.read_resource(str(resources[0].uri))).contents
+        await client.session.subscribe_resource(str(resources[0].uri))
+        await client.session.unsubscribe_resource(str(resources[0].uri))
+        await client.session.set_logging_level("error")
+        templates = (await client.list_resource_templates()).resource_templates
+        assert templates
+        prompt = next(p for p in (await client.list_prompts()).prompts if p.arguments)
+        ref = types.PromptReference(type="ref/prompt", name=prompt.name)
+        arg = prompt.arguments[0].name  # type: ignore[index]
+        assert (await client.complete(ref, {"name": arg, "value": ""})).completion is not None
     async with Client(f"{mcp_hub_url}/mcp/dyn") as modern:  # default mode: discovery probe
         result = await modern.call_tool("env", {"name": "HUB_TEST_SECRET"})
         assert result.content[0].text == SECRET  # type: ignore[union-attr]

@@ -7,14 +7,16 @@ hub's lifetime. Mount ``routes`` before any ``Mount("/mcp", ...)`` so this path 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import mcp_types as types
+from mcp.client import Client
 from mcp.server import Server, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -59,10 +61,7 @@ def proxy_server(connection: UpstreamConnection) -> Server[JSONObject]:
         return types.ListPromptsResult(prompts=connection.prompts)
 
     async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        try:
-            return await connection.connected().get_prompt(params.name, params.arguments)
-        except UpstreamUnavailable as exc:
-            raise _unavailable(exc) from None
+        return await _upstream(connection).get_prompt(params.name, params.arguments)
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -72,20 +71,53 @@ def proxy_server(connection: UpstreamConnection) -> Server[JSONObject]:
     async def read_resource(
         ctx: Ctx, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
-        try:
-            return await connection.connected().read_resource(str(params.uri))
-        except UpstreamUnavailable as exc:
-            raise _unavailable(exc) from None
+        return await _upstream(connection).read_resource(str(params.uri))
 
-    return Server[JSONObject](
-        connection.config.name,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        on_list_prompts=list_prompts,
-        on_get_prompt=get_prompt,
-        on_list_resources=list_resources,
-        on_read_resource=read_resource,
-    )
+    async def list_templates(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        cursor = params.cursor if params else None
+        return await _upstream(connection).list_resource_templates(cursor=cursor)
+
+    async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
+        return await _upstream(connection).session.subscribe_resource(str(params.uri))
+
+    async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        return await _upstream(connection).session.unsubscribe_resource(str(params.uri))
+
+    async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
+        argument = {"name": params.argument.name, "value": params.argument.value}
+        context = params.context.arguments if params.context else None
+        return await _upstream(connection).complete(params.ref, argument, context)
+
+    async def set_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
+        # One upstream session serves every downstream client: the last level set wins.
+        request = types.SetLevelRequest(params=types.SetLevelRequestParams(level=params.level))
+        return await _upstream(connection).session.send_request(request, types.EmptyResult)
+
+    with warnings.catch_warnings():  # logging/setLevel is deprecated in 2026-07-28, still used
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        return Server[JSONObject](
+            connection.config.name,
+            on_list_tools=list_tools,
+            on_call_tool=call_tool,
+            on_list_prompts=list_prompts,
+            on_get_prompt=get_prompt,
+            on_list_resources=list_resources,
+            on_read_resource=read_resource,
+            on_list_resource_templates=list_templates,
+            on_subscribe_resource=subscribe,
+            on_unsubscribe_resource=unsubscribe,
+            on_completion=complete,
+            on_set_logging_level=set_level,
+        )
+
+
+def _upstream(connection: UpstreamConnection) -> Client:
+    try:
+        return connection.connected()
+    except UpstreamUnavailable as exc:
+        raise _unavailable(exc) from None
 
 
 def transport_security(server: ServerConfig) -> TransportSecuritySettings:

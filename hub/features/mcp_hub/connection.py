@@ -30,6 +30,7 @@ from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 
 logger = logging.getLogger(__name__)
+MAX_PAGES = 100  # an upstream whose pagination never ends cannot hang the listing
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,28 @@ class UpstreamConnection:
     async def _list_all(self, client: Client) -> None:
         with anyio.fail_after(self.settings.init_timeout):
             capabilities = client.server_capabilities
-            tools = (await client.list_tools()).tools if capabilities.tools else []
+            tools: list[types.Tool] = []
+            resources: list[types.Resource] = []
+            prompts: list[types.Prompt] = []
+            cursor: str | None = None
+            for _ in range(MAX_PAGES if capabilities.tools else 0):
+                tool_page = await client.list_tools(cursor=cursor)
+                tools += tool_page.tools
+                if not (cursor := tool_page.next_cursor):
+                    break
+            cursor = None
+            for _ in range(MAX_PAGES if capabilities.resources else 0):
+                resource_page = await client.list_resources(cursor=cursor)
+                resources += resource_page.resources
+                if not (cursor := resource_page.next_cursor):
+                    break
+            cursor = None
+            for _ in range(MAX_PAGES if capabilities.prompts else 0):
+                prompt_page = await client.list_prompts(cursor=cursor)
+                prompts += prompt_page.prompts
+                if not (cursor := prompt_page.next_cursor):
+                    break
             kept, warnings = accept_tools(self.config, tools)
-            resources = (await client.list_resources()).resources if capabilities.resources else []
-            prompts = (await client.list_prompts()).prompts if capabilities.prompts else []
         self.tools, self.resources, self.prompts = kept, resources, prompts
         self.status.tool_count = len(kept)
         self.status.warnings = warnings
