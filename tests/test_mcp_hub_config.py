@@ -107,7 +107,9 @@ def test_unreadable_oversized_and_invalid_files(tmp_path: Path) -> None:
         load_servers_json(write(tmp_path, {"mcpServers": {"a": {"url": "${MISSING_VAR}"}}}), {})
 
 
-def test_servers_json_merges_and_toml_wins(tmp_path: Path) -> None:
+def test_servers_json_merges_and_toml_wins(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     source = write(
         tmp_path, {"mcpServers": {"a": {"command": "from-json"}, "b": {"url": "http://h/${P}"}}}
     )
@@ -117,6 +119,7 @@ def test_servers_json_merges_and_toml_wins(tmp_path: Path) -> None:
     servers = configured_servers(mcp, {"P": "mcp"})
     assert servers["a"].command == "from-toml"
     assert servers["b"].url == "http://h/mcp"
+    assert "config.toml l'emporte" in caplog.text
 
 
 @pytest.mark.parametrize("name", ["", "a__b", "a_b", "a b", "../x", "é", "a" * 49, "-x", "x\n"])

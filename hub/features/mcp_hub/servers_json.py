@@ -7,6 +7,7 @@ Imported TOML never holds a secret: every ``env`` and ``headers`` value becomes 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import tomlkit.exceptions
 from hub.config import ConfigError, McpConfig, McpServerConfig
 from hub.core.jsontypes import JSON, JSONObject
 
+logger = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1024 * 1024
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NOT_VAR_CHAR = re.compile(r"[^A-Za-z0-9]+")
@@ -192,7 +194,14 @@ def configured_servers(config: McpConfig, env: Mapping[str, str]) -> dict[str, M
     servers = dict(config.servers)
     if config.servers_json is not None:
         for name, server in load_servers_json(config.servers_json, env).items():
-            servers.setdefault(name, server)
+            if name in servers:
+                logger.warning(
+                    "serveur MCP « %s » en double (config.toml et %s) : config.toml l'emporte",
+                    name,
+                    config.servers_json,
+                )
+                continue
+            servers[name] = server
     return servers
 
 
