@@ -176,3 +176,24 @@ async def test_restart_publishes_mcp_status_events(mcp_hub_url: str) -> None:
             assert "starting" in states
         status = await servers(http)
         assert status["dyn"]["restarts"] == 1
+
+
+async def test_upstream_list_change_is_announced_on_the_proxy_endpoint(mcp_hub_url: str) -> None:
+    async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
+        await wait_ready(http, "dyn")
+    changed = anyio.Event()
+
+    async def on_message(message: object) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changed.set()
+
+    async with Client(
+        f"{mcp_hub_url}/mcp/dyn", mode="legacy", message_handler=on_message
+    ) as client:
+        assert client.server_capabilities.tools is not None
+        assert client.server_capabilities.tools.list_changed
+        assert "extra" not in [t.name for t in (await client.list_tools()).tools]
+        await client.call_tool("grow", {})
+        with anyio.fail_after(10):
+            await changed.wait()
+        assert "extra" in [t.name for t in (await client.list_tools(cache_mode="refresh")).tools]

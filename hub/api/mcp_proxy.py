@@ -7,16 +7,23 @@ hub's lifetime. Mount ``routes`` before any ``Mount("/mcp", ...)`` so this path 
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import anyio
 import mcp_types as types
+from anyio.abc import TaskGroup
 from mcp.client import Client
 from mcp.server import Server, ServerRequestContext
+from mcp.server.lowlevel.server import NotificationOptions
+from mcp.server.models import InitializationOptions
+from mcp.server.session import ServerSession
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -28,19 +35,53 @@ from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
 
 MAX_BODY = 4 * 1024 * 1024
+KINDS = ("tools", "prompts", "resources")
 Ctx = ServerRequestContext[JSONObject, object]
+Sessions = dict[str, ServerSession]  # MCP session id -> its latest per-request session
+MAX_TRACKED = 256
+NOTIFY_TIMEOUT = 5.0
+logger = logging.getLogger(__name__)
 
 
 def _unavailable(exc: UpstreamUnavailable) -> MCPError:
     return MCPError(types.INTERNAL_ERROR, str(exc))
 
 
-def proxy_server(connection: UpstreamConnection) -> Server[JSONObject]:
+class _ProxyServer(Server[JSONObject]):
+    """Advertises listChanged: the upstream's list changes are passed on (see
+    ``UpstreamEndpoints._announce``)."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, object]] | None = None,
+        extensions: dict[str, dict[str, object]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(True, True, True),
+            experimental_capabilities,
+            extensions,
+        )
+
+
+def _remember(sessions: Sessions, ctx: Ctx) -> None:
+    """Keep the client's session so list changes can be announced on its standalone stream."""
+    request = ctx.request
+    session_id = request.headers.get("mcp-session-id") if isinstance(request, Request) else None
+    if session_id:
+        sessions.pop(session_id, None)
+        sessions[session_id] = ctx.session
+        if len(sessions) > MAX_TRACKED:
+            sessions.pop(next(iter(sessions)))
+
+
+def proxy_server(connection: UpstreamConnection, sessions: Sessions) -> Server[JSONObject]:
     """A server whose every answer comes from ``connection``'s upstream."""
 
     async def list_tools(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        _remember(sessions, ctx)
         return types.ListToolsResult(tools=connection.tools)
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -58,6 +99,7 @@ def proxy_server(connection: UpstreamConnection) -> Server[JSONObject]:
     async def list_prompts(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
+        _remember(sessions, ctx)
         return types.ListPromptsResult(prompts=connection.prompts)
 
     async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
@@ -66,6 +108,7 @@ def proxy_server(connection: UpstreamConnection) -> Server[JSONObject]:
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
+        _remember(sessions, ctx)
         return types.ListResourcesResult(resources=connection.resources)
 
     async def read_resource(
@@ -97,7 +140,7 @@ def proxy_server(connection: UpstreamConnection) -> Server[JSONObject]:
 
     with warnings.catch_warnings():  # logging/setLevel is deprecated in 2026-07-28, still used
         warnings.simplefilter("ignore", MCPDeprecationWarning)
-        return Server[JSONObject](
+        return _ProxyServer(
             connection.config.name,
             on_list_tools=list_tools,
             on_call_tool=call_tool,
@@ -138,13 +181,24 @@ class UpstreamEndpoints:
     """The session managers behind ``/mcp/NAME``, one per configured upstream."""
 
     def __init__(self, upstreams: UpstreamHub, security: TransportSecuritySettings) -> None:
-        self._managers = {
-            name: StreamableHTTPSessionManager(
-                app=proxy_server(connection),
+        self._upstreams = upstreams
+        self._sessions: dict[str, Sessions] = {}
+        self._managers: dict[str, StreamableHTTPSessionManager] = {}
+        for name, connection in upstreams.connections.items():
+            sessions: Sessions = {}
+            self._sessions[name] = sessions
+            self._managers[name] = StreamableHTTPSessionManager(
+                app=proxy_server(connection, sessions),
                 security_settings=security,
                 max_request_body_size=MAX_BODY,
             )
-            for name, connection in upstreams.connections.items()
+        self._seen = self._lists()
+        self._group: TaskGroup | None = None
+
+    def _lists(self) -> dict[str, tuple[object, object, object]]:
+        # Lists are replaced, never mutated: identity tells which upstream changed.
+        return {
+            n: (c.tools, c.prompts, c.resources) for n, c in self._upstreams.connections.items()
         }
 
     @asynccontextmanager
@@ -152,7 +206,37 @@ class UpstreamEndpoints:
         async with AsyncExitStack() as stack:
             for manager in self._managers.values():
                 await stack.enter_async_context(manager.run())
+            self._group = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(self._group.cancel_scope.cancel)
+            remove = self._upstreams.on_change(self._changed)
+            stack.callback(remove)
             yield self
+
+    def _changed(self) -> None:
+        lists = self._lists()
+        for name, current in lists.items():
+            before = self._seen.get(name)
+            if before is not None and self._group is not None:
+                kinds = [k for k, a, b in zip(KINDS, before, current, strict=True) if a is not b]
+                if kinds:
+                    self._group.start_soon(self._announce, name, kinds)
+        self._seen = lists
+
+    async def _announce(self, name: str, kinds: list[str]) -> None:
+        senders = {
+            "tools": ServerSession.send_tool_list_changed,
+            "prompts": ServerSession.send_prompt_list_changed,
+            "resources": ServerSession.send_resource_list_changed,
+        }
+        sessions = self._sessions[name]
+        for session_id, session in list(sessions.items()):
+            try:
+                with anyio.fail_after(NOTIFY_TIMEOUT):
+                    for kind in kinds:
+                        await senders[kind](session)
+            except Exception:  # a gone or stuck client must not take the hub down with it
+                logger.debug("annonce list_changed impossible (%s)", name, exc_info=True)
+                sessions.pop(session_id, None)
 
     async def handle(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         manager = self._managers.get(name)
