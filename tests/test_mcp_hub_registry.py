@@ -95,6 +95,7 @@ async def test_call_timeout_is_an_error_result_and_server_keeps_serving(
     result = await dyn_hub.call_tool("dyn__sleep", {"seconds": 30})
     assert result.is_error
     assert "Délai dépassé" in result.content[0].text  # type: ignore[union-attr]
+    assert "délai dépassé" in str(dyn_hub.connections["dyn"].status.last_error)
     assert not (await dyn_hub.call_tool("dyn__grow", {})).is_error
 
 

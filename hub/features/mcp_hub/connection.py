@@ -137,6 +137,8 @@ class UpstreamConnection:
             try:
                 with anyio.fail_after(self.settings.ping_timeout):
                     await client.session.send_ping()
+                if self.status.state == ServerState.DEGRADED and not self.status.warnings:
+                    self._set(ServerState.READY)  # answering again after a slow call
             except TimeoutError:
                 raise UpstreamUnavailable(
                     f"ne répond plus au ping ({self.settings.ping_timeout:g} s)"
@@ -270,6 +272,9 @@ class UpstreamConnection:
             with anyio.fail_after(timeout):
                 return await client.call_tool(name, arguments, progress_callback=progress)
         except TimeoutError:
+            self.status.last_error = f"délai dépassé sur « {name[:100]} » ({timeout:g} s)"
+            if self.status.state == ServerState.READY:
+                self._set(ServerState.DEGRADED)
             return error_result(
                 f"Délai dépassé : « {name} » sur « {self.config.name} » "
                 f"n'a pas répondu en {timeout:g} s."
