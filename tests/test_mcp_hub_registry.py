@@ -101,10 +101,16 @@ async def test_call_timeout_is_an_error_result_and_server_keeps_serving(
 
 async def test_upstream_list_changed_is_picked_up_and_announced(dyn_hub: UpstreamHub) -> None:
     changes: list[int] = []
+
+    def broken() -> None:
+        raise RuntimeError("bogue d'un écouteur")
+
+    dyn_hub.on_change(broken)  # a faulty listener must not disturb the upstream
     remove = dyn_hub.on_change(lambda: changes.append(1))
     await dyn_hub.call_tool("dyn__grow", {})
     await until(lambda: "dyn__extra" in [t.name for t in dyn_hub.list_tools()], 10)
     assert changes
+    assert dyn_hub.connections["dyn"].status.restarts == 0
     remove()
 
 

@@ -8,6 +8,7 @@ run (synchronously) whenever the aggregated lists change, so an MCP server can s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
@@ -25,7 +26,9 @@ from hub.features.mcp_hub.connection import (
     error_result,
 )
 from hub.features.mcp_hub.naming import prefixed, server_name_problem, split_prefixed
-from hub.features.mcp_hub.status import ServerState
+from hub.features.mcp_hub.status import ServerState, ServerStatus
+
+logger = logging.getLogger(__name__)
 
 StatusListener = Callable[[JSONObject], None]
 
@@ -41,11 +44,11 @@ class UpstreamHub:
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
         self.connections: dict[str, UpstreamConnection] = {}
-        self.invalid: dict[str, str] = {}  # name -> French reason it was never started
+        self.invalid: dict[str, tuple[str, str]] = {}  # name -> (transport, why never started)
         for name, config in servers.items():
             problem = server_name_problem(name)
             if problem:
-                self.invalid[name] = problem
+                self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
             self.connections[name] = UpstreamConnection(config, self.settings, self._changed)
 
@@ -72,16 +75,18 @@ class UpstreamHub:
             self._on_status(connection.status.to_json())
         if lists_changed:
             for listener in list(self._listeners):
-                listener()
+                try:
+                    listener()
+                except Exception:  # a listener's bug must not look like an upstream fault
+                    logger.exception("écouteur on_change du hub MCP en échec")
 
     # -- status ----------------------------------------------------------------------
 
     def statuses(self) -> list[JSONObject]:
         result = [c.status.to_json() for c in self.connections.values()]
-        for name, reason in self.invalid.items():
-            result.append(
-                {"name": name, "state": ServerState.DOWN.value, "tools": 0, "last_error": reason}
-            )
+        for name, (transport, reason) in self.invalid.items():
+            status = ServerStatus(name, transport, ServerState.DOWN, last_error=reason)
+            result.append(status.to_json())
         return result
 
     def get(self, name: str) -> UpstreamConnection | None:
