@@ -215,3 +215,17 @@ async def test_time_and_filesystem_servers(tmp_path: object) -> None:
         assert "Europe/Paris" in result.content[0].text  # type: ignore[union-attr]
         result = await hub.call_tool("fs__list_allowed_directories", {})
         assert str(tmp_path) in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_call_on_a_dead_child_restarts_it_without_waiting_for_a_ping() -> None:
+    settings = SupervisorSettings(ping_interval=3600, backoff_initial=0.05)
+    async with running_in_task(UpstreamHub({"dyn": dynamic()}, settings)) as hub:
+        assert await hub.connections["dyn"].wait_ready(20)
+        for pid in [p for p in descendants() if "mcp_dynamic_server.py" in cmdline(p)]:
+            os.kill(pid, signal.SIGKILL)
+        await until(lambda: not any("mcp_dynamic_server.py" in cmdline(p) for p in descendants()))
+        result = await hub.call_tool("dyn__grow", {})
+        assert result.is_error
+        await until(lambda: hub.connections["dyn"].status.restarts >= 1)
+        assert await hub.connections["dyn"].wait_ready(20)
+        assert not (await hub.call_tool("dyn__grow", {})).is_error

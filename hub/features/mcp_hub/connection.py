@@ -119,9 +119,8 @@ class UpstreamConnection:
                 return f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
             return None
         except Exception as exc:  # any upstream fault ends the round; the hub keeps serving
-            logger.warning(
-                "serveur MCP %s : %s", self.config.name, self._describe(exc), exc_info=True
-            )
+            logger.warning("serveur MCP %s : %s", self.config.name, self._describe(exc))
+            logger.debug("serveur MCP %s : détail", self.config.name, exc_info=True)
             return self._describe(exc)
         finally:
             self._client = None
@@ -235,7 +234,10 @@ class UpstreamConnection:
         try:
             try:
                 result = await self._call_once(name, arguments, progress)
-            except MCPError:
+            except MCPError as exc:
+                if self.status.transport == "stdio" and exc.error.code == types.CONNECTION_CLOSED:
+                    self.restart()  # the child died: don't wait for the next ping to notice
+                    raise UpstreamUnavailable(f"« {self.config.name} » s'est arrêté") from None
                 if not await self._session_lost():
                     raise
                 result = await self._call_once(name, arguments, progress)
