@@ -12,6 +12,11 @@ from starlette.applications import Starlette
 
 from hub.api.app import create_app
 from hub.config import ConfigError, HubConfig, load_config
+from hub.features.mcp_hub.servers_json import (
+    configured_servers,
+    import_into_config,
+    import_servers,
+)
 
 CONFIG_ENV = "KIMI_PROXY_CONFIG"
 
@@ -40,11 +45,10 @@ def _check(args: argparse.Namespace) -> None:
     config = _config(args.config)
     print(f"Configuration valide : {config.source}")
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
+    print(f"  {len(configured_servers(config.mcp, os.environ))} serveur(s) MCP amont(s)")
 
 
 def _mcp_import(args: argparse.Namespace) -> None:
-    from hub.features.mcp_hub.servers_json import import_into_config, import_servers
-
     target = Path(args.config or os.environ.get(CONFIG_ENV, "config.toml"))
     text = import_into_config(Path(args.file), target, dry_run=args.dry_run)
     print(text if args.dry_run else f"Serveurs MCP ajoutés à {target} :\n{text}")

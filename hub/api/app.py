@@ -54,9 +54,9 @@ async def open_hub(
     )
     endpoints = mcp_proxy.UpstreamEndpoints(upstreams, mcp_proxy.transport_security(config.server))
     mcp_stack = AsyncExitStack()  # stops every upstream child before the store closes
-    await mcp_stack.enter_async_context(upstreams.running())
-    await mcp_stack.enter_async_context(endpoints.running())
     try:
+        await mcp_stack.enter_async_context(upstreams.running())
+        await mcp_stack.enter_async_context(endpoints.running())
         yield HubState(
             config=config,
             store=store,
