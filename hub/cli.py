@@ -45,7 +45,7 @@ def _check(args: argparse.Namespace) -> None:
     config = _config(args.config)
     print(f"Configuration valide : {config.source}")
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
-    print(f"  {len(configured_servers(config.mcp, os.environ))} serveur(s) MCP amont(s)")
+    print(f"  {len(configured_servers(config.mcp, os.environ))} serveur(s) MCP amont")
 
 
 def _mcp_import(args: argparse.Namespace) -> None:
