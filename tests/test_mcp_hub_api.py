@@ -12,6 +12,7 @@ import mcp_types as types
 import pytest
 import websockets
 from mcp.client import Client
+from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import load_config
@@ -197,3 +198,20 @@ async def test_upstream_list_change_is_announced_on_the_proxy_endpoint(mcp_hub_u
         with anyio.fail_after(10):
             await changed.wait()
         assert "extra" in [t.name for t in (await client.list_tools(cache_mode="refresh")).tools]
+
+
+async def test_proxy_endpoint_of_a_down_upstream_answers_with_errors(mcp_hub_url: str) -> None:
+    async with Client(f"{mcp_hub_url}/mcp/remote", mode="legacy") as client:
+        assert (await client.list_tools()).tools == []
+        result = await client.call_tool("anything", {})
+        assert result.is_error
+        assert "indisponible" in result.content[0].text  # type: ignore[union-attr]
+        with pytest.raises(MCPError):
+            await client.get_prompt("p")
+        with pytest.raises(MCPError):
+            await client.read_resource("file:///etc/passwd")
+    async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
+        remote = (await servers(http))["remote"]
+        assert remote["state"] in ("down", "starting")
+        assert remote["transport"] == "http"
+        assert remote["last_error"] and HEADER_SECRET not in json.dumps(remote)
