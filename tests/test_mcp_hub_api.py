@@ -211,7 +211,9 @@ async def test_proxy_endpoint_of_a_down_upstream_answers_with_errors(mcp_hub_url
         with pytest.raises(MCPError):
             await client.read_resource("file:///etc/passwd")
     async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
-        remote = (await servers(http))["remote"]
+        with anyio.fail_after(20):
+            while not (remote := (await servers(http))["remote"])["last_error"]:
+                await anyio.sleep(0.05)
         assert remote["state"] in ("down", "starting")
         assert remote["transport"] == "http"
         assert remote["last_error"] and HEADER_SECRET not in json.dumps(remote)
