@@ -212,7 +212,10 @@ async def test_proxy_endpoint_of_a_down_upstream_answers_with_errors(mcp_hub_url
             await client.read_resource("file:///etc/passwd")
     async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
         with anyio.fail_after(20):
-            while not (remote := (await servers(http))["remote"])["last_error"]:
+            while True:
+                remote = (await servers(http))["remote"]
+                if remote["last_error"]:
+                    break
                 await anyio.sleep(0.05)
         assert remote["state"] in ("down", "starting")
         assert remote["transport"] == "http"
