@@ -229,3 +229,13 @@ async def test_call_on_a_dead_child_restarts_it_without_waiting_for_a_ping() -> 
         await until(lambda: hub.connections["dyn"].status.restarts >= 1)
         assert await hub.connections["dyn"].wait_ready(20)
         assert not (await hub.call_tool("dyn__grow", {})).is_error
+
+
+async def test_restart_cuts_a_hung_start_short() -> None:
+    settings = SupervisorSettings(init_timeout=3600, backoff_initial=0.05)
+    async with running_in_task(UpstreamHub({"silent": silent()}, settings)) as hub:
+        connection = hub.connections["silent"]
+        await until(lambda: connection.status.state == ServerState.STARTING)
+        connection.restart()
+        await until(lambda: connection.status.restarts >= 1)
+        assert connection.status.last_error is None  # a requested restart, not a failure

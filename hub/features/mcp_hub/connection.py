@@ -115,7 +115,7 @@ class UpstreamConnection:
                         group.start_soon(self._relister, client)
                         await self._restart.wait()
                         group.cancel_scope.cancel()
-            if scope.cancelled_caught:
+            if scope.cancelled_caught and not self._restart.is_set():
                 return f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
             return None
         except Exception as exc:  # any upstream fault ends the round; the hub keeps serving
@@ -126,7 +126,8 @@ class UpstreamConnection:
             self._client = None
 
     async def _init_watchdog(self, scope: anyio.CancelScope) -> None:
-        await anyio.sleep(self.settings.init_timeout)
+        with anyio.move_on_after(self.settings.init_timeout):
+            await self._restart.wait()  # a restart asked during a slow start cuts it short
         if not self._ready.is_set():
             scope.cancel()
 
