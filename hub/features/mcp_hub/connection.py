@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -19,6 +20,7 @@ import anyio.lowlevel
 import httpx2
 import mcp_types as types
 from mcp.client import Client, Transport
+from mcp.client._transport import TransportStreams
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.dispatcher import ProgressFnT
@@ -26,11 +28,11 @@ from mcp.shared.exceptions import MCPError
 
 from hub.config import McpServerConfig
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.listing import list_everything
 from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 
 logger = logging.getLogger(__name__)
-MAX_PAGES = 100  # an upstream whose pagination never ends cannot hang the listing
 
 
 @dataclass(frozen=True)
@@ -161,28 +163,7 @@ class UpstreamConnection:
 
     async def _list_all(self, client: Client) -> None:
         with anyio.fail_after(self.settings.init_timeout):
-            capabilities = client.server_capabilities
-            tools: list[types.Tool] = []
-            resources: list[types.Resource] = []
-            prompts: list[types.Prompt] = []
-            cursor: str | None = None
-            for _ in range(MAX_PAGES if capabilities.tools else 0):
-                tool_page = await client.list_tools(cursor=cursor)
-                tools += tool_page.tools
-                if not (cursor := tool_page.next_cursor):
-                    break
-            cursor = None
-            for _ in range(MAX_PAGES if capabilities.resources else 0):
-                resource_page = await client.list_resources(cursor=cursor)
-                resources += resource_page.resources
-                if not (cursor := resource_page.next_cursor):
-                    break
-            cursor = None
-            for _ in range(MAX_PAGES if capabilities.prompts else 0):
-                prompt_page = await client.list_prompts(cursor=cursor)
-                prompts += prompt_page.prompts
-                if not (cursor := prompt_page.next_cursor):
-                    break
+            tools, resources, prompts = await list_everything(client)
             kept, warnings = accept_tools(self.config, tools)
         self.tools, self.resources, self.prompts = kept, resources, prompts
         self.status.tool_count = len(kept)
@@ -198,9 +179,16 @@ class UpstreamConnection:
                 command=config.command, args=list(config.args), env=config.env, cwd=config.cwd
             )
             return stdio_client(params)
-        assert config.url is not None
-        http = httpx2.AsyncClient(headers=config.headers, timeout=httpx2.Timeout(30, read=300))
-        return streamable_http_client(config.url, http_client=http)
+        return self._http_transport()
+
+    @asynccontextmanager
+    async def _http_transport(self) -> AsyncIterator[TransportStreams]:
+        """The SDK leaves a caller's httpx client open: this one is closed with the round."""
+        assert self.config.url is not None
+        timeout = httpx2.Timeout(30, read=300)
+        async with httpx2.AsyncClient(headers=self.config.headers, timeout=timeout) as http:
+            async with streamable_http_client(self.config.url, http_client=http) as streams:
+                yield streams
 
     def _drop(self, error: str | None) -> None:
         self._ready = anyio.Event()
