@@ -15,6 +15,11 @@ from starlette.applications import Starlette
 from hub.api.app import create_app, open_hub
 from hub.api.mcp import serve_stdio
 from hub.config import ConfigError, HubConfig, load_config
+from hub.features.mcp_hub.servers_json import (
+    configured_servers,
+    import_into_config,
+    import_servers,
+)
 
 CONFIG_ENV = "KIMI_PROXY_CONFIG"
 
@@ -43,6 +48,16 @@ def _check(args: argparse.Namespace) -> None:
     config = _config(args.config)
     print(f"Configuration valide : {config.source}")
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
+    print(f"  {len(configured_servers(config.mcp, os.environ))} serveur(s) MCP amont")
+
+
+def _mcp_import(args: argparse.Namespace) -> None:
+    target = Path(args.config or os.environ.get(CONFIG_ENV, "config.toml"))
+    text = import_into_config(Path(args.file), target, dry_run=args.dry_run)
+    print(text if args.dry_run else f"Serveurs MCP ajoutés à {target} :\n{text}")
+    variables = sorted({v for s in import_servers(Path(args.file)) for v in s.variables})
+    if variables:
+        print("Variables d'environnement à définir : " + ", ".join(variables))
 
 
 def _mcp(args: argparse.Namespace) -> None:
@@ -74,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.add_argument("--config")
     mcp.add_argument("--log-level", default="warning")
     mcp.set_defaults(run=_mcp)
+    # A command of its own, so that `kimi-proxy mcp` stays the stdio MCP server.
+    mcp_import = commands.add_parser(
+        "mcp-import", help="importer un JSON mcpServers (Claude Desktop, Cursor) dans config.toml"
+    )
+    mcp_import.add_argument("file", help="fichier JSON contenant « mcpServers »")
+    mcp_import.add_argument("--config", help="config.toml à compléter")
+    mcp_import.add_argument("--dry-run", action="store_true", help="afficher sans écrire")
+    mcp_import.set_defaults(run=_mcp_import)
     return parser
 
 

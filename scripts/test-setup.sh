@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# Test prerequisites from the repository's own files (idempotent, quick when done):
-# npm devDependencies of package.json (MCP conformance suite + a Node 22 binary).
+# Install what the tests need from the repository's own files. Idempotent, quick when done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="${KIMI_PROXY_PYTHON:-python3}"
 cd "$ROOT"
-if ! command -v npm >/dev/null; then
-  echo "npm absent : les tests de conformité MCP seront ignorés." >&2
-  exit 0
+
+# npm packages pinned in package-lock.json: MCP conformance suite, a Node 22 binary,
+# reference MCP servers. Reinstalled only when the lock file changed.
+if command -v npm >/dev/null; then
+  stamp="node_modules/.package-lock.json"
+  if [[ ! -f "$stamp" ]] || [[ package-lock.json -nt "$stamp" ]]; then
+    echo "Installation des paquets npm de test (package-lock.json)…" >&2
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+else
+  echo "npm absent : les tests des serveurs MCP Node et de conformité seront ignorés." >&2
 fi
-stamp="node_modules/.package-lock.json"
-if [[ ! -f "$stamp" ]] || [[ package-lock.json -nt "$stamp" ]]; then
-  echo "Installation des outils npm (package-lock.json)…" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+
+# mcp-server-time pins an older mcp SDK: it gets its own venv.
+TIME_VENV="$ROOT/.cache/mcp-server-time-venv"
+TIME_VERSION="2026.10.19"
+if [[ ! -x "$TIME_VENV/bin/mcp-server-time" ]] || [[ ! -f "$TIME_VENV/.v$TIME_VERSION" ]]; then
+  echo "Installation de mcp-server-time $TIME_VERSION…" >&2
+  "$PY" -m venv "$TIME_VENV"
+  "$TIME_VENV/bin/python" -m pip install --quiet "mcp-server-time==$TIME_VERSION"
+  touch "$TIME_VENV/.v$TIME_VERSION"
 fi

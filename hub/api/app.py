@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio.to_thread
 import httpx2
@@ -13,9 +14,20 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api import dashboard, health, mcp, openai_routes, rest, savings_routes, ws
+from hub.api import (
+    dashboard,
+    health,
+    mcp,
+    mcp_proxy,
+    mcp_servers,
+    openai_routes,
+    rest,
+    savings_routes,
+    ws,
+)
 from hub.api.auth import ApiKeyMiddleware
 from hub.api.errors import error_response, hub_error_handler
+from hub.api.mcp_common import security_settings
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.errors import HubError
@@ -23,6 +35,8 @@ from hub.core.masks import MaskStore
 from hub.core.savings_store import SavingsStore
 from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
+from hub.features.mcp_hub import UpstreamHub
+from hub.features.mcp_hub.servers_json import configured_servers
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
@@ -32,6 +46,9 @@ from hub.services.savings import SavingsService
 from hub.services.savings_pipeline import SavingsPipeline
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
+
+# /mcp/NAME must come before any Mount("/mcp") of the hub's own MCP server.
+MCP_HUB_ROUTES = [*mcp_servers.routes, *mcp_proxy.routes]
 
 
 @asynccontextmanager
@@ -50,7 +67,14 @@ async def open_hub(
     masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
     pipeline = SavingsPipeline(config.savings, router, pool, counter, masks, savings_store)
     savings = SavingsService(config.savings, router, pipeline, masks, savings_store, bus)
+    upstreams = UpstreamHub(
+        configured_servers(config.mcp, os.environ), on_status=lambda s: bus.publish("mcp_status", s)
+    )
+    endpoints = mcp_proxy.UpstreamEndpoints(upstreams, security_settings(config.server))
+    mcp_stack = AsyncExitStack()  # stops every upstream child before the store closes
     try:
+        await mcp_stack.enter_async_context(upstreams.running())
+        await mcp_stack.enter_async_context(endpoints.running())
         yield HubState(
             config=config,
             store=store,
@@ -63,8 +87,11 @@ async def open_hub(
             stats=StatsService(store, sessions, recorder, savings),
             chat=ChatService(router, pool, sessions, recorder, counter, savings),
             savings=savings,
+            upstreams=upstreams,
+            mcp_endpoints=endpoints,
         )
     finally:
+        await mcp_stack.aclose()
         await savings.flush()
         await recorder.flush()
         await pool.aclose()
@@ -99,6 +126,7 @@ def create_app(
             *rest.routes,
             *ws.routes,
             *savings_routes.routes,
+            *MCP_HUB_ROUTES,  # /mcp/NAME and /api/mcp/...: before the /mcp endpoint
             *mcp.routes,
             *dashboard.routes,
         ],

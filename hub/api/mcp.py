@@ -15,30 +15,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub import __version__
+from hub.api.mcp_common import ListChangedServer, Sessions, announce, remember, security_settings
 from hub.api.state import HubState
-from hub.config import HubConfig
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub import UpstreamHub
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
 from tools.base import ToolCall, ToolDeps, ToolSpec, check_known
 from tools.catalog import ALL_TOOLS
 
 logger = logging.getLogger("hub.mcp")
-Ctx = ServerRequestContext[None, object]
+Ctx = ServerRequestContext[JSONObject, object]
+UPSTREAM_SEPARATOR = "__"  # upstream tools are NAME__tool; the hub's own never contain it
 SESSIONS_URI = "kimi://sessions"
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 INSTRUCTIONS = (
     "Hub Kimi Proxy : sessions, comptage de tokens (cl100k_base), état du contexte, "
     "statistiques, compaction et fichiers de l'espace de travail."
@@ -84,27 +85,27 @@ def _session_id(uri: str) -> int | None:
     return int(tail)
 
 
-def build_server(deps: ToolDeps) -> Server[None]:
+def build_server(deps: ToolDeps, upstreams: UpstreamHub, sessions: Sessions) -> Server[JSONObject]:
+    """The hub's own tools and resources, merged with every upstream's (``NAME__tool``)."""
     specs = {spec.name: spec for spec in ALL_TOOLS}
     tools = [_mcp_tool(spec) for spec in ALL_TOOLS]
-
-    @asynccontextmanager
-    async def lifespan(_: Server[None]) -> AsyncIterator[None]:
-        yield None
 
     async def list_tools(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tools)
+        remember(sessions, ctx)
+        return types.ListToolsResult(tools=[*tools, *upstreams.list_tools()])
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        async def progress(progress: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(progress, total, message)
+
         spec = specs.get(params.name)
         if spec is None:
+            if UPSTREAM_SEPARATOR in params.name:
+                return await upstreams.call_tool(params.name, params.arguments, progress)
             raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {params.name[:100]}")
         arguments: JSONObject = dict(params.arguments or {})
-
-        async def progress(done: float, total: float | None, message: str | None) -> None:
-            await ctx.session.report_progress(done, total, message)
 
         try:
             check_known(spec, arguments)
@@ -121,15 +122,16 @@ def build_server(deps: ToolDeps) -> Server[None]:
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        sessions = await deps.sessions.list()
+        remember(sessions, ctx)
+        records = await deps.sessions.list()
         listing = types.Resource(name="sessions", uri=SESSIONS_URI, title="Sessions",
                                  mime_type="application/json")  # fmt: skip
         return types.ListResourcesResult(
             resources=[listing] + [
                 types.Resource(name=f"session-{s.id}", uri=f"{SESSIONS_URI}/{s.id}",
                                title=s.name, mime_type="application/json")
-                for s in sessions
-            ]
+                for s in records
+            ] + upstreams.list_resources()
         )  # fmt: skip
 
     async def list_templates(
@@ -144,6 +146,8 @@ def build_server(deps: ToolDeps) -> Server[None]:
     async def read_resource(
         ctx: Ctx, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
+        if not params.uri.startswith(SESSIONS_URI):
+            return await upstreams.read_resource(params.uri)
         session_id = _session_id(params.uri)
         if session_id is None:
             data: JSONObject = {"sessions": [s.to_json() for s in await deps.sessions.list()]}
@@ -157,42 +161,63 @@ def build_server(deps: ToolDeps) -> Server[None]:
                                               text=text)  # fmt: skip
         return types.ReadResourceResult(contents=[contents])
 
-    return Server(
+    async def list_prompts(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        remember(sessions, ctx)
+        return types.ListPromptsResult(prompts=upstreams.list_prompts())
+
+    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        return await upstreams.get_prompt(params.name, params.arguments)
+
+    # Prompts only exist upstream: offer the capability only when upstreams are configured.
+    offer_prompts = bool(upstreams.connections)
+    return ListChangedServer(
         "kimi-proxy-hub",
         version=__version__,
         title="Kimi Proxy Hub",
         instructions=INSTRUCTIONS,
-        lifespan=lifespan,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_resources=list_resources,
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
+        on_list_prompts=list_prompts if offer_prompts else None,
+        on_get_prompt=get_prompt if offer_prompts else None,
     )
 
 
-def security_settings(config: HubConfig) -> TransportSecuritySettings:
-    """Loopback always allowed (any port), plus ``[server].allowed_hosts/origins``."""
-    hosts = [*LOOPBACK, *(f"{h}:*" for h in LOOPBACK), *config.server.allowed_hosts]
-    origins = [f"http://{h}{port}" for h in LOOPBACK for port in ("", ":*")]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=hosts,
-        allowed_origins=[*origins, *config.server.allowed_origins],
-    )
+@asynccontextmanager
+async def announcing(hub: HubState) -> AsyncIterator[Server[JSONObject]]:
+    """A server for ``hub`` whose clients hear when an upstream's lists change."""
+    sessions: Sessions = {}
+    server = build_server(tool_deps(hub), hub.upstreams, sessions)
+    kinds = ("tools", "resources", "prompts") if hub.upstreams.connections else ("tools",)
+    async with anyio.create_task_group() as group:
+
+        def changed() -> None:
+            group.start_soon(announce, sessions, kinds)
+
+        remove = hub.upstreams.on_change(changed)
+        try:
+            yield server
+        finally:
+            remove()
+            group.cancel_scope.cancel()
 
 
 @asynccontextmanager
 async def serve_http(app: Starlette, hub: HubState) -> AsyncIterator[None]:
     """Run the MCP session manager for the app's lifetime (inside its lifespan)."""
-    manager = StreamableHTTPSessionManager(
-        app=build_server(tool_deps(hub)),
-        security_settings=security_settings(hub.config),
-        max_request_body_size=hub.config.server.max_body_bytes,
-    )
-    async with manager.run():
-        app.state.mcp = manager
-        yield
+    async with announcing(hub) as server:
+        manager = StreamableHTTPSessionManager(
+            app=server,
+            security_settings=security_settings(hub.config.server),
+            max_request_body_size=hub.config.server.max_body_bytes,
+        )
+        async with manager.run():
+            app.state.mcp = manager
+            yield
 
 
 class McpEndpoint:
@@ -209,6 +234,5 @@ routes = [Route("/mcp", McpEndpoint())]
 
 async def serve_stdio(hub: HubState) -> None:
     """``kimi-proxy mcp``: the same server on stdin/stdout (logs go to stderr)."""
-    server = build_server(tool_deps(hub))
-    async with stdio_server() as (read_stream, write_stream):
+    async with announcing(hub) as server, stdio_server() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
+from hub.api.mcp_proxy import UpstreamEndpoints
 from hub.config import HubConfig
 from hub.core.store import Store
 from hub.core.tokens import TokenCounter
+from hub.features.mcp_hub import UpstreamHub
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
@@ -33,6 +35,8 @@ class HubState:
     stats: StatsService
     chat: ChatService
     savings: SavingsService
+    upstreams: UpstreamHub
+    mcp_endpoints: UpstreamEndpoints
     started_at: float = field(default_factory=time.time)
 
 

@@ -1,0 +1,82 @@
+"""What ``/mcp`` and ``/mcp/NAME`` share: Host/Origin policy, list_changed plumbing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import anyio
+from mcp.server import Server, ServerRequestContext
+from mcp.server.lowlevel.server import NotificationOptions
+from mcp.server.models import InitializationOptions
+from mcp.server.session import ServerSession
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+
+from hub.config import ServerConfig
+from hub.core.jsontypes import JSONObject
+
+Sessions = dict[str, ServerSession]  # MCP session id -> its latest per-request session
+MAX_TRACKED = 256
+NOTIFY_TIMEOUT = 5.0
+STDIO_SESSION = "stdio"
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+logger = logging.getLogger(__name__)
+
+
+def security_settings(server: ServerConfig) -> TransportSecuritySettings:
+    """DNS-rebinding protection: loopback on any port, plus what config.toml allows."""
+    hosts = [*LOOPBACK, *(f"{h}:*" for h in LOOPBACK), *server.allowed_hosts]
+    origins = [f"http://{h}{port}" for h in LOOPBACK for port in ("", ":*")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[*origins, *server.allowed_origins],
+    )
+
+
+class ListChangedServer(Server[JSONObject]):
+    """Advertises ``listChanged``: upstream list changes are announced to clients."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, object]] | None = None,
+        extensions: dict[str, dict[str, object]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(True, True, True),
+            experimental_capabilities,
+            extensions,
+        )
+
+
+def remember(sessions: Sessions, ctx: ServerRequestContext[JSONObject, object]) -> None:
+    """Keep the client's session so list changes can be announced on its standalone stream."""
+    request = ctx.request
+    if isinstance(request, Request):
+        session_id = request.headers.get("mcp-session-id")
+    else:
+        session_id = STDIO_SESSION  # one client per stdio process
+    if session_id:
+        sessions.pop(session_id, None)
+        sessions[session_id] = ctx.session
+        if len(sessions) > MAX_TRACKED:
+            sessions.pop(next(iter(sessions)))
+
+
+async def announce(sessions: Sessions, kinds: Sequence[str]) -> None:
+    """Send ``notifications/<kind>/list_changed`` to every remembered session."""
+    senders = {
+        "tools": ServerSession.send_tool_list_changed,
+        "prompts": ServerSession.send_prompt_list_changed,
+        "resources": ServerSession.send_resource_list_changed,
+    }
+    for session_id, session in list(sessions.items()):
+        try:
+            with anyio.fail_after(NOTIFY_TIMEOUT):
+                for kind in kinds:
+                    await senders[kind](session)
+        except Exception:  # a gone or stuck client must not take the hub down with it
+            logger.debug("annonce list_changed impossible (%s)", session_id, exc_info=True)
+            sessions.pop(session_id, None)

@@ -1,0 +1,284 @@
+"""One supervised upstream MCP server: connect, watch, reconnect with backoff, forward calls.
+
+``run()`` loops for the hub's lifetime inside the hub's task group. Each round opens a
+``mcp.Client`` (stdio child or Streamable HTTP), lists what the server offers, then pings
+it; any failure ends the round, empties the tool list and waits a bounded, doubling
+delay. Cancelling ``run()`` closes the client, which ends a stdio child's whole process
+group (the SDK's stdio transport starts it in its own session).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import anyio.lowlevel
+import httpx2
+import mcp_types as types
+from mcp.client import Client, Transport
+from mcp.client._transport import TransportStreams
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.dispatcher import ProgressFnT
+from mcp.shared.exceptions import MCPError
+
+from hub.config import McpServerConfig
+from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.listing import list_everything
+from hub.features.mcp_hub.naming import accept_tools
+from hub.features.mcp_hub.status import ServerState, ServerStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SupervisorSettings:
+    init_timeout: float = 30.0
+    ping_interval: float = 10.0
+    ping_timeout: float = 5.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+
+
+class UpstreamUnavailable(Exception):
+    """The upstream is not connected; the message is French and safe to show."""
+
+
+class UpstreamConnection:
+    def __init__(
+        self,
+        config: McpServerConfig,
+        settings: SupervisorSettings,
+        on_change: Callable[[UpstreamConnection, bool], None],
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.status = ServerStatus(config.name, "http" if config.url else "stdio")
+        self.tools: list[types.Tool] = []
+        self.resources: list[types.Resource] = []
+        self.prompts: list[types.Prompt] = []
+        self._on_change = on_change
+        self._client: Client | None = None
+        self._restart = anyio.Event()
+        self._ready = anyio.Event()
+        self._relist = anyio.Event()
+        self._secrets = [v for v in (*config.env.values(), *config.headers.values()) if len(v) >= 4]
+
+    # -- supervision ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        if not self.config.enabled:
+            self._set(ServerState.DISABLED)
+            return
+        failures = 0
+        while True:
+            self._set(ServerState.STARTING)
+            started = time.monotonic()
+            error = await self._round()
+            if time.monotonic() - started > self.settings.backoff_max:
+                failures = 0  # it ran for a good while: start the backoff over
+            self._drop(error)
+            if error is None:  # restart asked for: reconnect at once
+                continue
+            delay = min(self.settings.backoff_initial * 2**failures, self.settings.backoff_max)
+            failures += 1
+            with anyio.move_on_after(delay):
+                await self._restart.wait()
+
+    def restart(self) -> None:
+        self._restart.set()
+
+    async def wait_ready(self, limit: float) -> bool:
+        with anyio.move_on_after(limit):
+            await self._ready.wait()
+        return self._client is not None
+
+    async def _round(self) -> str | None:
+        """One connection's life; the French reason it ended, None on a requested restart."""
+        self._restart = anyio.Event()
+        try:
+            with anyio.CancelScope() as scope:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._init_watchdog, scope)
+                    async with Client(
+                        self._transport(),
+                        mode="legacy",
+                        cache=None,
+                        message_handler=self._on_message,
+                    ) as client:
+                        await self._list_all(client)
+                        self._client = client
+                        self._ready.set()
+                        group.start_soon(self._pinger, client)
+                        group.start_soon(self._relister, client)
+                        await self._restart.wait()
+                        group.cancel_scope.cancel()
+            if scope.cancelled_caught and not self._restart.is_set():
+                return f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
+            return None
+        except Exception as exc:  # any upstream fault ends the round; the hub keeps serving
+            logger.warning("serveur MCP %s : %s", self.config.name, self._describe(exc))
+            logger.debug("serveur MCP %s : détail", self.config.name, exc_info=True)
+            return self._describe(exc)
+        finally:
+            self._client = None
+
+    async def _init_watchdog(self, scope: anyio.CancelScope) -> None:
+        with anyio.move_on_after(self.settings.init_timeout):
+            await self._restart.wait()  # a restart asked during a slow start cuts it short
+        if not self._ready.is_set():
+            scope.cancel()
+
+    async def _pinger(self, client: Client) -> None:
+        while True:
+            await anyio.sleep(self.settings.ping_interval)
+            try:
+                with anyio.fail_after(self.settings.ping_timeout):
+                    await client.session.send_ping()
+                if self.status.state == ServerState.DEGRADED and not self.status.warnings:
+                    self._set(ServerState.READY)  # answering again after a slow call
+            except TimeoutError:
+                raise UpstreamUnavailable(
+                    f"ne répond plus au ping ({self.settings.ping_timeout:g} s)"
+                ) from None
+
+    async def _relister(self, client: Client) -> None:
+        while True:
+            await self._relist.wait()
+            self._relist = anyio.Event()
+            await self._list_all(client)
+
+    async def _on_message(self, message: object) -> None:
+        if isinstance(message, types.ServerNotification) and isinstance(
+            message,
+            types.ToolListChangedNotification
+            | types.PromptListChangedNotification
+            | types.ResourceListChangedNotification,
+        ):
+            self._relist.set()
+
+    async def _list_all(self, client: Client) -> None:
+        with anyio.fail_after(self.settings.init_timeout):
+            tools, resources, prompts = await list_everything(client)
+            kept, warnings = accept_tools(self.config, tools)
+        self.tools, self.resources, self.prompts = kept, resources, prompts
+        self.status.tool_count = len(kept)
+        self.status.warnings = warnings
+        self.status.last_error = None
+        self.status.state = ServerState.DEGRADED if warnings else ServerState.READY
+        self._on_change(self, True)
+
+    def _transport(self) -> Transport:
+        config = self.config
+        if config.command and not config.url:
+            params = StdioServerParameters(
+                command=config.command, args=list(config.args), env=config.env, cwd=config.cwd
+            )
+            return stdio_client(params)
+        return self._http_transport()
+
+    @asynccontextmanager
+    async def _http_transport(self) -> AsyncIterator[TransportStreams]:
+        """The SDK leaves a caller's httpx client open: this one is closed with the round."""
+        assert self.config.url is not None
+        timeout = httpx2.Timeout(30, read=300)
+        async with httpx2.AsyncClient(headers=self.config.headers, timeout=timeout) as http:
+            async with streamable_http_client(self.config.url, http_client=http) as streams:
+                yield streams
+
+    def _drop(self, error: str | None) -> None:
+        self._ready = anyio.Event()
+        had_lists = bool(self.tools or self.resources or self.prompts)
+        self.tools, self.resources, self.prompts = [], [], []
+        self.status.tool_count = 0
+        self.status.restarts += 1
+        self.status.last_error = error
+        self.status.state = ServerState.DOWN if error else ServerState.STARTING
+        self._on_change(self, had_lists)
+
+    def _set(self, state: ServerState) -> None:
+        self.status.state = state
+        self._on_change(self, False)
+
+    def _describe(self, exc: BaseException) -> str:
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]
+        text = str(exc) or type(exc).__name__
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text[:500]
+
+    # -- forwarding ----------------------------------------------------------------
+
+    async def call_tool(
+        self, name: str, arguments: JSONObject | None, progress: ProgressFnT | None = None
+    ) -> types.CallToolResult:
+        """Forward one call; a stale HTTP session gets one fresh initialize and one retry."""
+        started = time.perf_counter()
+        ok = False
+        try:
+            try:
+                result = await self._call_once(name, arguments, progress)
+            except MCPError as exc:
+                if self.status.transport == "stdio" and exc.error.code == types.CONNECTION_CLOSED:
+                    self.restart()  # the child died: don't wait for the next ping to notice
+                    raise UpstreamUnavailable(f"« {self.config.name} » s'est arrêté") from None
+                if not await self._session_lost():
+                    raise
+                result = await self._call_once(name, arguments, progress)
+            ok = not result.is_error
+            return result
+        finally:
+            self.status.record_call((time.perf_counter() - started) * 1000, ok=ok)
+
+    async def _session_lost(self) -> bool:
+        """After a protocol error from an HTTP upstream: if it no longer knows our session
+        (404 per the spec, 400 from some servers after they restart), initialize afresh."""
+        old = self._client
+        if self.status.transport != "http" or old is None:
+            return False
+        try:
+            with anyio.fail_after(self.settings.ping_timeout):
+                await old.session.send_ping()
+            return False  # the session is fine: the error was the call's own
+        except (MCPError, TimeoutError):
+            self.restart()
+        with anyio.move_on_after(self.settings.init_timeout):
+            while True:
+                if self._client is not None and self._client is not old:
+                    return True
+                await anyio.sleep(0.02)
+        raise UpstreamUnavailable("session expirée et reconnexion impossible")
+
+    async def _call_once(
+        self, name: str, arguments: JSONObject | None, progress: ProgressFnT | None
+    ) -> types.CallToolResult:
+        client = self.connected()
+        timeout = self.config.call_timeout
+        try:
+            with anyio.fail_after(timeout):
+                return await client.call_tool(name, arguments, progress_callback=progress)
+        except TimeoutError:
+            self.status.last_error = f"délai dépassé sur « {name[:100]} » ({timeout:g} s)"
+            if self.status.state == ServerState.READY:
+                self._set(ServerState.DEGRADED)
+            return error_result(
+                f"Délai dépassé : « {name} » sur « {self.config.name} » "
+                f"n'a pas répondu en {timeout:g} s."
+            )
+
+    def connected(self) -> Client:
+        if self._client is None:
+            state = self.status.state.value
+            raise UpstreamUnavailable(f"serveur MCP « {self.config.name} » indisponible ({state})")
+        return self._client
+
+
+def error_result(message: str) -> types.CallToolResult:
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=message)], is_error=True
+    )

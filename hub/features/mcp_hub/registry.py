@@ -1,0 +1,155 @@
+"""``UpstreamHub``: every upstream server behind one set of tools, prompts and resources.
+
+Upstream tools are listed as ``NAME__tool`` (schema, annotations and description kept);
+a call on that name is forwarded to upstream NAME's ``tool``. ``on_change`` listeners
+run (synchronously) whenever the aggregated lists change, so an MCP server can send
+``notifications/tools/list_changed``; ``on_status`` gets each server's status JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+
+import anyio
+import mcp_types as types
+from mcp.shared.dispatcher import ProgressFnT
+from mcp.shared.exceptions import MCPError
+
+from hub.config import McpServerConfig
+from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.connection import (
+    SupervisorSettings,
+    UpstreamConnection,
+    UpstreamUnavailable,
+    error_result,
+)
+from hub.features.mcp_hub.naming import prefixed, server_name_problem, split_prefixed
+from hub.features.mcp_hub.status import ServerState, ServerStatus
+
+logger = logging.getLogger(__name__)
+
+StatusListener = Callable[[JSONObject], None]
+
+
+class UpstreamHub:
+    def __init__(
+        self,
+        servers: Mapping[str, McpServerConfig],
+        settings: SupervisorSettings | None = None,
+        on_status: StatusListener | None = None,
+    ) -> None:
+        self.settings = settings or SupervisorSettings()
+        self._on_status = on_status
+        self._listeners: list[Callable[[], None]] = []
+        self.connections: dict[str, UpstreamConnection] = {}
+        self.invalid: dict[str, tuple[str, str]] = {}  # name -> (transport, why never started)
+        for name, config in servers.items():
+            problem = server_name_problem(name)
+            if problem:
+                self.invalid[name] = ("http" if config.url else "stdio", problem)
+                continue
+            self.connections[name] = UpstreamConnection(config, self.settings, self._changed)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[UpstreamHub]:
+        """Supervise every upstream until the block exits; then stop every child."""
+        async with anyio.create_task_group() as group:
+            for connection in self.connections.values():
+                group.start_soon(connection.run)
+            try:
+                yield self
+            finally:
+                group.cancel_scope.cancel()
+
+    # -- change notification ---------------------------------------------------------
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` whenever the aggregated lists change; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _changed(self, connection: UpstreamConnection, lists_changed: bool) -> None:
+        if self._on_status is not None:
+            self._on_status(connection.status.to_json())
+        if lists_changed:
+            for listener in list(self._listeners):
+                try:
+                    listener()
+                except Exception:  # a listener's bug must not look like an upstream fault
+                    logger.exception("écouteur on_change du hub MCP en échec")
+
+    # -- status ----------------------------------------------------------------------
+
+    def statuses(self) -> list[JSONObject]:
+        result = [c.status.to_json() for c in self.connections.values()]
+        for name, (transport, reason) in self.invalid.items():
+            status = ServerStatus(name, transport, ServerState.DOWN, last_error=reason)
+            result.append(status.to_json())
+        return result
+
+    def get(self, name: str) -> UpstreamConnection | None:
+        return self.connections.get(name)
+
+    # -- tools -----------------------------------------------------------------------
+
+    def list_tools(self) -> list[types.Tool]:
+        return [
+            tool.model_copy(update={"name": prefixed(name, tool.name)})
+            for name, connection in self.connections.items()
+            for tool in connection.tools
+        ]
+
+    def _route(self, name: str, kind: str) -> tuple[UpstreamConnection, str]:
+        parts = split_prefixed(name)
+        connection = self.connections.get(parts[0]) if parts else None
+        if parts is None or connection is None:
+            raise MCPError(types.INVALID_PARAMS, f"{kind} inconnu : « {name[:200]} »")
+        return connection, parts[1]
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: JSONObject | None = None,
+        progress_callback: ProgressFnT | None = None,
+    ) -> types.CallToolResult:
+        """Forward ``NAME__tool``. Unknown name: MCPError; upstream down or slow: isError."""
+        connection, tool = self._route(name, "outil")
+        if not any(t.name == tool for t in connection.tools) and connection.tools:
+            raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {name[:200]} »")
+        try:
+            return await connection.call_tool(tool, arguments, progress_callback)
+        except UpstreamUnavailable as exc:
+            return error_result(f"Appel impossible : {exc}.")
+
+    # -- prompts and resources ---------------------------------------------------------
+
+    def list_prompts(self) -> list[types.Prompt]:
+        return [
+            prompt.model_copy(update={"name": prefixed(name, prompt.name)})
+            for name, connection in self.connections.items()
+            for prompt in connection.prompts
+        ]
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, str] | None = None
+    ) -> types.GetPromptResult:
+        connection, prompt = self._route(name, "prompt")
+        try:
+            client = connection.connected()
+        except UpstreamUnavailable as exc:
+            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
+        with anyio.fail_after(connection.config.call_timeout):
+            return await client.get_prompt(prompt, arguments)
+
+    def list_resources(self) -> list[types.Resource]:
+        """Resources keep their URI (clients follow it); the owning server is found by URI."""
+        return [r for c in self.connections.values() for r in c.resources]
+
+    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+        for connection in self.connections.values():
+            if any(str(r.uri) == uri for r in connection.resources):
+                with anyio.fail_after(connection.config.call_timeout):
+                    return await connection.connected().read_resource(uri)
+        raise MCPError(types.INVALID_PARAMS, f"ressource inconnue : « {uri[:200]} »")

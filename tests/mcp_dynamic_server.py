@@ -1,0 +1,66 @@
+"""A small real MCP server (stdio) for the cases the reference servers do not cover.
+
+- ``grow`` adds a tool ``extra`` and sends notifications/tools/list_changed;
+- ``bad_schema`` and ``bad name!`` are listed but must be rejected by the hub;
+- ``sleep`` sleeps ``seconds`` (timeouts); ``env`` returns an environment variable.
+"""
+
+import os
+
+import anyio
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+
+state = {"grown": False}
+
+OBJ = {"type": "object", "properties": {}}
+
+
+def _tools() -> list[types.Tool]:
+    tools = [
+        types.Tool(name="grow", input_schema=OBJ),
+        types.Tool(
+            name="sleep",
+            input_schema={"type": "object", "properties": {"seconds": {"type": "number"}}},
+        ),
+        types.Tool(
+            name="env",
+            input_schema={"type": "object", "properties": {"name": {"type": "string"}}},
+        ),
+        types.Tool(
+            name="bad_schema",
+            input_schema={"type": "object", "properties": {"x": {"type": "nonsense"}}},
+        ),
+        types.Tool(name="bad name!", input_schema=OBJ),
+    ]
+    if state["grown"]:
+        tools.append(types.Tool(name="extra", description="ajouté", input_schema=OBJ))
+    return tools
+
+
+async def list_tools(ctx, params) -> types.ListToolsResult:
+    return types.ListToolsResult(tools=_tools())
+
+
+async def call_tool(ctx, params) -> types.CallToolResult:
+    args = params.arguments or {}
+    text = "ok"
+    if params.name == "grow":
+        state["grown"] = True
+        await ctx.session.send_tool_list_changed()
+    elif params.name == "sleep":
+        await anyio.sleep(float(args.get("seconds", 0)))
+    elif params.name == "env":
+        text = os.environ.get(str(args.get("name")), "")
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
+
+
+async def main() -> None:
+    server = Server("dynamic", on_list_tools=list_tools, on_call_tool=call_tool)
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+if __name__ == "__main__":
+    anyio.run(main)
