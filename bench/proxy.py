@@ -35,6 +35,7 @@ MESSAGES = [
     {"role": "system", "content": "Tu es un assistant de programmation concis."},
     {"role": "user", "content": "Explique en une phrase ce que fait un proxy inverse HTTP."},
 ]
+BARE = "relais nu (Starlette + httpx2)"
 WARMUP = 20  # requests per connection before each timed phase
 
 
@@ -150,8 +151,8 @@ def _write_config(tmp: Path, name: str, upstream: int, savings: bool) -> Path:
     return path
 
 
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=os.environ.copy())
+def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **env})
 
 
 def _machine() -> str:
@@ -175,12 +176,15 @@ async def main(argv: list[str]) -> None:
     print(_machine())
     up_port = _free_port()
     hubs = {"hub": True} if args.no_savings_row else {"hub": True, "hub sans économies": False}
-    ports = {name: _free_port() for name in hubs}
+    ports = {name: _free_port() for name in [*hubs, BARE]}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         upstream = ["-m", "uvicorn", "bench.fast_http:fast_upstream", "--host", HOST, "--port",
                     str(up_port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
         procs = [_spawn(upstream)]
+        relay = ["-m", "uvicorn", "--factory", "bench.bare_relay:create", "--host", HOST, "--port",
+                 str(ports[BARE]), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+        procs.append(_spawn(relay, BENCH_UPSTREAM=f"http://{HOST}:{up_port}/v1"))
         for name, savings in hubs.items():
             config = _write_config(tmp, f"hub{len(procs)}", up_port, savings)
             procs.append(_spawn(["-m", "hub", "serve", "--config", str(config), "--port",
@@ -202,7 +206,7 @@ async def main(argv: list[str]) -> None:
             errors = sum(s.errors for s in results.values())
             print(f"\n{args.rounds} tours × {args.requests} requêtes (×4 à c=32) par cible ; "
                   f"ms ; erreurs HTTP : {errors}\n")  # fmt: skip
-            print("\n".join(_rows(results, list(hubs))))
+            print("\n".join(_rows(results, [*hubs, BARE])))
         finally:
             for proc in procs:
                 proc.terminate()
