@@ -2,13 +2,14 @@
 
     python scripts/bench.py proxy [--requests N] [--rounds R] [--reps N]
 
-Three processes on loopback: a raw ASGI upstream (``bench.fast_http``, uvicorn), the hub
-(``python -m hub serve``, savings on) and a second hub with ``[savings]`` masking and
-compaction off; the load generator (raw HTTP/1.1 keep-alive connections) runs here.
+Processes on loopback: a raw ASGI upstream (``bench.fast_http``, uvicorn), the hub
+(``python -m hub serve``, savings on), a second hub with ``[savings]`` masking and
+compaction off, and a bare Starlette + httpx2 relay (``bench.bare_relay``: the floor of
+the hub's stack); the load generator (raw HTTP/1.1 keep-alive connections) runs here.
 Direct and through-hub phases alternate round by round, each after a warm-up, so a
 change in machine load hits both. Ends with the token counting benchmark
-(``bench.counting``). On a 2-core machine the three processes share two cores: the
-concurrency-32 numbers measure CPU sharing as much as the hub.
+(``bench.counting``). On a 2-core machine the client, the upstream and the proxy share
+the cores: the concurrency-32 numbers measure CPU sharing as much as the hub.
 """
 
 from __future__ import annotations
