@@ -41,6 +41,8 @@ TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMER = 3
 IMAGE_PART_TOKENS = 85
+# Misses up to this many characters are encoded on the event loop, not in a thread.
+INLINE_CHARS = 4096
 
 
 class TokenizerError(Exception):
@@ -91,6 +93,10 @@ def _message_key(message: JSONObject) -> tuple[str, ...] | str:
     ):
         return (str(message.get("role")), str(message.get("name", "")), content)
     return json.dumps(message, sort_keys=True, ensure_ascii=False)
+
+
+def _key_chars(key: tuple[str, ...] | str) -> int:
+    return len(key) if isinstance(key, str) else sum(len(part) for part in key)
 
 
 class TokenCounter:
@@ -190,7 +196,11 @@ class TokenCounter:
                 counts = [self._count_message_uncached(obj) for _, obj in misses]
                 return counts, self.count_tools(tools)
 
-            counts, tool_tokens = await anyio.to_thread.run_sync(work)
+            # A thread hop costs more than encoding a short new message (tens of µs).
+            if not tools and sum(_key_chars(key) for key, _ in misses) <= INLINE_CHARS:
+                counts, tool_tokens = work()
+            else:
+                counts, tool_tokens = await anyio.to_thread.run_sync(work)
             for (key, _), count in zip(misses, counts, strict=True):
                 self._remember(key, count)
             total += sum(counts) + tool_tokens
