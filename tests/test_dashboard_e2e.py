@@ -11,6 +11,7 @@ from pathlib import Path
 from openai import AsyncOpenAI
 from playwright.async_api import Browser, Page, expect
 
+from hub.config import HubConfig, load_config
 from tests.dashboard_browser import (
     MOBILE,
     RestartableHub,
@@ -20,6 +21,7 @@ from tests.dashboard_browser import (
     open_dashboard,
     screenshot,
 )
+from tests.mcp_upstreams import PYTHON, TESTS, until
 
 __all__ = ["browser", "dash_hub"]  # fixtures
 CONTRAST_CHECK = (Path(__file__).parent / "dashboard_contrast.js").read_text()
@@ -202,37 +204,62 @@ async def test_mcp_panel_and_compaction_preview(browser: Browser, dash_hub: Rest
     assert errors == []
 
 
-async def test_mcp_panel_renders_servers_and_restarts(
-    browser: Browser, dash_hub: RestartableHub
+DYN_UPSTREAM = f"""
+[mcp.servers.dyn]
+command = {json.dumps(PYTHON)}
+args = [{json.dumps(str(TESTS / "mcp_dynamic_server.py"))}]
+tools = {{ allow = ["grow", "sleep", "env"] }}
+
+[mcp.servers.casse]
+command = "/nulle-part/<img src=x onerror=alert(1)>"
+
+[mcp.servers.off]
+enabled = false
+"""
+
+
+async def test_mcp_panel_against_the_real_servers_route(
+    browser: Browser, hub_config: HubConfig
 ) -> None:
-    """The MCP routes are another engineer's: their expected shape is served by page.route."""
-    page, errors = await open_dashboard(browser, dash_hub.url)
-    restarted: list[str] = []
-    tools = [{"name": "echo"}, {"name": "add"}]
-    error = "<img src=x> introuvable"
-    broken = {"name": "cassé", "state": "failed", "tools": [], "last_error": error}
-    servers = {"servers": [{"name": "everything", "state": "running", "tools": tools}, broken]}
+    """A real upstream (the python dynamic server): state, tool count, restart, live events."""
+    path = hub_config.source
+    path.write_text(path.read_text() + DYN_UPSTREAM)
+    hub = RestartableHub(load_config(path, {"FAKE_UPSTREAM_KEY": "k"}))
+    await hub.start()
+    try:
+        page, errors = await open_dashboard(browser, hub.url)
+        dyn = page.locator(".mcp-server[data-name=dyn]")
+        await expect(dyn).to_have_attribute("data-state", "ready")  # via live mcp_status
+        await expect(dyn.locator(".badge")).to_have_text("prêt")
+        await expect(dyn).to_contain_text("3 outils · stdio · 0 appel(s)")
+        broken = page.locator(".mcp-server[data-name=casse]")
+        await expect(broken).to_have_attribute("data-state", "down")
+        await expect(broken.locator(".badge")).to_have_text("hors service")
+        await expect(broken).to_contain_text("Dernière erreur : ")
+        assert await page.locator("#mcp-panel img").count() == 0  # text, never markup
+        off = page.locator(".mcp-server[data-name=off]")
+        await expect(off.locator(".badge")).to_have_text("désactivé")
+        await expect(off.locator("button")).to_have_count(0)  # a restart would be a 409
 
-    async def list_route(route) -> None:
-        await route.fulfill(json=servers)
-
-    async def restart_route(route) -> None:
-        restarted.append(route.request.url)
-        await route.fulfill(json={"name": "cassé", "state": "running"})
-
-    await page.route("**/api/mcp/servers", list_route)
-    await page.route("**/api/mcp/servers/*/restart", restart_route)
-    await page.click("#mcp-refresh")
-    await expect(page.locator(".mcp-server")).to_have_count(2)
-    await expect(page.locator(".mcp-server").first).to_contain_text("2 outil(s) : echo, add")
-    await expect(page.locator(".mcp-server").nth(1)).to_contain_text(
-        "Dernière erreur : <img src=x> introuvable"
-    )
-    await page.get_by_role("button", name="Redémarrer le serveur MCP cassé").click()
-    await expect(page.locator("#toast")).to_contain_text("redémarré")
-    assert restarted and restarted[0].endswith("/api/mcp/servers/cass%C3%A9/restart")
-    dash_hub.state.bus.publish("mcp_status", {"server": "everything", "state": "running"})
-    assert errors == []
+        restarts: list[str] = []
+        listings: list[str] = []
+        page.on("request", lambda r: restarts.append(r.url) if r.method == "POST" else None)
+        page.on("request", lambda r: listings.append(r.url) if r.url.endswith("/servers") else None)
+        before = len(listings)
+        await page.get_by_role("button", name="Redémarrer le serveur MCP dyn").click()
+        await expect(page.locator("#toast")).to_contain_text("Redémarrage du serveur MCP « dyn »")
+        assert restarts == [hub.url + "/api/mcp/servers/dyn/restart"]
+        # back to ready through the mcp_status WS event; the restart is counted
+        await expect(dyn).to_contain_text("1 redémarrage(s)")
+        await expect(dyn.locator(".badge")).to_have_text("prêt")
+        assert [s["restarts"] for s in hub.state.upstreams.statuses() if s["name"] == "dyn"] == [1]
+        # the click refreshes once; the other listings are the live mcp_status events' doing
+        await until(lambda: len(listings) >= before + 2)
+        assert await page.evaluate(CONTRAST_CHECK) == []
+        await screenshot(page, "dashboard-mcp-panel")
+        assert errors == []
+    finally:
+        await hub.stop()
 
 
 async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config) -> None:

@@ -21,6 +21,7 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -85,7 +86,9 @@ def _session_id(uri: str) -> int | None:
     return int(tail)
 
 
-def build_server(deps: ToolDeps, upstreams: UpstreamHub, sessions: Sessions) -> Server[JSONObject]:
+def build_server(
+    deps: ToolDeps, upstreams: UpstreamHub, sessions: Sessions, listen: ListenHandler
+) -> Server[JSONObject]:
     """The hub's own tools and resources, merged with every upstream's (``NAME__tool``)."""
     specs = {spec.name: spec for spec in ALL_TOOLS}
     tools = [_mcp_tool(spec) for spec in ALL_TOOLS]
@@ -184,6 +187,7 @@ def build_server(deps: ToolDeps, upstreams: UpstreamHub, sessions: Sessions) -> 
         on_read_resource=read_resource,
         on_list_prompts=list_prompts if offer_prompts else None,
         on_get_prompt=get_prompt if offer_prompts else None,
+        on_subscriptions_listen=listen,
     )
 
 
@@ -191,12 +195,13 @@ def build_server(deps: ToolDeps, upstreams: UpstreamHub, sessions: Sessions) -> 
 async def announcing(hub: HubState) -> AsyncIterator[Server[JSONObject]]:
     """A server for ``hub`` whose clients hear when an upstream's lists change."""
     sessions: Sessions = {}
-    server = build_server(tool_deps(hub), hub.upstreams, sessions)
+    bus = InMemorySubscriptionBus()  # 2026-07-28 clients hear changes via subscriptions/listen
+    server = build_server(tool_deps(hub), hub.upstreams, sessions, ListenHandler(bus))
     kinds = ("tools", "resources", "prompts") if hub.upstreams.connections else ("tools",)
     async with anyio.create_task_group() as group:
 
         def changed() -> None:
-            group.start_soon(announce, sessions, kinds)
+            group.start_soon(announce, sessions, kinds, bus)
 
         remove = hub.upstreams.on_change(changed)
         try:

@@ -10,6 +10,13 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
 from mcp.server.session import ServerSession
+from mcp.server.subscriptions import (
+    PromptsListChanged,
+    ResourcesListChanged,
+    ServerEvent,
+    SubscriptionBus,
+    ToolsListChanged,
+)
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 
@@ -65,8 +72,21 @@ def remember(sessions: Sessions, ctx: ServerRequestContext[JSONObject, object]) 
             sessions.pop(next(iter(sessions)))
 
 
-async def announce(sessions: Sessions, kinds: Sequence[str]) -> None:
-    """Send ``notifications/<kind>/list_changed`` to every remembered session."""
+LIST_EVENTS: dict[str, ServerEvent] = {
+    "tools": ToolsListChanged(),
+    "prompts": PromptsListChanged(),
+    "resources": ResourcesListChanged(),
+}
+
+
+async def announce(
+    sessions: Sessions, kinds: Sequence[str], bus: SubscriptionBus | None = None
+) -> None:
+    """Send ``notifications/<kind>/list_changed`` to every remembered session, and to the
+    ``subscriptions/listen`` streams of 2026-07-28 clients (they have no standalone stream)."""
+    if bus is not None:
+        for kind in kinds:
+            await bus.publish(LIST_EVENTS[kind])
     senders = {
         "tools": ServerSession.send_tool_list_changed,
         "prompts": ServerSession.send_prompt_list_changed,

@@ -1,35 +1,57 @@
-// MCP servers panel, from GET /api/mcp/servers (shape read defensively: the route is new).
+// MCP servers panel, from GET /api/mcp/servers (hub/features/mcp_hub/status.py: `tools` is a count).
 import { api } from './api.js';
+import { formatInt, formatMs } from './format.js';
 
 const STATE_LABELS = {
-  running: 'en marche', ready: 'prêt', connected: 'connecté', starting: 'démarrage',
-  stopped: 'arrêté', failed: 'en échec', error: 'en erreur', restarting: 'redémarrage',
-  disconnected: 'déconnecté',
+  ready: 'prêt', starting: 'démarrage', degraded: 'dégradé', down: 'hors service',
+  disabled: 'désactivé',
 };
 
+function count(value) {
+  return Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
 export function normaliseServers(payload) {
-  const raw = Array.isArray(payload) ? payload : payload?.servers ?? [];
-  const list = Array.isArray(raw) ? raw : Object.entries(raw).map(([name, s]) => ({ name, ...s }));
-  return list.map((s) => {
-    const tools = Array.isArray(s.tools) ? s.tools.map((t) => (typeof t === 'string' ? t : t?.name)).filter(Boolean) : [];
-    return {
-      name: String(s.name ?? '?'),
-      state: String(s.state ?? s.status ?? 'inconnu'),
-      tools,
-      toolCount: Number.isFinite(s.tool_count) ? s.tool_count : tools.length,
-      lastError: s.last_error ?? s.error ?? null,
-    };
-  });
+  const list = Array.isArray(payload?.servers) ? payload.servers : [];
+  return list.filter((s) => s && typeof s === 'object').map((s) => ({
+    name: String(s.name ?? '?'),
+    state: String(s.state ?? 'inconnu'),
+    transport: typeof s.transport === 'string' ? s.transport : '',
+    toolCount: count(s.tools),
+    calls: count(s.calls),
+    errors: count(s.errors),
+    restarts: count(s.restarts),
+    latencyAvg: Number.isFinite(s.latency_ms_avg) ? s.latency_ms_avg : null,
+    lastError: typeof s.last_error === 'string' && s.last_error ? s.last_error : null,
+    warnings: Array.isArray(s.warnings) ? s.warnings.map(String) : [],
+  }));
 }
 
 export function stateLabel(state) {
   return STATE_LABELS[state] ?? state;
 }
 
+function line(text, className = 'small') {
+  const p = document.createElement('p');
+  p.className = className;
+  p.textContent = text;
+  return p;
+}
+
+export function serverSummary(server) {
+  const tools = `${formatInt(server.toolCount)} outil${server.toolCount > 1 ? 's' : ''}`;
+  const parts = [tools, server.transport, `${formatInt(server.calls)} appel(s)`];
+  if (server.errors) parts.push(`${formatInt(server.errors)} en erreur`);
+  if (server.latencyAvg !== null) parts.push(`moy. ${formatMs(server.latencyAvg)}`);
+  if (server.restarts) parts.push(`${formatInt(server.restarts)} redémarrage(s)`);
+  return parts.filter(Boolean).join(' · ');
+}
+
 function serverCard(server) {
   const li = document.createElement('li');
   li.className = 'mcp-server';
   li.dataset.state = server.state;
+  li.dataset.name = server.name;
   const head = document.createElement('div');
   head.className = 'row between';
   const title = document.createElement('strong');
@@ -38,25 +60,18 @@ function serverCard(server) {
   state.className = 'badge state';
   state.textContent = stateLabel(server.state);
   head.append(title, state);
-  const tools = document.createElement('p');
-  tools.className = 'small';
-  tools.textContent = server.toolCount
-    ? `${server.toolCount} outil(s) : ${server.tools.join(', ')}`
-    : 'Aucun outil exposé.';
-  const restart = document.createElement('button');
-  restart.type = 'button';
-  restart.className = 'ghost small';
-  restart.dataset.restart = server.name;
-  restart.textContent = 'Redémarrer';
-  restart.setAttribute('aria-label', `Redémarrer le serveur MCP ${server.name}`);
-  li.append(head, tools);
-  if (server.lastError) {
-    const error = document.createElement('p');
-    error.className = 'small error-text';
-    error.textContent = `Dernière erreur : ${server.lastError}`;
-    li.append(error);
+  li.append(head, line(serverSummary(server)));
+  if (server.lastError) li.append(line(`Dernière erreur : ${server.lastError}`, 'small error-text'));
+  for (const warning of server.warnings) li.append(line(`Avertissement : ${warning}`, 'small muted'));
+  if (server.state !== 'disabled') {
+    const restart = document.createElement('button');
+    restart.type = 'button';
+    restart.className = 'ghost small';
+    restart.dataset.restart = server.name;
+    restart.textContent = 'Redémarrer';
+    restart.setAttribute('aria-label', `Redémarrer le serveur MCP ${server.name}`);
+    li.append(restart);
   }
-  li.append(restart);
   return li;
 }
 
@@ -68,11 +83,16 @@ function message(text, className = 'muted') {
 }
 
 export function createMcpPanel({ root, bus }) {
+  let latest = 0; // mcp_status events come in bursts: only the newest answer is drawn
+
   async function refresh() {
+    const mine = ++latest;
     let servers;
     try {
       servers = normaliseServers(await api.mcpServers());
+      if (mine !== latest) return;
     } catch (error) {
+      if (mine !== latest) return;
       root.replaceChildren(error.status === 404
         ? message('Aucun serveur MCP configuré (ou hub sans module MCP).')
         : message(`Impossible de lire l’état des serveurs MCP : ${error.message}`, 'error-text'));
@@ -94,7 +114,7 @@ export function createMcpPanel({ root, bus }) {
     target.disabled = true;
     try {
       await api.restartMcp(target.dataset.restart);
-      bus.emit('toast', { text: `Serveur MCP « ${target.dataset.restart} » redémarré.` });
+      bus.emit('toast', { text: `Redémarrage du serveur MCP « ${target.dataset.restart} » demandé.` });
     } catch (error) {
       bus.emit('toast', { text: `Redémarrage impossible : ${error.message}`, error: true });
     }

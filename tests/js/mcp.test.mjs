@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { normaliseServers, serverSummary, stateLabel } from '../../static/js/modules/mcp.js';
+
+// Shape of GET /api/mcp/servers (hub/features/mcp_hub/status.py ServerStatus.to_json).
+const READY = {
+  name: 'dyn', transport: 'stdio', state: 'ready', tools: 3, last_error: null, restarts: 0,
+  calls: 2, errors: 1, latency_ms_avg: 12.5, latency_ms_last: 3.1, warnings: ['outil « x » rejeté'],
+};
+
+test('the REST shape is read field by field: tools is a count', () => {
+  const [server] = normaliseServers({ servers: [READY] });
+  assert.equal(server.toolCount, 3);
+  assert.equal(server.transport, 'stdio');
+  assert.deepEqual(server.warnings, ['outil « x » rejeté']);
+  assert.equal(serverSummary(server), '3 outils · stdio · 2 appel(s) · 1 en erreur · moy. 13 ms');
+});
+
+test('every server state has a French label', () => {
+  for (const [state, label] of [['ready', 'prêt'], ['starting', 'démarrage'], ['degraded', 'dégradé'],
+    ['down', 'hors service'], ['disabled', 'désactivé']]) {
+    assert.equal(stateLabel(state), label);
+  }
+});
+
+test('malformed or hostile payloads do not throw', () => {
+  for (const payload of [null, undefined, 42, 'x', [], {}, { servers: 'x' }, { servers: [null, 7] }]) {
+    assert.deepEqual(normaliseServers(payload), []);
+  }
+  const [odd] = normaliseServers({ servers: [{ name: '<b>', tools: -4, calls: 'x', warnings: 'w' }] });
+  assert.equal(odd.name, '<b>');
+  assert.equal(odd.toolCount, 0);
+  assert.equal(odd.calls, 0);
+  assert.deepEqual(odd.warnings, []);
+  assert.equal(serverSummary(odd), '0 outil · 0 appel(s)');
+});
