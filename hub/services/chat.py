@@ -183,6 +183,7 @@ class ChatService:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
         if response.status_code >= 400:
+            content = self._pool.redactor.data(content)  # an upstream may echo our key
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
             return JsonReply(response.status_code, content, _passthrough(response))
