@@ -125,8 +125,8 @@ async def main(argv: list[str]) -> None:
         print(f"{'cas (médiane de ' + str(args.repeat) + ')':<34} {'requête ms':>11}"
               f" {'blocage max ms':>15} {'CPU boucle max ms':>18} {'status':>7}")  # fmt: skip
         cases = [
-            ("masquage+compaction", "true", "true", 1_000_000),
-            ("masquage+compaction (compacte)", "true", "true", 100_000),
+            ("masquage+compaction, 1M", "true", "true", 1_000_000),
+            ("masquage+compaction, 100k", "true", "true", 100_000),
             ("tout désactivé", "false", "false", 1_000_000),
         ]
         for name, masking, compaction, max_context in cases:
