@@ -3,8 +3,9 @@
 The upstream model name picks the behaviour: ``echo`` (default), ``no-usage``,
 ``slow`` (waits ``delay`` seconds per chunk), ``flaky`` (429 then OK), ``down``
 (always 500), ``cut`` (stream dies mid-way), ``hang`` (never answers), ``bad``
-(400 with an OpenAI error), ``summarise`` (answers ``SUMMARY`` followed by the number
-of messages it was given, like a summariser model would).
+(400 with an OpenAI error), ``echo-key`` (400 whose message repeats the Authorization
+header it received, like a careless upstream), ``summarise`` (answers ``SUMMARY``
+followed by the number of messages it was given, like a summariser model would).
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ class FakeUpstream:
         if model == "bad":
             return JSONResponse(
                 {"error": {"message": "bad thing", "type": "invalid_request_error"}}, 400
+            )
+        if model == "echo-key":
+            received = request.headers.get("authorization", "")
+            return JSONResponse(
+                {"error": {"message": f"en-tête reçu : {received}", "type": "invalid_request"}},
+                400,
             )
         if model == "hang":  # never answers; notices when the hub hangs up
             while (await request.receive())["type"] != "http.disconnect":

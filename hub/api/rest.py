@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,14 +13,25 @@ from starlette.routing import Route
 from hub.api.errors import read_object
 from hub.api.state import hub_of
 from hub.core.errors import HubError
+from hub.core.jsontypes import JSONObject
 from hub.services.sessions import parse_session_id
 
 SMALL_BODY = 64 * 1024
 MAX_PAGE = 500
+T = TypeVar("T", str, bool)
 
 
 def _session_id(request: Request) -> int:
     return parse_session_id(str(request.path_params["session_id"]))
+
+
+def _field(body: JSONObject, key: str, kind: type[T], default: T | None = None) -> T | None:
+    """An optional body field of one type; a value of another type is a 400."""
+    value = body.get(key, default)
+    if value is None or isinstance(value, kind):
+        return value
+    expected = "un booléen" if kind is bool else "une chaîne"
+    raise HubError(f"« {key} » doit être {expected}.", param=key)
 
 
 def _int_query(request: Request, name: str, default: int | None, maximum: int) -> int | None:
@@ -40,12 +52,8 @@ async def list_sessions(request: Request) -> JSONResponse:
 async def create_session(request: Request) -> JSONResponse:
     hub = hub_of(request)
     body = await read_object(request, SMALL_BODY) if await request.body() else {}
-    name = body.get("name")
-    if name is not None and not isinstance(name, str):
-        raise HubError("« name » doit être une chaîne.", param="name")
-    activate = body.get("activate", True)
-    if not isinstance(activate, bool):
-        raise HubError("« activate » doit être un booléen.", param="activate")
+    name = _field(body, "name", str)
+    activate = _field(body, "activate", bool, True) is not False
     session = await hub.sessions.create(name, activate=activate)
     return JSONResponse(session.to_json(), status_code=201)
 
@@ -63,14 +71,10 @@ async def update_session(request: Request) -> JSONResponse:
     if unknown:
         raise HubError(f"Champ(s) non modifiable(s) : {', '.join(sorted(unknown))}.")
     session = await hub.sessions.get(session_id)
-    name, compaction = body.get("name"), body.get("compaction")
+    name, compaction = _field(body, "name", str), _field(body, "compaction", bool)
     if name is not None:
-        if not isinstance(name, str):
-            raise HubError("« name » doit être une chaîne.", param="name")
         session = await hub.sessions.rename(session_id, name)
     if compaction is not None:
-        if not isinstance(compaction, bool):
-            raise HubError("« compaction » doit être un booléen.", param="compaction")
         session = await hub.sessions.set_compaction(session_id, compaction)
     return JSONResponse(session.to_json())
 
@@ -102,9 +106,14 @@ async def global_stats(request: Request) -> JSONResponse:
     return JSONResponse(await hub_of(request).stats.global_stats())
 
 
-def _export_filter(request: Request) -> int | None:
+async def _export_filter(request: Request) -> int | None:
+    """``?session=ID`` of an export: the session must exist (404 otherwise)."""
     raw = request.query_params.get("session")
-    return parse_session_id(raw) if raw else None
+    if not raw:
+        return None
+    session_id = parse_session_id(raw)
+    await hub_of(request).sessions.get(session_id)
+    return session_id
 
 
 def _filename(extension: str) -> dict[str, str]:
@@ -113,20 +122,12 @@ def _filename(extension: str) -> dict[str, str]:
 
 
 async def export_csv(request: Request) -> Response:
-    hub = hub_of(request)
-    session_id = _export_filter(request)
-    if session_id is not None:
-        await hub.sessions.get(session_id)
-    text = await hub.stats.export_csv(session_id)
+    text = await hub_of(request).stats.export_csv(await _export_filter(request))
     return Response(text, media_type="text/csv; charset=utf-8", headers=_filename("csv"))
 
 
 async def export_json(request: Request) -> Response:
-    hub = hub_of(request)
-    session_id = _export_filter(request)
-    if session_id is not None:
-        await hub.sessions.get(session_id)
-    data = await hub.stats.export_json(session_id)
+    data = await hub_of(request).stats.export_json(await _export_filter(request))
     body = json.dumps(data, ensure_ascii=False, indent=1)
     return Response(body, media_type="application/json", headers=_filename("json"))
 

@@ -1,21 +1,20 @@
 """Load config.toml into a HubConfig, or fail loudly in French.
 
-Expansion of ``${VAR}`` (and ``${VAR:-default}``) happens on parsed string values,
-never on the raw text, so an environment value can never inject TOML.
+Each section has its reader here; ``hub.config.reader.Table`` does the typed access
+and the ``${VAR}`` / ``${VAR:-default}`` expansion of parsed string values.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeAlias
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from hub.config.reader import ConfigError, Table
 from hub.config.schema import (
     HubConfig,
     McpConfig,
@@ -28,128 +27,7 @@ from hub.config.schema import (
     SessionsConfig,
 )
 
-TomlValue: TypeAlias = "str | int | float | bool | list[TomlValue] | dict[str, TomlValue]"
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the person who edits config.toml."""
-
-
-class _Table:
-    """One TOML table, read with type checks and unknown-key detection."""
-
-    def __init__(
-        self, data: Mapping[str, TomlValue], path: str, source: Path, env: Mapping[str, str]
-    ) -> None:
-        self._data = data
-        self._path = path
-        self._source = source
-        self._env = env
-
-    def _fail(self, key: str, problem: str) -> ConfigError:
-        where = f"{self._path}.{key}" if self._path else key
-        return ConfigError(f"{self._source} : clé « {where} » : {problem}")
-
-    def check_keys(self, allowed: set[str]) -> None:
-        for key in self._data:
-            if key not in allowed:
-                known = ", ".join(sorted(allowed)) or "aucune"
-                raise self._fail(key, f"clé inconnue (clés acceptées : {known})")
-
-    def has(self, key: str) -> bool:
-        return key in self._data
-
-    def expand(self, key: str, text: str, *, missing_ok: bool = False) -> str | None:
-        def replace(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            if name in self._env:
-                return self._env[name]
-            if default is not None:
-                return default
-            raise KeyError(name)
-
-        try:
-            return _VAR.sub(replace, text)
-        except KeyError as missing:
-            if missing_ok:
-                return None
-            raise self._fail(
-                key, f"la variable d'environnement {missing.args[0]} n'est pas définie"
-            ) from None
-
-    def string(self, key: str, default: str) -> str:
-        value = self._data.get(key, default)
-        if not isinstance(value, str):
-            raise self._fail(key, "une chaîne de caractères est attendue")
-        expanded = self.expand(key, value)
-        return expanded if expanded is not None else default
-
-    def optional_string(self, key: str, *, missing_var_ok: bool = False) -> str | None:
-        value = self._data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self._fail(key, "une chaîne de caractères est attendue")
-        expanded = self.expand(key, value, missing_ok=missing_var_ok)
-        return expanded or None
-
-    def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
-        value = self._data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, "un entier est attendu")
-        if value < minimum:
-            raise self._fail(key, f"doit être supérieur ou égal à {minimum}")
-        return value
-
-    def optional_integer(self, key: str) -> int | None:
-        return self.integer(key, 0, minimum=1) if key in self._data else None
-
-    def number(self, key: str, default: float, *, minimum: float = 0.0) -> float:
-        value = self._data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self._fail(key, "un nombre est attendu")
-        if value < minimum:
-            raise self._fail(key, f"doit être supérieur ou égal à {minimum}")
-        return float(value)
-
-    def optional_ratio(self, key: str) -> float | None:
-        if key not in self._data:
-            return None
-        value = self.number(key, 0.0)
-        if not 0 < value <= 1:
-            raise self._fail(key, "doit être une fraction entre 0 et 1 (ex. 0.8)")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._data.get(key, default)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true ou false est attendu")
-        return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self._data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._fail(key, "une liste de chaînes est attendue")
-        return tuple(self.expand(key, v) or "" for v in value if isinstance(v, str))
-
-    def string_map(self, key: str) -> dict[str, str]:
-        table = self.table(key)
-        result: dict[str, str] = {}
-        for name in table.keys():
-            result[name] = table.string(name, "")
-        return result
-
-    def table(self, key: str) -> _Table:
-        value = self._data.get(key, {})
-        if not isinstance(value, dict):
-            raise self._fail(key, "une table est attendue")
-        path = f"{self._path}.{key}" if self._path else key
-        return _Table(value, path, self._source, self._env)
-
-    def keys(self) -> list[str]:
-        return list(self._data)
+__all__ = ["ConfigError", "load_config", "parse_config"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -161,7 +39,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _server(t: _Table) -> ServerConfig:
+def _server(t: Table) -> ServerConfig:
     t.check_keys({"host", "port", "api_key", "max_body_bytes", "allowed_hosts", "allowed_origins"})
     server = ServerConfig(
         host=t.string("host", "127.0.0.1"),
@@ -172,11 +50,11 @@ def _server(t: _Table) -> ServerConfig:
         allowed_origins=t.strings("allowed_origins"),
     )
     if not _is_loopback(server.host) and server.api_key is None:
-        raise t._fail("api_key", f"obligatoire quand host ({server.host}) n'est pas local")
+        raise t.fail("api_key", f"obligatoire quand host ({server.host}) n'est pas local")
     return server
 
 
-def _retry(t: _Table) -> RetryConfig:
+def _retry(t: Table) -> RetryConfig:
     t.check_keys({"attempts", "backoff_initial", "backoff_max", "connect_timeout", "read_timeout"})
     return RetryConfig(
         attempts=t.integer("attempts", 3, minimum=1),
@@ -187,14 +65,14 @@ def _retry(t: _Table) -> RetryConfig:
     )
 
 
-def _provider(name: str, t: _Table) -> ProviderConfig:
+def _provider(name: str, t: Table) -> ProviderConfig:
     t.check_keys({"type", "base_url", "api_key", "enabled", "headers"})
     enabled = t.boolean("enabled", True)
     kind = t.string("type", "openai")
     if kind != "openai":
-        raise t._fail("type", f"type « {kind} » non pris en charge (seul « openai » l'est)")
+        raise t.fail("type", f"type « {kind} » non pris en charge (seul « openai » l'est)")
     if not t.has("base_url"):
-        raise t._fail("base_url", "clé obligatoire manquante")
+        raise t.fail("base_url", "clé obligatoire manquante")
     if not enabled:  # a disabled provider may reference variables that are not set
         return ProviderConfig(name=name, base_url="", enabled=False)
     return ProviderConfig(
@@ -207,7 +85,7 @@ def _provider(name: str, t: _Table) -> ProviderConfig:
     )
 
 
-def _model(key: str, t: _Table, providers: Mapping[str, ProviderConfig]) -> ModelConfig:
+def _model(key: str, t: Table, providers: Mapping[str, ProviderConfig]) -> ModelConfig:
     t.check_keys(
         {
             "provider",
@@ -221,7 +99,7 @@ def _model(key: str, t: _Table, providers: Mapping[str, ProviderConfig]) -> Mode
     provider = t.string("provider", "")
     if provider not in providers:
         known = ", ".join(sorted(providers)) or "aucun"
-        raise t._fail("provider", f"fournisseur « {provider} » inconnu (connus : {known})")
+        raise t.fail("provider", f"fournisseur « {provider} » inconnu (connus : {known})")
     return ModelConfig(
         key=key,
         provider=provider,
@@ -233,18 +111,18 @@ def _model(key: str, t: _Table, providers: Mapping[str, ProviderConfig]) -> Mode
     )
 
 
-def _sessions(t: _Table) -> SessionsConfig:
+def _sessions(t: Table) -> SessionsConfig:
     t.check_keys({"auto_session", "thresholds"})
-    raw = t._data.get("thresholds", [0.8, 0.9, 0.95])
+    raw = t.raw("thresholds", [0.8, 0.9, 0.95])
     if not isinstance(raw, list) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 1 for v in raw
     ):
-        raise t._fail("thresholds", "une liste de fractions entre 0 et 1 est attendue")
+        raise t.fail("thresholds", "une liste de fractions entre 0 et 1 est attendue")
     thresholds = tuple(sorted(float(v) for v in raw if isinstance(v, int | float)))
     return SessionsConfig(auto_session=t.boolean("auto_session", True), thresholds=thresholds)
 
 
-def _savings(t: _Table) -> SavingsConfig:
+def _savings(t: Table) -> SavingsConfig:
     t.check_keys(
         {
             "masking",
@@ -267,7 +145,7 @@ def _savings(t: _Table) -> SavingsConfig:
     )
 
 
-def _mcp_server(name: str, t: _Table) -> McpServerConfig:
+def _mcp_server(name: str, t: Table) -> McpServerConfig:
     t.check_keys(
         {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools", "call_timeout"}
     )
@@ -289,11 +167,11 @@ def _mcp_server(name: str, t: _Table) -> McpServerConfig:
         call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
     )
     if server.command is None and server.url is None:
-        raise t._fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
+        raise t.fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
     return server
 
 
-def _mcp(t: _Table, base: Path) -> McpConfig:
+def _mcp(t: Table, base: Path) -> McpConfig:
     t.check_keys({"workspace", "servers", "servers_json"})
     servers_table = t.table("servers")
     servers = {n: _mcp_server(n, servers_table.table(n)) for n in servers_table.keys()}
@@ -311,7 +189,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         document = tomlkit.parse(text).unwrap()
     except TOMLKitError as exc:
         raise ConfigError(f"{source} : TOML invalide : {exc}") from None
-    root = _Table(document, "", source, env)
+    root = Table(document, "", source, env)
     root.check_keys(
         {"server", "database", "retry", "providers", "models", "sessions", "savings", "mcp"}
     )

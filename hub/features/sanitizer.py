@@ -68,16 +68,18 @@ def protected_from(messages: Sequence[JSON]) -> int:
     return len(messages)
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False  # not JSON: classified like any other text
+    return True
+
+
 def kind_of(text: str, role: str) -> str | None:
     """What a bulky block is, or None when it reads like prose and stays."""
-    stripped = text.lstrip()
-    if stripped[:1] in "[{":
-        try:
-            json.loads(text)
-        except ValueError:
-            pass  # not JSON: classified below like any other text
-        else:
-            return "JSON"
+    if text.lstrip()[:1] in "[{" and _is_json(text):
+        return "JSON"
     if salient_lines(text, 1) and "Traceback" in text:
         return "trace d'erreur"
     if role == "tool":

@@ -137,7 +137,8 @@ async def llm_summary(pool: ProviderPool, route: Route, messages: Sequence[JSON]
             finally:
                 await reply.response.aclose()
     except (HubError, httpx2.HTTPError, TimeoutError) as exc:
-        raise SummariserError(f"appel au résumeur impossible : {exc}") from None
+        text = pool.redactor.text(str(exc))
+        raise SummariserError(f"appel au résumeur impossible : {text}") from None
     if reply.response.status_code >= 400:
         raise SummariserError(f"le résumeur a répondu {reply.response.status_code}")
     try:

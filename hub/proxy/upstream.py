@@ -16,6 +16,7 @@ import httpx2
 
 from hub.config import HubConfig, ProviderConfig, RetryConfig
 from hub.core.errors import UpstreamError
+from hub.core.redact import Redactor
 from hub.proxy.routing import Route
 
 
@@ -38,6 +39,22 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
         return max(0.0, parsed.timestamp() - now) if parsed else None
 
 
+SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password")
+
+
+def provider_secrets(config: HubConfig) -> list[str]:
+    """Every provider key, and the values of headers whose name says they are secret."""
+    secrets = [config.server.api_key or ""]
+    for provider in config.providers.values():
+        secrets.append(provider.api_key or "")
+        secrets += [
+            value
+            for name, value in provider.headers.items()
+            if any(word in name.lower() for word in SECRET_HEADER_WORDS)
+        ]
+    return [s for s in secrets if s]
+
+
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -49,6 +66,7 @@ class ProviderPool:
         self, config: HubConfig, transport: httpx2.AsyncBaseTransport | None = None
     ) -> None:
         self._retry = config.retry
+        self.redactor = Redactor(provider_secrets(config))
         timeout = httpx2.Timeout(config.retry.read_timeout, connect=config.retry.connect_timeout)
         limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
         self._clients = {

@@ -71,7 +71,7 @@ class ChatService:
         sessions: SessionService,
         recorder: MetricRecorder,
         counter: TokenCounter,
-        savings: SavingsService | None = None,
+        savings: SavingsService,
     ) -> None:
         self._savings = savings
         self._router = router
@@ -137,12 +137,8 @@ class ChatService:
         session = await self._sessions.for_request(session_header, route)
         messages = as_list(payload.get("messages"))
         tools: list[JSON] = as_list(payload.get("tools"))
-        tokens_saved = 0
-        if self._savings is not None:
-            rewrite = await self._savings.rewrite(
-                messages, route, session, compaction_header, tools
-            )
-            messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
+        rewrite = await self._savings.rewrite(messages, route, session, compaction_header, tools)
+        messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         stream = payload.get("stream") is True
         call = _Call(
             route=route,
@@ -187,6 +183,7 @@ class ChatService:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
         if response.status_code >= 400:
+            content = self._pool.redactor.data(content)  # an upstream may echo our key
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
             return JsonReply(response.status_code, content, _passthrough(response))

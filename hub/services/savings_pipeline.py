@@ -10,8 +10,11 @@ plus the turns that followed it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import anyio.to_thread
 
 from hub.config import SavingsConfig
 from hub.core.errors import HubError
@@ -26,7 +29,7 @@ from hub.features.compaction import (
     replacement_prefix,
     user_indices,
 )
-from hub.features.sanitizer import MaskMemo, mask_messages, protected_from
+from hub.features.sanitizer import MaskMemo, MaskOutcome, mask_messages, protected_from
 from hub.features.summariser import SummariserError, extractive_summary, llm_summary
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
@@ -77,13 +80,11 @@ class SavingsPipeline:
         self._masks = masks
         self._store = store
         self._memo: MaskMemo = {}
+        self._memo_lock = threading.Lock()  # passes of concurrent requests share the memo
 
-    async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
-        """``tools`` only count toward the threshold: their schemas fill the window too."""
-        tokens_before = await self._counter.count_chat_async(messages)
-        current = messages
-        result = PassResult(messages, tokens_before, tokens_before)
-        if plan.masking:
+    def _mask(self, messages: list[JSON]) -> MaskOutcome:
+        """Runs in a worker thread: hashing and tokenising new contents is CPU-bound."""
+        with self._memo_lock:
             outcome = mask_messages(
                 messages,
                 self._counter,
@@ -93,6 +94,15 @@ class SavingsPipeline:
             )
             while len(self._memo) > MEMO_SIZE:  # oldest decisions go first (insertion order)
                 del self._memo[next(iter(self._memo))]
+        return outcome
+
+    async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
+        """``tools`` only count toward the threshold: their schemas fill the window too."""
+        tokens_before = await self._counter.count_chat_async(messages)
+        current = messages
+        result = PassResult(messages, tokens_before, tokens_before)
+        if plan.masking:
+            outcome = await anyio.to_thread.run_sync(self._mask, messages)
             if outcome.masked:
                 await self._masks.put([(m.hash, m.text, m.tokens) for m in outcome.masked])
                 current = outcome.messages
@@ -107,7 +117,7 @@ class SavingsPipeline:
                 }
                 result.events.append(("masking", result.masking))
         if plan.compaction and (plan.max_context or plan.force):
-            overhead = self._counter.count_tools(tools)
+            overhead = await anyio.to_thread.run_sync(self._counter.count_tools, tools)
             current = await self._compact(messages, current, plan, result, overhead)
         result.messages = current
         result.tokens_after = await self._counter.count_chat_async(current)
@@ -121,7 +131,7 @@ class SavingsPipeline:
         result: PassResult,
         overhead: int,
     ) -> list[JSON]:
-        hashes = prefix_hashes(original)
+        hashes = await anyio.to_thread.run_sync(prefix_hashes, original)
         keep = plan.keep_recent_exchanges
         # Any cached prefix ending on a user message is reusable: everything after it
         # is sent verbatim, and an explicit ``apply`` may have kept fewer exchanges.
@@ -198,11 +208,13 @@ class SavingsPipeline:
         """(summary, summariser name, fallback reason or None)."""
         model_key = self._config.summariser_model
         if model_key is None:
-            return extractive_summary(plain_region), EXTRACTIVE, NO_SUMMARISER
+            summary = await anyio.to_thread.run_sync(extractive_summary, plain_region)
+            return summary, EXTRACTIVE, NO_SUMMARISER
         try:
             route = self._router.resolve(model_key)
             summary = await llm_summary(self._pool, route, masked_region)
         except (SummariserError, HubError) as exc:
             text = exc.message if isinstance(exc, HubError) else str(exc)
-            return extractive_summary(plain_region), EXTRACTIVE, text
+            summary = await anyio.to_thread.run_sync(extractive_summary, plain_region)
+            return summary, EXTRACTIVE, text
         return summary, f"llm:{model_key}", None
