@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import anyio.to_thread
-
 from hub.core.jsontypes import JSON, JSONObject, as_list
+from hub.core.offload import json_chars, run_sized
 from hub.core.store import Store
 
 
@@ -108,8 +106,8 @@ class SavingsStore:
     async def save_messages(self, session_id: int, model_key: str, messages: list[JSON]) -> None:
         """Keep the session's last messages; nothing if the session was deleted meanwhile."""
         # A long history is megabytes of JSON: encode it off the event loop.
-        encoded = await anyio.to_thread.run_sync(
-            functools.partial(json.dumps, messages, ensure_ascii=False)
+        encoded = await run_sized(
+            json_chars(messages), lambda: json.dumps(messages, ensure_ascii=False)
         )
         await self._store.write(
             "INSERT OR REPLACE INTO session_messages (session_id, model_key, messages, updated_at)"

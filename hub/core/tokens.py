@@ -18,11 +18,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
-import anyio.to_thread
 import tiktoken
 import tiktoken_ext.openai_public  # type: ignore[import-untyped]
 
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object, as_str
+from hub.core.offload import json_chars, run_sized
 
 CL100K_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++"""
@@ -42,7 +42,6 @@ TOKENS_PER_NAME = 1
 REPLY_PRIMER = 3
 IMAGE_PART_TOKENS = 85
 # Misses up to this many characters are encoded on the event loop, not in a thread.
-INLINE_CHARS = 4096
 
 
 class TokenizerError(Exception):
@@ -196,11 +195,8 @@ class TokenCounter:
                 counts = [self._count_message_uncached(obj) for _, obj in misses]
                 return counts, self.count_tools(tools)
 
-            # A thread hop costs more than encoding a short new message (tens of µs).
-            if not tools and sum(_key_chars(key) for key, _ in misses) <= INLINE_CHARS:
-                counts, tool_tokens = work()
-            else:
-                counts, tool_tokens = await anyio.to_thread.run_sync(work)
+            size = sum(_key_chars(key) for key, _ in misses) + json_chars(tools)
+            counts, tool_tokens = await run_sized(size, work)
             for (key, _), count in zip(misses, counts, strict=True):
                 self._remember(key, count)
             total += sum(counts) + tool_tokens

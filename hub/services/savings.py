@@ -26,6 +26,9 @@ from hub.services.events import EventBus
 from hub.services.savings_pipeline import PassResult, Plan, SavingsPipeline
 
 OFF_VALUES = ("off", "false", "0", "non")
+# A client resends its whole history every turn: store a session's latest messages at
+# most once per SAVE_DELAY (and at shutdown), not a megabyte of JSON per request.
+SAVE_DELAY = 1.0
 ON_VALUES = ("on", "true", "1", "oui", "auto")
 
 
@@ -68,6 +71,7 @@ class SavingsService:
         self._bus = bus
         self.masks = masks
         self._pending: set[asyncio.Task[None]] = set()
+        self._unsaved: dict[int, tuple[str, list[JSON]]] = {}
 
     def _plan(
         self,
@@ -112,13 +116,30 @@ class SavingsService:
         return Rewrite(result.messages, result.tokens_before - result.tokens_after)
 
     def _remember(self, session_id: int, model_key: str, messages: list[JSON]) -> None:
-        task = asyncio.create_task(self._store.save_messages(session_id, model_key, messages))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        first = session_id not in self._unsaved
+        self._unsaved[session_id] = (model_key, messages)
+        if first:
+            task = asyncio.create_task(self._save_later(session_id))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _save_later(self, session_id: int) -> None:
+        await asyncio.sleep(SAVE_DELAY)
+        await asyncio.shield(self._save(session_id))  # flush() may cancel the wait, not the write
+
+    async def _save(self, session_id: int) -> None:
+        entry = self._unsaved.pop(session_id, None)
+        if entry is not None:
+            await self._store.save_messages(session_id, *entry)
 
     async def flush(self) -> None:
-        while self._pending:
-            await asyncio.gather(*list(self._pending))
+        """Write every pending session history now."""
+        for session_id in list(self._unsaved):
+            await self._save(session_id)
+        waiting = list(self._pending)
+        for task in waiting:
+            task.cancel()  # each would only find its history already written
+        await asyncio.gather(*waiting, return_exceptions=True)
 
     async def _record(self, result: PassResult, session_id: int | None) -> None:
         for kind, detail in result.events:

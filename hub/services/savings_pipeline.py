@@ -14,12 +14,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import anyio.to_thread
-
 from hub.config import SavingsConfig
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.masks import MaskStore
+from hub.core.offload import json_chars, run_sized
 from hub.core.savings_store import CachedCompaction, SavingsStore
 from hub.core.tokens import TokenCounter
 from hub.features.compaction import (
@@ -99,10 +98,11 @@ class SavingsPipeline:
     async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
         """``tools`` only count toward the threshold: their schemas fill the window too."""
         tokens_before = await self._counter.count_chat_async(messages)
+        size = json_chars(messages)
         current = messages
         result = PassResult(messages, tokens_before, tokens_before)
         if plan.masking:
-            outcome = await anyio.to_thread.run_sync(self._mask, messages)
+            outcome = await run_sized(size, lambda: self._mask(messages))
             if outcome.masked:
                 await self._masks.put([(m.hash, m.text, m.tokens) for m in outcome.masked])
                 current = outcome.messages
@@ -117,8 +117,8 @@ class SavingsPipeline:
                 }
                 result.events.append(("masking", result.masking))
         if plan.compaction and (plan.max_context or plan.force):
-            overhead = await anyio.to_thread.run_sync(self._counter.count_tools, tools)
-            current = await self._compact(messages, current, plan, result, overhead)
+            overhead = await run_sized(json_chars(tools), lambda: self._counter.count_tools(tools))
+            current = await self._compact(messages, current, plan, result, overhead, size)
         result.messages = current
         result.tokens_after = await self._counter.count_chat_async(current)
         return result
@@ -130,8 +130,9 @@ class SavingsPipeline:
         plan: Plan,
         result: PassResult,
         overhead: int,
+        size: int,
     ) -> list[JSON]:
-        hashes = await anyio.to_thread.run_sync(prefix_hashes, original)
+        hashes = await run_sized(size, lambda: prefix_hashes(original))
         keep = plan.keep_recent_exchanges
         # Any cached prefix ending on a user message is reusable: everything after it
         # is sent verbatim, and an explicit ``apply`` may have kept fewer exchanges.
@@ -208,13 +209,17 @@ class SavingsPipeline:
         """(summary, summariser name, fallback reason or None)."""
         model_key = self._config.summariser_model
         if model_key is None:
-            summary = await anyio.to_thread.run_sync(extractive_summary, plain_region)
+            summary = await run_sized(
+                json_chars(plain_region), lambda: extractive_summary(plain_region)
+            )
             return summary, EXTRACTIVE, NO_SUMMARISER
         try:
             route = self._router.resolve(model_key)
             summary = await llm_summary(self._pool, route, masked_region)
         except (SummariserError, HubError) as exc:
             text = exc.message if isinstance(exc, HubError) else str(exc)
-            summary = await anyio.to_thread.run_sync(extractive_summary, plain_region)
+            summary = await run_sized(
+                json_chars(plain_region), lambda: extractive_summary(plain_region)
+            )
             return summary, EXTRACTIVE, text
         return summary, f"llm:{model_key}", None
