@@ -47,9 +47,6 @@ from hub.services.savings_pipeline import SavingsPipeline
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
 
-# /mcp/NAME must come before any Mount("/mcp") of the hub's own MCP server.
-MCP_HUB_ROUTES = [*mcp_servers.routes, *mcp_proxy.routes]
-
 
 @asynccontextmanager
 async def open_hub(
@@ -126,7 +123,8 @@ def create_app(
             *rest.routes,
             *ws.routes,
             *savings_routes.routes,
-            *MCP_HUB_ROUTES,  # /mcp/NAME and /api/mcp/...: before the /mcp endpoint
+            *mcp_servers.routes,
+            *mcp_proxy.routes,  # /mcp/NAME: listed before the hub's own /mcp endpoint
             *mcp.routes,
             *dashboard.routes,
         ],
