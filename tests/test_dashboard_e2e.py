@@ -285,5 +285,12 @@ async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config
                 model="fake/echo", messages=[{"role": "user", "content": "protégé"}]
             )
         await expect(page.locator("#log-body tr[data-id]")).to_have_count(1)
+        # a plain link cannot carry the key: the page fetches the export with it
+        async with page.expect_download() as csv_info:
+            await page.click("#export-csv")
+        download = await csv_info.value
+        assert download.suggested_filename.startswith("kimi-proxy-")
+        rows = list(csv.DictReader(io.StringIO((await download.path()).read_text("utf-8"))))
+        assert [r["status"] for r in rows] == ["ok"]
     finally:
         await hub.stop()

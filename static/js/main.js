@@ -1,5 +1,5 @@
 // Entry point: builds the panels, wires them through the bus, keeps the page in step with /ws.
-import { api, setApiToken } from './modules/api.js';
+import { api, apiToken, downloadWithToken, setApiToken } from './modules/api.js';
 import { createBus } from './modules/bus.js';
 import { createTokenChart } from './modules/chart.js';
 import { formatCost, formatInt } from './modules/format.js';
@@ -230,6 +230,13 @@ function main() {
   });
 
   $('mcp-refresh').addEventListener('click', () => mcpPanel.refresh());
+  for (const link of document.querySelectorAll('a[href^="/api/export/"]')) {
+    link.addEventListener('click', (event) => {
+      if (!apiToken()) return; // no key: the plain link downloads by itself
+      event.preventDefault();
+      downloadWithToken(link.getAttribute('href')).catch((e) => toast(e.message, true));
+    });
+  }
   $('log-older').addEventListener('click', async () => {
     const id = view.viewedId;
     const before = oldestId(view.rows);

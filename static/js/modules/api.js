@@ -58,6 +58,31 @@ export async function request(method, path, body) {
   return response.json();
 }
 
+function filenameOf(response, fallback) {
+  const match = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '');
+  return match ? match[1] : fallback;
+}
+
+// A plain link cannot send the Authorization header: with an API key, exports are
+// fetched with it and handed to the browser as a blob download.
+export async function downloadWithToken(path) {
+  let response;
+  try {
+    response = await fetch(path, { headers: headers({ Accept: '*/*' }), cache: 'no-store' });
+  } catch {
+    throw new ApiError('Hub injoignable.', 0);
+  }
+  if (!response.ok) throw await errorFrom(response);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filenameOf(response, path.includes('json') ? 'export.json' : 'export.csv');
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export const api = {
   stats: () => request('GET', '/api/stats'),
   sessions: () => request('GET', '/api/sessions'),
