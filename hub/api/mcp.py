@@ -28,7 +28,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub import __version__
-from hub.api.mcp_common import ListChangedServer, Sessions, announce, remember, security_settings
+from hub.api.mcp_common import (
+    ListChangedServer,
+    Sessions,
+    announce,
+    progress_relay,
+    remember,
+    security_settings,
+)
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
@@ -100,19 +107,18 @@ def build_server(
         return types.ListToolsResult(tools=[*tools, *upstreams.list_tools()])
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        async def progress(progress: float, total: float | None, message: str | None) -> None:
-            await ctx.session.report_progress(progress, total, message)
-
         spec = specs.get(params.name)
         if spec is None:
             if UPSTREAM_SEPARATOR in params.name:
-                return await upstreams.call_tool(params.name, params.arguments, progress)
+                relay = progress_relay(ctx)
+                return await upstreams.call_tool(params.name, params.arguments, relay)
             raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {params.name[:100]}")
         arguments: JSONObject = dict(params.arguments or {})
 
         try:
             check_known(spec, arguments)
-            result = await spec.handler(ToolCall(deps, arguments, progress))
+            # report_progress is a no-op when the client asked for no progress
+            result = await spec.handler(ToolCall(deps, arguments, ctx.session.report_progress))
         except HubError as exc:
             failure: JSONObject = {"erreur": exc.message}
             return types.CallToolResult(content=_text(failure), is_error=True)

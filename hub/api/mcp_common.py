@@ -18,6 +18,7 @@ from mcp.server.subscriptions import (
     ToolsListChanged,
 )
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.dispatcher import ProgressFnT
 from starlette.requests import Request
 
 from hub.config import ServerConfig
@@ -56,6 +57,17 @@ class ListChangedServer(Server[JSONObject]):
             experimental_capabilities,
             extensions,
         )
+
+
+def progress_relay(ctx: ServerRequestContext[JSONObject, object]) -> ProgressFnT | None:
+    """Relay progress to the client, or None when it did not ask (upstreams then send none)."""
+    if not (ctx.meta and ctx.meta.get("progress_token") is not None):
+        return None
+
+    async def relay(progress: float, total: float | None, message: str | None) -> None:
+        await ctx.session.report_progress(progress, total, message)
+
+    return relay
 
 
 def remember(sessions: Sessions, ctx: ServerRequestContext[JSONObject, object]) -> None:

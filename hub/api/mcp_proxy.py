@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.api.errors import error_response
-from hub.api.mcp_common import ListChangedServer, Sessions, announce, remember
+from hub.api.mcp_common import ListChangedServer, Sessions, announce, progress_relay, remember
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
@@ -50,14 +50,8 @@ def proxy_server(connection: UpstreamConnection, sessions: Sessions) -> Server[J
         return types.ListToolsResult(tools=connection.tools)
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        async def relay(progress: float, total: float | None, message: str | None) -> None:
-            await ctx.session.report_progress(progress, total, message)
-
-        wants_progress = bool(ctx.meta and ctx.meta.get("progress_token") is not None)
         try:
-            return await connection.call_tool(
-                params.name, params.arguments, relay if wants_progress else None
-            )
+            return await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
 
