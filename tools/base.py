@@ -26,7 +26,7 @@ class ToolDeps:
     sessions: SessionService
     stats: StatsService
     counter: TokenCounter
-    compaction: SavingsService
+    savings: SavingsService
     workspace: WorkspaceGuard | None  # None when [mcp].workspace does not exist
 
 

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from hub.core.jsontypes import JSONObject, as_list
 from tools.base import SESSION_ID, ToolArgumentError, ToolCall, ToolSpec, need_int
 from tools.stats import MAX_MESSAGES, MESSAGES
 
 
-async def compaction_preview(call: ToolCall) -> JSONObject:
-    session_id = need_int(call.arguments, "session_id")
-    await call.progress(0, 1, "Compaction en cours…")
-    result = await call.deps.compaction.preview(session_id)
-    await call.progress(1, 1, "Compaction terminée.")
+async def _with_progress(
+    call: ToolCall, work: Awaitable[JSONObject], start: str, done: str
+) -> JSONObject:
+    """Compaction of a large session takes a while: say when it starts and ends."""
+    await call.progress(0, 1, start)
+    result = await work
+    await call.progress(1, 1, done)
     return result
+
+
+async def compaction_preview(call: ToolCall) -> JSONObject:
+    preview = call.deps.savings.preview(need_int(call.arguments, "session_id"))
+    return await _with_progress(call, preview, "Compaction en cours…", "Compaction terminée.")
 
 
 async def compaction_apply(call: ToolCall) -> JSONObject:
-    session_id = need_int(call.arguments, "session_id")
-    await call.progress(0, 1, "Compaction en cours…")
-    result = await call.deps.compaction.apply(session_id)
-    await call.progress(1, 1, "Compaction appliquée.")
-    return result
+    apply = call.deps.savings.apply(need_int(call.arguments, "session_id"))
+    return await _with_progress(call, apply, "Compaction en cours…", "Compaction appliquée.")
 
 
 async def compress_messages(call: ToolCall) -> JSONObject:
@@ -29,10 +35,8 @@ async def compress_messages(call: ToolCall) -> JSONObject:
         raise ToolArgumentError(
             f"« messages » doit être une liste d'au plus {MAX_MESSAGES} messages.", "messages"
         )
-    await call.progress(0, 1, "Compression en cours…")
-    result = await call.deps.compaction.compress_messages(as_list(raw))
-    await call.progress(1, 1, "Compression terminée.")
-    return result
+    work = call.deps.savings.compress_messages(as_list(raw))
+    return await _with_progress(call, work, "Compression en cours…", "Compression terminée.")
 
 
 TOOLS = (

@@ -142,6 +142,10 @@ class Store:
     async def list_sessions(self) -> list[SessionRecord]:
         return [_session(r) for r in await self.fetch_all("SELECT * FROM sessions ORDER BY id")]
 
+    async def count_sessions(self) -> int:
+        row = await self.fetch_one("SELECT COUNT(*) FROM sessions")
+        return int(row[0]) if row else 0
+
     async def activate_session(self, session_id: int) -> None:
         await self.db.execute("UPDATE sessions SET active = (id = ?)", (session_id,))
         await self.db.commit()

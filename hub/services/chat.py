@@ -187,10 +187,9 @@ class ChatService:
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
             return JsonReply(response.status_code, content, _passthrough(response))
-        parsed: JSON = None
         try:
-            parsed = json.loads(content)
-        except ValueError:
+            parsed: JSON = json.loads(content)
+        except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
             parsed = None
         payload = as_object(parsed) or {}
         self._record(

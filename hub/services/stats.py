@@ -64,10 +64,9 @@ class StatsService:
         await self._recorder.flush()
         totals = await self._store.totals()
         active = await self._sessions.active()
-        sessions = await self._sessions.list()
         return {
             "totals": totals.to_json(),
-            "sessions": len(sessions),
+            "sessions": await self._store.count_sessions(),
             "active_session": active.to_json() if active else None,
             "gauge": await self._recorder.gauge(active) if active else None,
             "savings": await self._savings.totals(),
