@@ -22,7 +22,6 @@ from pathlib import Path
 
 from hub.config import HubConfig, SavingsConfig
 from hub.core.jsontypes import JSON, as_list, as_object, as_str
-from hub.core.masks import MaskStore
 from hub.core.savings_store import SavingsStore
 from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
@@ -82,7 +81,6 @@ async def main(argv: list[str]) -> None:
         ModelRouter(config),
         pool,
         counter,
-        MaskStore(store, 100_000),
         SavingsStore(store),
     )
     modes = {

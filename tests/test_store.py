@@ -58,3 +58,13 @@ async def test_requests_totals_paging_and_cascade(tmp_path) -> None:
     assert await store.delete_session(first.id)
     assert (await store.totals()).requests == 1
     await store.close()
+
+
+async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(tmp_path) -> None:
+    # rows are written after the response: the session may be gone by then
+    store = await Store.open(tmp_path / "hub.db")
+    gone = await store.create_session("éphémère", active=True)
+    assert await store.delete_session(gone.id)
+    assert await store.insert_request(_record(gone.id)) is None
+    assert (await store.totals()).requests == 0
+    await store.close()

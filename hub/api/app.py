@@ -62,7 +62,7 @@ async def open_hub(
     sessions = SessionService(store, bus, config.sessions)
     recorder = MetricRecorder(store, bus, config.sessions, router.models)
     masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
-    pipeline = SavingsPipeline(config.savings, router, pool, counter, masks, savings_store)
+    pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)
     savings = SavingsService(config.savings, router, pipeline, masks, savings_store, bus)
     upstreams = UpstreamHub(
         configured_servers(config.mcp, os.environ), on_status=lambda s: bus.publish("mcp_status", s)

@@ -26,7 +26,7 @@ async def get_mask(request: Request) -> Response:
             code="invalid_mask_hash",
             param="hash",
         )
-    text = await hub_of(request).savings.masks.get(digest)
+    text = await hub_of(request).savings.mask(digest)
     if text is None:
         raise NotFoundError(
             f"Masque « {digest} » introuvable (jamais créé ou expiré).", code="mask_not_found"

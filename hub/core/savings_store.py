@@ -63,13 +63,15 @@ class SavingsStore:
 
     async def add_event(
         self, session_id: int | None, kind: str, before: int, after: int, detail: JSONObject
-    ) -> int:
-        # A session deleted meanwhile leaves the event without a session, not an error.
-        return await self._store.write(
+    ) -> int | None:
+        """The event's id; None if its session was deleted meanwhile (events go with it)."""
+        return await self._store.insert(
             "INSERT INTO savings_events (session_id, created_at, kind, tokens_before,"
-            " tokens_after, detail) VALUES ((SELECT id FROM sessions WHERE id = ?), ?, ?, ?, ?, ?)",
-            (session_id, time.time(), kind, before, after, json.dumps(detail, ensure_ascii=False)),
-        )
+            " tokens_after, detail) SELECT ?, ?, ?, ?, ?, ?"
+            " WHERE ? IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
+            (session_id, time.time(), kind, before, after, json.dumps(detail, ensure_ascii=False),
+             session_id, session_id),
+        )  # fmt: skip
 
     async def events(self, session_id: int | None = None, limit: int = 50) -> list[JSONObject]:
         where, params = ("WHERE session_id = ?", (session_id,)) if session_id else ("", ())

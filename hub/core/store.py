@@ -118,6 +118,13 @@ class Store:
         await self.db.commit()
         return row_id
 
+    async def insert(self, sql: str, params: Sequence[SqlParam] = ()) -> int | None:
+        """Run one INSERT and commit; its row id, or None when it inserted nothing."""
+        async with self.db.execute(sql, params) as cursor:
+            row_id = cursor.lastrowid if cursor.rowcount > 0 else None
+        await self.db.commit()
+        return row_id
+
     # sessions
 
     async def create_session(self, name: str, *, active: bool) -> SessionRecord:
@@ -184,16 +191,22 @@ class Store:
 
     # requests
 
-    async def insert_request(self, r: RequestRecord) -> int:
-        """Store one request row; returns its id."""
+    async def insert_request(self, r: RequestRecord) -> int | None:
+        """Store one request row; None if its session was deleted while it ran.
+
+        Rows are written after the response, so a deletion can come first: the row then
+        goes the way of the session's other rows (``ON DELETE CASCADE``).
+        """
         row = (
             r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
             int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
             r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
             r.cost, r.attempts, r.tokens_saved,
         )  # fmt: skip
-        return await self.write(
-            f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
+        return await self.insert(
+            f"INSERT INTO requests ({_REQUEST_COLUMNS}) SELECT {', '.join('?' * len(row))}"
+            " WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
+            (*row, r.session_id),
         )
 
     async def list_requests(

@@ -55,7 +55,10 @@ class MetricRecorder:
     async def _write(self, pending: Awaitable[RequestRecord]) -> None:
         record = await pending
         async with self._write_lock:
-            record = replace(record, id=await self._store.insert_request(record))
+            row_id = await self._store.insert_request(record)
+        if row_id is None:  # its session was deleted meanwhile: nothing to show
+            return
+        record = replace(record, id=row_id)
         self._bus.publish("metric", {"request": record.to_json()})
         self._check_gauge(record)
 

@@ -69,8 +69,9 @@ class SavingsService:
         self._pipeline = pipeline
         self._store = store
         self._bus = bus
-        self.masks = masks
-        self._pending: set[asyncio.Task[None]] = set()
+        self._masks = masks
+        self._pending: set[asyncio.Task[None]] = set()  # debounced history saves
+        self._writes: set[asyncio.Task[None]] = set()  # masks and events of proxied requests
         self._unsaved: dict[int, tuple[str, list[JSON]]] = {}
 
     def _plan(
@@ -112,7 +113,10 @@ class SavingsService:
             return Rewrite(messages, 0)
         plan = self._plan(route, session_id=session.id)
         result = await self._pipeline.run(messages, plan, tools or [])
-        await self._record(result, session.id)
+        # Originals and events are written after the request has left, not before it.
+        task = asyncio.create_task(self._record(result, session.id))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
         return Rewrite(result.messages, result.tokens_before - result.tokens_after)
 
     def _remember(self, session_id: int, model_key: str, messages: list[JSON]) -> None:
@@ -132,21 +136,29 @@ class SavingsService:
         if entry is not None:
             await self._store.save_messages(session_id, *entry)
 
+    async def _written(self) -> None:
+        """Read-your-writes: masks and events of earlier requests are stored."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes))
+
     async def flush(self) -> None:
-        """Write every pending session history now."""
+        """Write every pending session history, mask and event now."""
         for session_id in list(self._unsaved):
             await self._save(session_id)
         waiting = list(self._pending)
         for task in waiting:
             task.cancel()  # each would only find its history already written
         await asyncio.gather(*waiting, return_exceptions=True)
+        await self._written()
 
     async def _record(self, result: PassResult, session_id: int | None) -> None:
+        await self._masks.put(result.masked_originals)
         for kind, detail in result.events:
             before, after = detail.get("tokens_before"), detail.get("tokens_after")
             assert isinstance(before, int) and isinstance(after, int)
             event_id = await self._store.add_event(session_id, kind, before, after, detail)
-            self._bus.publish(kind, {"session_id": session_id, "event_id": event_id, **detail})
+            if event_id is not None:
+                self._bus.publish(kind, {"session_id": session_id, "event_id": event_id, **detail})
 
     async def _session_messages(self, session_id: int) -> tuple[Route, list[JSON]]:
         await self.flush()
@@ -176,6 +188,7 @@ class SavingsService:
         route, messages = await self._session_messages(session_id)
         plan = self._plan(route, force=True, persist=False, session_id=session_id, keep=keep)
         result = await self._pipeline.run(messages, plan)
+        await self._masks.put(result.masked_originals)  # the preview's references resolve
         return self._shape(result, {"session_id": session_id, "applied": False})
 
     async def apply(self, session_id: int, keep: int | None = None) -> JSONObject:
@@ -190,10 +203,18 @@ class SavingsService:
         """Mask and compact any message list (no session, nothing cached)."""
         result = await self._pipeline.run(messages, self._plan(None, force=True, persist=False,
                                                               keep=keep))  # fmt: skip
+        await self._masks.put(result.masked_originals)
         return self._shape(result, {})
 
+    async def mask(self, digest: str) -> str | None:
+        """A masked original, byte for byte (``GET /api/mask/{hash}`` and MCP)."""
+        await self._written()
+        return await self._masks.get(digest)
+
     async def totals(self, session_id: int | None = None) -> JSONObject:
+        await self._written()
         return await self._store.totals(session_id)
 
     async def events(self, session_id: int | None = None, limit: int = 50) -> list[JSONObject]:
+        await self._written()
         return await self._store.events(session_id, limit)

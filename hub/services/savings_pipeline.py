@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from hub.config import SavingsConfig
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
-from hub.core.masks import MaskStore
 from hub.core.offload import json_chars, run_sized
 from hub.core.savings_store import CachedCompaction, SavingsStore
 from hub.core.tokens import TokenCounter
@@ -60,6 +59,7 @@ class PassResult:
     masking: JSONObject | None = None
     compaction: JSONObject | None = None
     events: list[tuple[str, JSONObject]] = field(default_factory=list)
+    masked_originals: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 class SavingsPipeline:
@@ -69,14 +69,12 @@ class SavingsPipeline:
         router: ModelRouter,
         pool: ProviderPool,
         counter: TokenCounter,
-        masks: MaskStore,
         store: SavingsStore,
     ) -> None:
         self._config = config
         self._router = router
         self._pool = pool
         self._counter = counter
-        self._masks = masks
         self._store = store
         self._memo: MaskMemo = {}
         self._memo_lock = threading.Lock()  # passes of concurrent requests share the memo
@@ -104,7 +102,8 @@ class SavingsPipeline:
         if plan.masking:
             outcome = await run_sized(size, lambda: self._mask(messages))
             if outcome.masked:
-                await self._masks.put([(m.hash, m.text, m.tokens) for m in outcome.masked])
+                # stored by the caller: on the proxy path, after the request has left
+                result.masked_originals = [(m.hash, m.text, m.tokens) for m in outcome.masked]
                 current = outcome.messages
                 after = tokens_before - outcome.tokens_saved
                 result.masking = {
