@@ -20,7 +20,8 @@ from tests.servers import serve
 EXPECTED_TOOLS = {
     "sessions_list", "session_get", "session_create", "session_activate", "session_rename",
     "session_delete", "tokens_count", "context_status", "session_stats", "global_stats",
-    "compaction_preview", "compaction_apply", "compress_messages", "fs_read", "fs_write",
+    "compaction_preview", "compaction_apply", "compress_messages", "mask_get", "fs_read",
+    "fs_write",
     "fs_list", "fs_tree", "fs_search",
 }  # fmt: skip
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
+from mcp import Client
 from openai import AsyncOpenAI
 
 from hub.api.app import create_app
@@ -111,6 +112,12 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
             original = await http.get(f"/api/mask/{digest}")
             assert original.status_code == 200
             assert original.content == sent[index]["content"].encode("utf-8")
+        async with Client(f"{http.base_url}/mcp") as mcp:  # the same original over MCP
+            reference = MASK_REF.search(forwarded[3]["content"]).group(0)
+            fetched = await mcp.call_tool("mask_get", {"hash": reference})
+            assert fetched.structured_content["content"] == sent[3]["content"]
+            missing = await mcp.call_tool("mask_get", {"hash": "mask:" + "0" * 32})
+            assert missing.is_error and "introuvable" in missing.content[0].text
         stats = (await http.get("/api/stats")).json()
         saved = stats["totals"]["tokens_saved"]
         assert saved > 500 and stats["savings"]["masking"] == {"events": 1, "tokens_saved": saved}

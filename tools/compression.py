@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 
 from hub.core.jsontypes import JSONObject, as_list
-from tools.base import SESSION_ID, ToolArgumentError, ToolCall, ToolSpec, need_int
+from tools.base import SESSION_ID, ToolArgumentError, ToolCall, ToolSpec, need_int, need_str
 from tools.stats import MAX_MESSAGES, MESSAGES
 
 
@@ -39,6 +39,11 @@ async def compress_messages(call: ToolCall) -> JSONObject:
     return await _with_progress(call, work, "Compression en cours…", "Compression terminée.")
 
 
+async def mask_get(call: ToolCall) -> JSONObject:
+    reference = need_str(call.arguments, "hash", 64)
+    return {"hash": reference, "content": await call.deps.savings.mask(reference)}
+
+
 TOOLS = (
     ToolSpec("compaction_preview", "Aperçu de compaction",
              "Ce que la compaction ferait des messages de la dernière requête d'une session.",
@@ -50,4 +55,9 @@ TOOLS = (
     ToolSpec("compress_messages", "Compresser des messages",
              "Compresse une liste de messages (messages système et derniers échanges intacts).",
              {"messages": MESSAGES}, compress_messages, required=("messages",)),
+    ToolSpec("mask_get", "Contenu masqué",
+             "Rend, octet pour octet, un contenu masqué à partir de sa référence mask:<hash>.",
+             {"hash": {"type": "string", "description": "hash ou référence « mask:<hash> »",
+                       "maxLength": 64}},
+             mask_get, required=("hash",)),
 )  # fmt: skip

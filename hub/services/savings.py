@@ -21,6 +21,7 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.masks import MaskStore
 from hub.core.records import SessionRecord
 from hub.core.savings_store import SavingsStore
+from hub.features.sanitizer import HASH_LENGTH, is_mask_hash
 from hub.proxy.routing import ModelRouter, Route
 from hub.services.events import EventBus
 from hub.services.savings_pipeline import PassResult, Plan, SavingsPipeline
@@ -206,10 +207,25 @@ class SavingsService:
         await self._masks.put(result.masked_originals)
         return self._shape(result, {})
 
-    async def mask(self, digest: str) -> str | None:
-        """A masked original, byte for byte (``GET /api/mask/{hash}`` and MCP)."""
+    async def mask(self, reference: str) -> str:
+        """A masked original, byte for byte (``GET /api/mask/{hash}`` and the MCP tool).
+
+        Accepts the hash or the ``mask:<hash>`` reference a placeholder shows.
+        """
+        digest = reference.strip().lower().removeprefix("mask:")
+        if not is_mask_hash(digest):
+            raise HubError(
+                f"Référence de masque invalide : {HASH_LENGTH} caractères hexadécimaux attendus.",
+                code="invalid_mask_hash",
+                param="hash",
+            )
         await self._written()
-        return await self._masks.get(digest)
+        text = await self._masks.get(digest)
+        if text is None:
+            raise NotFoundError(
+                f"Masque « {digest} » introuvable (jamais créé ou expiré).", code="mask_not_found"
+            )
+        return text
 
     async def totals(self, session_id: int | None = None) -> JSONObject:
         await self._written()
