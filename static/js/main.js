@@ -10,7 +10,7 @@ import { createSavingsPanel } from './modules/savings.js';
 import { createSessionsPanel } from './modules/sessions.js';
 import { connectSocket } from './modules/socket.js';
 import {
-  chartSeries, coalesce, frameThrottle, LOG_CAP, mergeNewestPage, mergeRequests, oldestId,
+  chartSeries, coalesce, frameThrottle, LOG_CAP, mergeRequests, oldestId,
 } from './modules/window.js';
 
 const $ = (id) => document.getElementById(id);
@@ -66,33 +66,20 @@ function main() {
     }
   }
 
-  // Totals and gauge of the viewed session (the log keeps its own window).
-  const refreshMetrics = coalesce(async () => {
-    if (!view.viewedId) return;
-    const data = await api.metrics(view.viewedId, { limit: 1 });
+  // Header, totals, gauge and savings of the viewed session, from one metrics answer.
+  function showSummary(data) {
     view.session = data.session;
     view.totals = data.totals;
     renderHeader();
     renderTotals(data.totals);
     renderGauge(gaugeEls, data.gauge);
     savings.setSession(data.session, data.totals);
-  });
+  }
 
-  // Newest page + totals + gauge in one call (live rows without an id need it).
-  const refreshNewest = coalesce(async () => {
-    const id = view.viewedId;
-    if (!id) return;
-    const data = await api.metrics(id, { limit: PAGE });
-    if (view.viewedId !== id) return;
-    const merged = mergeNewestPage(view.rows, data.requests, PAGE);
-    view.rows = merged.rows;
-    if (merged.gap || view.rows.length >= LOG_CAP) view.hasOlder = true;
-    drawRows();
-    view.session = data.session;
-    renderHeader();
-    renderTotals(data.totals);
-    renderGauge(gaugeEls, data.gauge);
-    savings.setSession(data.session, data.totals);
+  // Totals and gauge of the viewed session (the log keeps its own window).
+  const refreshMetrics = coalesce(async () => {
+    if (!view.viewedId) return;
+    showSummary(await api.metrics(view.viewedId, { limit: 1 }));
   });
 
   const refreshGlobal = coalesce(async () => {
@@ -121,7 +108,7 @@ function main() {
     view.rows = mergeRequests(view.rows, data.requests).rows;
     view.hasOlder = data.requests.length === PAGE;
     drawRows();
-    await refreshMetrics();
+    showSummary(data);
   }
 
   async function refreshSessions(force = false) {
@@ -173,13 +160,11 @@ function main() {
     switch (event.type) {
       case 'metric': {
         const row = event.request;
-        if (row?.session_id === view.viewedId && Number.isInteger(row.id)) {
+        if (row?.session_id === view.viewedId) {
           view.rows = mergeRequests(view.rows, [row]).rows;
           if (view.rows.length >= LOG_CAP) view.hasOlder = true;
           drawRows();
           refreshMetrics().catch((e) => toast(e.message, true));
-        } else if (row?.session_id === view.viewedId) {
-          refreshNewest().catch((e) => toast(e.message, true));
         } else if (row && view.follow && !view.sessions.some((s) => s.id === row.session_id)) {
           refreshSessions().catch((e) => toast(e.message, true)); // auto-session opened one
         }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  chartSeries, coalesce, frameThrottle, mergeNewestPage, mergeRequests, oldestId,
+  chartSeries, coalesce, frameThrottle, mergeRequests, oldestId,
 } from '../../static/js/modules/window.js';
 import { reconnectDelay, socketUrl } from '../../static/js/modules/socket.js';
 
@@ -14,16 +14,6 @@ test('merge keeps newest first, drops duplicates and rows without id, caps', () 
   assert.equal(dropped, 1);
   assert.equal(oldestId(rows), 2);
   assert.equal(oldestId([]), null);
-});
-
-test('a newest page that does not reach the shown rows restarts the window', () => {
-  const shown = [row(5), row(4)];
-  const touching = mergeNewestPage(shown, [row(7), row(6)], 2);
-  assert.equal(touching.gap, false);
-  assert.deepEqual(touching.rows.map((r) => r.id), [7, 6, 5, 4]);
-  const far = mergeNewestPage(shown, [row(20), row(19)], 2);
-  assert.equal(far.gap, true);
-  assert.deepEqual(far.rows.map((r) => r.id), [20, 19]);
 });
 
 test('chart series is oldest first and bounded', () => {

@@ -65,14 +65,3 @@ export function coalesce(task) {
   };
   return run;
 }
-
-// Merge the newest page (as fetched after live events without an id). When the page
-// does not reach the rows already shown, rows in between were missed: start the
-// window again from that page rather than show a silent gap.
-export function mergeNewestPage(current, page, pageSize, cap = LOG_CAP) {
-  const ids = page.map((r) => r.id).filter(Number.isInteger);
-  const newestShown = current.length ? current[0].id : null;
-  const gap = newestShown !== null && page.length >= pageSize && Math.min(...ids) > newestShown + 1;
-  const base = gap ? [] : current;
-  return { ...mergeRequests(base, page, cap), gap };
-}
