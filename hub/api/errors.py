@@ -28,8 +28,11 @@ async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def read_json(request: Request, limit: int) -> JSON:
-    """The body parsed as JSON; 413 past ``limit`` bytes, 400 if it is not JSON."""
+async def read_json(request: Request, limit: int, *, optional: bool = False) -> JSON:
+    """The body parsed as JSON; 413 past ``limit`` bytes, 400 if it is not JSON.
+
+    ``optional``: an empty body is an empty object (routes whose body has defaults).
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -41,6 +44,8 @@ async def read_json(request: Request, limit: int) -> JSON:
             raise _too_large(limit)
         chunks.append(chunk)
     raw = b"".join(chunks)
+    if optional and not raw.strip():
+        return {}
     if not raw.strip():
         raise HubError("Corps de requête vide : un objet JSON est attendu.", code="invalid_json")
     try:
@@ -58,8 +63,8 @@ def _too_large(limit: int) -> HubError:
     )
 
 
-async def read_object(request: Request, limit: int) -> JSONObject:
-    parsed = await read_json(request, limit)
+async def read_object(request: Request, limit: int, *, optional: bool = False) -> JSONObject:
+    parsed = await read_json(request, limit, optional=optional)
     if not isinstance(parsed, dict):
         raise HubError("Le corps doit être un objet JSON.", code="invalid_json")
     return parsed

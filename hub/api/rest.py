@@ -51,7 +51,7 @@ async def list_sessions(request: Request) -> JSONResponse:
 
 async def create_session(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    body = await read_object(request, SMALL_BODY) if await request.body() else {}
+    body = await read_object(request, SMALL_BODY, optional=True)
     name = _field(body, "name", str)
     activate = _field(body, "activate", bool, True) is not False
     session = await hub.sessions.create(name, activate=activate)

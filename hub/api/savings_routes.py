@@ -23,9 +23,7 @@ async def get_mask(request: Request) -> Response:
 
 
 async def _keep(request: Request) -> int | None:
-    if not await request.body():
-        return None
-    body = await read_object(request, SMALL_BODY)
+    body = await read_object(request, SMALL_BODY, optional=True)
     unknown = set(body) - {"keep_recent_exchanges"}
     if unknown:
         raise HubError(f"Champ(s) inconnu(s) : {', '.join(sorted(unknown))}.")
