@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx2
 import pytest
+import redis.asyncio
 from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
+from tests.engines import missing_engines, running_postgres, running_redis
 from tests.fake_upstream import FakeUpstream
 from tests.servers import serve
 
@@ -94,3 +99,59 @@ async def http(hub_url: str) -> AsyncIterator[httpx2.AsyncClient]:
 async def openai_client(hub_url: str) -> AsyncIterator[AsyncOpenAI]:
     async with AsyncOpenAI(base_url=hub_url, api_key="client-key", max_retries=0) as client:
         yield client
+
+
+def _engines_or_skip() -> None:
+    missing = missing_engines()
+    if missing is None:
+        return
+    if os.environ.get("CI"):  # CI installs them (.ci/run): never a silent skip there
+        pytest.fail(f"{missing} : .ci/run doit l'installer")
+    pytest.skip(f"{missing} : installez-le pour lancer les tests du mode équipe")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One PostgreSQL 15 cluster per test session; tests get their own database in it."""
+    _engines_or_skip()
+    with running_postgres() as admin_url:
+        yield admin_url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    _engines_or_skip()
+    with running_redis() as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database for this test."""
+    name = f"t{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(postgres_server)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+async def redis_url(redis_server: str) -> str:
+    """The session's Redis, emptied for this test."""
+    client = redis.asyncio.Redis.from_url(redis_server)
+    try:
+        await client.flushall()
+    finally:
+        await client.aclose()
+    return redis_server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a Store opens: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "hub.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -1,7 +1,12 @@
+"""The store on both engines: SQLite (default) and PostgreSQL (team mode), same tests."""
+
+import asyncio
 import sqlite3
 
-from hub.core.migrations import MIGRATIONS
+from hub.core.masks import MaskStore
+from hub.core.migrations import MIGRATIONS, Dialects, for_dialect
 from hub.core.records import RequestRecord
+from hub.core.savings_store import CachedCompaction, SavingsStore
 from hub.core.store import Store
 
 
@@ -41,8 +46,8 @@ async def test_migrating_from_an_older_version_keeps_data(tmp_path) -> None:
     await store.close()
 
 
-async def test_requests_totals_paging_and_cascade(tmp_path) -> None:
-    store = await Store.open(tmp_path / "hub.db")
+async def test_requests_totals_paging_and_cascade(store_target) -> None:
+    store = await Store.open(store_target)
     first = await store.create_session("a", active=True)
     second = await store.create_session("b", active=True)
     assert (await store.active_session()).id == second.id
@@ -60,11 +65,77 @@ async def test_requests_totals_paging_and_cascade(tmp_path) -> None:
     await store.close()
 
 
-async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(tmp_path) -> None:
+async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(store_target) -> None:
     # rows are written after the response: the session may be gone by then
-    store = await Store.open(tmp_path / "hub.db")
+    store = await Store.open(store_target)
     gone = await store.create_session("éphémère", active=True)
     assert await store.delete_session(gone.id)
     assert await store.insert_request(_record(gone.id)) is None
     assert (await store.totals()).requests == 0
     await store.close()
+
+
+async def test_sessions_activate_update_and_types(store_target) -> None:
+    async with await Store.open(store_target) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        first = await store.create_session("é 🙂", active=True)
+        second = await store.create_session("b", active=False)
+        assert (await store.active_session()).id == first.id
+        await store.activate_session(second.id)
+        assert [s.active for s in await store.list_sessions()] == [False, True]
+        await store.update_session(second.id, provider="p", model_key="m", compaction=False)
+        updated = await store.get_session(second.id)
+        assert (updated.provider, updated.model_key, updated.compaction) == ("p", "m", False)
+        assert updated.name == "b" and isinstance(updated.created_at, float)
+        assert await store.count_sessions() == 2
+        assert await store.get_session(999) is None
+        assert not await store.delete_session(999)
+        stamp = 1_790_000_000.123456  # a timestamp keeps its microseconds (no float4)
+        await store.insert_request(_record(first.id, created_at=stamp, tokens_saved=7))
+        row = await store.last_request(first.id)
+        assert row.created_at == stamp and row.stream is False and row.tokens_saved == 7
+        totals = (await store.totals()).to_json()
+        assert all(type(totals[k]) is int for k in ("requests", "prompt_tokens", "errors"))
+
+
+async def test_masks_and_savings_on_both_engines(store_target) -> None:
+    async with await Store.open(store_target) as store:
+        masks = MaskStore(store, retention=2)
+        await masks.put([("a" * 32, "un\x00é", 5), ("b" * 32, "deux", 5), ("a" * 32, "un\x00é", 5)])
+        await masks.put([("c" * 32, "trois", 5)])
+        assert await masks.count() == 2 and await masks.get("c" * 32) == "trois"
+        savings = SavingsStore(store)
+        session = await store.create_session("s", active=True)
+        cached = CachedCompaction("h1", 3, [{"role": "user", "content": "r"}], "m", 100, 10)
+        await savings.save_compaction(session.id, cached)
+        await savings.save_compaction(session.id, cached)  # upsert, not a duplicate key
+        assert await savings.find_compaction(["zz", "h1"]) == cached
+        assert await savings.add_event(session.id, "masking", 50, 20, {"n": 1}) is not None
+        assert await savings.add_event(None, "compaction", 100, 10, {}) is not None
+        assert await savings.add_event(12345, "masking", 1, 0, {}) is None  # session gone
+        totals = await savings.totals()
+        assert totals["masking"] == {"events": 1, "tokens_saved": 30}
+        assert len(await savings.events()) == 2
+        await savings.save_messages(session.id, "m", [{"role": "user", "content": "x"}])
+        await savings.save_messages(session.id, "m2", [])
+        assert await savings.last_messages(session.id) == ("m2", [])
+
+
+async def test_replicas_starting_at_once_migrate_once(postgres_url) -> None:
+    # five replicas on an empty database: the advisory lock lets one migrate
+    stores = await asyncio.gather(*(Store.open(postgres_url) for _ in range(5)))
+    assert {await s.schema_version() for s in stores} == {len(MIGRATIONS)}
+    rows = await stores[0].fetch_all("SELECT version FROM schema_version ORDER BY version")
+    assert [r[0] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
+    await asyncio.gather(*(s.close() for s in stores))
+
+
+def test_migrations_translate_types_for_postgresql() -> None:
+    sql = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER, at REAL, b BLOB);"
+    assert for_dialect(sql, "sqlite") == sql
+    assert for_dialect(sql, "postgresql") == (
+        "CREATE TABLE t (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, n BIGINT,"
+        " at DOUBLE PRECISION, b BYTEA);"
+    )
+    pair = Dialects(sqlite="PRAGMA x;", postgresql="SELECT 1;")
+    assert for_dialect(pair, "postgresql") == "SELECT 1;"

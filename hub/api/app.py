@@ -54,7 +54,9 @@ async def open_hub(
 ) -> AsyncIterator[HubState]:
     """Build the hub's objects; shared by the HTTP app and the stdio MCP server."""
     encoding = await anyio.to_thread.run_sync(load_encoding)
-    store = await Store.open(config.database_path)
+    store = await Store.open(
+        config.database.url or config.database_path, pool_size=config.database.pool_size
+    )
     pool = ProviderPool(config, transport)
     bus = EventBus()
     counter = TokenCounter(encoding)

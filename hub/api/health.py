@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-import aiosqlite
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hub import __version__
 from hub.api.state import hub_of
+from hub.core.database import DatabaseUnavailable
 
 
 async def health(request: Request) -> JSONResponse:
@@ -18,8 +18,8 @@ async def health(request: Request) -> JSONResponse:
     try:
         version = await hub.store.schema_version()
         database = {"status": "opérationnelle", "schema_version": version}
-    except (aiosqlite.Error, ValueError) as exc:
-        database = {"status": "indisponible", "erreur": type(exc).__name__}
+    except DatabaseUnavailable as exc:
+        database = {"status": "indisponible", "erreur": str(exc)}
     healthy = database["status"] == "opérationnelle"
     return JSONResponse(
         {

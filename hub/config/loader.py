@@ -16,6 +16,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from hub.config.reader import ConfigError, Table
 from hub.config.schema import (
+    DatabaseConfig,
     HubConfig,
     McpConfig,
     McpServerConfig,
@@ -52,6 +53,16 @@ def _server(t: Table) -> ServerConfig:
     if not _is_loopback(server.host) and server.api_key is None:
         raise t.fail("api_key", f"obligatoire quand host ({server.host}) n'est pas local")
     return server
+
+
+def _database(t: Table) -> DatabaseConfig:
+    t.check_keys({"path", "url", "pool_size"})
+    url = t.optional_string("url")
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise t.fail(
+            "url", "une URL postgresql://utilisateur:motdepasse@hôte:5432/base est attendue"
+        )
+    return DatabaseConfig(url=url, pool_size=t.integer("pool_size", 10, minimum=1))
 
 
 def _retry(t: Table) -> RetryConfig:
@@ -195,7 +206,6 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
     )
     base = source.parent
     database = root.table("database")
-    database.check_keys({"path"})
     providers_table = root.table("providers")
     providers = {n: _provider(n, providers_table.table(n)) for n in providers_table.keys()}
     models_table = root.table("models")
@@ -204,6 +214,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         source=source,
         server=_server(root.table("server")),
         database_path=base / database.string("path", "data/sessions.db"),
+        database=_database(database),
         retry=_retry(root.table("retry")),
         providers=providers,
         models=models,

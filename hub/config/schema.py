@@ -86,10 +86,19 @@ class McpConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    """``url`` (PostgreSQL, team mode) wins over ``path`` (SQLite, the default)."""
+
+    url: str | None = None
+    pool_size: int = 10
+
+
+@dataclass(frozen=True)
 class HubConfig:
     source: Path
     server: ServerConfig = ServerConfig()
     database_path: Path = Path("data/sessions.db")
+    database: DatabaseConfig = DatabaseConfig()
     retry: RetryConfig = RetryConfig()
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     models: dict[str, ModelConfig] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Masked originals, kept in SQLite by content hash, with a retention limit."""
+"""Masked originals, kept in the store by content hash, with a retention limit."""
 
 from __future__ import annotations
 
@@ -19,12 +19,11 @@ class MaskStore:
         """Store ``(hash, text, tokens)``; a known hash is only marked as used again.
 
         Clients resend the whole history every turn, so most hashes are known: their
-        text is not sent to SQLite again.
+        text is not sent to the database again.
         """
         if not items:
             return
         now = time.time()
-        db = self._store.db
         hashes = list(dict.fromkeys(digest for digest, _, _ in items))
         marks = ", ".join("?" * len(hashes))
         known = {
@@ -33,23 +32,32 @@ class MaskStore:
                 f"SELECT hash FROM masks WHERE hash IN ({marks})", hashes
             )
         }
-        await db.execute(f"UPDATE masks SET used_at = ? WHERE hash IN ({marks})", (now, *hashes))
-        await db.executemany(
-            "INSERT OR IGNORE INTO masks (hash, content, tokens, created_at, used_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(d, text, tokens, now, now) for d, text, tokens in items if d not in known],
-        )
-        if len(known) < len(hashes):  # retention: keep the most recently used originals
-            await db.execute(
-                "DELETE FROM masks WHERE hash NOT IN"
-                " (SELECT hash FROM masks ORDER BY used_at DESC, created_at DESC LIMIT ?)",
-                (self._retention,),
+        fresh = {
+            d: (d, text.encode(), tokens, now, now) for d, text, tokens in items if d not in known
+        }
+        async with self._store.db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE masks SET used_at = ? WHERE hash IN ({marks})", (now, *hashes)
             )
-        await db.commit()
+            if fresh:
+                await tx.execute_many(
+                    "INSERT INTO masks (hash, content, tokens, created_at, used_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    list(fresh.values()),
+                )
+                # retention: keep the most recently used originals
+                await tx.execute(
+                    "DELETE FROM masks WHERE hash NOT IN"
+                    " (SELECT hash FROM masks ORDER BY used_at DESC, created_at DESC LIMIT ?)",
+                    (self._retention,),
+                )
 
     async def get(self, digest: str) -> str | None:
         row = await self._store.fetch_one("SELECT content FROM masks WHERE hash = ?", (digest,))
-        return str(row[0]) if row else None
+        if row is None:
+            return None
+        content = row[0]  # bytes since migration 3; rows written before it are text
+        return bytes(content).decode() if isinstance(content, bytes | memoryview) else str(content)
 
     async def count(self) -> int:
         row = await self._store.fetch_one("SELECT COUNT(*) FROM masks")

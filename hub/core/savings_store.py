@@ -1,4 +1,4 @@
-"""Cached compactions, savings events and each session's last messages, in SQLite."""
+"""Cached compactions, savings events and each session's last messages, in the store."""
 
 from __future__ import annotations
 
@@ -52,8 +52,12 @@ class SavingsStore:
 
     async def save_compaction(self, session_id: int | None, cached: CachedCompaction) -> None:
         await self._store.write(
-            "INSERT OR REPLACE INTO compactions (prefix_hash, session_id, replaced, replacement,"
-            " summariser, tokens_before, tokens_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO compactions (prefix_hash, session_id, replaced, replacement,"
+            " summariser, tokens_before, tokens_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (prefix_hash) DO UPDATE SET session_id = excluded.session_id,"
+            " replaced = excluded.replaced, replacement = excluded.replacement,"
+            " summariser = excluded.summariser, tokens_before = excluded.tokens_before,"
+            " tokens_after = excluded.tokens_after, created_at = excluded.created_at, hits = 0",
             (
                 cached.prefix_hash, session_id, cached.replaced,
                 json.dumps(cached.replacement, ensure_ascii=False), cached.summariser,
@@ -68,7 +72,7 @@ class SavingsStore:
         return await self._store.insert(
             "INSERT INTO savings_events (session_id, created_at, kind, tokens_before,"
             " tokens_after, detail) SELECT ?, ?, ?, ?, ?, ?"
-            " WHERE ? IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
+            " WHERE CAST(? AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
             (session_id, time.time(), kind, before, after, json.dumps(detail, ensure_ascii=False),
              session_id, session_id),
         )  # fmt: skip
@@ -99,7 +103,7 @@ class SavingsStore:
             f" FROM savings_events {where} GROUP BY kind",
             params,
         )
-        by_kind: JSONObject = {r[0]: {"events": r[1], "tokens_saved": r[2]} for r in rows}
+        by_kind: JSONObject = {r[0]: {"events": int(r[1]), "tokens_saved": int(r[2])} for r in rows}
         return {
             "masking": by_kind.get("masking", {"events": 0, "tokens_saved": 0}),
             "compaction": by_kind.get("compaction", {"events": 0, "tokens_saved": 0}),
@@ -112,8 +116,10 @@ class SavingsStore:
             json_chars(messages), lambda: json.dumps(messages, ensure_ascii=False)
         )
         await self._store.write(
-            "INSERT OR REPLACE INTO session_messages (session_id, model_key, messages, updated_at)"
-            " SELECT id, ?, ?, ? FROM sessions WHERE id = ?",
+            "INSERT INTO session_messages (session_id, model_key, messages, updated_at)"
+            " SELECT id, ?, ?, ? FROM sessions WHERE id = ?"
+            " ON CONFLICT (session_id) DO UPDATE SET model_key = excluded.model_key,"
+            " messages = excluded.messages, updated_at = excluded.updated_at",
             (model_key, encoded, time.time(), session_id),
         )
 

@@ -1,4 +1,8 @@
-"""SQLite store (aiosqlite, WAL). One connection, owned by the app's lifespan."""
+"""The hub's typed queries, over SQLite (default) or PostgreSQL (``[database] url``).
+
+The engine hides behind ``hub.core.database.Database``; the SQL here is written in the
+subset both engines share (see that module). Owned by the app's lifespan.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-import aiosqlite
-
-from hub.core.migrations import MIGRATIONS
+from hub.core.database import Database, Row, SqlParam
+from hub.core.migrations import MIGRATIONS, for_dialect
 from hub.core.records import RequestRecord, SessionRecord, Totals
+from hub.core.sqlite_database import SqliteDatabase
 
-SqlParam = str | int | float | bool | bytes | None
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 
 _REQUEST_COLUMNS = (
     "session_id, created_at, model_key, provider, upstream_model, stream, prompt_tokens, "
@@ -21,7 +25,7 @@ _REQUEST_COLUMNS = (
 )
 
 
-def _session(row: aiosqlite.Row) -> SessionRecord:
+def _session(row: Row) -> SessionRecord:
     return SessionRecord(
         id=row["id"],
         name=row["name"],
@@ -33,7 +37,7 @@ def _session(row: aiosqlite.Row) -> SessionRecord:
     )
 
 
-def _request(row: aiosqlite.Row) -> RequestRecord:
+def _request(row: Row) -> RequestRecord:
     return RequestRecord(
         id=row["id"],
         session_id=row["session_id"],
@@ -57,22 +61,29 @@ def _request(row: aiosqlite.Row) -> RequestRecord:
     )
 
 
-class Store:
-    """Typed queries over the hub's SQLite file. Use ``async with Store.open(path)``."""
+async def _open_database(target: Path | str, pool_size: int) -> Database:
+    if not str(target).startswith(POSTGRESQL_SCHEMES):
+        return await SqliteDatabase.open(target)
+    try:  # team mode only: asyncpg is the optional [team] extra
+        from hub.core.pg_database import PostgresDatabase
+    except ImportError as exc:
+        raise RuntimeError(
+            "PostgreSQL demandé ([database] url) mais asyncpg n'est pas installé :"
+            " pip install 'kimi-proxy-hub[team]'"
+        ) from exc
+    return await PostgresDatabase.open(str(target), pool_size=pool_size)
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+
+class Store:
+    """Typed queries over the hub's database. Use ``async with await Store.open(target)``."""
+
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path))
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        store = cls(db)
+    async def open(cls, target: Path | str, *, pool_size: int = 10) -> Store:
+        """``target``: a SQLite file path, or a ``postgresql://`` URL."""
+        store = cls(await _open_database(target, pool_size))
         await store.migrate()
         return store
 
@@ -91,52 +102,39 @@ class Store:
         await self.db.close()
 
     async def schema_version(self) -> int:
-        async with self.db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self.db.schema_version()
 
     async def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
-        current = await self.schema_version()
-        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-            await self.db.executescript(
-                f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
-            )
+        await self.db.migrate([for_dialect(step, self.db.dialect) for step in MIGRATIONS])
 
-    async def fetch_all(self, sql: str, params: Sequence[SqlParam] = ()) -> list[aiosqlite.Row]:
-        async with self.db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+    async def fetch_all(self, sql: str, params: Sequence[SqlParam] = ()) -> list[Row]:
+        return await self.db.fetch_all(sql, params)
 
-    async def fetch_one(self, sql: str, params: Sequence[SqlParam] = ()) -> aiosqlite.Row | None:
-        async with self.db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def fetch_one(self, sql: str, params: Sequence[SqlParam] = ()) -> Row | None:
+        return await self.db.fetch_one(sql, params)
 
     async def write(self, sql: str, params: Sequence[SqlParam] = ()) -> int:
-        """Run one statement and commit; returns the last row id."""
-        async with self.db.execute(sql, params) as cursor:
-            row_id = cursor.lastrowid or 0
-        await self.db.commit()
-        return row_id
+        """Run one statement (committed); how many rows it changed."""
+        return await self.db.execute(sql, params)
 
     async def insert(self, sql: str, params: Sequence[SqlParam] = ()) -> int | None:
-        """Run one INSERT and commit; its row id, or None when it inserted nothing."""
-        async with self.db.execute(sql, params) as cursor:
-            row_id = cursor.lastrowid if cursor.rowcount > 0 else None
-        await self.db.commit()
-        return row_id
+        """Run one INSERT into a table with an ``id``; that id, or None if nothing went in."""
+        row = await self.db.fetch_one(f"{sql} RETURNING id", params)
+        return int(row[0]) if row else None
 
     # sessions
 
     async def create_session(self, name: str, *, active: bool) -> SessionRecord:
-        if active:
-            await self.db.execute("UPDATE sessions SET active = 0 WHERE active = 1")
-        session_id = await self.write(
-            "INSERT INTO sessions (name, created_at, active) VALUES (?, ?, ?)",
-            (name, time.time(), int(active)),
-        )
-        record = await self.get_session(session_id)
-        assert record is not None
-        return record
+        async with self.db.transaction() as tx:
+            if active:
+                await tx.execute("UPDATE sessions SET active = 0 WHERE active = 1")
+            row = await tx.fetch_one(
+                "INSERT INTO sessions (name, created_at, active) VALUES (?, ?, ?) RETURNING *",
+                (name, time.time(), int(active)),
+            )
+        assert row is not None
+        return _session(row)
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
         row = await self.fetch_one("SELECT * FROM sessions WHERE id = ?", (session_id,))
@@ -154,8 +152,9 @@ class Store:
         return int(row[0]) if row else 0
 
     async def activate_session(self, session_id: int) -> None:
-        await self.db.execute("UPDATE sessions SET active = (id = ?)", (session_id,))
-        await self.db.commit()
+        await self.db.execute(
+            "UPDATE sessions SET active = CASE WHEN id = ? THEN 1 ELSE 0 END", (session_id,)
+        )
 
     async def update_session(
         self,
@@ -184,10 +183,7 @@ class Store:
             )
 
     async def delete_session(self, session_id: int) -> bool:
-        async with self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)) as cur:
-            deleted = cur.rowcount > 0
-        await self.db.commit()
-        return deleted
+        return await self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)) > 0
 
     # requests
 
@@ -234,16 +230,16 @@ class Store:
         where, params = ("WHERE session_id = ?", (session_id,)) if session_id else ("", ())
         row = await self.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
-            " COALESCE(SUM(cost), 0), COALESCE(SUM(status != 'ok'), 0),"
+            " COALESCE(SUM(cost), 0), COALESCE(SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), 0),"
             f" COALESCE(SUM(tokens_saved), 0) FROM requests {where}",
             params,
         )
         assert row is not None
-        return Totals(
-            requests=row[0],
-            prompt_tokens=row[1],
-            completion_tokens=row[2],
+        return Totals(  # int(): PostgreSQL sums integers as numeric
+            requests=int(row[0]),
+            prompt_tokens=int(row[1]),
+            completion_tokens=int(row[2]),
             cost=float(row[3]),
-            errors=row[4],
-            tokens_saved=row[5],
+            errors=int(row[4]),
+            tokens_saved=int(row[5]),
         )
