@@ -63,7 +63,7 @@ async def test_the_hub_serves_and_records_on_postgresql(tmp_path, upstream_url, 
 def test_database_url_must_be_postgresql(tmp_path, value, problem) -> None:
     path = tmp_path / "config.toml"
     path.write_text(f"[database]\nurl = {value}\n")
-    with pytest.raises(ConfigError, match="database.url") as failure:
+    with pytest.raises(ConfigError, match=r"database\.url") as failure:
         load_config(path, {})
     assert problem in str(failure.value)
 
