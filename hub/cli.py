@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import anyio
 import uvicorn
 from starlette.applications import Starlette
 
+from hub import logs as hub_logs
 from hub.api.app import create_app, open_hub
 from hub.api.mcp import serve_stdio
 from hub.config import ConfigError, HubConfig, load_config
@@ -33,19 +36,70 @@ def app_from_env() -> Starlette:
     return create_app(_config(None))
 
 
+def bind_error(host: str, port: int, exc: OSError) -> str:
+    """Why the hub cannot listen, in French, with what to do about it."""
+    where = f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"Le port {port} est déjà utilisé ({where}) : un autre hub ou un autre programme "
+            "l'occupe. Arrêtez-le (./scripts/kimi-proxy stop s'il s'agit du hub) ou choisissez "
+            f"un autre port (--port {port + 1 if port < 65535 else 8000}, ou [server].port "
+            "dans config.toml)."
+        )
+    if exc.errno == errno.EACCES:
+        return f"Permission refusée pour écouter sur {where} (ports < 1024 réservés à root)."
+    if exc.errno in (errno.EADDRNOTAVAIL, socket.EAI_NONAME):
+        return f"L'adresse {host} n'existe pas sur cette machine ([server].host ou --host)."
+    return f"Impossible d'écouter sur {where} : {exc.strerror or exc}."
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind before the app starts, so a busy port is a clear French error, not a traceback."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(bind_error(host, port, OSError(exc.errno, exc.strerror))) from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(bind_error(host, port, exc)) from None
+    return sock
+
+
 def _serve(args: argparse.Namespace) -> None:
-    config = _config(args.config)
-    host = args.host or config.server.host
-    port = args.port if args.port is not None else config.server.port
-    if args.reload:
+    hub_logs.configure(args.log_level, Path(args.log_file) if args.log_file else None)
+    log = logging.getLogger("hub")
+    try:
+        config = _config(args.config)
+        host = args.host or config.server.host
+        port = args.port if args.port is not None else config.server.port
+        sock = None if args.reload else listen(host, port)
+    except ConfigError as exc:
+        log.error("Démarrage impossible : %s", exc)
+        raise SystemExit(2) from None
+    if sock is None:
         os.environ[CONFIG_ENV] = str(config.source)
-        uvicorn.run("hub.cli:app_from_env", factory=True, host=host, port=port, reload=True)
+        uvicorn.run(
+            "hub.cli:app_from_env", factory=True, host=host, port=port, reload=True,
+            log_config=None,
+        )  # fmt: skip
         return
-    uvicorn.run(create_app(config), host=host, port=port, log_level=args.log_level)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), log_level=args.log_level, log_config=None)
+    )
+    log.info("Hub à l'écoute sur http://%s:%d (configuration : %s)", host, port, config.source)
+    server.run(sockets=[sock])
 
 
 def _check(args: argparse.Namespace) -> None:
     config = _config(args.config)
+    if args.print_address:  # for scripts/kimi-proxy: where to wait for /health
+        print(config.server.host, config.server.port)
+        return
     print(f"Configuration valide : {config.source}")
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
     print(f"  {len(configured_servers(config.mcp, os.environ))} serveur(s) MCP amont")
@@ -81,9 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--reload", action="store_true", help="recharger à chaque modification")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-file", help="journal (tourné à chaque démarrage, jamais tronqué)")
     serve.set_defaults(run=_serve)
     check = commands.add_parser("check-config", help="valider config.toml et quitter")
     check.add_argument("--config")
+    check.add_argument("--print-address", action="store_true", help="afficher « hôte port »")
     check.set_defaults(run=_check)
     mcp = commands.add_parser("mcp", help="serveur MCP sur stdio (mêmes outils que /mcp)")
     mcp.add_argument("--config")

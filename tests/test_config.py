@@ -34,7 +34,7 @@ def test_environment_value_cannot_inject_toml() -> None:
 @pytest.mark.parametrize(
     ("text", "env", "fragment"),
     [
-        (BASE, {}, "providers.p.api_key"),
+        (BASE + '[providers.q]\nbase_url = "${NOPE}"\n', {"KEY": "k"}, "providers.q.base_url"),
         (BASE + "[server]\nprot = 1\n", {"KEY": "k"}, "server.prot"),
         (BASE + '[server]\nport = "80"\n', {"KEY": "k"}, "server.port"),
         (BASE + "[server]\nport = true\n", {"KEY": "k"}, "server.port"),
@@ -55,6 +55,24 @@ def test_errors_name_the_file_and_key_in_french(
     message = str(caught.value)
     assert str(SRC) in message
     assert fragment in message
+
+
+def test_unset_provider_key_is_marked_not_fatal() -> None:
+    config = parse_config(BASE, SRC, {})
+    assert config.providers["p"].missing_key == "KEY"
+    assert config.providers["p"].api_key is None
+    keyed = parse_config(BASE, SRC, {"KEY": "k"})
+    assert keyed.providers["p"].missing_key is None and keyed.providers["p"].api_key == "k"
+    defaulted = parse_config(BASE.replace("${KEY}", "${KEY:-}"), SRC, {})
+    assert defaulted.providers["p"].missing_key is None  # an explicit empty default: no key
+
+
+def test_logging_section() -> None:
+    config = parse_config(BASE + "[logging]\nstore_bodies = true\nbody_retention = 5\n", SRC, {})
+    assert (config.logging.store_bodies, config.logging.body_retention) == (True, 5)
+    assert parse_config(BASE, SRC, {}).logging.store_bodies is False
+    with pytest.raises(ConfigError, match="logging.body_retention"):
+        parse_config(BASE + "[logging]\nbody_retention = 0\n", SRC, {})
 
 
 def test_disabled_provider_may_reference_unset_variable() -> None:

@@ -41,7 +41,7 @@ def _assert_openai_error(response: httpx2.Response, status: int, code: str | Non
         (b'{"model": "fake/echo"}', "missing_messages", "messages"),
         (b'{"model": "fake/echo", "messages": []}', "missing_messages", "messages"),
         (b'{"model": "fake/echo", "messages": ["x"]}', "invalid_message", "messages[0]"),
-        (b'{"model": 42, "messages": [{"role": "user"}]}', "missing_model", "model"),
+        (b'{"model": 42, "messages": [{"role": "user"}]}', "invalid_type", "model"),
         (
             b'{"model": "fake/echo", "messages": [{"role": "user"}], "stream": "yes"}',
             None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -37,15 +39,18 @@ from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.mcp_hub import UpstreamHub
 from hub.features.mcp_hub.servers_json import configured_servers
-from hub.proxy.routing import ModelRouter
+from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
 from hub.services.events import EventBus
+from hub.services.failure_log import log_failures
 from hub.services.metrics import MetricRecorder
 from hub.services.savings import SavingsService
 from hub.services.savings_pipeline import SavingsPipeline
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
+
+log = logging.getLogger("hub")
 
 
 @asynccontextmanager
@@ -61,6 +66,8 @@ async def open_hub(
     bus = EventBus()
     counter = TokenCounter(encoding)
     router = ModelRouter(config)
+    for provider, variable in router.missing_keys().items():
+        log.warning(missing_key_warning(provider, variable))
     sessions = SessionService(store, bus, config.sessions)
     recorder = MetricRecorder(store, bus, config.sessions, router.models)
     masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
@@ -71,6 +78,7 @@ async def open_hub(
     )
     endpoints = mcp_proxy.UpstreamEndpoints(upstreams, security_settings(config.server))
     mcp_stack = AsyncExitStack()  # stops every upstream child before the store closes
+    failures = asyncio.create_task(log_failures(bus, log))
     try:
         await mcp_stack.enter_async_context(upstreams.running())
         await mcp_stack.enter_async_context(endpoints.running())
@@ -91,6 +99,7 @@ async def open_hub(
         )
     finally:
         await mcp_stack.aclose()
+        failures.cancel()
         await savings.flush()
         await recorder.flush()
         await pool.aclose()

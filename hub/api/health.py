@@ -11,6 +11,7 @@ from starlette.routing import Route
 from hub import __version__
 from hub.api.state import hub_of
 from hub.core.database import DatabaseUnavailable
+from hub.proxy.routing import missing_key_warning
 
 
 async def health(request: Request) -> JSONResponse:
@@ -21,6 +22,7 @@ async def health(request: Request) -> JSONResponse:
     except DatabaseUnavailable as exc:
         database = {"status": "indisponible", "erreur": str(exc)}
     healthy = database["status"] == "opérationnelle"
+    missing = hub.router.missing_keys()
     return JSONResponse(
         {
             "status": "opérationnel" if healthy else "dégradé",
@@ -29,6 +31,8 @@ async def health(request: Request) -> JSONResponse:
             "uptime_s": round(time.time() - hub.started_at, 1),
             "database": database,
             "models": len(hub.router.models),
+            "providers": dict(hub.router.provider_states()),
+            "warnings": [missing_key_warning(name, var) for name, var in missing.items()],
         },
         status_code=200 if healthy else 503,
     )

@@ -9,65 +9,60 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from hub.api.chat_validation import validate_chat
 from hub.api.errors import read_object
-from hub.api.state import hub_of
-from hub.core.errors import HubError
-from hub.core.jsontypes import JSON, JSONObject, as_object
+from hub.api.state import HubState, hub_of
+from hub.config import ModelConfig
+from hub.core.errors import HubError, NotFoundError
+from hub.core.jsontypes import JSON, JSONObject
+from hub.proxy.routing import MISSING_KEY
 from hub.services.chat import JsonReply, StreamReply
 
 SESSION_HEADER = "x-kimi-session"
 COMPACTION_HEADER = "x-kimi-compaction"
 
 
+def _model_json(hub: HubState, key: str, model: ModelConfig) -> JSONObject:
+    data: JSONObject = {
+        "id": key,
+        "object": "model",
+        "created": int(hub.started_at),
+        "owned_by": model.provider,
+        "context_length": model.max_context,
+        "max_context": model.max_context,
+    }
+    variable = hub.router.missing_keys().get(model.provider)
+    if variable:  # listed all the same: a new user sees what the hub would serve
+        data["status"] = MISSING_KEY
+        data["missing_variable"] = variable
+    return data
+
+
 async def list_models(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    created = int(hub.started_at)
-    data: list[JSON] = [
-        {
-            "id": key,
-            "object": "model",
-            "created": created,
-            "owned_by": model.provider,
-            "context_length": model.max_context,
-            "max_context": model.max_context,
-        }
-        for key, model in hub.router.models.items()
-    ]
+    data: list[JSON] = [_model_json(hub, k, m) for k, m in hub.router.models.items()]
     return JSONResponse({"object": "list", "data": data})
 
 
-def validate_chat(payload: JSONObject) -> None:
-    """Reject what no provider would accept, before any upstream call."""
-    model = payload.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise HubError("Champ « model » manquant ou vide.", param="model", code="missing_model")
-    messages = payload.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise HubError(
-            "Champ « messages » manquant : une liste non vide est attendue.",
-            param="messages",
-            code="missing_messages",
+async def retrieve_model(request: Request) -> JSONResponse:
+    """``GET /models/{id}`` (the SDK's ``models.retrieve``); ids may contain '/'."""
+    hub = hub_of(request)
+    key = str(request.path_params["model_id"])
+    model = hub.router.models.get(key)
+    if model is None:
+        known = ", ".join(sorted(hub.router.models)) or "aucun"
+        raise NotFoundError(
+            f"Modèle « {key[:200]} » inconnu. Modèles configurés : {known}.",
+            code="model_not_found",
         )
-    for index, message in enumerate(messages):
-        obj = as_object(message)
-        if obj is None or not isinstance(obj.get("role"), str):
-            raise HubError(
-                f"messages[{index}] doit être un objet avec un champ « role » texte.",
-                param=f"messages[{index}]",
-                code="invalid_message",
-            )
-    for name, kind, label in (("stream", bool, "booléen"), ("tools", list, "liste")):
-        if name in payload and payload[name] is not None and not isinstance(payload[name], kind):
-            raise HubError(f"Le champ « {name} » doit être un {label}.", param=name)
-    if "stream_options" in payload and as_object(payload["stream_options"]) is None:
-        if payload["stream_options"] is not None:
-            raise HubError("« stream_options » doit être un objet.", param="stream_options")
+    return JSONResponse(_model_json(hub, key, model))
 
 
 async def chat_completions(request: Request) -> Response:
     hub = hub_of(request)
     payload = await read_object(request, hub.config.server.max_body_bytes)
     validate_chat(payload)
+    hub.router.usable(str(payload["model"]))  # 404 unknown, 401 provider key not set
     header = request.headers.get(SESSION_HEADER)
     compaction = request.headers.get(COMPACTION_HEADER)
     reply = await _until_disconnect(request, hub.chat.handle(payload, header, compaction))
@@ -105,5 +100,6 @@ async def _until_disconnect(
 
 routes = [
     Route("/models", list_models, methods=["GET"]),
+    Route("/models/{model_id:path}", retrieve_model, methods=["GET"]),
     Route("/chat/completions", chat_completions, methods=["POST"]),
 ]

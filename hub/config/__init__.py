@@ -3,6 +3,7 @@
 from hub.config.loader import ConfigError, load_config, parse_config
 from hub.config.schema import (
     HubConfig,
+    LoggingConfig,
     McpConfig,
     McpServerConfig,
     ModelConfig,
@@ -16,6 +17,7 @@ from hub.config.schema import (
 __all__ = [
     "ConfigError",
     "HubConfig",
+    "LoggingConfig",
     "McpConfig",
     "McpServerConfig",
     "ModelConfig",

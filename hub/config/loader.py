@@ -18,6 +18,7 @@ from hub.config.reader import ConfigError, Table
 from hub.config.schema import (
     DatabaseConfig,
     HubConfig,
+    LoggingConfig,
     McpConfig,
     McpServerConfig,
     ModelConfig,
@@ -86,13 +87,16 @@ def _provider(name: str, t: Table) -> ProviderConfig:
         raise t.fail("base_url", "clé obligatoire manquante")
     if not enabled:  # a disabled provider may reference variables that are not set
         return ProviderConfig(name=name, base_url="", enabled=False)
+    # An unset key variable does not stop start-up: the provider is marked "clé manquante".
+    missing = t.missing_variable("api_key")
     return ProviderConfig(
         name=name,
         type=kind,
         base_url=t.string("base_url", "").rstrip("/"),
-        api_key=t.optional_string("api_key"),
+        api_key=None if missing else t.optional_string("api_key"),
         enabled=True,
         headers=t.string_map("headers"),
+        missing_key=missing,
     )
 
 
@@ -156,6 +160,14 @@ def _savings(t: Table) -> SavingsConfig:
     )
 
 
+def _logging(t: Table) -> LoggingConfig:
+    t.check_keys({"store_bodies", "body_retention"})
+    return LoggingConfig(
+        store_bodies=t.boolean("store_bodies", False),
+        body_retention=t.integer("body_retention", 1000, minimum=1),
+    )
+
+
 def _mcp_server(name: str, t: Table) -> McpServerConfig:
     t.check_keys(
         {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools", "call_timeout"}
@@ -202,7 +214,17 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         raise ConfigError(f"{source} : TOML invalide : {exc}") from None
     root = Table(document, "", source, env)
     root.check_keys(
-        {"server", "database", "retry", "providers", "models", "sessions", "savings", "mcp"}
+        {
+            "server",
+            "database",
+            "retry",
+            "providers",
+            "models",
+            "sessions",
+            "savings",
+            "mcp",
+            "logging",
+        }
     )
     base = source.parent
     database = root.table("database")
@@ -221,6 +243,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         sessions=_sessions(root.table("sessions")),
         savings=_savings(root.table("savings")),
         mcp=_mcp(root.table("mcp"), base),
+        logging=_logging(root.table("logging")),
     )
 
 

@@ -66,6 +66,16 @@ class Table:
                 key, f"la variable d'environnement {missing.args[0]} n'est pas définie"
             ) from None
 
+    def missing_variable(self, key: str) -> str | None:
+        """The first ``${VAR}`` (without default) of a string value that is not set."""
+        value = self._data.get(key)
+        if not isinstance(value, str):
+            return None
+        for match in _VAR.finditer(value):
+            if match.group(1) not in self._env and match.group(2) is None:
+                return match.group(1)
+        return None
+
     def string(self, key: str, default: str) -> str:
         value = self._data.get(key, default)
         if not isinstance(value, str):

@@ -33,6 +33,9 @@ class ProviderConfig:
     api_key: str | None = None
     enabled: bool = True
     headers: dict[str, str] = field(default_factory=dict)
+    # The unset environment variable its api_key refers to: the provider is then
+    # "clé manquante" (its models answer 401) and the rest of the hub still starts.
+    missing_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,12 @@ class SavingsConfig:
     mask_min_tokens: int = 400
     summariser_model: str | None = None
     mask_retention: int = 10_000
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    store_bodies: bool = False  # request bodies for the inspector (off: nothing kept)
+    body_retention: int = 1000  # newest requests whose bodies are kept
 
 
 @dataclass(frozen=True)
@@ -105,3 +114,4 @@ class HubConfig:
     sessions: SessionsConfig = SessionsConfig()
     savings: SavingsConfig = SavingsConfig()
     mcp: McpConfig = McpConfig()
+    logging: LoggingConfig = LoggingConfig()

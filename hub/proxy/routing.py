@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hub.config import HubConfig, ModelConfig, ProviderConfig
-from hub.core.errors import NotFoundError
+from hub.core.errors import HubError, NotFoundError
+from hub.core.jsontypes import JSONObject
+
+MISSING_KEY = "clé manquante"
+
+
+def missing_key_warning(provider: str, variable: str) -> str:
+    """The French start-up warning, also shown by /health and the dashboard."""
+    return (
+        f"Fournisseur « {provider} » : clé manquante (variable d'environnement {variable} "
+        f"non définie). Ses modèles répondront 401 ; le reste du hub fonctionne."
+    )
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,35 @@ class ModelRouter:
     @property
     def models(self) -> dict[str, ModelConfig]:
         return self._models
+
+    def provider_states(self) -> dict[str, JSONObject]:
+        """Per enabled provider: « prêt », or « clé manquante » with the variable to set."""
+        return {
+            name: {"status": MISSING_KEY, "variable": p.missing_key}
+            if p.missing_key
+            else {"status": "prêt"}
+            for name, p in self._providers.items()
+        }
+
+    def missing_keys(self) -> dict[str, str]:
+        """Provider name → the unset variable its key refers to."""
+        return {n: p.missing_key for n, p in self._providers.items() if p.missing_key}
+
+    def usable(self, name: str) -> Route:
+        """``resolve``, then 401 when the provider's key variable is not set."""
+        route = self.resolve(name)
+        variable = route.provider.missing_key
+        if variable:
+            raise HubError(
+                f"Le fournisseur « {route.provider.name} » n'a pas de clé API : la variable "
+                f"d'environnement {variable} n'est pas définie. Définissez-la puis "
+                "redémarrez le hub (./scripts/kimi-proxy restart).",
+                status=401,
+                error_type="authentication_error",
+                code="missing_provider_key",
+                param="model",
+            )
+        return route
 
     def resolve(self, name: str) -> Route:
         """Exact key in [models], else ``provider/model`` split on the first '/'."""

@@ -124,11 +124,23 @@ function main() {
     if (force || target !== view.viewedId) await loadSession(target);
   }
 
+  // « clé manquante »: providers whose key variable is unset (GET /health).
+  async function refreshProviders() {
+    const health = await api.health();
+    const warnings = Array.isArray(health?.warnings) ? health.warnings : [];
+    $('provider-warning-list').replaceChildren(...warnings.map((text) => {
+      const li = document.createElement('li');
+      li.textContent = String(text);
+      return li;
+    }));
+    $('provider-warnings').hidden = warnings.length === 0;
+  }
+
   async function refreshAll() {
     document.body.classList.add('loading');
     try {
       await refreshSessions(true); // full reload of the viewed session's window
-      await Promise.all([refreshGlobal(), mcpPanel.refresh()]);
+      await Promise.all([refreshGlobal(), mcpPanel.refresh(), refreshProviders()]);
       document.body.classList.remove('stale');
     } catch (error) {
       toast(`Chargement impossible : ${error.message}`, true);

@@ -27,6 +27,7 @@ from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
 from hub.config import McpServerConfig
+from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.listing import list_everything
 from hub.features.mcp_hub.naming import accept_tools
@@ -207,7 +208,7 @@ class UpstreamConnection:
     def _describe(self, exc: BaseException) -> str:
         while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
             exc = exc.exceptions[0]
-        text = str(exc) or type(exc).__name__
+        text = french_reason(exc)
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text[:500]

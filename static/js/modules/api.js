@@ -84,6 +84,7 @@ export async function downloadWithToken(path) {
 }
 
 export const api = {
+  health: () => request('GET', '/health'),
   stats: () => request('GET', '/api/stats'),
   sessions: () => request('GET', '/api/sessions'),
   createSession: (name) => request('POST', '/api/sessions', { name, activate: true }),

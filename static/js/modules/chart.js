@@ -29,7 +29,7 @@ export function createTokenChart(canvas) {
         y: {
           stacked: true,
           beginAtZero: true,
-          ticks: { color: '#374151', callback: (value) => formatInt(value) },
+          ticks: { color: '#374151', precision: 0, callback: (value) => formatInt(value) },
           title: { display: true, text: 'tokens', color: '#374151' },
         },
       },

@@ -10,6 +10,18 @@ function cell(text, className) {
   return td;
 }
 
+// The error is written out under the status: readable without hovering.
+function statusCell(row) {
+  const td = cell(statusLabel(row.status), `status status-${row.status}`);
+  if (row.error) {
+    const detail = document.createElement('div');
+    detail.className = 'error-detail';
+    detail.textContent = row.error.length > 300 ? `${row.error.slice(0, 300)}…` : row.error;
+    td.append(detail);
+  }
+  return td;
+}
+
 function usageText(row) {
   const label = usageLabel(row.usage_source);
   if (row.usage_source !== 'upstream' || !Number.isFinite(row.prompt_estimate)) return label;
@@ -32,10 +44,9 @@ export function rowElement(row) {
     cell(formatInt(row.prompt_tokens), 'num'),
     cell(formatInt(row.completion_tokens), 'num'),
     cell(latency, 'num'),
-    cell(statusLabel(row.status), `status status-${row.status}`),
+    statusCell(row),
     cell(usageText(row)),
   );
-  if (row.error) tr.title = row.error;
   return tr;
 }
 

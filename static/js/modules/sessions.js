@@ -69,6 +69,11 @@ function renameForm(li, session, onDone) {
   input.select();
 }
 
+// The active session first, then the newest.
+export function sortSessions(sessions) {
+  return [...sessions].sort((a, b) => Number(b.active) - Number(a.active) || b.id - a.id);
+}
+
 export function createSessionsPanel({ list, form, dialog, bus }) {
   let sessions = [];
   let viewedId = null;
@@ -130,7 +135,7 @@ export function createSessionsPanel({ list, form, dialog, bus }) {
 
   return {
     set(next, viewed) {
-      sessions = next;
+      sessions = sortSessions(next);
       viewedId = viewed;
       render();
     },
