@@ -71,7 +71,7 @@ def test_logging_section() -> None:
     config = parse_config(BASE + "[logging]\nstore_bodies = true\nbody_retention = 5\n", SRC, {})
     assert (config.logging.store_bodies, config.logging.body_retention) == (True, 5)
     assert parse_config(BASE, SRC, {}).logging.store_bodies is False
-    with pytest.raises(ConfigError, match="logging.body_retention"):
+    with pytest.raises(ConfigError, match=r"logging\.body_retention"):
         parse_config(BASE + "[logging]\nbody_retention = 0\n", SRC, {})
 
 
