@@ -105,6 +105,7 @@ async def test_long_retry_after_is_passed_to_the_client(http, fake_upstream) -> 
     fake_upstream.retry_after = "120"
     response = await http.post("/chat/completions", json={"model": "fake/flaky", "messages": HELLO})
     assert response.status_code == 429 and response.headers["retry-after"] == "120"
+    assert "x-should-retry" not in response.headers  # the client's own retry may wait
     assert len(fake_upstream.received) == 1
     [row] = await _rows(http)
     assert row["status"] == "error" and row["http_status"] == 429
@@ -113,9 +114,19 @@ async def test_long_retry_after_is_passed_to_the_client(http, fake_upstream) -> 
 async def test_5xx_is_retried_then_relayed_and_recorded(http, fake_upstream) -> None:
     response = await http.post("/chat/completions", json={"model": "fake/down", "messages": HELLO})
     assert response.status_code == 500 and response.json()["error"]["message"] == "boom"
+    assert response.headers["x-should-retry"] == "false"
     assert len(fake_upstream.received) == 3
     [row] = await _rows(http)
     assert (row["status"], row["http_status"], row["attempts"]) == ("error", 500, 3)
+
+
+async def test_sdk_does_not_retry_what_the_hub_retried(openai_client, fake_upstream) -> None:
+    """openai SDK (max_retries=2 by default) + the hub's 3 attempts: 3 upstream calls, not 9."""
+    with pytest.raises(openai.InternalServerError):
+        await openai_client.with_options(max_retries=2).chat.completions.create(
+            model="fake/down", messages=HELLO
+        )
+    assert len(fake_upstream.received) == 3
 
 
 async def test_4xx_is_relayed_without_retry(http, fake_upstream) -> None:
@@ -134,6 +145,7 @@ async def test_unreachable_upstream_is_502_and_recorded(tmp_path) -> None:
             "/chat/completions", json={"model": "fake/echo", "messages": HELLO}
         )
         error = _assert_openai_error(response, 502, "upstream_unreachable")
+        assert response.headers["x-should-retry"] == "false"
         assert "injoignable" in error["message"] and "k" != error["message"]
         [row] = await _rows(http)
         assert row["status"] == "error" and row["attempts"] == 3

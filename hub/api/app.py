@@ -47,6 +47,7 @@ from hub.services.failure_log import log_failures
 from hub.services.metrics import MetricRecorder
 from hub.services.savings import SavingsService
 from hub.services.savings_pipeline import SavingsPipeline
+from hub.services.session_state import MemorySessionState
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
 
@@ -68,7 +69,7 @@ async def open_hub(
     router = ModelRouter(config)
     for provider, variable in router.missing_keys().items():
         log.warning(missing_key_warning(provider, variable))
-    sessions = SessionService(store, bus, config.sessions)
+    sessions = SessionService(store, await MemorySessionState.load(store), bus, config.sessions)
     recorder = MetricRecorder(store, bus, config.sessions, router.models)
     masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
     pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)
@@ -101,6 +102,7 @@ async def open_hub(
         await mcp_stack.aclose()
         failures.cancel()
         await savings.flush()
+        await sessions.flush()
         await recorder.flush()
         await pool.aclose()
         await store.close()

@@ -7,8 +7,10 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.core.errors import HubError
+from hub.core.errors import HubError, UpstreamError
 from hub.core.jsontypes import JSON, JSONObject
+
+NO_RETRY = {"x-should-retry": "false"}
 
 
 def error_response(error: HubError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -25,7 +27,8 @@ def error_response(error: HubError, headers: dict[str, str] | None = None) -> JS
 
 async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HubError)
-    return error_response(exc)
+    # The hub already retried: an SDK retrying too would multiply the upstream calls.
+    return error_response(exc, NO_RETRY if isinstance(exc, UpstreamError) else None)
 
 
 async def read_json(request: Request, limit: int, *, optional: bool = False) -> JSON:

@@ -1,5 +1,8 @@
 """One pooled httpx2 client per provider, and a POST that retries what is retryable.
 
+Each client runs over its own ``AiohttpTransport`` (aiohttp's connection pool under the
+httpx API; see ``aio_transport``). Tests may pass another transport to inject faults.
+
 Retried before the first byte: connect errors, timeouts, 429 and 5xx, with
 exponential backoff. A ``Retry-After`` longer than ``backoff_max`` is not slept
 on: the 429 goes back to the client, whose own retry logic can wait that long.
@@ -17,6 +20,7 @@ import httpx2
 from hub.config import HubConfig, ProviderConfig, RetryConfig
 from hub.core.errors import UpstreamError
 from hub.core.redact import Redactor
+from hub.proxy.aio_transport import AiohttpTransport
 from hub.proxy.routing import Route
 
 
@@ -27,6 +31,12 @@ class UpstreamReply:
     response: httpx2.Response
     attempts: int
     headers_at: float
+    last_attempt: bool = False
+
+    @property
+    def exhausted(self) -> bool:
+        """A retryable failure relayed because the attempts ran out: clients must not retry."""
+        return _retryable_status(self.response.status_code) and self.last_attempt
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -68,9 +78,10 @@ class ProviderPool:
         self._retry = config.retry
         self.redactor = Redactor(provider_secrets(config))
         timeout = httpx2.Timeout(config.retry.read_timeout, connect=config.retry.connect_timeout)
-        limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
         self._clients = {
-            name: httpx2.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+            name: httpx2.AsyncClient(
+                timeout=timeout, transport=transport or AiohttpTransport(max_connections=256)
+            )
             for name, provider in config.providers.items()
             if provider.enabled
         }
@@ -120,7 +131,8 @@ class ProviderPool:
                     ) from None
             else:
                 if not _retryable_status(response.status_code) or attempt == attempts:
-                    return UpstreamReply(response, attempt, time.perf_counter())
+                    last = attempt == attempts
+                    return UpstreamReply(response, attempt, time.perf_counter(), last)
                 wait = retry_after_seconds(response.headers.get("retry-after"), time.time())
                 if wait is not None and wait > self._retry.backoff_max:
                     return UpstreamReply(response, attempt, time.perf_counter())

@@ -186,7 +186,7 @@ class ChatService:
             content = self._pool.redactor.data(content)  # an upstream may echo our key
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
-            return JsonReply(response.status_code, content, _passthrough(response))
+            return JsonReply(response.status_code, content, _passthrough(reply))
         try:
             parsed: JSON = json.loads(content)
         except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
@@ -242,9 +242,12 @@ def _media(reply: UpstreamReply) -> dict[str, str]:
     return {"content-type": content_type} if content_type else {}
 
 
-def _passthrough(response: httpx2.Response) -> dict[str, str]:
+def _passthrough(reply: UpstreamReply) -> dict[str, str]:
+    response = reply.response
     headers = {"content-type": response.headers.get("content-type", "application/json")}
     retry_after = response.headers.get("retry-after")
     if retry_after:
         headers["retry-after"] = retry_after
+    if reply.exhausted:  # the hub spent the retries: an SDK retrying would multiply them
+        headers["x-should-retry"] = "false"
     return headers

@@ -1,9 +1,15 @@
-"""Sessions: which one a request belongs to, and the REST/MCP operations on them."""
+"""Sessions: which one a request belongs to, and the REST/MCP operations on them.
+
+Reads come from ``SessionState`` (memory); every change is written to the store
+first, then to the state (write-through), so the request path never queries SQLite
+for its session, except to create one (its id comes from the database).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from hub.config import SessionsConfig
 from hub.core.errors import HubError, NotFoundError
@@ -11,6 +17,7 @@ from hub.core.records import SessionRecord
 from hub.core.store import Store
 from hub.proxy.routing import Route
 from hub.services.events import EventBus
+from hub.services.session_state import SessionState
 
 MAX_NAME_LENGTH = 200
 
@@ -36,8 +43,12 @@ def parse_session_id(value: str) -> int:
 
 
 class SessionService:
-    def __init__(self, store: Store, bus: EventBus, config: SessionsConfig) -> None:
+    def __init__(
+        self, store: Store, state: SessionState, bus: EventBus, config: SessionsConfig
+    ) -> None:
         self._store = store
+        self._state = state
+        self._writes: set[asyncio.Task[None]] = set()
         self._bus = bus
         self._auto = config.auto_session
         self._lock = asyncio.Lock()  # two first requests must not open two sessions
@@ -50,26 +61,37 @@ class SessionService:
         )  # fmt: skip
 
     async def get(self, session_id: int) -> SessionRecord:
-        session = await self._store.get_session(session_id)
+        session = await self._state.get(session_id)
         if session is None:
             raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
         return session
 
     async def list(self) -> list[SessionRecord]:
-        return await self._store.list_sessions()
+        return await self._state.all()
 
     async def active(self) -> SessionRecord | None:
-        return await self._store.active_session()
+        return await self._state.active()
+
+    async def _reload(self, session_id: int) -> SessionRecord:
+        """Read one session back from the store after a write, into the state."""
+        session = await self._store.get_session(session_id)
+        if session is None:
+            await self._state.remove(session_id)
+            raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
+        await self._state.put(session)
+        return session
 
     async def create(self, name: str | None = None, *, activate: bool = True) -> SessionRecord:
         clean = (name or "").strip()[:MAX_NAME_LENGTH] or default_name()
         session = await self._store.create_session(clean, active=activate)
+        await self._state.put(session)
         self._publish("created", session, session.id)
         return session
 
     async def activate(self, session_id: int) -> SessionRecord:
         await self.get(session_id)
         await self._store.activate_session(session_id)
+        await self._state.activate(session_id)
         session = await self.get(session_id)
         self._publish("activated", session, session_id)
         return session
@@ -80,17 +102,20 @@ class SessionService:
             raise HubError("Le nom de session ne peut pas être vide.", code="invalid_name")
         await self.get(session_id)
         await self._store.update_session(session_id, name=clean)
-        session = await self.get(session_id)
+        session = await self._reload(session_id)
         self._publish("renamed", session, session_id)
         return session
 
     async def set_compaction(self, session_id: int, enabled: bool) -> SessionRecord:
         await self.get(session_id)
         await self._store.update_session(session_id, compaction=enabled)
-        return await self.get(session_id)
+        return await self._reload(session_id)
 
     async def delete(self, session_id: int) -> None:
-        if not await self._store.delete_session(session_id):
+        await self._flush_writes()
+        deleted = await self._store.delete_session(session_id)
+        await self._state.remove(session_id)
+        if not deleted:
             raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
         self._publish("deleted", None, session_id)
 
@@ -104,7 +129,7 @@ class SessionService:
             if header is not None:
                 session = await self.get(parse_session_id(header))
             else:
-                active = await self._store.active_session()
+                active = await self._state.active()
                 changed = active is not None and (active.provider, active.model_key) != (
                     route.provider.name,
                     route.model_key,
@@ -113,8 +138,24 @@ class SessionService:
                     active = await self.create(default_name(f"Auto · {route.model_key} ·"))
                 session = active
             if session.model_key is None:
-                await self._store.update_session(
-                    session.id, provider=route.provider.name, model_key=route.model_key
-                )
-                session = await self.get(session.id)
+                session = replace(session, provider=route.provider.name, model_key=route.model_key)
+                await self._state.put(session)
+                self._write_later(session)
             return session
+
+    def _write_later(self, session: SessionRecord) -> None:
+        """A session's first model, stored off the request path."""
+        write = self._store.update_session(
+            session.id, provider=session.provider, model_key=session.model_key
+        )
+        task = asyncio.create_task(write)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _flush_writes(self) -> None:
+        while self._writes:
+            await asyncio.gather(*list(self._writes))
+
+    async def flush(self) -> None:
+        """Wait for the background session writes (shutdown, tests)."""
+        await self._flush_writes()
