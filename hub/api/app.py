@@ -81,6 +81,7 @@ async def open_hub(
     mcp_stack = AsyncExitStack()  # stops every upstream child before the store closes
     failures = asyncio.create_task(log_failures(bus, log))
     try:
+        await mcp_stack.enter_async_context(sessions.running())
         await mcp_stack.enter_async_context(upstreams.running())
         await mcp_stack.enter_async_context(endpoints.running())
         yield HubState(
@@ -102,7 +103,6 @@ async def open_hub(
         await mcp_stack.aclose()
         failures.cancel()
         await savings.flush()
-        await sessions.flush()
         await recorder.flush()
         await pool.aclose()
         await store.close()

@@ -8,7 +8,8 @@ at start and is written through by ``SessionService`` (the only writer of the
 interface with Redis so replicas share it.
 
 A second process on the same database (``kimi-proxy mcp`` over stdio) keeps its own
-copy: a session it creates is not seen by a running HTTP hub until its restart.
+copy; ``SessionService`` reloads the state from the store every second, and on every
+REST/MCP read, so such changes reach the request path within a second.
 """
 
 from __future__ import annotations
@@ -37,13 +38,24 @@ class SessionState(Protocol):
 
     async def remove(self, session_id: int) -> None: ...
 
+    async def replace_all(self, sessions: list[SessionRecord]) -> None:
+        """Everything at once, as the store has it (periodic reload)."""
+
 
 class MemorySessionState:
     """``SessionState`` for one process: a dict, loaded from the store at start."""
 
     def __init__(self, sessions: list[SessionRecord]) -> None:
+        self._sessions: dict[int, SessionRecord] = {}
+        self._active: int | None = None
+        self._load(sessions)
+
+    def _load(self, sessions: list[SessionRecord]) -> None:
         self._sessions = {s.id: s for s in sessions}
         self._active = next((s.id for s in sessions if s.active), None)
+
+    async def replace_all(self, sessions: list[SessionRecord]) -> None:
+        self._load(sessions)
 
     @classmethod
     async def load(cls, store: Store) -> MemorySessionState:

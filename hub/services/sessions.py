@@ -1,17 +1,24 @@
 """Sessions: which one a request belongs to, and the REST/MCP operations on them.
 
-Reads come from ``SessionState`` (memory); every change is written to the store
-first, then to the state (write-through), so the request path never queries SQLite
-for its session, except to create one (its id comes from the database).
+The request path (``for_request``) reads ``SessionState`` (memory); every change is
+written to the store first, then to the state (write-through), so a request never
+queries the database for its session, except to create one (its id comes from the
+database). REST and MCP reads go to the store and refresh the state, and the state
+is reloaded every second: ``kimi-proxy mcp`` may change sessions in the same file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from hub.config import SessionsConfig
+from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError, NotFoundError
 from hub.core.records import SessionRecord
 from hub.core.store import Store
@@ -20,6 +27,8 @@ from hub.services.events import EventBus
 from hub.services.session_state import SessionState
 
 MAX_NAME_LENGTH = 200
+REFRESH_SECONDS = 1.0
+logger = logging.getLogger("hub.sessions")
 
 
 def default_name(prefix: str = "Session") -> str:
@@ -52,6 +61,7 @@ class SessionService:
         self._bus = bus
         self._auto = config.auto_session
         self._lock = asyncio.Lock()  # two first requests must not open two sessions
+        self._write_lock = asyncio.Lock()  # a store write and its state update, together
 
     def _publish(self, action: str, session: SessionRecord | None, session_id: int) -> None:
         self._bus.publish(
@@ -60,38 +70,66 @@ class SessionService:
              "session": session.to_json() if session else None},
         )  # fmt: skip
 
+    async def refresh(self) -> list[SessionRecord]:
+        """Reload the state from the store: changes made by another process on the file."""
+        async with self._write_lock:
+            await self._flush_writes()
+            sessions = await self._store.list_sessions()
+            await self._state.replace_all(sessions)
+        return sessions
+
+    @asynccontextmanager
+    async def running(self, period: float = REFRESH_SECONDS) -> AsyncIterator[None]:
+        """Refresh the state every ``period`` (another process may share the database)."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(period)
+                try:
+                    await self.refresh()
+                except (sqlite3.Error, DatabaseUnavailable) as exc:
+                    logger.debug("sessions non relues : %s", exc)  # /health reports storage
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await self._flush_writes()
+
     async def get(self, session_id: int) -> SessionRecord:
-        session = await self._state.get(session_id)
+        """From the store (REST, MCP), and into the state."""
+        async with self._write_lock:
+            session = await self._store.get_session(session_id)
+            if session is None:
+                await self._state.remove(session_id)
+            else:
+                await self._state.put(session)
         if session is None:
             raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
         return session
 
     async def list(self) -> list[SessionRecord]:
-        return await self._state.all()
+        return await self.refresh()
 
     async def active(self) -> SessionRecord | None:
+        await self.refresh()
         return await self._state.active()
-
-    async def _reload(self, session_id: int) -> SessionRecord:
-        """Read one session back from the store after a write, into the state."""
-        session = await self._store.get_session(session_id)
-        if session is None:
-            await self._state.remove(session_id)
-            raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
-        await self._state.put(session)
-        return session
 
     async def create(self, name: str | None = None, *, activate: bool = True) -> SessionRecord:
         clean = (name or "").strip()[:MAX_NAME_LENGTH] or default_name()
-        session = await self._store.create_session(clean, active=activate)
-        await self._state.put(session)
+        async with self._write_lock:
+            session = await self._store.create_session(clean, active=activate)
+            await self._state.put(session)
         self._publish("created", session, session.id)
         return session
 
     async def activate(self, session_id: int) -> SessionRecord:
         await self.get(session_id)
-        await self._store.activate_session(session_id)
-        await self._state.activate(session_id)
+        async with self._write_lock:
+            await self._store.activate_session(session_id)
+            await self._state.activate(session_id)
         session = await self.get(session_id)
         self._publish("activated", session, session_id)
         return session
@@ -102,32 +140,35 @@ class SessionService:
             raise HubError("Le nom de session ne peut pas être vide.", code="invalid_name")
         await self.get(session_id)
         await self._store.update_session(session_id, name=clean)
-        session = await self._reload(session_id)
+        session = await self.get(session_id)
         self._publish("renamed", session, session_id)
         return session
 
     async def set_compaction(self, session_id: int, enabled: bool) -> SessionRecord:
         await self.get(session_id)
         await self._store.update_session(session_id, compaction=enabled)
-        return await self._reload(session_id)
+        return await self.get(session_id)
 
     async def delete(self, session_id: int) -> None:
-        await self._flush_writes()
-        deleted = await self._store.delete_session(session_id)
-        await self._state.remove(session_id)
+        async with self._write_lock:
+            await self._flush_writes()
+            deleted = await self._store.delete_session(session_id)
+            await self._state.remove(session_id)
         if not deleted:
             raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
         self._publish("deleted", None, session_id)
 
     async def for_request(self, header: str | None, route: Route) -> SessionRecord:
-        """The session a chat request is recorded in.
+        """The session a chat request is recorded in, from memory.
 
         An explicit ``X-Kimi-Session`` wins. Otherwise the active session, unless
         auto-session is on and the provider or model changed: then a new one opens.
         """
         async with self._lock:
             if header is not None:
-                session = await self.get(parse_session_id(header))
+                session_id = parse_session_id(header)
+                known = await self._state.get(session_id)
+                session = known if known is not None else await self.get(session_id)
             else:
                 active = await self._state.active()
                 changed = active is not None and (active.provider, active.model_key) != (
@@ -157,5 +198,5 @@ class SessionService:
             await asyncio.gather(*list(self._writes))
 
     async def flush(self) -> None:
-        """Wait for the background session writes (shutdown, tests)."""
+        """Wait for the background session writes (tests, read-your-writes)."""
         await self._flush_writes()
