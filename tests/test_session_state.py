@@ -40,3 +40,20 @@ async def test_request_path_does_not_query_the_store_for_a_known_session(tmp_pat
     route = Route("m", ProviderConfig(name="p", base_url="http://x"), "m", None)
     assert (await service.for_request(None, route)).id == session.id
     assert (await service.for_request(str(session.id), route)).name == "s"
+
+
+async def test_changes_by_another_process_reach_the_state_on_refresh(tmp_path: Path) -> None:
+    """``kimi-proxy mcp`` writes the same file through its own connection."""
+    async with (
+        await Store.open(tmp_path / "s.db") as store,
+        await Store.open(tmp_path / "s.db") as other,
+    ):
+        service = SessionService(
+            store, await MemorySessionState.load(store), EventBus(), SessionsConfig()
+        )
+        created = await other.create_session("par stdio", active=True)
+        assert (await service.list())[-1] == created  # REST reads go to the store
+        await other.activate_session(0)  # nothing active, seen after the periodic reload
+        await service.refresh()
+        route = Route("m", ProviderConfig(name="p", base_url="http://x"), "m", None)
+        assert (await service.for_request(None, route)).id != created.id
