@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import math
 import os
 import socket
 import sys
@@ -89,7 +90,13 @@ def _serve(args: argparse.Namespace) -> None:
         )  # fmt: skip
         return
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level=args.log_level, log_config=None)
+        uvicorn.Config(
+            create_app(config),
+            log_level=args.log_level,
+            log_config=None,
+            # SIGTERM: in-flight requests get this long, then are cancelled (rows: cancelled).
+            timeout_graceful_shutdown=max(1, math.ceil(config.server.shutdown_timeout)),
+        )
     )
     log.info("Hub à l'écoute sur http://%s:%d (configuration : %s)", host, port, config.source)
     server.run(sockets=[sock])
@@ -99,6 +106,9 @@ def _check(args: argparse.Namespace) -> None:
     config = _config(args.config)
     if args.print_address:  # for scripts/kimi-proxy: where to wait for /health
         print(config.server.host, config.server.port)
+        return
+    if args.shutdown_timeout:  # for scripts/kimi-proxy stop
+        print(config.server.shutdown_timeout)
         return
     print(f"Configuration valide : {config.source}")
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
@@ -140,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="valider config.toml et quitter")
     check.add_argument("--config")
     check.add_argument("--print-address", action="store_true", help="afficher « hôte port »")
+    check.add_argument("--shutdown-timeout", action="store_true", help=argparse.SUPPRESS)
     check.set_defaults(run=_check)
     mcp = commands.add_parser("mcp", help="serveur MCP sur stdio (mêmes outils que /mcp)")
     mcp.add_argument("--config")

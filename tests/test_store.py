@@ -75,6 +75,23 @@ async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(store_target) ->
     await store.close()
 
 
+async def test_batches_skip_known_request_ids_and_dead_sessions(store_target) -> None:
+    """A journal replayed twice stores each row once; rows of deleted sessions go."""
+    async with await Store.open(store_target) as store:
+        live = await store.create_session("vivante", active=True)
+        gone = await store.create_session("supprimée", active=False)
+        await store.delete_session(gone.id)
+        rows = [_record(live.id, request_id=f"r{i}") for i in range(450)]
+        rows.append(_record(gone.id, request_id="orphan"))
+        first = await store.insert_requests(rows)
+        assert all(first[:450]) and first[450] is None and len(set(first[:450])) == 450
+        again = await store.insert_requests([*rows[:3], _record(live.id, request_id="new")])
+        assert again[:3] == [None, None, None] and again[3] is not None
+        assert (await store.totals()).requests == 451
+        [latest] = await store.list_requests(limit=1)
+        assert latest.request_id == "new"
+
+
 async def test_sessions_activate_update_and_types(store_target) -> None:
     async with await Store.open(store_target) as store:
         assert await store.schema_version() == len(MIGRATIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -32,10 +33,12 @@ from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp_common import security_settings
 from hub.api.state import HubState
 from hub.config import HubConfig
+from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError
+from hub.core.journal import Journal
 from hub.core.masks import MaskStore
 from hub.core.savings_store import SavingsStore
-from hub.core.store import Store
+from hub.core.store import Store, StoreOpenError
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.mcp_hub import UpstreamHub
 from hub.features.mcp_hub.servers_json import configured_servers
@@ -45,6 +48,7 @@ from hub.services.chat import ChatService
 from hub.services.events import EventBus
 from hub.services.failure_log import log_failures
 from hub.services.metrics import MetricRecorder
+from hub.services.row_writer import recover
 from hub.services.savings import SavingsService
 from hub.services.savings_pipeline import SavingsPipeline
 from hub.services.session_state import MemorySessionState
@@ -60,30 +64,40 @@ async def open_hub(
 ) -> AsyncIterator[HubState]:
     """Build the hub's objects; shared by the HTTP app and the stdio MCP server."""
     encoding = await anyio.to_thread.run_sync(load_encoding)
-    store = await Store.open(
-        config.database.url or config.database_path, pool_size=config.database.pool_size
-    )
-    pool = ProviderPool(config, transport)
-    bus = EventBus()
-    counter = TokenCounter(encoding)
-    router = ModelRouter(config)
-    for provider, variable in router.missing_keys().items():
-        log.warning(missing_key_warning(provider, variable))
-    sessions = SessionService(store, await MemorySessionState.load(store), bus, config.sessions)
-    recorder = MetricRecorder(store, bus, config.sessions, router.models)
-    masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
-    pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)
-    savings = SavingsService(config.savings, router, pipeline, masks, savings_store, bus)
-    upstreams = UpstreamHub(
-        configured_servers(config.mcp, os.environ), on_status=lambda s: bus.publish("mcp_status", s)
-    )
-    endpoints = mcp_proxy.UpstreamEndpoints(upstreams, security_settings(config.server))
-    mcp_stack = AsyncExitStack()  # stops every upstream child before the store closes
-    failures = asyncio.create_task(log_failures(bus, log))
-    try:
-        await mcp_stack.enter_async_context(sessions.running())
-        await mcp_stack.enter_async_context(upstreams.running())
-        await mcp_stack.enter_async_context(endpoints.running())
+    async with AsyncExitStack() as stack:
+        store = await Store.open(
+            config.database.url or config.database_path, pool_size=config.database.pool_size
+        )
+        stack.push_async_callback(store.close)  # runs last: after every writer stopped
+        await recover(store, config.database_path)
+        directory, prefix = Journal.location(config.database_path)
+        journal = Journal(directory, prefix)
+        pool = ProviderPool(config, transport)
+        stack.push_async_callback(pool.aclose)
+        bus = EventBus()
+        counter = TokenCounter(encoding)
+        router = ModelRouter(config)
+        for provider, variable in router.missing_keys().items():
+            log.warning(missing_key_warning(provider, variable))
+        state = await MemorySessionState.load(store)
+        sessions = SessionService(store, state, bus, config.sessions)
+        recorder = MetricRecorder(store, bus, config.sessions, router.models, journal)
+        await stack.enter_async_context(recorder.running())
+        masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
+        pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)
+        savings = SavingsService(config.savings, router, pipeline, masks, savings_store, bus)
+        stack.push_async_callback(savings.flush)
+        upstreams = UpstreamHub(
+            configured_servers(config.mcp, os.environ),
+            on_status=lambda s: bus.publish("mcp_status", s),
+        )
+        endpoints = mcp_proxy.UpstreamEndpoints(upstreams, security_settings(config.server))
+        failures = asyncio.create_task(log_failures(bus, log))
+        stack.callback(failures.cancel)
+        await stack.enter_async_context(sessions.running())
+        # Upstream MCP children stop first (before the store closes).
+        await stack.enter_async_context(upstreams.running())
+        await stack.enter_async_context(endpoints.running())
         yield HubState(
             config=config,
             store=store,
@@ -99,13 +113,6 @@ async def open_hub(
             upstreams=upstreams,
             mcp_endpoints=endpoints,
         )
-    finally:
-        await mcp_stack.aclose()
-        failures.cancel()
-        await savings.flush()
-        await recorder.flush()
-        await pool.aclose()
-        await store.close()
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -115,6 +122,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(HubError(message, status=exc.status_code, code="http_error"))
 
 
+async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+    """A failing database (full disk, locked, read-only): OpenAI-shaped 503, never a bare 500."""
+    log.error("Base de données en échec sur %s : %s", request.url.path, exc)
+    error = HubError(
+        f"Base de données indisponible : {exc}.",
+        status=503,
+        error_type="server_error",
+        code="storage_unavailable",
+    )
+    return error_response(error)
+
+
 def create_app(
     config: HubConfig, *, transport: httpx2.AsyncBaseTransport | None = None
 ) -> Starlette:
@@ -122,7 +141,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_hub(config, transport) as hub, mcp.serve_http(app, hub):
+        async with AsyncExitStack() as stack:
+            try:
+                hub = await stack.enter_async_context(open_hub(config, transport))
+            except StoreOpenError as exc:  # uvicorn then exits ("Application startup failed")
+                log.critical("%s", exc)
+                raise
+            await stack.enter_async_context(mcp.serve_http(app, hub))
             app.state.hub = hub
             yield
 
@@ -143,5 +168,10 @@ def create_app(
         ],
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={HubError: hub_error_handler, HTTPException: _http_error},
+        exception_handlers={
+            HubError: hub_error_handler,
+            HTTPException: _http_error,
+            sqlite3.Error: _storage_error,
+            DatabaseUnavailable: _storage_error,
+        },
     )

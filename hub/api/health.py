@@ -11,16 +11,25 @@ from starlette.routing import Route
 from hub import __version__
 from hub.api.state import hub_of
 from hub.core.database import DatabaseUnavailable
+from hub.core.jsontypes import JSONObject
 from hub.proxy.routing import missing_key_warning
 
 
 async def health(request: Request) -> JSONResponse:
     hub = hub_of(request)
+    database: JSONObject
     try:
         version = await hub.store.schema_version()
         database = {"status": "opérationnelle", "schema_version": version}
     except DatabaseUnavailable as exc:
         database = {"status": "indisponible", "erreur": str(exc)}
+    storage = hub.recorder.health()
+    if not storage.ok:  # reads may work while writes fail (full disk, read-only file)
+        database = {**database, "status": "dégradée", "erreur": storage.reason}
+    database["lignes_en_attente"] = storage.queued
+    database["journal_en_attente"] = storage.journal_pending
+    if storage.since is not None:
+        database["depuis"] = round(storage.since, 3)
     healthy = database["status"] == "opérationnelle"
     missing = hub.router.missing_keys()
     return JSONResponse(

@@ -42,7 +42,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def _server(t: Table) -> ServerConfig:
-    t.check_keys({"host", "port", "api_key", "max_body_bytes", "allowed_hosts", "allowed_origins"})
+    t.check_keys(
+        {"host", "port", "api_key", "max_body_bytes", "allowed_hosts", "allowed_origins"}
+        | {"shutdown_timeout"}
+    )
     server = ServerConfig(
         host=t.string("host", "127.0.0.1"),
         port=t.integer("port", 8000, minimum=0),
@@ -50,6 +53,7 @@ def _server(t: Table) -> ServerConfig:
         max_body_bytes=t.integer("max_body_bytes", 20 * 1024 * 1024, minimum=1024),
         allowed_hosts=t.strings("allowed_hosts"),
         allowed_origins=t.strings("allowed_origins"),
+        shutdown_timeout=t.number("shutdown_timeout", 30.0),
     )
     if not _is_loopback(server.host) and server.api_key is None:
         raise t.fail("api_key", f"obligatoire quand host ({server.host}) n'est pas local")
@@ -67,13 +71,17 @@ def _database(t: Table) -> DatabaseConfig:
 
 
 def _retry(t: Table) -> RetryConfig:
-    t.check_keys({"attempts", "backoff_initial", "backoff_max", "connect_timeout", "read_timeout"})
+    t.check_keys(
+        {"attempts", "backoff_initial", "backoff_max", "connect_timeout", "read_timeout"}
+        | {"total_timeout"}
+    )
     return RetryConfig(
         attempts=t.integer("attempts", 3, minimum=1),
         backoff_initial=t.number("backoff_initial", 0.25),
         backoff_max=t.number("backoff_max", 4.0),
         connect_timeout=t.number("connect_timeout", 10.0, minimum=0.001),
         read_timeout=t.number("read_timeout", 300.0, minimum=0.001),
+        total_timeout=t.number("total_timeout", 600.0, minimum=0.001),
     )
 
 

@@ -14,6 +14,8 @@ class ServerConfig:
     max_body_bytes: int = 20 * 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    # SIGTERM: requests still running this many seconds later are cancelled (and recorded).
+    shutdown_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class RetryConfig:
     backoff_max: float = 4.0
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    total_timeout: float = 600.0  # a whole non-streaming answer, retries included
 
 
 @dataclass(frozen=True)

@@ -123,4 +123,9 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
         postgresql="ALTER TABLE masks ALTER COLUMN content TYPE BYTEA"
         " USING convert_to(content, 'UTF8');",
     ),
+    # 4: a unique id per request, so a journal replayed twice stores each row once
+    """
+    ALTER TABLE requests ADD COLUMN request_id TEXT;
+    CREATE UNIQUE INDEX requests_by_request_id ON requests(request_id);
+    """,
 )

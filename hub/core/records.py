@@ -7,7 +7,10 @@ from typing import Literal
 
 from hub.core.jsontypes import JSONObject
 
-RequestStatus = Literal["ok", "error", "partial", "cancelled"]
+# ``interrupted``: the hub died (kill -9, crash) while the request ran; found in the
+# journal at the next start.
+RequestStatus = Literal["ok", "error", "partial", "cancelled", "interrupted"]
+STATUSES: tuple[RequestStatus, ...] = ("ok", "error", "partial", "cancelled", "interrupted")
 UsageSource = Literal["upstream", "estimated"]
 
 
@@ -48,12 +51,61 @@ class RequestRecord:
     cost: float
     attempts: int = 1
     tokens_saved: int = 0
+    request_id: str | None = None  # unique per request; makes journal replay idempotent
     id: int | None = None
 
     def to_json(self) -> JSONObject:
         data: JSONObject = dict(asdict(self))
         data["total_tokens"] = self.prompt_tokens + self.completion_tokens
         return data
+
+
+def request_from_json(data: JSONObject) -> RequestRecord | None:
+    """A row as ``to_json`` wrote it (the journal); None if a field is missing or mistyped."""
+
+    def number(name: str) -> float:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(name)
+        return float(value)
+
+    def text(name: str) -> str:
+        value = data.get(name)
+        if not isinstance(value, str):
+            raise TypeError(name)
+        return value
+
+    def optional_text(name: str) -> str | None:
+        return None if data.get(name) is None else text(name)
+
+    status = next((s for s in STATUSES if s == data.get("status")), None)
+    usage: UsageSource = "upstream" if data.get("usage_source") == "upstream" else "estimated"
+    try:
+        if status is None:
+            raise TypeError("status")
+        return RequestRecord(
+            session_id=int(number("session_id")),
+            created_at=number("created_at"),
+            model_key=text("model_key"),
+            provider=text("provider"),
+            upstream_model=text("upstream_model"),
+            stream=data.get("stream") is True,
+            prompt_tokens=int(number("prompt_tokens")),
+            completion_tokens=int(number("completion_tokens")),
+            usage_source=usage,
+            prompt_estimate=int(number("prompt_estimate")),
+            ttfb_ms=None if data.get("ttfb_ms") is None else number("ttfb_ms"),
+            total_ms=number("total_ms"),
+            status=status,
+            http_status=int(number("http_status")),
+            error=optional_text("error"),
+            cost=number("cost"),
+            attempts=int(number("attempts")),
+            tokens_saved=int(number("tokens_saved")),
+            request_id=optional_text("request_id"),
+        )
+    except TypeError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,15 @@ subset both engines share (see that module). Owned by the app's lifespan.
 
 from __future__ import annotations
 
+import sqlite3
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from hub.core.database import Database, Row, SqlParam
+from hub.core.database import Database, DatabaseUnavailable, Row, SqlParam
 from hub.core.migrations import MIGRATIONS, for_dialect
 from hub.core.records import RequestRecord, SessionRecord, Totals
 from hub.core.sqlite_database import SqliteDatabase
@@ -21,8 +24,10 @@ POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 _REQUEST_COLUMNS = (
     "session_id, created_at, model_key, provider, upstream_model, stream, prompt_tokens, "
     "completion_tokens, usage_source, prompt_estimate, ttfb_ms, total_ms, status, "
-    "http_status, error, cost, attempts, tokens_saved"
+    "http_status, error, cost, attempts, tokens_saved, request_id"
 )
+_REQUEST_WIDTH = _REQUEST_COLUMNS.count(",") + 1
+BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL 65 535)
 
 
 def _session(row: Row) -> SessionRecord:
@@ -58,7 +63,17 @@ def _request(row: Row) -> RequestRecord:
         cost=row["cost"],
         attempts=row["attempts"],
         tokens_saved=row["tokens_saved"],
+        request_id=row["request_id"],
     )
+
+
+def _request_params(r: RequestRecord) -> tuple[SqlParam, ...]:
+    return (
+        r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
+        int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
+        r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
+        r.cost, r.attempts, r.tokens_saved, r.request_id,
+    )  # fmt: skip
 
 
 async def _open_database(target: Path | str, pool_size: int) -> Database:
@@ -74,6 +89,15 @@ async def _open_database(target: Path | str, pool_size: int) -> Database:
     return await PostgresDatabase.open(str(target), pool_size=pool_size)
 
 
+class StoreOpenError(Exception):
+    """The database cannot be opened or migrated; the message is French."""
+
+
+def _open_failed(target: Path | str, exc: BaseException) -> str:
+    where = "PostgreSQL" if str(target).startswith(POSTGRESQL_SCHEMES) else str(target)
+    return f"Impossible d'ouvrir la base de données {where} : {exc}"
+
+
 class Store:
     """Typed queries over the hub's database. Use ``async with await Store.open(target)``."""
 
@@ -82,9 +106,21 @@ class Store:
 
     @classmethod
     async def open(cls, target: Path | str, *, pool_size: int = 10) -> Store:
-        """``target``: a SQLite file path, or a ``postgresql://`` URL."""
-        store = cls(await _open_database(target, pool_size))
-        await store.migrate()
+        """``target``: a SQLite file path, or a ``postgresql://`` URL.
+
+        ``StoreOpenError`` (French) if it cannot serve; nothing is left open then (a
+        half-open SQLite connection kept the process alive after a failed start-up).
+        """
+        try:
+            database = await _open_database(target, pool_size)
+        except (sqlite3.Error, OSError, DatabaseUnavailable) as exc:
+            raise StoreOpenError(_open_failed(target, exc)) from exc
+        store = cls(database)
+        try:
+            await store.migrate()
+        except (sqlite3.Error, OSError, DatabaseUnavailable) as exc:
+            await database.close()
+            raise StoreOpenError(_open_failed(target, exc)) from exc
         return store
 
     async def __aenter__(self) -> Store:
@@ -188,22 +224,38 @@ class Store:
     # requests
 
     async def insert_request(self, r: RequestRecord) -> int | None:
-        """Store one request row; None if its session was deleted while it ran.
+        """Store one request row; None if its session was deleted (or the row is known)."""
+        return (await self.insert_requests([r]))[0]
 
-        Rows are written after the response, so a deletion can come first: the row then
-        goes the way of the session's other rows (``ON DELETE CASCADE``).
+    async def insert_requests(self, records: Sequence[RequestRecord]) -> list[int | None]:
+        """Store rows in one transaction; each one's id, or None when it was not stored.
+
+        Rows are written after the response, so their session may be gone: such rows go
+        the way of the session's others (``ON DELETE CASCADE``). A row whose
+        ``request_id`` is already stored (a journal replayed twice) is skipped.
         """
-        row = (
-            r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
-            int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
-            r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
-            r.cost, r.attempts, r.tokens_saved,
-        )  # fmt: skip
-        return await self.insert(
-            f"INSERT INTO requests ({_REQUEST_COLUMNS}) SELECT {', '.join('?' * len(row))}"
-            " WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
-            (*row, r.session_id),
-        )
+        keyed = [r if r.request_id else replace(r, request_id=uuid.uuid4().hex) for r in records]
+        ids: dict[str, int] = {}
+        if not keyed:
+            return []
+        async with self.db.transaction() as tx:
+            wanted = sorted({r.session_id for r in keyed})
+            found = await tx.fetch_all(
+                f"SELECT id FROM sessions WHERE id IN ({', '.join('?' * len(wanted))})", wanted
+            )
+            live = {int(row[0]) for row in found}
+            kept = [r for r in keyed if r.session_id in live]
+            row = "(" + ", ".join("?" * _REQUEST_WIDTH) + ")"
+            for start in range(0, len(kept), BATCH_ROWS):
+                batch = kept[start : start + BATCH_ROWS]
+                stored = await tx.fetch_all(
+                    f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES "
+                    f"{', '.join([row] * len(batch))} "
+                    "ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id",
+                    [param for record in batch for param in _request_params(record)],
+                )
+                ids.update((str(item["request_id"]), int(item["id"])) for item in stored)
+        return [ids.get(str(r.request_id)) for r in keyed]
 
     async def list_requests(
         self, session_id: int | None = None, *, limit: int = 100, before_id: int | None = None

@@ -50,7 +50,8 @@ class _Call:
     route: Route
     session_id: int
     stream: bool
-    prompt: asyncio.Task[int]
+    request_id: str
+    prompt: asyncio.Task[int] | None = None
     started: float = field(default_factory=time.perf_counter)
     created_at: float = field(default_factory=time.time)
     attempts: int = 1
@@ -93,7 +94,7 @@ class ChatService:
         total_ms = (time.perf_counter() - call.started) * 1000
 
         async def build() -> RequestRecord:
-            estimate = await call.prompt
+            estimate = await call.prompt if call.prompt else 0
             if usage is not None:
                 prompt, completion_tokens, source = (
                     usage.prompt_tokens, usage.completion_tokens, "upstream"
@@ -120,9 +121,35 @@ class ChatService:
                 cost=cost_of(call.route.model, prompt, completion_tokens),
                 attempts=call.attempts,
                 tokens_saved=call.tokens_saved,
+                request_id=call.request_id,
             )
 
         self._recorder.submit(build())
+
+    def _begin(self, call: _Call) -> None:
+        """Journal the row this request leaves if the hub dies before it ends."""
+        self._recorder.begin(
+            RequestRecord(
+                session_id=call.session_id,
+                created_at=call.created_at,
+                model_key=call.route.model_key,
+                provider=call.route.provider.name,
+                upstream_model=call.route.upstream_model,
+                stream=call.stream,
+                prompt_tokens=0,
+                completion_tokens=0,
+                usage_source="estimated",
+                prompt_estimate=0,
+                ttfb_ms=None,
+                total_ms=0.0,
+                status="interrupted",
+                http_status=0,
+                error="interrompue : le hub s'est arrêté pendant la requête",
+                cost=0.0,
+                tokens_saved=call.tokens_saved,
+                request_id=call.request_id,
+            )
+        )
 
     async def handle(
         self,
@@ -144,9 +171,11 @@ class ChatService:
             route=route,
             session_id=session.id,
             stream=stream,
-            prompt=asyncio.create_task(self._counter.count_chat_async(messages, tools)),
+            request_id=self._recorder.new_request_id(),
             tokens_saved=tokens_saved,
         )
+        self._begin(call)  # 503 here if storage cannot record it: nothing sent upstream
+        call.prompt = asyncio.create_task(self._counter.count_chat_async(messages, tools))
         upstream: JSONObject = {**payload, "model": route.upstream_model, "messages": messages}
         wants_usage = False
         if stream:

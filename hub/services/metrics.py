@@ -1,16 +1,25 @@
-"""Recording of request rows off the response path, and the context gauge."""
+"""Recording of request rows off the response path, and the context gauge.
+
+``begin`` journals a request before its upstream call (see ``row_writer``); ``submit``
+finishes it once its row is built (the prompt estimate may still be running when the
+response is sent); the ``RowWriter`` stores rows in batches and calls back here to
+publish ``metric`` events and ``alert`` gauges.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
-from dataclasses import replace
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
 
 from hub.config import ModelConfig, SessionsConfig
+from hub.core.journal import Journal
 from hub.core.jsontypes import JSONObject
 from hub.core.records import RequestRecord, SessionRecord
 from hub.core.store import Store
 from hub.services.events import EventBus
+from hub.services.row_writer import RowWriter, StorageHealth
 
 
 def cost_of(model: ModelConfig | None, prompt_tokens: int, completion_tokens: int) -> float:
@@ -25,7 +34,7 @@ def gauge_level(ratio: float, thresholds: tuple[float, ...]) -> int:
 
 
 class MetricRecorder:
-    """Writes one row per request in the background; ``flush`` gives read-your-writes."""
+    """One row per request, in batches; ``flush`` gives read-your-writes."""
 
     def __init__(
         self,
@@ -33,6 +42,8 @@ class MetricRecorder:
         bus: EventBus,
         config: SessionsConfig,
         models: Mapping[str, ModelConfig],
+        journal: Journal | None = None,
+        queue_limit: int = 10_000,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -40,25 +51,46 @@ class MetricRecorder:
         self._models = models
         self._pending: set[asyncio.Task[None]] = set()
         self._levels: dict[int, int] = {}
-        self._write_lock = asyncio.Lock()
+        self._rows = RowWriter(store, journal, self._stored, queue_limit)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The batch writer's task; on exit, every row that can be written is."""
+        writer = asyncio.create_task(self._rows.run())
+        try:
+            yield
+        finally:
+            await self.flush()
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            self._rows.close()
+
+    def health(self) -> StorageHealth:
+        return self._rows.health()
+
+    @staticmethod
+    def new_request_id() -> str:
+        return uuid.uuid4().hex
+
+    def begin(self, row: RequestRecord) -> None:
+        """Journal the row a request leaves if the hub dies; 503 if storage cannot."""
+        self._rows.begin(row)
 
     def submit(self, record: Awaitable[RequestRecord]) -> None:
         """Schedule a record; never awaited by the request that produced it."""
-        task = asyncio.create_task(self._write(record))
+        task = asyncio.create_task(self._finish(record))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _finish(self, pending: Awaitable[RequestRecord]) -> None:
+        self._rows.finish(await pending)
 
     async def flush(self) -> None:
         while self._pending:
             await asyncio.gather(*list(self._pending))
+        await self._rows.drained()
 
-    async def _write(self, pending: Awaitable[RequestRecord]) -> None:
-        record = await pending
-        async with self._write_lock:
-            row_id = await self._store.insert_request(record)
-        if row_id is None:  # its session was deleted meanwhile: nothing to show
-            return
-        record = replace(record, id=row_id)
+    def _stored(self, record: RequestRecord) -> None:
         self._bus.publish("metric", {"request": record.to_json()})
         self._check_gauge(record)
 

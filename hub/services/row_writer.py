@@ -1,0 +1,202 @@
+"""Request rows: journaled when a request starts and ends, written to the store in batches.
+
+Policy when storage fails (documented in docs/ARCHITECTURE.md, "Durability"):
+- the database fails (full disk, read-only, locked): rows wait in memory (and in the
+  journal), the writer retries with backoff, ``/health`` says ``dégradé`` with the
+  reason, one log line per incident and one when it ends;
+- new requests are refused with a 503 ``storage_unavailable`` (OpenAI-shaped) when the
+  start of the request cannot be journaled or the queue holds ``queue_limit`` rows:
+  the hub never answers a request it could not record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hub.core.database import DatabaseUnavailable
+from hub.core.errors import HubError
+from hub.core.journal import Journal, orphans, replay
+from hub.core.records import RequestRecord, request_from_json
+from hub.core.store import Store
+
+logger = logging.getLogger("hub.rows")
+BATCH = 500
+RETRY_MIN, RETRY_MAX = 0.1, 5.0
+
+
+@dataclass(frozen=True)
+class StorageHealth:
+    ok: bool
+    reason: str | None
+    since: float | None
+    queued: int
+    journal_pending: int
+
+
+class StorageUnavailable(HubError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Le hub ne peut pas enregistrer la requête ({reason}) : "
+            "réessayez quand le stockage sera rétabli.",
+            status=503,
+            error_type="server_error",
+            code="storage_unavailable",
+        )
+
+
+class RowWriter:
+    """Owns the queue between requests and the store; run ``run()`` as one task."""
+
+    def __init__(
+        self,
+        store: Store,
+        journal: Journal | None,
+        on_stored: Callable[[RequestRecord], None],
+        queue_limit: int = 10_000,
+    ) -> None:
+        self._store = store
+        self._journal = journal
+        self._on_stored = on_stored
+        self._limit = queue_limit
+        self._queue: deque[RequestRecord] = deque()
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._writing = False
+        self._incident: str | None = None
+        self._since: float | None = None
+        self._journal_broken: str | None = None
+
+    def health(self) -> StorageHealth:
+        reason = self._incident or self._journal_broken
+        return StorageHealth(
+            ok=reason is None,
+            reason=reason,
+            since=self._since,
+            queued=len(self._queue),
+            journal_pending=self._journal.pending if self._journal else 0,
+        )
+
+    def begin(self, row: RequestRecord) -> None:
+        """Journal a request's start (its row if it never ends) or refuse it (503)."""
+        if len(self._queue) >= self._limit:
+            raise StorageUnavailable(f"{len(self._queue)} lignes en attente d'écriture")
+        if self._journal is None or row.request_id is None:
+            return
+        try:
+            self._journal.started(row.request_id, row.to_json())
+        except OSError as exc:
+            self._journal_failed(exc)
+            raise StorageUnavailable(f"journal : {exc.strerror or exc}") from None
+        if self._journal_broken is not None:
+            logger.warning("Journal des requêtes de nouveau accessible.")
+            self._journal_broken = None
+            self._since = None if self._incident is None else self._since
+
+    def finish(self, row: RequestRecord) -> None:
+        """A request's final row: journaled, then queued for the next batch."""
+        if self._journal is not None and row.request_id is not None:
+            try:
+                self._journal.ended(row.request_id, row.to_json())
+            except OSError as exc:  # the row is still queued; its start line is journaled
+                self._journal_failed(exc)
+        self._queue.append(row)
+        self._wake.set()
+
+    def _journal_failed(self, exc: OSError) -> None:
+        if self._journal_broken is None:
+            self._journal_broken = f"journal : {exc.strerror or exc}"
+            self._since = self._since or time.time()
+            logger.error("Écriture du journal des requêtes impossible : %s", exc)
+
+    def _failed(self, exc: Exception) -> None:
+        reason = f"base de données : {exc}"
+        if self._incident is None:
+            self._since = self._since or time.time()
+            logger.error(
+                "Écriture des requêtes en échec (%s) ; %d ligne(s) gardées en attente.",
+                exc,
+                len(self._queue),
+            )
+        self._incident = reason
+
+    def _recovered(self, written: int) -> None:
+        if self._incident is not None:
+            logger.warning("Base de données rétablie : %d ligne(s) écrite(s).", written)
+            self._incident = None
+            self._since = None if self._journal_broken is None else self._since
+
+    async def run(self) -> None:
+        """Drain the queue forever; cancelled at shutdown after ``drain``."""
+        delay = RETRY_MIN
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [self._queue[i] for i in range(min(BATCH, len(self._queue)))]
+            self._writing = True
+            try:
+                ids = await self._store.insert_requests(batch)
+            except (sqlite3.Error, OSError, DatabaseUnavailable) as exc:
+                self._writing = False
+                self._failed(exc)
+                self._signal()
+                await asyncio.sleep(delay)
+                delay = min(RETRY_MAX, delay * 2)
+                continue
+            delay = RETRY_MIN
+            for _ in batch:
+                self._queue.popleft()
+            self._writing = False
+            self._recovered(len(batch))
+            if self._journal is not None:
+                self._journal.committed(r.request_id for r in batch if r.request_id)
+            for record, row_id in zip(batch, ids, strict=True):
+                if row_id is not None:
+                    self._on_stored(replace(record, id=row_id))
+            self._signal()
+
+    def _signal(self) -> None:
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+    async def drained(self, *, give_up_on_failure: bool = True) -> None:
+        """Until every queued row is written (or, by default, the store is failing)."""
+        while self._queue or self._writing:
+            if give_up_on_failure and self._incident is not None:
+                return
+            await self._progress.wait()
+
+    def close(self) -> None:
+        """Shutdown: keep the journal of unwritten rows for the next start."""
+        if self._journal is not None:
+            self._journal.close()
+
+
+async def recover(store: Store, database: Path) -> int:
+    """Store the rows of dead processes' journals (``interrupted`` if never ended).
+
+    Returns how many rows were found; their segments are deleted once stored.
+    """
+    directory, prefix = Journal.location(database)
+    paths = orphans(directory, prefix) if directory.is_dir() else []
+    if not paths:
+        return 0
+    rows = [r for r in map(request_from_json, replay(paths)) if r is not None]
+    await store.insert_requests(rows)
+    for path in paths:
+        path.unlink(missing_ok=True)
+    interrupted = sum(1 for r in rows if r.status == "interrupted")
+    logger.warning(
+        "Journal rejoué : %d requête(s) retrouvée(s), dont %d interrompue(s).",
+        len(rows),
+        interrupted,
+    )
+    return len(rows)
