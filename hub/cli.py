@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from hub import logs as hub_logs
+from hub.api import keys_cli
 from hub.api.app import create_app, open_hub
 from hub.api.mcp import serve_stdio
 from hub.config import ConfigError, HubConfig, load_config
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     mcp_import.add_argument("--config", help="config.toml à compléter")
     mcp_import.add_argument("--dry-run", action="store_true", help="afficher sans écrire")
     mcp_import.set_defaults(run=_mcp_import)
+    keys_cli.register(commands, _config)
     return parser
 
 

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from hub.api import (
     dashboard,
     health,
+    keys_routes,
     mcp,
     mcp_proxy,
     mcp_servers,
@@ -36,6 +37,7 @@ from hub.config import HubConfig
 from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError
 from hub.core.journal import Journal
+from hub.core.keys_store import KeyStore
 from hub.core.masks import MaskStore
 from hub.core.savings_store import SavingsStore
 from hub.core.store import Store, StoreOpenError
@@ -47,6 +49,8 @@ from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
 from hub.services.events import EventBus
 from hub.services.failure_log import log_failures
+from hub.services.keys import KeyService
+from hub.services.limits import LimitService
 from hub.services.metrics import MetricRecorder
 from hub.services.row_writer import recover
 from hub.services.savings import SavingsService
@@ -98,6 +102,9 @@ async def open_hub(
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
         await stack.enter_async_context(endpoints.running())
+        key_store = KeyStore(store)
+        keys = KeyService(key_store)
+        await stack.enter_async_context(keys.running())
         yield HubState(
             config=config,
             store=store,
@@ -112,6 +119,8 @@ async def open_hub(
             savings=savings,
             upstreams=upstreams,
             mcp_endpoints=endpoints,
+            keys=keys,
+            limits=LimitService(key_store, router, counter),
         )
 
 
@@ -151,14 +160,16 @@ def create_app(
             app.state.hub = hub
             yield
 
-    middleware = []
-    if config.server.api_key:
-        middleware.append(Middleware(ApiKeyMiddleware, api_key=config.server.api_key))
+    server = config.server
+    middleware = [
+        Middleware(ApiKeyMiddleware, api_key=server.api_key, metrics_key=server.metrics_key)
+    ]
     return Starlette(
         routes=[
             *health.routes,
             *openai_routes.routes,
             *rest.routes,
+            *keys_routes.routes,
             *ws.routes,
             *savings_routes.routes,
             *mcp_servers.routes,

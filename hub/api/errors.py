@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 
 from hub.core.errors import HubError, UpstreamError
 from hub.core.jsontypes import JSON, JSONObject
+from hub.services.limits import LimitExceeded
 
 NO_RETRY = {"x-should-retry": "false"}
 
@@ -27,6 +28,8 @@ def error_response(error: HubError, headers: dict[str, str] | None = None) -> JS
 
 async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HubError)
+    if isinstance(exc, LimitExceeded) and exc.retry_after is not None:
+        return error_response(exc, {"retry-after": str(exc.retry_after)})
     # The hub already retried: an SDK retrying too would multiply the upstream calls.
     return error_response(exc, NO_RETRY if isinstance(exc, UpstreamError) else None)
 

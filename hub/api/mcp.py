@@ -35,6 +35,7 @@ from hub.api.mcp_common import (
     progress_relay,
     remember,
     security_settings,
+    tool_allowed,
 )
 from hub.api.state import HubState
 from hub.core.errors import HubError
@@ -104,9 +105,14 @@ def build_server(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         remember(sessions, ctx)
-        return types.ListToolsResult(tools=[*tools, *upstreams.list_tools()])
+        every = [*tools, *upstreams.list_tools()]
+        return types.ListToolsResult(tools=[t for t in every if tool_allowed(ctx, t.name)])
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        if not tool_allowed(ctx, params.name):
+            raise MCPError(
+                types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {params.name[:100]}"
+            )
         spec = specs.get(params.name)
         if spec is None:
             if UPSTREAM_SEPARATOR in params.name:

@@ -21,8 +21,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.dispatcher import ProgressFnT
 from starlette.requests import Request
 
+from hub.api.auth import request_key
 from hub.config import ServerConfig
 from hub.core.jsontypes import JSONObject
+from hub.services.keys import matches
 
 Sessions = dict[str, ServerSession]  # MCP session id -> its latest per-request session
 MAX_TRACKED = 256
@@ -112,3 +114,9 @@ async def announce(
         except Exception:  # a gone or stuck client must not take the hub down with it
             logger.debug("annonce list_changed impossible (%s)", session_id, exc_info=True)
             sessions.pop(session_id, None)
+
+
+def tool_allowed(ctx: ServerRequestContext[JSONObject, object], name: str) -> bool:
+    """A virtual key's MCP tool patterns (``[]``: every tool); stdio and admin: all."""
+    key = request_key(ctx.request) if isinstance(ctx.request, Request) else None
+    return key is None or matches(name, key.limits.tools)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from hub.api.auth import request_key
 from hub.api.chat_validation import validate_chat
 from hub.api.errors import read_object
 from hub.api.state import HubState, hub_of
@@ -65,7 +66,15 @@ async def chat_completions(request: Request) -> Response:
     hub.router.usable(str(payload["model"]))  # 404 unknown, 401 provider key not set
     header = request.headers.get(SESSION_HEADER)
     compaction = request.headers.get(COMPACTION_HEADER)
-    reply = await _until_disconnect(request, hub.chat.handle(payload, header, compaction))
+    key = request_key(request)
+    admission = await hub.limits.admit(key, payload) if key else None
+    try:
+        work = hub.chat.handle(payload, header, compaction, admission)
+        reply = await _until_disconnect(request, work)
+    except BaseException:
+        if admission is not None:
+            admission.release()  # no-op once the request is being recorded
+        raise
     if isinstance(reply, StreamReply):
         headers = {"cache-control": "no-cache", "x-accel-buffering": "no", **reply.headers}
         return StreamingResponse(reply.chunks, headers=headers, media_type="text/event-stream")

@@ -16,6 +16,8 @@ from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
 from hub.services.events import EventBus
+from hub.services.keys import KeyService
+from hub.services.limits import LimitService
 from hub.services.metrics import MetricRecorder
 from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
@@ -37,6 +39,8 @@ class HubState:
     savings: SavingsService
     upstreams: UpstreamHub
     mcp_endpoints: UpstreamEndpoints
+    keys: KeyService
+    limits: LimitService
     started_at: float = field(default_factory=time.time)
 
 

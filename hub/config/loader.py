@@ -44,12 +44,13 @@ def _is_loopback(host: str) -> bool:
 def _server(t: Table) -> ServerConfig:
     t.check_keys(
         {"host", "port", "api_key", "max_body_bytes", "allowed_hosts", "allowed_origins"}
-        | {"shutdown_timeout"}
+        | {"shutdown_timeout", "metrics_key"}
     )
     server = ServerConfig(
         host=t.string("host", "127.0.0.1"),
         port=t.integer("port", 8000, minimum=0),
         api_key=t.optional_string("api_key", missing_var_ok=True),
+        metrics_key=t.optional_string("metrics_key", missing_var_ok=True),
         max_body_bytes=t.integer("max_body_bytes", 20 * 1024 * 1024, minimum=1024),
         allowed_hosts=t.strings("allowed_hosts"),
         allowed_origins=t.strings("allowed_origins"),

@@ -11,6 +11,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None
+    metrics_key: str | None = None  # GET /metrics only (Prometheus scrapers)
     max_body_bytes: int = 20 * 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()

@@ -128,4 +128,25 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
     ALTER TABLE requests ADD COLUMN request_id TEXT;
     CREATE UNIQUE INDEX requests_by_request_id ON requests(request_id);
     """,
+    # 5 (keys): virtual keys (only a salted hash of the secret), and who made each request
+    """
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        salt TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        revoked_at REAL,
+        budget REAL,
+        period TEXT NOT NULL DEFAULT 'total',
+        rpm INTEGER,
+        tpm INTEGER,
+        models TEXT NOT NULL DEFAULT '[]',
+        tools TEXT NOT NULL DEFAULT '[]'
+    );
+    ALTER TABLE requests ADD COLUMN key_id TEXT;
+    ALTER TABLE sessions ADD COLUMN key_id TEXT;
+    CREATE INDEX requests_by_key ON requests(key_id, created_at);
+    """,
 )

@@ -23,6 +23,7 @@ class SessionRecord:
     provider: str | None
     model_key: str | None
     compaction: bool
+    key_id: str | None = None
 
     def to_json(self) -> JSONObject:
         data: JSONObject = dict(asdict(self))
@@ -52,6 +53,7 @@ class RequestRecord:
     attempts: int = 1
     tokens_saved: int = 0
     request_id: str | None = None  # unique per request; makes journal replay idempotent
+    key_id: str | None = None  # the virtual key that made it (hub/services/keys.py)
     id: int | None = None
 
     def to_json(self) -> JSONObject:
@@ -103,6 +105,7 @@ def request_from_json(data: JSONObject) -> RequestRecord | None:
             attempts=int(number("attempts")),
             tokens_saved=int(number("tokens_saved")),
             request_id=optional_text("request_id"),
+            key_id=optional_text("key_id"),
         )
     except TypeError:
         return None

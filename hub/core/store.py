@@ -24,7 +24,7 @@ POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 _REQUEST_COLUMNS = (
     "session_id, created_at, model_key, provider, upstream_model, stream, prompt_tokens, "
     "completion_tokens, usage_source, prompt_estimate, ttfb_ms, total_ms, status, "
-    "http_status, error, cost, attempts, tokens_saved, request_id"
+    "http_status, error, cost, attempts, tokens_saved, request_id, key_id"
 )
 _REQUEST_WIDTH = _REQUEST_COLUMNS.count(",") + 1
 BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL 65 535)
@@ -39,6 +39,7 @@ def _session(row: Row) -> SessionRecord:
         provider=row["provider"],
         model_key=row["model_key"],
         compaction=bool(row["compaction"]),
+        key_id=row["key_id"],
     )
 
 
@@ -64,6 +65,7 @@ def _request(row: Row) -> RequestRecord:
         attempts=row["attempts"],
         tokens_saved=row["tokens_saved"],
         request_id=row["request_id"],
+        key_id=row["key_id"],
     )
 
 
@@ -72,7 +74,7 @@ def _request_params(r: RequestRecord) -> tuple[SqlParam, ...]:
         r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
         int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
         r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
-        r.cost, r.attempts, r.tokens_saved, r.request_id,
+        r.cost, r.attempts, r.tokens_saved, r.request_id, r.key_id,
     )  # fmt: skip
 
 

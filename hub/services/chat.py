@@ -23,6 +23,7 @@ from hub.core.tokens import TokenCounter
 from hub.proxy.routing import ModelRouter, Route
 from hub.proxy.sse import SSESplitter, StreamTracker, Usage, completion_text, usage_of
 from hub.proxy.upstream import ProviderPool, UpstreamReply
+from hub.services.limits import Admission
 from hub.services.metrics import MetricRecorder, cost_of
 from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
@@ -57,6 +58,11 @@ class _Call:
     attempts: int = 1
     ttfb_ms: float | None = None
     tokens_saved: int = 0
+    admission: Admission | None = None
+
+    @property
+    def key_id(self) -> str | None:
+        return self.admission.key_id if self.admission else None
 
 
 def sse_error(message: str, code: str) -> bytes:
@@ -92,6 +98,8 @@ class ChatService:
         error: str | None = None,
     ) -> None:
         total_ms = (time.perf_counter() - call.started) * 1000
+        if call.admission is not None:
+            call.admission.recording = True
 
         async def build() -> RequestRecord:
             estimate = await call.prompt if call.prompt else 0
@@ -102,7 +110,7 @@ class ChatService:
             else:
                 prompt, source = estimate, "estimated"
                 completion_tokens = self._counter.count_text(completion) if completion else 0
-            return RequestRecord(
+            record = RequestRecord(
                 session_id=call.session_id,
                 created_at=call.created_at,
                 model_key=call.route.model_key,
@@ -122,7 +130,11 @@ class ChatService:
                 attempts=call.attempts,
                 tokens_saved=call.tokens_saved,
                 request_id=call.request_id,
+                key_id=call.key_id,
             )
+            if call.admission is not None:
+                call.admission.settle(record)
+            return record
 
         self._recorder.submit(build())
 
@@ -148,6 +160,7 @@ class ChatService:
                 cost=0.0,
                 tokens_saved=call.tokens_saved,
                 request_id=call.request_id,
+                key_id=call.key_id,
             )
         )
 
@@ -156,6 +169,7 @@ class ChatService:
         payload: JSONObject,
         session_header: str | None,
         compaction_header: str | None = None,
+        admission: Admission | None = None,
     ) -> JsonReply | StreamReply:
         model = payload.get("model")
         if not isinstance(model, str):
@@ -173,6 +187,7 @@ class ChatService:
             stream=stream,
             request_id=self._recorder.new_request_id(),
             tokens_saved=tokens_saved,
+            admission=admission,
         )
         self._begin(call)  # 503 here if storage cannot record it: nothing sent upstream
         call.prompt = asyncio.create_task(self._counter.count_chat_async(messages, tools))
