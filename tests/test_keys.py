@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import httpx2
 import openai
 import pytest
@@ -70,6 +71,10 @@ async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[Hub]:
             yield Hub(url, admin, path)
 
 
+async def _files(folder: Path) -> list[Path]:
+    return [Path(p) async for p in anyio.Path(folder).glob("hub.db*")]
+
+
 async def _ask(client: AsyncOpenAI, model: str = "fake/echo", **extra: object) -> str:
     reply = await client.chat.completions.create(model=model, messages=HELLO, **extra)
     return reply.choices[0].message.content or ""
@@ -83,7 +88,7 @@ async def test_secret_shown_once_and_only_a_hash_stored(hub: Hub, tmp_path: Path
     assert secret not in listed and "salt" not in listed and "hash" not in listed
     again = (await hub.admin.get(f"/api/keys/{body['id']}")).json()
     assert "secret" not in again
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("hub.db*"))
+    stored = b"".join([await anyio.Path(p).read_bytes() for p in await _files(tmp_path)])
     assert secret.encode() not in stored and secret.split("-")[-1].encode() not in stored
 
 
@@ -104,7 +109,7 @@ async def test_requests_attributed_to_their_key(hub: Hub) -> None:
 
 
 async def test_unknown_and_malformed_keys_get_the_same_answer(hub: Hub) -> None:
-    secret, body = await hub.key()
+    secret, _ = await hub.key()
     forged = secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")
     unknown = "sk-kp-000000000000-" + "x" * 43
     answers = []
