@@ -24,6 +24,7 @@ from hub.api import (
     mcp,
     mcp_proxy,
     mcp_servers,
+    metrics_route,
     openai_routes,
     rest,
     savings_routes,
@@ -52,6 +53,7 @@ from hub.services.failure_log import log_failures
 from hub.services.keys import KeyService
 from hub.services.limits import LimitService
 from hub.services.metrics import MetricRecorder
+from hub.services.prometheus import HubMetrics
 from hub.services.row_writer import recover
 from hub.services.savings import SavingsService
 from hub.services.savings_pipeline import SavingsPipeline
@@ -105,6 +107,9 @@ async def open_hub(
         key_store = KeyStore(store)
         keys = KeyService(key_store)
         await stack.enter_async_context(keys.running())
+        limits = LimitService(key_store, router, counter)
+        metrics = HubMetrics(upstreams, keys, limits)
+        recorder.observers.append(metrics.observe)
         yield HubState(
             config=config,
             store=store,
@@ -120,7 +125,8 @@ async def open_hub(
             upstreams=upstreams,
             mcp_endpoints=endpoints,
             keys=keys,
-            limits=LimitService(key_store, router, counter),
+            limits=limits,
+            metrics=metrics,
         )
 
 
@@ -170,6 +176,7 @@ def create_app(
             *openai_routes.routes,
             *rest.routes,
             *keys_routes.routes,
+            *metrics_route.routes,
             *ws.routes,
             *savings_routes.routes,
             *mcp_servers.routes,

@@ -19,6 +19,7 @@ from hub.services.events import EventBus
 from hub.services.keys import KeyService
 from hub.services.limits import LimitService
 from hub.services.metrics import MetricRecorder
+from hub.services.prometheus import HubMetrics
 from hub.services.savings import SavingsService
 from hub.services.sessions import SessionService
 from hub.services.stats import StatsService
@@ -41,6 +42,7 @@ class HubState:
     mcp_endpoints: UpstreamEndpoints
     keys: KeyService
     limits: LimitService
+    metrics: HubMetrics
     started_at: float = field(default_factory=time.time)
 
 

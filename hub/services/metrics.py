@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from hub.config import ModelConfig, SessionsConfig
@@ -52,6 +52,7 @@ class MetricRecorder:
         self._pending: set[asyncio.Task[None]] = set()
         self._levels: dict[int, int] = {}
         self._rows = RowWriter(store, journal, self._stored, queue_limit)
+        self.observers: list[Callable[[RequestRecord], None]] = []  # e.g. Prometheus counters
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -92,6 +93,8 @@ class MetricRecorder:
 
     def _stored(self, record: RequestRecord) -> None:
         self._bus.publish("metric", {"request": record.to_json()})
+        for observe in self.observers:
+            observe(record)
         self._check_gauge(record)
 
     def max_context(self, model_key: str | None) -> int | None:
