@@ -4,8 +4,8 @@ Upstream: server-everything's ``echo`` (node_modules, see package.json). Paths:
 - stdio direct      : mcp.Client -> node (stdio)
 - stdio via registry: UpstreamHub.call_tool (what the hub's /mcp server calls) -> node (stdio)
 - http direct       : mcp.Client -> node (Streamable HTTP)
-- http via /mcp/NAME: mcp.Client -> hub process (Streamable HTTP) -> node (Streamable HTTP)
-- /mcp/NAME -> stdio: mcp.Client -> hub process (Streamable HTTP) -> node (stdio), for reference
+- http via /servers/NAME/mcp: mcp.Client -> hub process (Streamable HTTP) -> node (Streamable HTTP)
+- /servers/NAME/mcp -> stdio: mcp.Client -> hub process (Streamable HTTP) -> node (stdio), for reference
 Usage: python scripts/bench.py mcp_hub [--calls N]
 """
 
@@ -128,12 +128,12 @@ async def main(argv: list[str]) -> None:
                         if all(s["state"] == "ready" for s in status["servers"]):
                             break
                         await anyio.sleep(0.1)
-            proxied = f"http://127.0.0.1:{hub_port}/mcp/evhttp"
+            proxied = f"http://127.0.0.1:{hub_port}/servers/evhttp/mcp"
             async with Client(proxied, mode="legacy", cache=None) as via:
-                await run("http via /mcp/NAME", lambda: via.call_tool("echo", echo))
-            proxied = f"http://127.0.0.1:{hub_port}/mcp/everything"
+                await run("http via /servers/NAME/mcp", lambda: via.call_tool("echo", echo))
+            proxied = f"http://127.0.0.1:{hub_port}/servers/everything/mcp"
             async with Client(proxied, mode="legacy", cache=None) as via:
-                await run("/mcp/NAME -> stdio", lambda: via.call_tool("echo", echo))
+                await run("/servers/NAME/mcp -> stdio", lambda: via.call_tool("echo", echo))
         finally:
             for process in (hub_process, node):
                 process.terminate()
@@ -142,7 +142,7 @@ async def main(argv: list[str]) -> None:
 
 
 def _print(results: dict[str, dict[int, list[float]]]) -> None:
-    baseline = {"stdio via registry": "stdio direct", "http via /mcp/NAME": "http direct"}
+    baseline = {"stdio via registry": "stdio direct", "http via /servers/NAME/mcp": "http direct"}
     print(
         f"{'chemin':<22}{'conc.':>6}{'p50 ms':>10}{'p99 ms':>10}{'ajout p50':>11}{'ajout p99':>11}"
     )

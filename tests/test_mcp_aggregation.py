@@ -64,7 +64,7 @@ async def names(client: Client) -> set[str]:
 
 
 async def test_tools_resources_prompts_are_merged(ready_url: str) -> None:
-    async with Client(f"{ready_url}/mcp/everything", mode="legacy") as direct:
+    async with Client(f"{ready_url}/servers/everything/mcp", mode="legacy") as direct:
         upstream = {tool.name: tool for tool in (await direct.list_tools()).tools}
         upstream_resources = (await direct.list_resources()).resources
     async with Client(f"{ready_url}/mcp", mode="legacy") as legacy:  # same protocol as direct

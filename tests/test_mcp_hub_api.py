@@ -99,7 +99,7 @@ async def test_status_and_proxy_endpoint(mcp_hub_url: str) -> None:
         assert status["dyn"]["warnings"]
         text = (await http.get("/api/mcp/servers")).text
         assert SECRET not in text and HEADER_SECRET not in text and "entete" not in text
-    async with Client(f"{mcp_hub_url}/mcp/everything", mode="legacy") as client:
+    async with Client(f"{mcp_hub_url}/servers/everything/mcp", mode="legacy") as client:
         names = [t.name for t in (await client.list_tools()).tools]
         assert "echo" in names and not any("__" in n for n in names)
         result = await client.call_tool("echo", {"message": "via le hub"})
@@ -127,7 +127,7 @@ async def test_status_and_proxy_endpoint(mcp_hub_url: str) -> None:
         ref = types.PromptReference(type="ref/prompt", name=prompt.name)
         arg = prompt.arguments[0].name  # type: ignore[index]
         assert (await client.complete(ref, {"name": arg, "value": ""})).completion is not None
-    async with Client(f"{mcp_hub_url}/mcp/dyn") as modern:  # default mode: discovery probe
+    async with Client(f"{mcp_hub_url}/servers/dyn/mcp") as modern:  # default mode: discovery probe
         result = await modern.call_tool("env", {"name": "HUB_TEST_SECRET"})
         assert result.content[0].text == SECRET  # type: ignore[union-attr]
 
@@ -136,7 +136,7 @@ async def test_unknown_names_and_hostile_input(mcp_hub_url: str) -> None:
     async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
         for name in ["nope", "a" * 5000, "..%2F..%2Fetc", "%00", "évé"]:
             response = await http.post(
-                f"/mcp/{name}", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}
+                f"/servers/{name}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}
             )
             assert response.status_code == 404
             assert response.json()["error"]["message"]  # JSON error, French
@@ -149,13 +149,15 @@ async def test_unknown_names_and_hostile_input(mcp_hub_url: str) -> None:
             "accept": "application/json, text/event-stream",
             "content-type": "application/json",
         }
-        response = await http.post("/mcp/dyn", content=b"{not json", headers=headers)
+        response = await http.post("/servers/dyn/mcp", content=b"{not json", headers=headers)
         assert response.status_code == 400
-        response = await http.post("/mcp/dyn", content=b"x" * (5 * 1024 * 1024), headers=headers)
+        response = await http.post(
+            "/servers/dyn/mcp", content=b"x" * (5 * 1024 * 1024), headers=headers
+        )
         assert response.status_code == 413
         evil = {**headers, "host": "evil.example"}
         body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-        response = await http.post("/mcp/dyn", json=body, headers=evil)
+        response = await http.post("/servers/dyn/mcp", json=body, headers=evil)
         assert response.status_code in (403, 421)
 
 
@@ -189,7 +191,7 @@ async def test_upstream_list_change_is_announced_on_the_proxy_endpoint(mcp_hub_u
             changed.set()
 
     async with Client(
-        f"{mcp_hub_url}/mcp/dyn", mode="legacy", message_handler=on_message
+        f"{mcp_hub_url}/servers/dyn/mcp", mode="legacy", message_handler=on_message
     ) as client:
         assert client.server_capabilities.tools is not None
         assert client.server_capabilities.tools.list_changed
@@ -201,7 +203,7 @@ async def test_upstream_list_change_is_announced_on_the_proxy_endpoint(mcp_hub_u
 
 
 async def test_proxy_endpoint_of_a_down_upstream_answers_with_errors(mcp_hub_url: str) -> None:
-    async with Client(f"{mcp_hub_url}/mcp/remote", mode="legacy") as client:
+    async with Client(f"{mcp_hub_url}/servers/remote/mcp", mode="legacy") as client:
         assert (await client.list_tools()).tools == []
         result = await client.call_tool("anything", {})
         assert result.is_error

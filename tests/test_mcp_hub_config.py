@@ -149,3 +149,72 @@ def test_allow_and_deny_lists() -> None:
     kept, warnings = accept_tools(McpServerConfig(name="s", command="x"), [*bad, bad[1]])
     assert [t.name for t in kept] == ["t2"]
     assert len(warnings) == 2
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "problem"),
+    [
+        ('[mcp.servers.a_b]\ncommand = "x"\n', "mcp.servers.a_b", "nom de serveur"),
+        ('[mcp.servers."a b"]\ncommand = "x"\n', "mcp.servers.a b", "nom de serveur"),
+        (
+            '[mcp.servers.a]\ncommand = "x"\ntools.allow = ["re[ad"]\n',
+            "mcp.servers.a.tools.allow",
+            "motif",
+        ),
+        ('[mcp.profiles.p]\nservers = ["^a$"]\n', "mcp.profiles.p.servers", "motif"),
+        ('[mcp.profiles.p]\ntools.deny = [""]\n', "mcp.profiles.p.tools.deny", "motif"),
+        ('[mcp.profiles.p]\npinned = ["a b"]\n', "mcp.profiles.p.pinned", "motif"),
+        ('[mcp.profiles.p]\nprefix = "jamais"\n', "mcp.profiles.p.prefix", "on_collision"),
+        ('[mcp.profiles.p]\ndiscovery = "tout"\n', "mcp.profiles.p.discovery", "search"),
+        ("[mcp.profiles.p]\nmax_result_tokens = 0\n", "mcp.profiles.p.max_result_tokens", "1"),
+        ('[mcp.profiles.p]\ncolour = "x"\n', "mcp.profiles.p.colour", "clé inconnue"),
+        ('[mcp.profiles."p_q"]\n', "mcp.profiles.p_q", "nom de profil"),
+    ],
+)
+def test_check_config_rejects_bad_names_and_patterns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, key: str, problem: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(toml)
+    with pytest.raises(SystemExit) as info:
+        main(["check-config", "--config", str(config)])
+    assert info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"« {key} »" in error and problem in error and "Erreur de configuration" in error
+
+
+def test_check_config_accepts_profiles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[mcp.servers.files]\ncommand = "x"\nmax_result_tokens = 2000\n'
+        '[mcp.profiles.code]\nservers = ["fil?s"]\ntools.allow = ["files__read_*"]\n'
+        'prefix = "on_collision"\ndiscovery = "search"\npinned = ["files__read_text_file"]\n'
+    )
+    main(["check-config", "--config", str(config)])
+    assert "profils MCP : code" in capsys.readouterr().out
+    profile = load_config(config, {}).mcp.profiles["code"]
+    assert profile.servers == ("fil?s",) and profile.discovery == "search"
+
+
+def test_import_rejects_bad_names_keeps_plain_env_and_warns_on_sse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    bad = write(tmp_path, {"mcpServers": {"my_server": {"command": "x"}}}, "bad.json")
+    with pytest.raises(SystemExit):
+        main(["mcp-import", str(bad), "--config", str(config)])
+    assert "« mcpServers.my_server »" in capsys.readouterr().err and not config.exists()
+    source = write(tmp_path, {"mcpServers": {
+        "tool": {"command": "x", "env": {"LOG_LEVEL": "debug", "ROOT": "/srv/data",
+                 "SLACK_BOT_TOKEN": "xoxb-1", "OPAQUE": "a8F3kQ9zL2mN7pR4tV6wX1yB"}},
+        "legacy": {"url": "https://example.test/sse", "headers": {"X-Team": "docs"}},
+    }})  # fmt: skip
+    main(["mcp-import", str(source), "--config", str(config)])
+    captured = capsys.readouterr()
+    assert "SSE" in captured.err and "legacy" in captured.err
+    env = {"SLACK_BOT_TOKEN": "t", "OPAQUE": "o"}
+    servers = load_config(config, env).mcp.servers
+    assert servers["tool"].env == {"LOG_LEVEL": "debug", "ROOT": "/srv/data",
+                                   "SLACK_BOT_TOKEN": "t", "OPAQUE": "o"}  # fmt: skip
+    assert servers["legacy"].headers == {"X-Team": "docs"}
+    assert "xoxb-1" not in config.read_text() and "a8F3kQ9z" not in config.read_text()

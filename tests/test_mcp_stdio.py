@@ -7,13 +7,15 @@ import os
 import sys
 from pathlib import Path
 
+import anyio
 import httpx2
 import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from hub.config import HubConfig
-from tests.conftest import UPSTREAM_SECRET
+from hub.config import HubConfig, load_config
+from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.mcp_upstreams import EVERYTHING_JS, needs_node
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +59,37 @@ async def test_stdio_legacy_handshake(hub_config: HubConfig) -> None:
         text = read.contents[0]
         assert isinstance(text, types.TextResourceContents)
         assert "sessions" in json.loads(text.text)
+
+
+@needs_node
+async def test_first_tools_list_waits_for_upstreams(tmp_path: Path, upstream_url: str) -> None:
+    """One-shot clients: the first tools/list already has the upstream's tools."""
+    extra = f"""
+[mcp]
+stdio_wait = 20
+
+[mcp.servers.everything]
+command = "node"
+args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
+
+[mcp.profiles.agent]
+discovery = "search"
+pinned = ["everything__echo"]
+"""
+    config = load_config(write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": "k"})
+    async with Client(stdio_params(config)) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "everything__echo" in names and "everything__get-sum" in names
+    params = stdio_params(config)
+    params.args.extend(["--profile", "agent"])
+    async with Client(params) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert names == {"everything__echo", "tool_search", "tool_describe", "tool_call"}
+        arguments = {"name": "everything__echo", "arguments": {"message": "stdio"}}
+        result = await client.call_tool("tool_call", arguments)
+        assert result.content[0].text == "Echo: stdio"  # type: ignore[union-attr]
+    params = stdio_params(config)
+    params.args.extend(["--profile", "nope"])
+    process = await anyio.run_process([params.command, *params.args], cwd=params.cwd,
+                                      env=params.env, check=False)  # fmt: skip
+    assert process.returncode == 2 and "profil MCP « nope » inconnu" in process.stderr.decode()

@@ -21,7 +21,7 @@ from hub.api import (
     dashboard,
     health,
     keys_routes,
-    mcp,
+    mcp_profiles,
     mcp_proxy,
     mcp_servers,
     metrics_route,
@@ -32,7 +32,7 @@ from hub.api import (
 )
 from hub.api.auth import ApiKeyMiddleware
 from hub.api.errors import error_response, hub_error_handler
-from hub.api.mcp_common import security_settings
+from hub.api.mcp_common import ResultLimiter, security_settings
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.database import DatabaseUnavailable
@@ -97,7 +97,10 @@ async def open_hub(
             configured_servers(config.mcp, os.environ),
             on_status=lambda s: bus.publish("mcp_status", s),
         )
-        endpoints = mcp_proxy.UpstreamEndpoints(upstreams, security_settings(config.server))
+        limiter = ResultLimiter(counter, savings)
+        endpoints = mcp_proxy.UpstreamEndpoints(
+            upstreams, security_settings(config.server), limiter
+        )
         failures = asyncio.create_task(log_failures(bus, log))
         stack.callback(failures.cancel)
         await stack.enter_async_context(sessions.running())
@@ -162,7 +165,7 @@ def create_app(
             except StoreOpenError as exc:  # uvicorn then exits ("Application startup failed")
                 log.critical("%s", exc)
                 raise
-            await stack.enter_async_context(mcp.serve_http(app, hub))
+            await stack.enter_async_context(mcp_profiles.serve_http(app, hub))
             app.state.hub = hub
             yield
 
@@ -180,8 +183,8 @@ def create_app(
             *ws.routes,
             *savings_routes.routes,
             *mcp_servers.routes,
-            *mcp_proxy.routes,  # /mcp/NAME: listed before the hub's own /mcp endpoint
-            *mcp.routes,
+            *mcp_proxy.routes,
+            *mcp_profiles.routes,
             *dashboard.routes,
         ],
         middleware=middleware,

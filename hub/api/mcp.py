@@ -1,8 +1,8 @@
-"""The hub as an MCP server: the tools of ``tools/``, sessions as resources.
+"""The hub as an MCP server for one tool profile: own tools, upstream tools, sessions.
 
-One ``Server`` serves both transports: Streamable HTTP at ``/mcp`` (inside the
-Starlette app, behind the API key middleware and the SDK's Host/Origin checks)
-and stdio (``kimi-proxy mcp``). A tool that fails answers ``isError`` with a
+``build_server`` makes one lowlevel ``Server`` per profile (``hub.api.mcp_profiles``
+mounts them at ``/mcp`` and ``/profiles/NAME/mcp``, and serves one over stdio for
+``kimi-proxy mcp``). A tool that fails answers ``isError`` with a
 French message; a malformed request (unknown tool, bad resource URI) is a
 JSON-RPC error. Neither ends the MCP session.
 """
@@ -11,43 +11,37 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
-from mcp.server.stdio import stdio_server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
-from starlette.applications import Starlette
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from hub import __version__
 from hub.api.mcp_common import (
     ListChangedServer,
+    ResultLimiter,
     Sessions,
-    announce,
     progress_relay,
     remember,
-    security_settings,
     tool_allowed,
 )
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub import UpstreamHub
+from hub.features.mcp_hub.profiles import Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
+from tools import discovery
 from tools.base import ToolCall, ToolDeps, ToolSpec, check_known
 from tools.catalog import ALL_TOOLS
+from tools.discovery import META_NAMES, META_TOOLS
 
 logger = logging.getLogger("hub.mcp")
 Ctx = ServerRequestContext[JSONObject, object]
-UPSTREAM_SEPARATOR = "__"  # upstream tools are NAME__tool; the hub's own never contain it
 SESSIONS_URI = "kimi://sessions"
 INSTRUCTIONS = (
     "Hub Kimi Proxy : sessions, comptage de tokens (cl100k_base), état du contexte, "
@@ -94,45 +88,102 @@ def _session_id(uri: str) -> int | None:
     return int(tail)
 
 
+def own_tools() -> list[types.Tool]:
+    return [_mcp_tool(spec) for spec in ALL_TOOLS]
+
+
+def _failure(message: str) -> types.CallToolResult:
+    data: JSONObject = {"erreur": message}
+    return types.CallToolResult(content=_text(data), is_error=True)
+
+
+async def _guarded(name: str, work: Callable[[], Awaitable[JSONObject]]) -> types.CallToolResult:
+    """A hub tool's answer: its JSON, or ``isError`` with a French message."""
+    try:
+        result = await work()
+    except HubError as exc:
+        return _failure(exc.message)
+    except Exception:
+        logger.exception("outil %s en échec", name)
+        return _failure(f"Erreur interne de l'outil {name}.")
+    return types.CallToolResult(content=_text(result), structured_content=result)
+
+
+def _refused(name: str) -> MCPError:
+    return MCPError(types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {name[:100]}")
+
+
 def build_server(
-    deps: ToolDeps, upstreams: UpstreamHub, sessions: Sessions, listen: ListenHandler
+    deps: ToolDeps,
+    profile: Profile,
+    sessions: Sessions,
+    listen: ListenHandler,
+    limiter: ResultLimiter,
+    first_list_wait: float = 0.0,
 ) -> Server[JSONObject]:
-    """The hub's own tools and resources, merged with every upstream's (``NAME__tool``)."""
+    """One profile's tools (the hub's own and upstream ones) and resources."""
     specs = {spec.name: spec for spec in ALL_TOOLS}
-    tools = [_mcp_tool(spec) for spec in ALL_TOOLS]
+    upstreams = profile.upstreams
+    waited = anyio.Event()
 
     async def list_tools(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         remember(sessions, ctx)
-        every = [*tools, *upstreams.list_tools()]
-        return types.ListToolsResult(tools=[t for t in every if tool_allowed(ctx, t.name)])
+        if not waited.is_set():  # stdio one-shot clients: give upstreams a moment to start
+            await upstreams.wait_started(first_list_wait)
+            waited.set()
+        listed = (
+            [*profile.pinned(), *META_TOOLS] if profile.search_mode else profile.catalogue().tools()
+        )
+        return types.ListToolsResult(tools=[t for t in listed if tool_allowed(ctx, t.name)])
+
+    async def run_tool(ctx: Ctx, name: str, arguments: JSONObject) -> types.CallToolResult:
+        if not tool_allowed(ctx, name):  # a virtual key's MCP tool patterns
+            raise MCPError(
+                types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {name[:100]}"
+            )
+        entry = profile.catalogue().by_name.get(name)
+        if entry is None:
+            raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {name[:100]}")
+        if entry.server is None:
+            spec = specs[entry.upstream_name]
+
+            async def work() -> JSONObject:
+                check_known(spec, arguments)
+                # report_progress is a no-op when the client asked for no progress
+                return await spec.handler(ToolCall(deps, arguments, ctx.session.report_progress))
+
+            return await _guarded(spec.name, work)
+        relay = progress_relay(ctx)
+        result = await upstreams.call_on(entry.server, entry.upstream_name, arguments, relay)
+        detail: JSONObject = {"server": entry.server, "tool": entry.upstream_name,
+                              "profile": profile.name}  # fmt: skip
+        return await limiter.apply(result, profile.result_limit(entry.server), entry.tool, detail)
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        arguments: JSONObject = dict(params.arguments or {})
+        if not (profile.search_mode and params.name in META_NAMES):
+            return await run_tool(ctx, params.name, arguments)
         if not tool_allowed(ctx, params.name):
             raise MCPError(
-                types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {params.name[:100]}"
+                types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {params.name}"
             )
-        spec = specs.get(params.name)
-        if spec is None:
-            if UPSTREAM_SEPARATOR in params.name:
-                relay = progress_relay(ctx)
-                return await upstreams.call_tool(params.name, params.arguments, relay)
-            raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {params.name[:100]}")
-        arguments: JSONObject = dict(params.arguments or {})
+        if params.name == discovery.CALL:
+            try:
+                target, inner = discovery.call_target(arguments)
+            except HubError as exc:
+                return _failure(exc.message)
+            if target in META_NAMES:
+                return _failure(f"« {target} » est un méta-outil : l'appeler directement.")
+            return await run_tool(ctx, target, inner)
+        catalogue = profile.catalogue().restricted(lambda name: tool_allowed(ctx, name))
+        handler = discovery.search if params.name == discovery.SEARCH else discovery.describe
 
-        try:
-            check_known(spec, arguments)
-            # report_progress is a no-op when the client asked for no progress
-            result = await spec.handler(ToolCall(deps, arguments, ctx.session.report_progress))
-        except HubError as exc:
-            failure: JSONObject = {"erreur": exc.message}
-            return types.CallToolResult(content=_text(failure), is_error=True)
-        except Exception:
-            logger.exception("outil %s en échec", spec.name)
-            message: JSONObject = {"erreur": f"Erreur interne de l'outil {spec.name}."}
-            return types.CallToolResult(content=_text(message), is_error=True)
-        return types.CallToolResult(content=_text(result), structured_content=result)
+        async def meta() -> JSONObject:
+            return handler(catalogue, arguments)
+
+        return await _guarded(params.name, meta)
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -146,7 +197,7 @@ def build_server(
                 types.Resource(name=f"session-{s.id}", uri=f"{SESSIONS_URI}/{s.id}",
                                title=s.name, mime_type="application/json")
                 for s in records
-            ] + upstreams.list_resources()
+            ] + upstreams.list_resources(profile.servers())
         )  # fmt: skip
 
     async def list_templates(
@@ -162,7 +213,7 @@ def build_server(
         ctx: Ctx, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         if not params.uri.startswith(SESSIONS_URI):
-            return await upstreams.read_resource(params.uri)
+            return await upstreams.read_resource(params.uri, profile.servers())
         session_id = _session_id(params.uri)
         if session_id is None:
             data: JSONObject = {"sessions": [s.to_json() for s in await deps.sessions.list()]}
@@ -180,13 +231,13 @@ def build_server(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         remember(sessions, ctx)
-        return types.ListPromptsResult(prompts=upstreams.list_prompts())
+        return types.ListPromptsResult(prompts=upstreams.list_prompts(profile.servers()))
 
     async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await upstreams.get_prompt(params.name, params.arguments)
+        return await upstreams.get_prompt(params.name, params.arguments, profile.servers())
 
-    # Prompts only exist upstream: offer the capability only when upstreams are configured.
-    offer_prompts = bool(upstreams.connections)
+    # Prompts only exist upstream: offer the capability only when the profile has upstreams.
+    offer_prompts = bool(profile.servers())
     return ListChangedServer(
         "kimi-proxy-hub",
         version=__version__,
@@ -201,55 +252,3 @@ def build_server(
         on_get_prompt=get_prompt if offer_prompts else None,
         on_subscriptions_listen=listen,
     )
-
-
-@asynccontextmanager
-async def announcing(hub: HubState) -> AsyncIterator[Server[JSONObject]]:
-    """A server for ``hub`` whose clients hear when an upstream's lists change."""
-    sessions: Sessions = {}
-    bus = InMemorySubscriptionBus()  # 2026-07-28 clients hear changes via subscriptions/listen
-    server = build_server(tool_deps(hub), hub.upstreams, sessions, ListenHandler(bus))
-    kinds = ("tools", "resources", "prompts") if hub.upstreams.connections else ("tools",)
-    async with anyio.create_task_group() as group:
-
-        def changed() -> None:
-            group.start_soon(announce, sessions, kinds, bus)
-
-        remove = hub.upstreams.on_change(changed)
-        try:
-            yield server
-        finally:
-            remove()
-            group.cancel_scope.cancel()
-
-
-@asynccontextmanager
-async def serve_http(app: Starlette, hub: HubState) -> AsyncIterator[None]:
-    """Run the MCP session manager for the app's lifetime (inside its lifespan)."""
-    async with announcing(hub) as server:
-        manager = StreamableHTTPSessionManager(
-            app=server,
-            security_settings=security_settings(hub.config.server),
-            max_request_body_size=hub.config.server.max_body_bytes,
-        )
-        async with manager.run():
-            app.state.mcp = manager
-            yield
-
-
-class McpEndpoint:
-    """An ASGI app (a class, so Starlette does not wrap it as a request handler)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        manager = scope["app"].state.mcp
-        assert isinstance(manager, StreamableHTTPSessionManager)
-        await manager.handle_request(scope, receive, send)
-
-
-routes = [Route("/mcp", McpEndpoint())]
-
-
-async def serve_stdio(hub: HubState) -> None:
-    """``kimi-proxy mcp``: the same server on stdin/stdout (logs go to stderr)."""
-    async with announcing(hub) as server, stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())

@@ -1,15 +1,17 @@
-"""What ``/mcp`` and ``/mcp/NAME`` share: Host/Origin policy, list_changed plumbing."""
+"""What the MCP endpoints share: Host/Origin policy, list_changed plumbing, result limits."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import anyio
+import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
 from mcp.server.session import ServerSession
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.subscriptions import (
     PromptsListChanged,
     ResourcesListChanged,
@@ -20,11 +22,17 @@ from mcp.server.subscriptions import (
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.dispatcher import ProgressFnT
 from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 
 from hub.api.auth import request_key
+from hub.api.errors import error_response
 from hub.config import ServerConfig
+from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
+from hub.core.tokens import TokenCounter
+from hub.features.mcp_hub.limits import limit_result
 from hub.services.keys import matches
+from hub.services.savings import SavingsService
 
 Sessions = dict[str, ServerSession]  # MCP session id -> its latest per-request session
 MAX_TRACKED = 256
@@ -120,3 +128,38 @@ def tool_allowed(ctx: ServerRequestContext[JSONObject, object], name: str) -> bo
     """A virtual key's MCP tool patterns (``[]``: every tool); stdio and admin: all."""
     key = request_key(ctx.request) if isinstance(ctx.request, Request) else None
     return key is None or matches(name, key.limits.tools)
+
+
+class ResultLimiter:
+    """Masks upstream tool results over their token limit; originals go to the MaskStore."""
+
+    def __init__(self, counter: TokenCounter, savings: SavingsService) -> None:
+        self._counter = counter
+        self._savings = savings
+
+    async def apply(
+        self, result: types.CallToolResult, limit: int | None, tool: types.Tool, detail: JSONObject
+    ) -> types.CallToolResult:
+        if limit is None or result.is_error:
+            return result
+        schema: JSONObject | None = dict(tool.output_schema) if tool.output_schema else None
+        limited = await limit_result(result, limit, self._counter, schema)
+        if limited.masked:
+            await self._savings.keep_masked(limited.masked, {**detail, "source": "mcp"})
+        return limited.result
+
+
+async def dispatch(
+    managers: Mapping[str, StreamableHTTPSessionManager],
+    name: str,
+    missing: HubError,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Hand the request to ``name``'s session manager, or answer ``missing`` (404 JSON)."""
+    manager = managers.get(name)
+    if manager is None:
+        await error_response(missing)(scope, receive, send)
+        return
+    await manager.handle_request(scope, receive, send)

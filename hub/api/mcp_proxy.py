@@ -1,8 +1,8 @@
-"""``/mcp/NAME``: each upstream MCP server alone, unprefixed, over Streamable HTTP.
+"""``/servers/NAME/mcp``: each upstream MCP server alone, unprefixed, over Streamable HTTP.
 
 One lowlevel ``mcp.server.Server`` per upstream forwards tools, prompts and resources
 to that upstream's live connection; one session manager per upstream runs for the
-hub's lifetime. Mount ``routes`` before any ``Mount("/mcp", ...)`` so this path wins.
+hub's lifetime. A server's ``max_result_tokens`` applies here too.
 """
 
 from __future__ import annotations
@@ -23,8 +23,15 @@ from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from hub.api.errors import error_response
-from hub.api.mcp_common import ListChangedServer, Sessions, announce, progress_relay, remember
+from hub.api.mcp_common import (
+    ListChangedServer,
+    ResultLimiter,
+    Sessions,
+    announce,
+    dispatch,
+    progress_relay,
+    remember,
+)
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
@@ -40,7 +47,9 @@ def _unavailable(exc: UpstreamUnavailable) -> MCPError:
     return MCPError(types.INTERNAL_ERROR, str(exc))
 
 
-def proxy_server(connection: UpstreamConnection, sessions: Sessions) -> Server[JSONObject]:
+def proxy_server(
+    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter
+) -> Server[JSONObject]:
     """A server whose every answer comes from ``connection``'s upstream."""
 
     async def list_tools(
@@ -51,9 +60,15 @@ def proxy_server(connection: UpstreamConnection, sessions: Sessions) -> Server[J
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
-            return await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
+            result = await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
+        tool = next((t for t in connection.tools if t.name == params.name), None)
+        limit = connection.config.max_result_tokens
+        if tool is None or limit is None:
+            return result
+        detail: JSONObject = {"server": connection.config.name, "tool": tool.name}
+        return await limiter.apply(result, limit, tool, detail)
 
     async def list_prompts(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -123,9 +138,11 @@ def _upstream(connection: UpstreamConnection) -> Client:
 
 
 class UpstreamEndpoints:
-    """The session managers behind ``/mcp/NAME``, one per configured upstream."""
+    """The session managers behind ``/servers/NAME/mcp``, one per configured upstream."""
 
-    def __init__(self, upstreams: UpstreamHub, security: TransportSecuritySettings) -> None:
+    def __init__(
+        self, upstreams: UpstreamHub, security: TransportSecuritySettings, limiter: ResultLimiter
+    ) -> None:
         self._upstreams = upstreams
         self._sessions: dict[str, Sessions] = {}
         self._managers: dict[str, StreamableHTTPSessionManager] = {}
@@ -133,7 +150,7 @@ class UpstreamEndpoints:
             sessions: Sessions = {}
             self._sessions[name] = sessions
             self._managers[name] = StreamableHTTPSessionManager(
-                app=proxy_server(connection, sessions),
+                app=proxy_server(connection, sessions, limiter),
                 security_settings=security,
                 max_request_body_size=MAX_BODY,
             )
@@ -171,13 +188,10 @@ class UpstreamEndpoints:
         await announce(self._sessions[name], kinds)
 
     async def handle(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
-        manager = self._managers.get(name)
-        if manager is None:
-            message = f"Serveur MCP « {name[:100]} » inconnu."
-            response = error_response(HubError(message, status=404, code="mcp_server_not_found"))
-            await response(scope, receive, send)
-            return
-        await manager.handle_request(scope, receive, send)
+        missing = HubError(
+            f"Serveur MCP « {name[:100]} » inconnu.", status=404, code="mcp_server_not_found"
+        )
+        await dispatch(self._managers, name, missing, scope, receive, send)
 
 
 class _ProxyApp:
@@ -189,4 +203,4 @@ class _ProxyApp:
         await endpoints.handle(str(scope["path_params"]["name"]), scope, receive, send)
 
 
-routes = [Route("/mcp/{name}", endpoint=_ProxyApp(), methods=["GET", "POST", "DELETE"])]
+routes = [Route("/servers/{name}/mcp", endpoint=_ProxyApp(), methods=["GET", "POST", "DELETE"])]

@@ -1,4 +1,4 @@
-"""REST for the upstream MCP servers: ``GET /api/mcp/servers``, ``POST .../NAME/restart``."""
+"""REST for upstream MCP servers and profiles: ``GET /api/mcp/servers``, ``POST .../restart``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from hub.api.mcp_profiles import McpProfiles
 from hub.api.state import hub_of
 from hub.core.errors import HubError
 
 
 async def list_servers(request: Request) -> JSONResponse:
-    return JSONResponse({"servers": hub_of(request).upstreams.statuses()})
+    profiles = getattr(request.app.state, "mcp", None)
+    described = profiles.describe() if isinstance(profiles, McpProfiles) else []
+    return JSONResponse({"servers": hub_of(request).upstreams.statuses(), "profiles": described})
 
 
 async def restart_server(request: Request) -> JSONResponse:

@@ -1,10 +1,12 @@
 """Configuration: config.toml loading, ${VAR} expansion and validation."""
 
 from hub.config.loader import ConfigError, load_config, parse_config
+from hub.config.mcp import pattern_problem, server_name_problem
 from hub.config.schema import (
     HubConfig,
     LoggingConfig,
     McpConfig,
+    McpProfileConfig,
     McpServerConfig,
     ModelConfig,
     ProviderConfig,
@@ -19,6 +21,7 @@ __all__ = [
     "HubConfig",
     "LoggingConfig",
     "McpConfig",
+    "McpProfileConfig",
     "McpServerConfig",
     "ModelConfig",
     "ProviderConfig",
@@ -28,4 +31,6 @@ __all__ = [
     "SessionsConfig",
     "load_config",
     "parse_config",
+    "pattern_problem",
+    "server_name_problem",
 ]

@@ -14,13 +14,12 @@ from pathlib import Path
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from hub.config.mcp import read_mcp
 from hub.config.reader import ConfigError, Table
 from hub.config.schema import (
     DatabaseConfig,
     HubConfig,
     LoggingConfig,
-    McpConfig,
-    McpServerConfig,
     ModelConfig,
     ProviderConfig,
     RetryConfig,
@@ -177,44 +176,6 @@ def _logging(t: Table) -> LoggingConfig:
     )
 
 
-def _mcp_server(name: str, t: Table) -> McpServerConfig:
-    t.check_keys(
-        {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools", "call_timeout"}
-    )
-    enabled = t.boolean("enabled", True)
-    if not enabled:
-        return McpServerConfig(name=name, enabled=False)
-    tools = t.table("tools")
-    tools.check_keys({"allow", "deny"})
-    server = McpServerConfig(
-        name=name,
-        command=t.optional_string("command"),
-        args=t.strings("args"),
-        env=t.string_map("env"),
-        cwd=t.optional_string("cwd"),
-        url=t.optional_string("url"),
-        headers=t.string_map("headers"),
-        tools_allow=tools.strings("allow"),
-        tools_deny=tools.strings("deny"),
-        call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
-    )
-    if server.command is None and server.url is None:
-        raise t.fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
-    return server
-
-
-def _mcp(t: Table, base: Path) -> McpConfig:
-    t.check_keys({"workspace", "servers", "servers_json"})
-    servers_table = t.table("servers")
-    servers = {n: _mcp_server(n, servers_table.table(n)) for n in servers_table.keys()}
-    servers_json = t.optional_string("servers_json")
-    return McpConfig(
-        workspace=(base / t.string("workspace", ".")).resolve(),
-        servers=servers,
-        servers_json=(base / servers_json) if servers_json else None,
-    )
-
-
 def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
     """Validate TOML text. Relative paths are resolved against the file's folder."""
     try:
@@ -251,7 +212,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         models=models,
         sessions=_sessions(root.table("sessions")),
         savings=_savings(root.table("savings")),
-        mcp=_mcp(root.table("mcp"), base),
+        mcp=read_mcp(root.table("mcp"), base),
         logging=_logging(root.table("logging")),
     )
 

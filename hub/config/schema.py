@@ -89,6 +89,21 @@ class McpServerConfig:
     tools_allow: tuple[str, ...] = ()
     tools_deny: tuple[str, ...] = ()
     call_timeout: float = 60.0
+    max_result_tokens: int | None = None  # larger results are masked (mask_get gives them back)
+
+
+@dataclass(frozen=True)
+class McpProfileConfig:
+    """One MCP endpoint's view of the tools: ``/mcp`` is the profile named ``default``."""
+
+    name: str
+    servers: tuple[str, ...] = ("*",)  # server name patterns (* and ?)
+    tools_allow: tuple[str, ...] = ()  # tool patterns: own name, or ``server__tool``
+    tools_deny: tuple[str, ...] = ()
+    prefix: str = "always"  # "always": server__tool; "on_collision": only when names clash
+    discovery: str = "list"  # "list": every tool; "search": pinned tools + meta-tools
+    pinned: tuple[str, ...] = ()  # tool patterns still listed in search mode
+    max_result_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,8 @@ class McpConfig:
     workspace: Path = Path(".")
     servers: dict[str, McpServerConfig] = field(default_factory=dict)
     servers_json: Path | None = None
+    profiles: dict[str, McpProfileConfig] = field(default_factory=dict)
+    stdio_wait: float = 5.0  # `kimi-proxy mcp`: how long the first tools/list waits upstreams
 
 
 @dataclass(frozen=True)

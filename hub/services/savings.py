@@ -13,6 +13,7 @@ is compacted without a new summary.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hub.config import SavingsConfig
@@ -21,7 +22,7 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.masks import MaskStore
 from hub.core.records import SessionRecord
 from hub.core.savings_store import SavingsStore
-from hub.features.sanitizer import HASH_LENGTH, is_mask_hash
+from hub.features.sanitizer import HASH_LENGTH, MaskedOriginal, is_mask_hash
 from hub.proxy.routing import ModelRouter, Route
 from hub.services.events import EventBus
 from hub.services.savings_pipeline import PassResult, Plan, SavingsPipeline
@@ -226,6 +227,21 @@ class SavingsService:
                 f"Masque « {digest} » introuvable (jamais créé ou expiré).", code="mask_not_found"
             )
         return text
+
+    async def keep_masked(self, masked: Sequence[MaskedOriginal], detail: JSONObject) -> None:
+        """Originals masked outside a chat request (MCP tool results over their limit):
+        stored before the placeholder leaves, so ``mask`` finds them at once, and counted
+        as masking savings (an event without session)."""
+        await self._masks.put([(m.hash, m.text, m.tokens) for m in masked])
+        before = sum(m.tokens for m in masked)
+        after = sum(m.placeholder_tokens for m in masked)
+        items: list[JSON] = [
+            {"hash": m.hash, "index": m.index, "kind": m.kind, "tokens": m.tokens} for m in masked
+        ]
+        event: JSONObject = {**detail, "tokens_before": before, "tokens_after": after}
+        event["masked"] = items
+        event_id = await self._store.add_event(None, "masking", before, after, event)
+        self._bus.publish("masking", {"session_id": None, "event_id": event_id, **event})
 
     async def totals(self, session_id: int | None = None) -> JSONObject:
         await self._written()

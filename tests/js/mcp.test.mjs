@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { normaliseServers, serverSummary, stateLabel } from '../../static/js/modules/mcp.js';
+import {
+  normaliseProfiles, normaliseServers, profileSummary, serverSummary, stateLabel,
+} from '../../static/js/modules/mcp.js';
 
 // Shape of GET /api/mcp/servers (hub/features/mcp_hub/status.py ServerStatus.to_json).
 const READY = {
@@ -34,4 +36,19 @@ test('malformed or hostile payloads do not throw', () => {
   assert.equal(odd.calls, 0);
   assert.deepEqual(odd.warnings, []);
   assert.equal(serverSummary(odd), '0 outil · 0 appel(s)');
+});
+
+test('profiles: endpoint, tool count, listed tools in search mode; junk dropped', () => {
+  const payload = { profiles: [
+    { name: 'default', endpoint: '/mcp', discovery: 'list', tools: 32, listed: null },
+    { name: 'agent', endpoint: '/profiles/agent/mcp', discovery: 'search', tools: 32, listed: 5 },
+    { name: 'x' }, null, 3,
+  ] };
+  const profiles = normaliseProfiles(payload);
+  assert.equal(profiles.length, 2);
+  assert.equal(profileSummary(profiles[0]), '/mcp — default : 32 outils, liste complète');
+  assert.equal(profileSummary(profiles[1]), '/profiles/agent/mcp — agent : 32 outils (5 listés), recherche');
+  for (const junk of [null, {}, { profiles: 'x' }]) assert.deepEqual(normaliseProfiles(junk), []);
+  const [server] = normaliseServers({ servers: [{ ...READY, endpoint: '/servers/dyn/mcp' }] });
+  assert.equal(server.endpoint, '/servers/dyn/mcp');
 });

@@ -67,12 +67,14 @@ class UpstreamConnection:
         self._restart = anyio.Event()
         self._ready = anyio.Event()
         self._relist = anyio.Event()
+        self._settled = anyio.Event()  # set once the first start succeeded or failed
         self._secrets = [v for v in (*config.env.values(), *config.headers.values()) if len(v) >= 4]
 
     # -- supervision ---------------------------------------------------------------
 
     async def run(self) -> None:
         if not self.config.enabled:
+            self._settled.set()
             self._set(ServerState.DISABLED)
             return
         failures = 0
@@ -89,6 +91,9 @@ class UpstreamConnection:
             failures += 1
             with anyio.move_on_after(delay):
                 await self._restart.wait()
+
+    async def wait_settled(self) -> None:
+        await self._settled.wait()
 
     def restart(self) -> None:
         self._restart.set()
@@ -171,6 +176,7 @@ class UpstreamConnection:
         self.status.warnings = warnings
         self.status.last_error = None
         self.status.state = ServerState.DEGRADED if warnings else ServerState.READY
+        self._settled.set()
         self._on_change(self, True)
 
     def _transport(self) -> Transport:
@@ -199,6 +205,8 @@ class UpstreamConnection:
         self.status.restarts += 1
         self.status.last_error = error
         self.status.state = ServerState.DOWN if error else ServerState.STARTING
+        if error:
+            self._settled.set()
         self._on_change(self, had_lists)
 
     def _set(self, state: ServerState) -> None:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from fnmatch import fnmatchcase
 
 import mcp_types as types
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
-from hub.config import McpServerConfig
+from hub.config import McpServerConfig, server_name_problem
+
+__all__ = ["accept_tools", "matches", "prefixed", "server_name_problem", "split_prefixed"]
 
 SEPARATOR = "__"
-SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")  # no "_": keeps "__" unambiguous
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
-
-
-def server_name_problem(name: str) -> str | None:
-    if SERVER_NAME.fullmatch(name):
-        return None
-    return (
-        f"nom de serveur « {name[:60]} » invalide : lettres, chiffres et « - » seulement "
-        "(48 caractères au plus)"
-    )
 
 
 def prefixed(server: str, name: str) -> str:
@@ -34,10 +27,14 @@ def split_prefixed(name: str) -> tuple[str, str] | None:
     return (server, rest) if sep and server and rest else None
 
 
+def matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
 def _allowed(config: McpServerConfig, name: str) -> bool:
-    if config.tools_allow and name not in config.tools_allow:
+    if config.tools_allow and not matches(name, config.tools_allow):
         return False
-    return name not in config.tools_deny
+    return not matches(name, config.tools_deny)
 
 
 def _schema_problem(tool: types.Tool) -> str | None:

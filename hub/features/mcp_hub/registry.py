@@ -9,7 +9,7 @@ run (synchronously) whenever the aggregated lists change, so an MCP server can s
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 
 import anyio
@@ -43,6 +43,7 @@ class UpstreamHub:
         self.settings = settings or SupervisorSettings()
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
+        self.generation = 0  # bumped whenever a list changes: views cache on it
         self.connections: dict[str, UpstreamConnection] = {}
         self.invalid: dict[str, tuple[str, str]] = {}  # name -> (transport, why never started)
         for name, config in servers.items():
@@ -74,6 +75,7 @@ class UpstreamHub:
         if self._on_status is not None:
             self._on_status(connection.status.to_json())
         if lists_changed:
+            self.generation += 1
             for listener in list(self._listeners):
                 try:
                     listener()
@@ -116,26 +118,54 @@ class UpstreamHub:
     ) -> types.CallToolResult:
         """Forward ``NAME__tool``. Unknown name: MCPError; upstream down or slow: isError."""
         connection, tool = self._route(name, "outil")
-        if not any(t.name == tool for t in connection.tools) and connection.tools:
-            raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {name[:200]} »")
+        return await self.call_on(connection.config.name, tool, arguments, progress_callback)
+
+    async def call_on(
+        self,
+        server: str,
+        tool: str,
+        arguments: JSONObject | None = None,
+        progress_callback: ProgressFnT | None = None,
+    ) -> types.CallToolResult:
+        """Forward ``tool`` to upstream ``server`` (profiles that drop the prefix use this)."""
+        connection = self.connections.get(server)
+        unknown = connection is None or (
+            connection.tools and not any(t.name == tool for t in connection.tools)
+        )
+        if connection is None or unknown:
+            raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
         try:
             return await connection.call_tool(tool, arguments, progress_callback)
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
 
+    async def wait_started(self, limit: float) -> None:
+        """Until every enabled upstream is ready or has failed once, at most ``limit`` s."""
+        with anyio.move_on_after(limit):
+            for connection in self.connections.values():
+                await connection.wait_settled()
+
     # -- prompts and resources ---------------------------------------------------------
 
-    def list_prompts(self) -> list[types.Prompt]:
+    def _selected(self, servers: Collection[str] | None) -> list[tuple[str, UpstreamConnection]]:
+        return [(n, c) for n, c in self.connections.items() if servers is None or n in servers]
+
+    def list_prompts(self, servers: Collection[str] | None = None) -> list[types.Prompt]:
         return [
             prompt.model_copy(update={"name": prefixed(name, prompt.name)})
-            for name, connection in self.connections.items()
+            for name, connection in self._selected(servers)
             for prompt in connection.prompts
         ]
 
     async def get_prompt(
-        self, name: str, arguments: dict[str, str] | None = None
+        self,
+        name: str,
+        arguments: dict[str, str] | None = None,
+        servers: Collection[str] | None = None,
     ) -> types.GetPromptResult:
         connection, prompt = self._route(name, "prompt")
+        if servers is not None and connection.config.name not in servers:
+            raise MCPError(types.INVALID_PARAMS, f"prompt inconnu : « {name[:200]} »")
         try:
             client = connection.connected()
         except UpstreamUnavailable as exc:
@@ -143,12 +173,14 @@ class UpstreamHub:
         with anyio.fail_after(connection.config.call_timeout):
             return await client.get_prompt(prompt, arguments)
 
-    def list_resources(self) -> list[types.Resource]:
+    def list_resources(self, servers: Collection[str] | None = None) -> list[types.Resource]:
         """Resources keep their URI (clients follow it); the owning server is found by URI."""
-        return [r for c in self.connections.values() for r in c.resources]
+        return [r for _, c in self._selected(servers) for r in c.resources]
 
-    async def read_resource(self, uri: str) -> types.ReadResourceResult:
-        for connection in self.connections.values():
+    async def read_resource(
+        self, uri: str, servers: Collection[str] | None = None
+    ) -> types.ReadResourceResult:
+        for _, connection in self._selected(servers):
             if any(str(r.uri) == uri for r in connection.resources):
                 with anyio.fail_after(connection.config.call_timeout):
                     return await connection.connected().read_resource(uri)

@@ -1,7 +1,9 @@
 """The ``mcpServers`` JSON of Claude Desktop and Cursor: load it, or turn it into TOML.
 
-Imported TOML never holds a secret: every ``env`` and ``headers`` value becomes a
-``${VAR}`` reference, and the caller is told which variables to set.
+Imported TOML never holds a secret: an ``env`` or ``headers`` value whose name or shape
+looks secret (``*_TOKEN``, ``Authorization``, ``ghp_…``, a long random string) becomes a
+``${VAR}`` reference and the caller is told which variables to set; other values
+(``LOG_LEVEL = "debug"``) stay literal. An SSE-only URL is imported with a warning.
 """
 
 from __future__ import annotations
@@ -16,13 +18,35 @@ from pathlib import Path
 import tomlkit
 import tomlkit.exceptions
 
-from hub.config import ConfigError, McpConfig, McpServerConfig
+from hub.config import ConfigError, McpConfig, McpServerConfig, server_name_problem
 from hub.core.jsontypes import JSON, JSONObject
 
 logger = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1024 * 1024
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NOT_VAR_CHAR = re.compile(r"[^A-Za-z0-9]+")
+_SECRET_NAME = re.compile(
+    r"key|token|secret|passw|pwd|auth|credential|private|cookie|session|signature|bearer", re.I
+)
+_SECRET_VALUE = re.compile(
+    r"^(ghp_|gho_|ghs_|github_pat_|glpat-|sk-|xox[abprs]-|AKIA|AIza|Bearer\s|Basic\s)"
+)
+_RANDOM = re.compile(r"^[A-Za-z0-9+/=_\-.]{24,}$")
+
+
+def looks_secret(name: str, value: str) -> bool:
+    """A credential by its name, a known token prefix, or a long random-looking string."""
+    if _SECRET_NAME.search(name) or _SECRET_VALUE.match(value):
+        return True
+    mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return bool(_RANDOM.fullmatch(value)) and mixed and "/" not in value
+
+
+def sse_only(entry: JSONObject) -> bool:
+    """A legacy HTTP+SSE server: declared so, or its URL ends in /sse."""
+    url = entry.get("url")
+    declared = entry.get("type") == "sse" or entry.get("transport") == "sse"
+    return declared or (isinstance(url, str) and url.rstrip("/").split("?")[0].endswith("/sse"))
 
 
 @dataclass(frozen=True)
@@ -30,6 +54,7 @@ class ImportedServer:
     name: str
     table: JSONObject  # TOML-ready [mcp.servers.NAME] table
     variables: tuple[str, ...]  # environment variables the user must set
+    warnings: tuple[str, ...] = ()  # French, for the person importing
 
 
 def _fail(source: Path, where: str, problem: str) -> ConfigError:
@@ -101,6 +126,9 @@ def to_config(
 ) -> McpServerConfig:
     """One JSON entry as the hub's own server config, ``${VAR}`` expanded from ``env``."""
     where = f"mcpServers.{name}"
+    problem = server_name_problem(name)
+    if problem:
+        raise _fail(source, where, problem)
     command = _string(source, f"{where}.command", entry.get("command"))
     url = _string(source, f"{where}.url", entry.get("url"))
     if command is None and url is None:
@@ -151,7 +179,7 @@ def import_servers(source: Path) -> list[ImportedServer]:
             values = _string_map(source, f"{name}.{key}", entry.get(key))
             refs: JSONObject = {}
             for item, value in values.items():
-                if _VAR.fullmatch(value):
+                if _VAR.fullmatch(value) or not looks_secret(item, value):
                     refs[item] = value
                     continue
                 var = item if key == "env" else _variable("MCP", name, item)
@@ -161,7 +189,14 @@ def import_servers(source: Path) -> list[ImportedServer]:
                 table[key] = refs
         if entry.get("disabled") is True:
             table["enabled"] = False
-        imported.append(ImportedServer(name, table, tuple(variables)))
+        warnings: list[str] = []
+        if sse_only(entry):
+            warnings.append(
+                f"« {name} » : URL SSE (ancien transport HTTP+SSE) importée telle quelle ; le hub "
+                "ne parle que Streamable HTTP : vérifier que le serveur répond aussi sur son "
+                "chemin /mcp, sinon corriger « url »."
+            )
+        imported.append(ImportedServer(name, table, tuple(variables), tuple(warnings)))
     return imported
 
 

@@ -41,6 +41,7 @@ class ServerStatus:
         average = self.latency_total_ms / self.calls if self.calls else None
         return {
             "name": self.name,
+            "endpoint": f"/servers/{self.name}/mcp",
             "transport": self.transport,
             "state": self.state.value,
             "tools": self.tool_count,

@@ -15,6 +15,7 @@ export function normaliseServers(payload) {
   const list = Array.isArray(payload?.servers) ? payload.servers : [];
   return list.filter((s) => s && typeof s === 'object').map((s) => ({
     name: String(s.name ?? '?'),
+    endpoint: typeof s.endpoint === 'string' ? s.endpoint : '',
     state: String(s.state ?? 'inconnu'),
     transport: typeof s.transport === 'string' ? s.transport : '',
     toolCount: count(s.tools),
@@ -25,6 +26,25 @@ export function normaliseServers(payload) {
     lastError: typeof s.last_error === 'string' && s.last_error ? s.last_error : null,
     warnings: Array.isArray(s.warnings) ? s.warnings.map(String) : [],
   }));
+}
+
+const DISCOVERY_LABELS = { list: 'liste complète', search: 'recherche' };
+
+export function normaliseProfiles(payload) {
+  const list = Array.isArray(payload?.profiles) ? payload.profiles : [];
+  return list.filter((p) => p && typeof p === 'object' && typeof p.endpoint === 'string').map((p) => ({
+    name: String(p.name ?? '?'),
+    endpoint: p.endpoint,
+    discovery: DISCOVERY_LABELS[p.discovery] ?? String(p.discovery ?? ''),
+    toolCount: count(p.tools),
+    listed: Number.isInteger(p.listed) ? p.listed : null,
+  }));
+}
+
+export function profileSummary(profile) {
+  const tools = `${formatInt(profile.toolCount)} outil${profile.toolCount > 1 ? 's' : ''}`;
+  const listed = profile.listed === null ? '' : ` (${formatInt(profile.listed)} listés)`;
+  return `${profile.endpoint} — ${profile.name} : ${tools}${listed}, ${profile.discovery}`;
 }
 
 export function stateLabel(state) {
@@ -61,6 +81,7 @@ function serverCard(server) {
   state.textContent = stateLabel(server.state);
   head.append(title, state);
   li.append(head, line(serverSummary(server)));
+  if (server.endpoint) li.append(line(`Seul : ${server.endpoint}`, 'small muted'));
   if (server.lastError) li.append(line(`Dernière erreur : ${server.lastError}`, 'small error-text'));
   for (const warning of server.warnings) li.append(line(`Avertissement : ${warning}`, 'small muted'));
   if (server.state !== 'disabled') {
@@ -88,8 +109,11 @@ export function createMcpPanel({ root, bus }) {
   async function refresh() {
     const mine = ++latest;
     let servers;
+    let profiles;
     try {
-      servers = normaliseServers(await api.mcpServers());
+      const payload = await api.mcpServers();
+      servers = normaliseServers(payload);
+      profiles = normaliseProfiles(payload);
       if (mine !== latest) return;
     } catch (error) {
       if (mine !== latest) return;
@@ -105,7 +129,9 @@ export function createMcpPanel({ root, bus }) {
     const ul = document.createElement('ul');
     ul.className = 'mcp-list';
     ul.append(...servers.map(serverCard));
-    root.replaceChildren(ul);
+    const endpoints = profiles.map((p) => line(profileSummary(p), 'small muted'));
+    if (endpoints.length) endpoints.unshift(line('Points d’accès MCP :', 'small'));
+    root.replaceChildren(ul, ...endpoints);
   }
 
   root.addEventListener('click', async (event) => {

@@ -1,0 +1,125 @@
+"""The ``[mcp]`` section: upstream servers and tool profiles, checked when the file is read.
+
+Server names and tool patterns are validated here, so ``check-config`` and
+``mcp-import`` reject them with the key named instead of a server reported down later.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hub.config.reader import Table
+from hub.config.schema import McpConfig, McpProfileConfig, McpServerConfig
+
+# No "_" in server names: keeps "server__tool" unambiguous.
+SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
+# Glob patterns (* and ?) over tool names ("server__tool" for upstream tools).
+PATTERN = re.compile(r"^[A-Za-z0-9_.\-/*?]{1,180}$")
+PROFILE_NAME = SERVER_NAME
+PREFIXES = ("always", "on_collision")
+DISCOVERY = ("list", "search")
+SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools"}
+SERVER_KEYS |= {"call_timeout", "max_result_tokens"}
+PROFILE_KEYS = {"servers", "tools", "prefix", "discovery", "pinned", "max_result_tokens"}
+
+
+def server_name_problem(name: str) -> str | None:
+    if SERVER_NAME.fullmatch(name):
+        return None
+    return (
+        f"nom de serveur « {name[:60]} » invalide : lettres, chiffres et « - » seulement "
+        "(48 caractères au plus, sans « _ »)"
+    )
+
+
+def pattern_problem(pattern: str) -> str | None:
+    if PATTERN.fullmatch(pattern):
+        return None
+    return (
+        f"motif « {pattern[:60]} » invalide : lettres, chiffres, « _ . - / », "
+        "et les jokers « * » et « ? » seulement (180 caractères au plus)"
+    )
+
+
+def _patterns(t: Table, key: str) -> tuple[str, ...]:
+    values = t.strings(key)
+    for value in values:
+        problem = pattern_problem(value)
+        if problem:
+            raise t.fail(key, problem)
+    return values
+
+
+def _choice(t: Table, key: str, default: str, choices: tuple[str, ...]) -> str:
+    value = t.string(key, default)
+    if value not in choices:
+        raise t.fail(key, f"« {value[:40]} » inconnu (valeurs possibles : {', '.join(choices)})")
+    return value
+
+
+def _server(name: str, t: Table) -> McpServerConfig:
+    t.check_keys(SERVER_KEYS)
+    enabled = t.boolean("enabled", True)
+    if not enabled:
+        return McpServerConfig(name=name, enabled=False)
+    tools = t.table("tools")
+    tools.check_keys({"allow", "deny"})
+    server = McpServerConfig(
+        name=name,
+        command=t.optional_string("command"),
+        args=t.strings("args"),
+        env=t.string_map("env"),
+        cwd=t.optional_string("cwd"),
+        url=t.optional_string("url"),
+        headers=t.string_map("headers"),
+        tools_allow=_patterns(tools, "allow"),
+        tools_deny=_patterns(tools, "deny"),
+        call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
+        max_result_tokens=t.optional_integer("max_result_tokens"),
+    )
+    if server.command is None and server.url is None:
+        raise t.fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
+    return server
+
+
+def _profile(name: str, t: Table) -> McpProfileConfig:
+    t.check_keys(PROFILE_KEYS)
+    tools = t.table("tools")
+    tools.check_keys({"allow", "deny"})
+    servers = _patterns(t, "servers") if t.has("servers") else ("*",)
+    return McpProfileConfig(
+        name=name,
+        servers=servers,
+        tools_allow=_patterns(tools, "allow"),
+        tools_deny=_patterns(tools, "deny"),
+        prefix=_choice(t, "prefix", "always", PREFIXES),
+        discovery=_choice(t, "discovery", "list", DISCOVERY),
+        pinned=_patterns(t, "pinned"),
+        max_result_tokens=t.optional_integer("max_result_tokens"),
+    )
+
+
+def read_mcp(t: Table, base: Path) -> McpConfig:
+    t.check_keys({"workspace", "servers", "servers_json", "profiles", "stdio_wait"})
+    servers_table = t.table("servers")
+    servers: dict[str, McpServerConfig] = {}
+    for name in servers_table.keys():
+        problem = server_name_problem(name)
+        if problem:
+            raise servers_table.fail(name, problem)
+        servers[name] = _server(name, servers_table.table(name))
+    profiles_table = t.table("profiles")
+    profiles: dict[str, McpProfileConfig] = {}
+    for name in profiles_table.keys():
+        if not PROFILE_NAME.fullmatch(name):
+            raise profiles_table.fail(name, "nom de profil invalide : lettres, chiffres et « - »")
+        profiles[name] = _profile(name, profiles_table.table(name))
+    servers_json = t.optional_string("servers_json")
+    return McpConfig(
+        workspace=(base / t.string("workspace", ".")).resolve(),
+        servers=servers,
+        servers_json=(base / servers_json) if servers_json else None,
+        profiles=profiles,
+        stdio_wait=t.number("stdio_wait", 5.0),
+    )
