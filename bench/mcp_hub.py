@@ -4,8 +4,8 @@ Upstream: server-everything's ``echo`` (node_modules, see package.json). Paths:
 - stdio direct      : mcp.Client -> node (stdio)
 - stdio via registry: UpstreamHub.call_tool (what the hub's /mcp server calls) -> node (stdio)
 - http direct       : mcp.Client -> node (Streamable HTTP)
-- http via /servers/NAME/mcp: mcp.Client -> hub process (Streamable HTTP) -> node (Streamable HTTP)
-- /servers/NAME/mcp -> stdio: mcp.Client -> hub process (Streamable HTTP) -> node (stdio), for reference
+- http via /servers/NAME/mcp: mcp.Client -> hub (Streamable HTTP) -> node (Streamable HTTP)
+- /servers/NAME/mcp -> stdio: mcp.Client -> hub (Streamable HTTP) -> node (stdio), for reference
 Usage: python scripts/bench.py mcp_hub [--calls N]
 """
 
