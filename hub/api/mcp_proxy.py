@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -20,6 +20,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from pydantic import BaseModel
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -157,10 +158,15 @@ class UpstreamEndpoints:
         self._seen = self._lists()
         self._group: TaskGroup | None = None
 
-    def _lists(self) -> dict[str, tuple[object, object, object]]:
-        # Lists are replaced, never mutated: identity tells which upstream changed.
+    def _lists(self) -> dict[str, tuple[str, str, str]]:
+        """What each upstream shows, as text: a relist with the same content is no change."""
+
+        def text(items: Sequence[BaseModel]) -> str:
+            return "\n".join(item.model_dump_json() for item in items)
+
         return {
-            n: (c.tools, c.prompts, c.resources) for n, c in self._upstreams.connections.items()
+            name: (text(c.tools), text(c.prompts), text(c.resources))
+            for name, c in self._upstreams.connections.items()
         }
 
     @asynccontextmanager
@@ -179,7 +185,7 @@ class UpstreamEndpoints:
         for name, current in lists.items():
             before = self._seen.get(name)
             if before is not None and self._group is not None:
-                kinds = [k for k, a, b in zip(KINDS, before, current, strict=True) if a is not b]
+                kinds = [k for k, a, b in zip(KINDS, before, current, strict=True) if a != b]
                 if kinds:
                     self._group.start_soon(self._announce, name, kinds)
         self._seen = lists

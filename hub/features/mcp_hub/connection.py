@@ -21,7 +21,6 @@ import httpx2
 import mcp_types as types
 from mcp.client import Client, Transport
 from mcp.client._transport import TransportStreams
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
@@ -29,6 +28,7 @@ from mcp.shared.exceptions import MCPError
 from hub.config import McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
 from hub.features.mcp_hub.listing import list_everything
 from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.status import ServerState, ServerStatus
@@ -68,6 +68,9 @@ class UpstreamConnection:
         self._ready = anyio.Event()
         self._relist = anyio.Event()
         self._settled = anyio.Event()  # set once the first start succeeded or failed
+        self.output = ChildOutput()  # stdio: the child's pid and last stderr lines
+        self._exited = anyio.Event()
+        self._exit_code: int | None = None
         self._secrets = [v for v in (*config.env.values(), *config.headers.values()) if len(v) >= 4]
 
     # -- supervision ---------------------------------------------------------------
@@ -106,10 +109,12 @@ class UpstreamConnection:
     async def _round(self) -> str | None:
         """One connection's life; the French reason it ended, None on a requested restart."""
         self._restart = anyio.Event()
+        self._exited, self._exit_code = anyio.Event(), None
         try:
             with anyio.CancelScope() as scope:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._init_watchdog, scope)
+                    group.start_soon(self._exit_watch)
                     async with Client(
                         self._transport(),
                         mode="legacy",
@@ -127,11 +132,32 @@ class UpstreamConnection:
                 return f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
             return None
         except Exception as exc:  # any upstream fault ends the round; the hub keeps serving
-            logger.warning("serveur MCP %s : %s", self.config.name, self._describe(exc))
+            reason = await self._exit_reason() or self._describe(exc)
+            logger.warning("serveur MCP %s : %s", self.config.name, reason)
             logger.debug("serveur MCP %s : détail", self.config.name, exc_info=True)
-            return self._describe(exc)
+            return reason
         finally:
             self._client = None
+
+    def _child_exited(self, code: int) -> None:
+        self._exit_code = code
+        self._exited.set()
+
+    async def _exit_watch(self) -> None:
+        """A stdio child that exits ends the round at once (not at the next ping)."""
+        await self._exited.wait()
+        raise UpstreamUnavailable("processus arrêté")
+
+    async def _exit_reason(self) -> str | None:
+        """Why a stdio child's round ended, if its process exited: code, signal, stderr."""
+        if self.status.transport != "stdio":
+            return None
+        with anyio.move_on_after(0.5):  # stdout may close a poll period before the exit code
+            await self._exited.wait()
+        if self._exit_code is None:
+            return None
+        last = self._scrub(self.output.stderr[-1]) if self.output.stderr else None
+        return exit_reason(self._exit_code, last)
 
     async def _init_watchdog(self, scope: anyio.CancelScope) -> None:
         with anyio.move_on_after(self.settings.init_timeout):
@@ -174,18 +200,13 @@ class UpstreamConnection:
         self.tools, self.resources, self.prompts = kept, resources, prompts
         self.status.tool_count = len(kept)
         self.status.warnings = warnings
-        self.status.last_error = None
         self.status.state = ServerState.DEGRADED if warnings else ServerState.READY
         self._settled.set()
         self._on_change(self, True)
 
     def _transport(self) -> Transport:
-        config = self.config
-        if config.command and not config.url:
-            params = StdioServerParameters(
-                command=config.command, args=list(config.args), env=config.env, cwd=config.cwd
-            )
-            return stdio_client(params)
+        if self.config.command and not self.config.url:
+            return child_transport(self.config, self.output, self._child_exited)
         return self._http_transport()
 
     @asynccontextmanager
@@ -203,9 +224,9 @@ class UpstreamConnection:
         self.tools, self.resources, self.prompts = [], [], []
         self.status.tool_count = 0
         self.status.restarts += 1
-        self.status.last_error = error
         self.status.state = ServerState.DOWN if error else ServerState.STARTING
-        if error:
+        if error:  # kept after the restart: the dashboard shows why it went down
+            self.status.failed(error, self._exit_code, [self._scrub(s) for s in self.output.stderr])
             self._settled.set()
         self._on_change(self, had_lists)
 
@@ -216,10 +237,12 @@ class UpstreamConnection:
     def _describe(self, exc: BaseException) -> str:
         while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
             exc = exc.exceptions[0]
-        text = french_reason(exc)
+        return self._scrub(french_reason(exc))[:500]
+
+    def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text[:500]
+        return text
 
     # -- forwarding ----------------------------------------------------------------
 

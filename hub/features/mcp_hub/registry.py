@@ -44,6 +44,7 @@ class UpstreamHub:
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
         self.generation = 0  # bumped whenever a list changes: views cache on it
+        self._published: dict[str, JSONObject] = {}  # last status sent per server
         self.connections: dict[str, UpstreamConnection] = {}
         self.invalid: dict[str, tuple[str, str]] = {}  # name -> (transport, why never started)
         for name, config in servers.items():
@@ -72,8 +73,10 @@ class UpstreamHub:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _changed(self, connection: UpstreamConnection, lists_changed: bool) -> None:
-        if self._on_status is not None:
-            self._on_status(connection.status.to_json())
+        status = connection.status.to_json()
+        if self._on_status is not None and self._published.get(connection.config.name) != status:
+            self._published[connection.config.name] = status  # one event per actual change
+            self._on_status(status)
         if lists_changed:
             self.generation += 1
             for listener in list(self._listeners):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -29,6 +30,15 @@ class ServerStatus:
     latency_total_ms: float = 0.0
     latency_last_ms: float | None = None
     warnings: list[str] = field(default_factory=list)
+    last_error_at: float | None = None
+    exit_code: int | None = None  # of the last stdio child that ended on its own
+    stderr: list[str] = field(default_factory=list)  # its last stderr lines
+
+    def failed(self, error: str, exit_code: int | None, stderr: list[str]) -> None:
+        self.last_error = error
+        self.last_error_at = time.time()
+        self.exit_code = exit_code
+        self.stderr = stderr
 
     def record_call(self, elapsed_ms: float, *, ok: bool) -> None:
         self.calls += 1
@@ -46,6 +56,9 @@ class ServerStatus:
             "state": self.state.value,
             "tools": self.tool_count,
             "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "exit_code": self.exit_code,
+            "stderr": list(self.stderr),
             "restarts": self.restarts,
             "calls": self.calls,
             "errors": self.errors,

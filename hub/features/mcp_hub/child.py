@@ -1,0 +1,190 @@
+"""The stdio transport of an upstream child: the process is ours to watch and to end.
+
+The SDK's ``stdio_client`` hides the process, so an exit is only seen at the next ping.
+Here the child runs in its own session (process group); its exit is seen within
+``EXIT_POLL`` s (the return code, not pipe EOF: a grandchild may keep the pipes open),
+its last stderr lines are kept, and closing ends the whole group: stdin closed, a grace
+period, SIGTERM to the group, then SIGKILL to whatever of the group is left, even when
+the leader already exited (its children would otherwise be orphans).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import mcp_types as types
+from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
+from mcp.client._transport import TransportStreams
+from mcp.client.stdio import get_default_environment
+from mcp.shared.message import SessionMessage
+
+from hub.config import McpServerConfig
+
+logger = logging.getLogger(__name__)
+EXIT_POLL = 0.05
+STOP_GRACE = 2.0
+KILL_GRACE = 1.0
+STDERR_LINES = 20
+STDERR_LINE_CHARS = 300
+
+ExitListener = Callable[[int], None]
+
+
+class ChildOutput:
+    """What the last child said on stderr and how it ended (kept across restarts)."""
+
+    def __init__(self) -> None:
+        self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self.pid: int | None = None
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> bool:
+    """Signal the process group ``pid`` leads; False when nothing of it is left."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member changed user: nothing of ours to end
+        logger.warning("groupe de processus %d : signal refusé", pid)
+        return False
+    return True
+
+
+def exit_reason(code: int, last_stderr: str | None) -> str:
+    """French: how a child ended, with its last stderr line."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"le signal {-code}"
+        reason = f"processus arrêté par {name} (code {code})"
+    else:
+        reason = f"processus terminé (code {code})"
+    return f"{reason} ; stderr : {last_stderr}" if last_stderr else reason
+
+
+async def _poll_exit(process: Process, gone: anyio.Event) -> None:
+    # Polling on purpose: process.wait() also waits for pipe EOF, which a grandchild
+    # holding stdout would delay forever.
+    while process.returncode is None:  # noqa: ASYNC110
+        await anyio.sleep(EXIT_POLL)
+    gone.set()
+
+
+async def _exited(gone: anyio.Event, limit: float) -> bool:
+    with anyio.move_on_after(limit):
+        await gone.wait()
+    return gone.is_set()
+
+
+async def _stop(process: Process, gone: anyio.Event) -> None:
+    """Close stdin, wait, SIGTERM the group, wait, SIGKILL the group (always, last)."""
+    if process.stdin is not None:
+        try:
+            await process.stdin.aclose()
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            pass  # the child is already gone: only its group may remain
+    if not await _exited(gone, STOP_GRACE) and _signal_group(process.pid, signal.SIGTERM):
+        await _exited(gone, KILL_GRACE)
+    _signal_group(process.pid, signal.SIGKILL)  # grandchildren that outlived the leader
+    await _exited(gone, KILL_GRACE)
+
+
+def _parse(line: str) -> SessionMessage | Exception:
+    try:
+        return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
+    except ValueError as exc:  # handed to the session, which reports it
+        return exc
+
+
+@asynccontextmanager
+async def child_transport(
+    config: McpServerConfig, output: ChildOutput, on_exit: ExitListener
+) -> AsyncIterator[TransportStreams]:
+    assert config.command is not None
+    process = await anyio.open_process(
+        [config.command, *config.args],
+        env=get_default_environment() | config.env,
+        cwd=config.cwd,
+        start_new_session=True,
+    )
+    output.pid = process.pid
+    output.stderr.clear()
+    read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
+
+    async def read_stdout() -> None:
+        assert process.stdout is not None
+        async with read_writer:
+            buffer = ""
+            try:
+                async for chunk in TextReceiveStream(process.stdout, errors="replace"):
+                    *lines, buffer = (buffer + chunk).split("\n")
+                    for line in lines:
+                        if line.strip():
+                            await read_writer.send(_parse(line))
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return  # the session is gone, or our own shutdown closed the pipe
+            eof.set()  # the child closed stdout on its own: it exited or will
+
+    async def write_stdin() -> None:
+        assert process.stdin is not None
+        try:
+            async with write_reader:
+                async for message in write_reader:
+                    data = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    await process.stdin.send((data + "\n").encode())
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            await read_writer.aclose()  # the child stopped reading: end the session's wait
+
+    async def read_stderr() -> None:
+        assert process.stderr is not None
+        buffer = ""
+        try:
+            async for chunk in TextReceiveStream(process.stderr, errors="replace"):
+                *lines, buffer = (buffer + chunk).split("\n")
+                output.stderr.extend(line[:STDERR_LINE_CHARS] for line in lines if line.strip())
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # our own shutdown closed the pipe
+        if buffer.strip():
+            output.stderr.append(buffer[:STDERR_LINE_CHARS])
+        stderr_done.set()
+
+    gone, eof, stderr_done, reported = anyio.Event(), anyio.Event(), anyio.Event(), anyio.Event()
+
+    def report() -> None:
+        if process.returncode is not None and not reported.is_set():
+            reported.set()
+            on_exit(process.returncode)
+
+    async def watch_exit() -> None:
+        await _poll_exit(process, gone)
+        with anyio.move_on_after(EXIT_POLL * 4):  # let the last stderr lines arrive
+            await stderr_done.wait()
+        report()
+
+    async with anyio.create_task_group() as group:
+        for task in (read_stdout, write_stdin, read_stderr, watch_exit):
+            group.start_soon(task)
+        try:
+            yield read_stream, write_stream
+        finally:
+            with anyio.CancelScope(shield=True):
+                crashed = eof.is_set() or process.returncode is not None  # before we stopped it
+                write_stream.close()
+                read_stream.close()
+                await _stop(process, gone)
+                if crashed:  # the session saw EOF before the exit poll did: report it now
+                    with anyio.move_on_after(EXIT_POLL * 4):
+                        await stderr_done.wait()
+                    report()
+                with anyio.move_on_after(KILL_GRACE):  # a survivor of SIGKILL is not waited on
+                    await process.aclose()
+            group.cancel_scope.cancel()
