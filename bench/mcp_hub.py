@@ -6,7 +6,9 @@ Upstream: server-everything's ``echo`` (node_modules, see package.json). Paths:
 - http direct       : mcp.Client -> node (Streamable HTTP)
 - http via /servers/NAME/mcp: mcp.Client -> hub (Streamable HTTP) -> node (Streamable HTTP)
 - /servers/NAME/mcp -> stdio: mcp.Client -> hub (Streamable HTTP) -> node (stdio), for reference
-Usage: python scripts/bench.py mcp_hub [--calls N]
+Then the gateway figures of bench/mcp_gateway.py (schema tokens per profile and mode,
+search meta-tool vs direct call, kill -9 detection).
+Usage: python scripts/bench.py mcp_hub [--calls N] [--gateway-only]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import httpx2
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from bench import mcp_gateway
 from hub.config import McpServerConfig
 from hub.features.mcp_hub import UpstreamHub
 
@@ -77,7 +80,11 @@ async def _wait_http(url: str) -> None:
 async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench mcp_hub")
     parser.add_argument("--calls", type=int, default=800)
+    parser.add_argument("--gateway-only", action="store_true")
     args = parser.parse_args(argv)
+    if args.gateway_only:
+        await mcp_gateway.main([])
+        return
     if not EVERYTHING.exists():
         raise SystemExit("node_modules absent : lancer scripts/test-setup.sh")
     results: dict[str, dict[int, list[float]]] = {}
@@ -139,6 +146,8 @@ async def main(argv: list[str]) -> None:
                 process.terminate()
                 await process.wait()
     _print(results)
+    print()
+    await mcp_gateway.main([])
 
 
 def _print(results: dict[str, dict[int, list[float]]]) -> None:
