@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -109,26 +110,42 @@ async def test_list_changed_and_mcp_status_once_per_change(
 [mcp.servers.dyn]
 command = {json.dumps(PYTHON)}
 args = [{json.dumps(DYN)}]
+
+[mcp.profiles.agent]
+discovery = "search"
 """
     config = load_config(write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": "k"})
     notes: list[str] = []
+    search_notes: list[str] = []
 
-    async def on_message(message: object) -> None:
-        if isinstance(message, types.ToolListChangedNotification):
-            notes.append("tools")
-        elif isinstance(message, types.ServerNotification):
-            notes.append(type(message).__name__)
+    def recorder(into: list[str]) -> Callable[[object], Awaitable[None]]:
+        async def on_message(message: object) -> None:
+            if isinstance(message, types.ToolListChangedNotification):
+                into.append("tools")
+            elif isinstance(message, types.ServerNotification):
+                into.append(type(message).__name__)
+
+        return on_message
 
     async with serve(create_app(config)) as url:
-        async with Client(f"{url}/mcp", mode="legacy", message_handler=on_message) as client:
+        async with (
+            Client(f"{url}/mcp", mode="legacy", message_handler=recorder(notes)) as client,
+            Client(f"{url}/profiles/agent/mcp", mode="legacy",
+                   message_handler=recorder(search_notes)) as searching,
+        ):  # fmt: skip
             with anyio.fail_after(20):
                 while "dyn__grow" not in {t.name for t in (await client.list_tools()).tools}:
                     await anyio.sleep(0.05)
+            await searching.list_tools()
             notes.clear()
+            search_notes.clear()
             await client.call_tool("dyn__grow", {})
             with anyio.fail_after(10):
-                while not notes:
+                while not notes or not search_notes:
                     await anyio.sleep(0.02)
             await client.call_tool("dyn__env", {"name": "HOME"})  # a round trip after it
             await client.list_tools()
+            found = await searching.call_tool("tool_search", {"query": "ajouté"})
     assert notes == ["tools"]  # tools only: prompts and resources did not change
+    assert search_notes == ["tools"]  # search mode: the catalogue changed, once
+    assert found.structured_content["results"][0]["name"] == "dyn__extra"  # type: ignore[index]

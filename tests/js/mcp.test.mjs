@@ -49,6 +49,8 @@ test('profiles: endpoint, tool count, listed tools in search mode; junk dropped'
   assert.equal(profileSummary(profiles[0]), '/mcp — default : 32 outils, liste complète');
   assert.equal(profileSummary(profiles[1]), '/profiles/agent/mcp — agent : 32 outils (5 listés), recherche');
   for (const junk of [null, {}, { profiles: 'x' }]) assert.deepEqual(normaliseProfiles(junk), []);
-  const [server] = normaliseServers({ servers: [{ ...READY, endpoint: '/servers/dyn/mcp' }] });
+  const [server] = normaliseServers({ servers: [{ ...READY, endpoint: '/servers/dyn/mcp',
+    stderr: ['a', 3, null, 'b'] }] });
   assert.equal(server.endpoint, '/servers/dyn/mcp');
+  assert.deepEqual(server.stderr, ['a', 'b']);
 });

@@ -24,6 +24,7 @@ export function normaliseServers(payload) {
     restarts: count(s.restarts),
     latencyAvg: Number.isFinite(s.latency_ms_avg) ? s.latency_ms_avg : null,
     lastError: typeof s.last_error === 'string' && s.last_error ? s.last_error : null,
+    stderr: Array.isArray(s.stderr) ? s.stderr.filter((l) => typeof l === 'string').slice(-20) : [],
     warnings: Array.isArray(s.warnings) ? s.warnings.map(String) : [],
   }));
 }
@@ -67,6 +68,18 @@ export function serverSummary(server) {
   return parts.filter(Boolean).join(' · ');
 }
 
+function stderrBlock(lines) {
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.className = 'small muted';
+  summary.textContent = `Dernières lignes d’erreur du processus (${lines.length})`;
+  const pre = document.createElement('pre');
+  pre.className = 'small';
+  pre.textContent = lines.join('\n');
+  details.append(summary, pre);
+  return details;
+}
+
 function serverCard(server) {
   const li = document.createElement('li');
   li.className = 'mcp-server';
@@ -83,6 +96,7 @@ function serverCard(server) {
   li.append(head, line(serverSummary(server)));
   if (server.endpoint) li.append(line(`Seul : ${server.endpoint}`, 'small muted'));
   if (server.lastError) li.append(line(`Dernière erreur : ${server.lastError}`, 'small error-text'));
+  if (server.stderr.length) li.append(stderrBlock(server.stderr));
   for (const warning of server.warnings) li.append(line(`Avertissement : ${warning}`, 'small muted'));
   if (server.state !== 'disabled') {
     const restart = document.createElement('button');
