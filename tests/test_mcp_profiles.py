@@ -34,6 +34,7 @@ workspace = "{workspace}"
 [mcp.servers.everything]
 command = "node"
 args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
+max_result_tokens = 1000
 
 [mcp.servers.files]
 command = "node"
@@ -175,3 +176,15 @@ async def test_result_limit_masks_and_mask_get_gives_original(hub: Hub) -> None:
     async with httpx2.AsyncClient(base_url=hub.url, timeout=10) as http:
         masking = (await http.get("/api/savings")).json()["masking"]
         assert masking["events"] >= 1 and masking["tokens_saved"] > 0
+
+
+async def test_server_limit_applies_on_its_own_endpoint(hub: Hub) -> None:
+    message = " ".join(f"mot{i}" for i in range(3000))
+    async with Client(f"{hub.url}/servers/everything/mcp", mode="legacy") as client:
+        masked = text_of(await client.call_tool("echo", {"message": message}))
+        assert masked.startswith("[Contenu masqué") and "mask:" in masked
+        assert text_of(await client.call_tool("echo", {"message": "court"})) == "Echo: court"
+    reference = masked.split("mask:")[1].split()[0]
+    async with Client(f"{hub.url}/mcp", mode="legacy") as client:
+        back = await client.call_tool("mask_get", {"hash": reference})
+    assert back.structured_content == {"hash": reference, "content": f"Echo: {message}"}
