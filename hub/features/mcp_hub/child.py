@@ -109,12 +109,15 @@ async def child_transport(
     config: McpServerConfig, output: ChildOutput, on_exit: ExitListener
 ) -> AsyncIterator[TransportStreams]:
     assert config.command is not None
-    process = await anyio.open_process(
-        [config.command, *config.args],
-        env=get_default_environment() | config.env,
-        cwd=config.cwd,
-        start_new_session=True,
-    )
+    # Shielded: a cancellation delivered while the spawn completes would leak the child
+    # (nothing below would stop it). It is delivered at the first await of the block.
+    with anyio.CancelScope(shield=True):
+        process = await anyio.open_process(
+            [config.command, *config.args],
+            env=get_default_environment() | config.env,
+            cwd=config.cwd,
+            start_new_session=True,
+        )
     output.pid = process.pid
     output.stderr.clear()
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
