@@ -55,19 +55,22 @@ async def test_echoed_key_is_redacted_in_reply_rows_and_exports(http, fake_upstr
 
 async def test_summariser_error_text_is_redacted(tmp_path, upstream_url, fake_upstream) -> None:
     """A summariser that echoes the key: the compaction event's reason stays clean."""
-    extra = '\n[savings]\nsummariser_model = "fake/echo-key"\nkeep_recent_exchanges = 1\n'
+    extra = '\n[savings]\nsummariser_model = "fake/echo-key"\n'
+    extra += "keep_recent_rounds = 1\nrewrite_batch_rounds = 1\n"
     config = load_config(write_config(tmp_path, upstream_url, extra), {
         "FAKE_UPSTREAM_KEY": UPSTREAM_SECRET
     })  # fmt: skip
     history = [
-        {"role": "user", "content": "première question " * 400},
+        {"role": "user", "content": "première question"},
+        {"role": "assistant", "content": "réponse " * 400},
+        {"role": "user", "content": "autre question " * 300},
         {"role": "assistant", "content": "réponse " * 400},
         {"role": "user", "content": "deuxième question"},
     ]
     async with serve(create_app(config)) as url:
         async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             reply = await http.post(
-                "/chat/completions", json={"model": "small", "messages": history}
+                "/chat/completions", json={"model": "fake/echo", "messages": history}
             )
             assert reply.status_code == 200
             savings = (await http.get("/api/savings")).json()

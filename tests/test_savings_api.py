@@ -14,7 +14,7 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from hub.features.compaction import ACKNOWLEDGEMENT, SUMMARY_MARKER
+from hub.features.compaction import SUMMARY_MARKER
 from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.fake_upstream import SUMMARY
 from tests.servers import serve
@@ -24,7 +24,9 @@ SAVINGS = """
 masking = {masking}
 compaction = {compaction}
 mask_min_tokens = 50
-keep_recent_exchanges = 1
+keep_recent_rounds = 1
+rewrite_batch_rounds = 1
+summarise_old_rounds = {summarise}
 {summariser}
 
 [models."fake/window"]
@@ -55,9 +57,14 @@ async def hub(
     masking: bool = True,
     compaction: bool = True,
     summariser: str | None = None,
+    summarise: bool = True,
 ) -> AsyncIterator[tuple[httpx2.AsyncClient, object]]:
     line = f'summariser_model = "{summariser}"' if summariser else ""
-    flags = {"masking": str(masking).lower(), "compaction": str(compaction).lower()}
+    flags = {
+        "masking": str(masking).lower(),
+        "compaction": str(compaction).lower(),
+        "summarise": str(summarise).lower(),
+    }
     extra = SAVINGS.format(summariser=line, **flags)
     config = load_config(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
@@ -96,7 +103,7 @@ def summaries(fake) -> list[dict]:
 async def test_masked_request_reaches_upstream_and_original_comes_back(
     tmp_path, upstream_url, fake_upstream
 ) -> None:
-    async with hub(tmp_path, upstream_url) as (http, _):
+    async with hub(tmp_path, upstream_url, summarise=False) as (http, _):
         sent = history(2)
         async with AsyncOpenAI(base_url=str(http.base_url), api_key="k", max_retries=0) as sdk:
             await sdk.chat.completions.create(model="fake/wide", messages=sent)
@@ -126,6 +133,17 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
         assert metrics["savings"]["masking"]["tokens_saved"] == saved
 
 
+async def compaction_of(http: httpx2.AsyncClient, app, messages: list[dict]) -> dict:
+    """Send ``messages`` to the 600-token model; the compaction event it caused."""
+    async with app.state.hub.bus.subscribe() as events:
+        body = {"model": "fake/window", "messages": messages}
+        assert (await http.post("/chat/completions", json=body)).status_code == 200
+        event = await events.get()
+        while event["type"] != "compaction":
+            event = await events.get()
+    return event
+
+
 async def test_compaction_summary_then_cache_hit_on_next_turn(
     tmp_path, upstream_url, fake_upstream
 ) -> None:
@@ -134,39 +152,30 @@ async def test_compaction_summary_then_cache_hit_on_next_turn(
         app,
     ):
         first = history(3, tool_text="ligne de journal\n" * 40)
-        async with app.state.hub.bus.subscribe() as events:
-            reply = await http.post(
-                "/chat/completions", json={"model": "fake/window", "messages": first}
-            )
-            assert reply.status_code == 200
-            event = await events.get()
-            while event["type"] != "compaction":
-                event = await events.get()
+        event = await compaction_of(http, app, first)
         assert event["cache_hit"] is False and event["summariser"] == "llm:fake/summarise"
         assert event["tokens_after"] < event["tokens_before"]
-        assert len(summaries(fake_upstream)) == 1
+        calls = len(summaries(fake_upstream))
+        assert calls == event["rounds"] > 0  # one call per batch of rounds (1 here)
         forwarded = chats(fake_upstream)[-1]["messages"]
-        assert forwarded[0] == first[0]
-        assert forwarded[1]["role"] == "user" and SUMMARY in forwarded[1]["content"]
-        assert forwarded[1]["content"].startswith(SUMMARY_MARKER)
-        assert forwarded[2] == {"role": "assistant", "content": ACKNOWLEDGEMENT}
-        assert forwarded[3:] == first[-1:]
+        assert forwarded[:2] == first[:2]  # system prompt and task, byte for byte
+        assert forwarded[2]["role"] == "assistant" and SUMMARY in forwarded[2]["content"]
+        assert forwarded[2]["content"].startswith(SUMMARY_MARKER)
+        assert forwarded[-1] == first[-1]
 
         second = [
             *first,
             {"role": "assistant", "content": "D'accord."},
             {"role": "user", "content": "Ajoute un test."},
         ]
-        reply = await http.post(
-            "/chat/completions", json={"model": "fake/window", "messages": second}
-        )
-        assert reply.status_code == 200
-        assert len(summaries(fake_upstream)) == 1  # reused, not summarised again
+        later = await compaction_of(http, app, second)
+        # earlier segments are reused, only the newly summarised rounds are summarised
+        assert len(summaries(fake_upstream)) == calls + later["rounds"] - event["rounds"]
         again = chats(fake_upstream)[-1]["messages"]
-        assert again[:3] == forwarded[:3] and again[3:] == second[-3:]
+        assert again[:2] == forwarded[:2] and again[-1] == second[-1]
+        assert again[2]["content"].startswith(forwarded[2]["content"])  # appended: cacheable
         overview = (await http.get("/api/savings?session=1")).json()
-        kinds = [(e["kind"], e["detail"]["cache_hit"]) for e in overview["events"]]
-        assert kinds == [("compaction", True), ("compaction", False)]
+        assert [e["kind"] for e in overview["events"]] == ["compaction", "compaction"]
         assert overview["compaction"]["events"] == 2 and overview["tokens_saved"] > 0
 
 
@@ -180,9 +189,9 @@ async def test_failing_summariser_falls_back_to_extractive(
         )
         assert reply.status_code == 200
         forwarded = chats(fake_upstream)[-1]["messages"]
-        summary = forwarded[1]["content"]
-        assert "Résumé extractif" in summary and "ValueError: total négatif" in summary
-        assert "Demande 0 : regarde les journaux du worker." in summary
+        summary = forwarded[2]["content"]
+        assert summary.startswith(SUMMARY_MARKER) and "ValueError: total négatif" in summary
+        assert "Demande 1 : regarde les journaux du worker." in summary
         events = (await http.get("/api/savings")).json()["events"]
         detail = events[0]["detail"]
         assert detail["fallback"] is True and detail["summariser"] == "extractif"
@@ -225,7 +234,7 @@ async def test_switches_header_session_and_unknown_window(
 async def test_preview_then_apply_is_reused_by_next_turn(
     tmp_path, upstream_url, fake_upstream
 ) -> None:
-    async with hub(tmp_path, upstream_url, masking=False) as (http, _):
+    async with hub(tmp_path, upstream_url, masking=False, summarise=False) as (http, _):
         sent = history(3, tool_text="ligne de journal\n" * 40)
         await http.post("/chat/completions", json={"model": "fake/wide", "messages": sent})
         assert chats(fake_upstream)[-1]["messages"] == sent  # far below the threshold
@@ -233,7 +242,7 @@ async def test_preview_then_apply_is_reused_by_next_turn(
         assert preview.status_code == 200
         data = preview.json()
         assert data["applied"] is False and data["tokens_after"] < data["tokens_before"]
-        assert data["messages"][1]["content"].startswith(SUMMARY_MARKER)
+        assert data["messages"][2]["content"].startswith(SUMMARY_MARKER)
         assert data["messages"][-1] == sent[-1]
         assert (await http.get("/api/savings")).json()["events"] == []
         applied = await http.post(
@@ -306,9 +315,21 @@ async def test_global_switches(tmp_path, upstream_url, fake_upstream) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     async with hub(tmp_path / "a", upstream_url, compaction=False) as (http, _):
-        await http.post("/chat/completions", json={"model": "fake/window", "messages": sent})
+        await http.post("/chat/completions", json={"model": "fake/wide", "messages": sent})
         forwarded = chats(fake_upstream)[-1]["messages"]
         assert len(forwarded) == len(sent) and "Contenu masqué" in forwarded[3]["content"]
+        # masking alone cannot bring it under a 600-token window: refused, never forwarded
+        count = len(chats(fake_upstream))
+        refused = await http.post(
+            "/chat/completions",
+            json={"model": "fake/window", "messages": sent},
+            headers={"X-Kimi-Session": "1"},
+        )
+        assert refused.status_code == 400 and len(chats(fake_upstream)) == count
+        error = refused.json()["error"]
+        assert error["code"] == "context_length_exceeded" and "fenêtre de 600" in error["message"]
+        rows = (await http.get("/api/sessions/1/metrics")).json()["requests"]
+        assert [(r["http_status"], r["status"]) for r in rows] == [(400, "error"), (200, "ok")]
     async with hub(tmp_path / "b", upstream_url, masking=False, compaction=False) as (http, _):
         await http.post("/chat/completions", json={"model": "fake/window", "messages": sent})
         assert chats(fake_upstream)[-1]["messages"] == sent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.savings import CORPUS, all_facts, load_corpus, sent_text
+from bench.savings_corpus import CORPUS, all_facts, load_corpus, sent_text
 
 
 def test_corpus_shape() -> None:

@@ -152,6 +152,9 @@ def _savings(t: Table) -> SavingsConfig:
             "compaction",
             "compaction_threshold",
             "keep_recent_exchanges",
+            "keep_recent_rounds",
+            "rewrite_batch_rounds",
+            "summarise_old_rounds",
             "mask_min_tokens",
             "summariser_model",
             "mask_retention",
@@ -161,7 +164,12 @@ def _savings(t: Table) -> SavingsConfig:
         masking=t.boolean("masking", True),
         compaction=t.boolean("compaction", True),
         compaction_threshold=t.optional_ratio("compaction_threshold") or 0.8,
-        keep_recent_exchanges=t.integer("keep_recent_exchanges", 4, minimum=1),
+        # ``keep_recent_exchanges`` is the older name, read when the new one is absent
+        keep_recent_rounds=t.integer(
+            "keep_recent_rounds", t.integer("keep_recent_exchanges", 10, minimum=1), minimum=1
+        ),
+        rewrite_batch_rounds=t.integer("rewrite_batch_rounds", 10, minimum=1),
+        summarise_old_rounds=t.boolean("summarise_old_rounds", True),
         mask_min_tokens=t.integer("mask_min_tokens", 400, minimum=1),
         summariser_model=t.optional_string("summariser_model"),
         mask_retention=t.integer("mask_retention", 10_000, minimum=1),

@@ -64,7 +64,9 @@ class SavingsConfig:
     masking: bool = True
     compaction: bool = True
     compaction_threshold: float = 0.8
-    keep_recent_exchanges: int = 4
+    keep_recent_rounds: int = 10
+    rewrite_batch_rounds: int = 10
+    summarise_old_rounds: bool = True
     mask_min_tokens: int = 400
     summariser_model: str | None = None
     mask_retention: int = 10_000

@@ -16,15 +16,11 @@ import json
 from collections.abc import Sequence
 
 from hub.core.jsontypes import JSON, JSONObject, as_object
-from hub.features.sanitizer import SYSTEM_ROLES
+from hub.features.rounds import SYSTEM_ROLES, role_of
 
 SUMMARY_MARKER = "[Résumé de la conversation antérieure, rédigé par Kimi Proxy Hub]"
 ACKNOWLEDGEMENT = "Compris : je poursuis à partir de ce résumé."
-
-
-def role_of(message: JSON) -> str:
-    obj = as_object(message)
-    return str(obj.get("role")) if obj is not None else ""
+CONTINUE = "Poursuis la tâche à partir de ce résumé."
 
 
 def leading_system(messages: Sequence[JSON]) -> int:
@@ -94,3 +90,33 @@ def replacement_prefix(messages: Sequence[JSON], cut: int, summary: str) -> list
 
 def compacted(messages: Sequence[JSON], cut: int, summary: str) -> list[JSON]:
     return [*replacement_prefix(messages, cut, summary), *messages[cut:]]
+
+
+def running_summary(segments: Sequence[tuple[int, int, str]]) -> str:
+    """One summary text for rounds ``[a, b)`` of each segment, oldest first.
+
+    Segments are only ever appended: the text of the older ones stays byte-identical,
+    so a prompt cache keeps serving them after the newest segment is added.
+    """
+    parts = [SUMMARY_MARKER]
+    for start, end, text in segments:
+        parts.append(f"### Étapes {start + 1} à {end}\n{text.strip()}")
+    return "\n".join(parts)
+
+
+def summary_block(before: str, after: str, summary: str) -> list[JSON]:
+    """The summary between a message of role ``before`` and one of role ``after``.
+
+    The summary takes the role the conversation expects next (assistant after the
+    task); an acknowledgement of the other role follows only when the kept rounds
+    start with the summary's own role, so roles keep alternating.
+    """
+    role = "assistant" if before == "user" else "user"
+    block: list[JSON] = [{"role": role, "content": summary}]
+    if after == role:
+        block.append(
+            {"role": "user", "content": CONTINUE}
+            if role == "assistant"
+            else {"role": "assistant", "content": ACKNOWLEDGEMENT}
+        )
+    return block

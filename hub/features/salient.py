@@ -77,3 +77,43 @@ def salient_lines(text: str, limit: int = 12) -> list[str]:
     lines = error_lines(text, limit)
     frames = [f"{m.group(1)}:{m.group(2)} {m.group(3)}" for m in FRAME.finditer(text)]
     return unique((*lines, *frames[-4:]), limit)
+
+
+DEFINITION = re.compile(
+    r"^\s*(?:\d+[:\s|]\s*)?(?:export\s+)?(?:async\s+)?(?:pub\s+)?"
+    r"(?:(?:public|private|protected|static|final|abstract)\s+)*"
+    r"(class|def|function|func|fn|interface|enum|struct|impl|trait)\s+([A-Za-z_$][\w$]*)"
+)
+NUMBERED = re.compile(r"^\s*(\d+)[:\s|]")
+FAILING_TEST = re.compile(
+    r"(?:^(?:FAILED|ERROR)\s+(\S+::\S+)|^(\S+::\S+)\s+(?:FAILED|ERROR)\b"
+    r"|^(?:FAIL|ERROR):\s+(\w+)\s+\(([\w.]+)\)|^\[ERROR\]\s+(\S+?)(?:\s|:|$))",
+    re.MULTILINE,
+)
+LINE_MENTION = re.compile(r"\bline (\d+)\b")
+
+
+def outline(text: str, limit: int = 40) -> list[str]:
+    """``class``/``def``/``function`` names of a code dump with their line numbers.
+
+    The line number is the one printed by the tool (``cat -n``, ``nl``, an editor
+    view) when the dump carries them, else the line's position in the dump.
+    """
+    found: list[str] = []
+    for position, line in enumerate(text.splitlines(), start=1):
+        match = DEFINITION.match(line)
+        if match is None:
+            continue
+        numbered = NUMBERED.match(line)
+        number = numbered.group(1) if numbered else str(position)
+        found.append(f"{match.group(1)} {match.group(2)} (ligne {number})")
+    return unique(found, limit)
+
+
+def failing_tests(text: str, limit: int = 20) -> list[str]:
+    """Test ids reported as failed (pytest, unittest, Maven/JUnit summaries)."""
+    names = []
+    for match in FAILING_TEST.finditer(text):
+        groups = [g for g in match.groups() if g]
+        names.append("::".join(groups[:1]) if len(groups) == 1 else f"{groups[1]}.{groups[0]}")
+    return unique(names, limit)

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.core.tokens import TokenCounter
-from hub.features.salient import clip, paths, salient_lines
+from hub.features.rounds import SYSTEM_ROLES
+from hub.features.salient import clip, failing_tests, outline, paths, salient_lines
 
 HASH_LENGTH = 32
-PREVIEW_LINES = 4
+PREVIEW_LINES = 3
 PREVIEW_CHARS = 160
 DUMP_MIN_LINES = 15
-SYSTEM_ROLES = ("system", "developer")
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,15 @@ def placeholder(text: str, kind: str, tokens: int, digest: str) -> str:
         "Fin :",
         *tail,
     ]
+    tests = failing_tests(text)
+    if tests:
+        parts.append("Tests en échec : " + ", ".join(tests))
     salient = salient_lines(text)
     if salient:
         parts += ["Points saillants :", *salient]
+    definitions = outline(text, 30)
+    if definitions:
+        parts.append("Plan du code : " + "; ".join(definitions))
     found = paths(text, 12)
     if found:
         parts.append("Fichiers : " + ", ".join(found))
@@ -147,7 +153,7 @@ def _mask_text(
     return replacement, MaskedOriginal(digest, text, tokens, replacement_tokens, index, kind)
 
 
-def _mask_message(
+def mask_one(
     message: JSONObject, index: int, counter: TokenCounter, min_tokens: int, memo: MaskMemo
 ) -> tuple[JSONObject, list[MaskedOriginal]]:
     role = str(message.get("role"))
@@ -192,7 +198,7 @@ def mask_messages(
         if obj is None or index >= protect_from or obj.get("role") in SYSTEM_ROLES:
             out.append(message)
             continue
-        new, found = _mask_message(obj, index, counter, min_tokens, memo)
+        new, found = mask_one(obj, index, counter, min_tokens, memo)
         out.append(new)
         masked.extend(found)
     return MaskOutcome(out, masked)

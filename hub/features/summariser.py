@@ -16,13 +16,23 @@ import httpx2
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object, as_str
 from hub.features.compaction import SUMMARY_MARKER, is_summary
-from hub.features.salient import clip, error_lines, frame_identifiers, identifiers, paths, unique
+from hub.features.salient import (
+    clip,
+    error_lines,
+    failing_tests,
+    frame_identifiers,
+    identifiers,
+    outline,
+    paths,
+    unique,
+)
 from hub.proxy.routing import Route
 from hub.proxy.upstream import ProviderPool
 
 ASK_CHARS = 700
 ASSISTANT_CHARS = 320
 ARGUMENT_CHARS = 200
+OBSERVATION_CHARS = 160
 LLM_INPUT_CHARS = 400_000
 LLM_TIMEOUT = 120.0
 SYSTEM_PROMPT = (
@@ -101,6 +111,41 @@ def extractive_summary(messages: Sequence[JSON]) -> str:
     for title, items in inline:
         if items:
             lines += [f"## {title}", ", ".join(items)]
+    return "\n".join(lines)
+
+
+def _observation(text: str) -> str:
+    """What a tool answer said, in one line: errors, failing tests, outline, files."""
+    facts = [
+        *error_lines(text, 3),
+        *(f"échec {name}" for name in failing_tests(text, 5)),
+        *outline(text, 8),
+    ]
+    found = paths(text, 6)
+    if found:
+        facts.append("fichiers " + ", ".join(found))
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not facts and lines:
+        facts.append(clip(lines[0], OBSERVATION_CHARS))
+    return clip(" | ".join(facts), OBSERVATION_CHARS * 3) + f" ({len(lines)} lignes)"
+
+
+def rounds_digest(messages: Sequence[JSON]) -> str:
+    """A compact, deterministic account of some rounds: asks, actions, what came back."""
+    lines: list[str] = []
+    for message in messages:
+        obj = as_object(message)
+        if obj is None:
+            continue
+        role, text = str(obj.get("role")), text_of(obj)
+        if role == "user":
+            lines.append(f"- utilisateur : {clip(text.replace(chr(10), ' '), ASK_CHARS)}")
+        elif role == "assistant":
+            said = clip(text.replace("\n", " "), ASSISTANT_CHARS) if text.strip() else ""
+            calls = "; ".join(tool_call_lines(obj))
+            lines.append("- assistant : " + " ; ".join(part for part in (said, calls) if part))
+        elif role == "tool":
+            lines.append(f"  → {_observation(text)}")
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ from hub.proxy.sse import SSESplitter, StreamTracker, Usage, completion_text, us
 from hub.proxy.upstream import ProviderPool, UpstreamReply
 from hub.services.limits import Admission
 from hub.services.metrics import MetricRecorder, cost_of
-from hub.services.savings import SavingsService
+from hub.services.savings import ContextTooLarge, SavingsService
 from hub.services.sessions import SessionService
 
 ERROR_EXCERPT = 500
@@ -164,6 +164,20 @@ class ChatService:
             )
         )
 
+    def _refuse(
+        self,
+        route: Route,
+        session_id: int,
+        stream: bool,
+        messages: list[JSON],
+        tools: list[JSON],
+        exc: ContextTooLarge,
+    ) -> None:
+        request_id = self._recorder.new_request_id()
+        call = _Call(route, session_id, stream, request_id, attempts=0)
+        call.prompt = asyncio.create_task(self._counter.count_chat_async(messages, tools))
+        self._record(call, status="error", http_status=exc.status, error=exc.message)
+
     async def handle(
         self,
         payload: JSONObject,
@@ -178,9 +192,15 @@ class ChatService:
         session = await self._sessions.for_request(session_header, route)
         messages = as_list(payload.get("messages"))
         tools: list[JSON] = as_list(payload.get("tools"))
-        rewrite = await self._savings.rewrite(messages, route, session, compaction_header, tools)
-        messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         stream = payload.get("stream") is True
+        try:
+            rewrite = await self._savings.rewrite(
+                messages, route, session, compaction_header, tools
+            )
+        except ContextTooLarge as exc:  # refused before the provider: still one request row
+            self._refuse(route, session.id, stream, messages, tools, exc)
+            raise
+        messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         call = _Call(
             route=route,
             session_id=session.id,

@@ -32,6 +32,7 @@ OFF_VALUES = ("off", "false", "0", "non")
 # most once per SAVE_DELAY (and at shutdown), not a megabyte of JSON per request.
 SAVE_DELAY = 1.0
 ON_VALUES = ("on", "true", "1", "oui", "auto")
+KINDS = ("masking", "compaction")
 
 
 def compaction_allowed(header: str | None) -> bool:
@@ -48,6 +49,19 @@ def compaction_allowed(header: str | None) -> bool:
         code="invalid_compaction_header",
         param="X-Kimi-Compaction",
     )
+
+
+class ContextTooLarge(HubError):
+    """Even the task and the newest round do not fit the model's window: never forwarded."""
+
+    def __init__(self, tokens: int, window: int) -> None:
+        super().__init__(
+            f"Requête trop longue pour le modèle : {tokens} tokens après économies, pour une "
+            f"fenêtre de {window} tokens (le message système, la tâche et le dernier tour ne "
+            "peuvent pas être réduits davantage).",
+            code="context_length_exceeded",
+            param="messages",
+        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,9 @@ class SavingsService:
             compaction=self._config.compaction or force,
             max_context=route.max_context if route else None,
             threshold=per_model or self._config.compaction_threshold,
-            keep_recent_exchanges=keep or self._config.keep_recent_exchanges,
+            keep_rounds=keep or self._config.keep_recent_rounds,
+            batch=self._config.rewrite_batch_rounds,
+            summarise_old=self._config.summarise_old_rounds,
             force=force,
             persist=persist,
             session_id=session_id,
@@ -115,6 +131,8 @@ class SavingsService:
             return Rewrite(messages, 0)
         plan = self._plan(route, session_id=session.id)
         result = await self._pipeline.run(messages, plan, tools or [])
+        if result.over_window and route.max_context is not None:
+            raise ContextTooLarge(result.tokens_after, route.max_context)
         # Originals and events are written after the request has left, not before it.
         task = asyncio.create_task(self._record(result, session.id))
         self._writes.add(task)
@@ -153,9 +171,13 @@ class SavingsService:
         await asyncio.gather(*waiting, return_exceptions=True)
         await self._written()
 
-    async def _record(self, result: PassResult, session_id: int | None) -> None:
+    async def _record(
+        self, result: PassResult, session_id: int | None, kinds: tuple[str, ...] = KINDS
+    ) -> None:
         await self._masks.put(result.masked_originals)
         for kind, detail in result.events:
+            if kind not in kinds:
+                continue
             before, after = detail.get("tokens_before"), detail.get("tokens_after")
             assert isinstance(before, int) and isinstance(after, int)
             event_id = await self._store.add_event(session_id, kind, before, after, detail)
@@ -198,7 +220,9 @@ class SavingsService:
         route, messages = await self._session_messages(session_id)
         plan = self._plan(route, force=True, session_id=session_id, keep=keep)
         result = await self._pipeline.run(messages, plan)
-        await self._record(result, session_id)
+        # Only the compaction is new: the masking of these messages was already counted
+        # by the request that sent them.
+        await self._record(result, session_id, ("compaction",))
         return self._shape(result, {"session_id": session_id, "applied": True})
 
     async def compress_messages(self, messages: list[JSON], keep: int | None = None) -> JSONObject:

@@ -1,15 +1,23 @@
-"""One pass of masking then compaction over a message list, with the compaction cache.
+"""One savings pass over a request: keep the newest rounds, summarise or mask the older.
 
-Compactions are cached by the hash of the original message prefix they replace:
-clients resend the whole history each turn, so turn N+1 finds turn N's summary
-by hashing its own prefixes (one chained pass) and reuses it instead of calling
-the summariser again. A new summary is only written when the context, summary
-included, passes the threshold again; it then summarises the previous summary
-plus the turns that followed it.
+Recency counts tool rounds (``hub.features.rounds``). With compaction available
+(switched on and the model has ``max_context``, or forced by preview/apply), the
+rounds older than the ``keep_recent_rounds`` newest, counted in steps of
+``rewrite_batch_rounds``, become one running summary placed right after the task;
+without it their bulky contents are masked. When the result would still pass
+``compaction_threshold × max_context``, the pass escalates one round at a time
+(mask the kept rounds, oldest first, then summarise them) and never touches the
+head or the newest round; if even that does not fit the window, the result says
+``over_window`` and the caller refuses the request.
+
+Summaries are appended segment by segment (one per batch of rounds) and masked
+contents are memoised, so the forwarded prefix stays byte-identical between two
+steps of the frontier: a provider's prompt cache keeps it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,20 +28,16 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.offload import json_chars, run_sized
 from hub.core.savings_store import CachedCompaction, SavingsStore
 from hub.core.tokens import TokenCounter
-from hub.features.compaction import (
-    compaction_cut,
-    prefix_hashes,
-    replaced_region,
-    replacement_prefix,
-    user_indices,
-)
-from hub.features.sanitizer import MaskMemo, MaskOutcome, mask_messages, protected_from
-from hub.features.summariser import SummariserError, extractive_summary, llm_summary
+from hub.features.rounds import Levels, escalate, natural_frontier
+from hub.features.sanitizer import MaskMemo
+from hub.features.summariser import SummariserError, llm_summary
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
+from hub.services.savings_layout import EXTRACTIVE, Layout
+from hub.services.savings_state import Histories, History, Segment
 
 MEMO_SIZE = 20_000
-EXTRACTIVE = "extractif"
+LOW_MARK = 0.75  # escalation aims at LOW_MARK × threshold × max_context
 NO_SUMMARISER = "aucun résumeur configuré ([savings].summariser_model)"
 
 
@@ -45,10 +49,12 @@ class Plan:
     compaction: bool
     max_context: int | None
     threshold: float
-    keep_recent_exchanges: int
+    keep_rounds: int
+    batch: int = 10
     force: bool = False
     persist: bool = True
     session_id: int | None = None
+    summarise_old: bool = True
 
 
 @dataclass
@@ -60,6 +66,7 @@ class PassResult:
     compaction: JSONObject | None = None
     events: list[tuple[str, JSONObject]] = field(default_factory=list)
     masked_originals: list[tuple[str, str, int]] = field(default_factory=list)
+    over_window: bool = False
 
 
 class SavingsPipeline:
@@ -78,147 +85,178 @@ class SavingsPipeline:
         self._store = store
         self._memo: MaskMemo = {}
         self._memo_lock = threading.Lock()  # passes of concurrent requests share the memo
+        self.histories = Histories()
 
-    def _mask(self, messages: list[JSON]) -> MaskOutcome:
-        """Runs in a worker thread: hashing and tokenising new contents is CPU-bound."""
+    async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
+        """``tools`` only count toward the window: their schemas fill it too."""
+        history = self.histories.get(plan.session_id)
+        async with history.lock:
+            overhead = await run_sized(json_chars(tools), lambda: self._counter.count_tools(tools))
+            same = history.common(messages)
+            layout = await run_sized(
+                json_chars(messages[same:]), lambda: self._prepare(messages, history, plan)
+            )
+            levels = self._levels(layout, plan, history, overhead)
+            reason = (
+                NO_SUMMARISER
+                if levels.summarised and self._config.summariser_model is None
+                else None
+            )
+            if levels.summarised and self._config.summariser_model is not None:
+                reason = await self._llm_segments(layout, levels, plan)
+                levels = self._levels(layout, plan, history, overhead)
+            return await run_sized(
+                json_chars(messages[same:]),
+                lambda: self._result(layout, levels, plan, history, overhead, reason),
+            )
+
+    def _prepare(self, messages: list[JSON], history: History, plan: Plan) -> Layout:
         with self._memo_lock:
-            outcome = mask_messages(
+            history.sync(messages, self._counter)
+            return Layout(
                 messages,
+                history,
                 self._counter,
-                protect_from=protected_from(messages),
+                batch=plan.batch,
                 min_tokens=self._config.mask_min_tokens,
                 memo=self._memo,
             )
-            while len(self._memo) > MEMO_SIZE:  # oldest decisions go first (insertion order)
-                del self._memo[next(iter(self._memo))]
-        return outcome
 
-    async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
-        """``tools`` only count toward the threshold: their schemas fill the window too."""
-        tokens_before = await self._counter.count_chat_async(messages)
-        size = json_chars(messages)
-        current = messages
-        result = PassResult(messages, tokens_before, tokens_before)
-        if plan.masking:
-            outcome = await run_sized(size, lambda: self._mask(messages))
-            if outcome.masked:
-                # stored by the caller: on the proxy path, after the request has left
-                result.masked_originals = [(m.hash, m.text, m.tokens) for m in outcome.masked]
-                current = outcome.messages
-                after = tokens_before - outcome.tokens_saved
-                result.masking = {
-                    "tokens_before": tokens_before,
-                    "tokens_after": after,
-                    "masked": [
-                        {"hash": m.hash, "index": m.index, "kind": m.kind, "tokens": m.tokens}
-                        for m in outcome.masked
-                    ],
-                }
-                result.events.append(("masking", result.masking))
-        if plan.compaction and (plan.max_context or plan.force):
-            overhead = await run_sized(json_chars(tools), lambda: self._counter.count_tools(tools))
-            current = await self._compact(messages, current, plan, result, overhead, size)
-        result.messages = current
-        result.tokens_after = await self._counter.count_chat_async(current)
-        return result
+    def _levels(self, layout: Layout, plan: Plan, history: History, overhead: int) -> Levels:
+        can_summarise = plan.compaction and (plan.max_context is not None or plan.force)
+        rounds = layout.rounds
+        if plan.force:
+            cut = max(0, rounds - max(plan.keep_rounds, 1))
+            return Levels(cut, cut)
+        frontier = natural_frontier(rounds, plan.keep_rounds, plan.batch)
+        if can_summarise and plan.summarise_old:
+            start = Levels(frontier, frontier)
+        else:
+            start = Levels(0, frontier if plan.masking else 0)
+        for floor, prefix in (
+            (history.applied, history.applied_prefix),
+            (history.levels, history.levels_prefix),
+        ):
+            if (
+                floor.masked
+                and floor.masked < rounds
+                and prefix == (history.prefix(layout.start(floor.masked)))
+            ):
+                start = Levels(
+                    max(start.summarised, floor.summarised), max(start.masked, floor.masked)
+                )
+        if plan.max_context is None:
+            return start
+        high = int(plan.threshold * plan.max_context) - overhead
+        with self._memo_lock:
+            if layout.size(start) <= high:
+                return start
+            # Past the threshold: go down to a lower mark at once, so the next turns
+            # fit without touching the prefix again (one cache miss, not one per turn).
+            low = int(plan.threshold * LOW_MARK * plan.max_context) - overhead
+            return escalate(
+                start,
+                rounds,
+                layout.size,
+                low,
+                can_mask=plan.masking,
+                can_summarise=can_summarise,
+            )
 
-    async def _compact(
-        self,
-        original: list[JSON],
-        masked: list[JSON],
-        plan: Plan,
-        result: PassResult,
-        overhead: int,
-        size: int,
-    ) -> list[JSON]:
-        hashes = await run_sized(size, lambda: prefix_hashes(original))
-        keep = plan.keep_recent_exchanges
-        # Any cached prefix ending on a user message is reusable: everything after it
-        # is sent verbatim, and an explicit ``apply`` may have kept fewer exchanges.
-        cached = await self._store.find_compaction([hashes[i] for i in user_indices(original)])
-        base = cached.replaced if cached else 0
-        prefix = cached.replacement if cached else []
-        effective = [*prefix, *masked[base:]]
-        plain = [*prefix, *original[base:]]
-        before = await self._counter.count_chat_async(masked)
-        size = await self._counter.count_chat_async(effective)
-        limit = plan.threshold * plan.max_context if plan.max_context else None
-        wanted = plan.force or (limit is not None and size + overhead > limit)
-        cut = compaction_cut(effective, keep) if wanted else None
-        if cut is None:
-            if cached is None:
-                return masked
-            return self._report(result, before, size, cached, cache_hit=True, effective=effective)
-        summary, summariser, reason = await self._summarise(
-            replaced_region(effective, cut), replaced_region(plain, cut)
-        )
-        replacement = replacement_prefix(effective, cut, summary)
-        rewritten = [*replacement, *effective[cut:]]
-        after = await self._counter.count_chat_async(rewritten)
-        if after >= size:
-            if cached is None:
-                return masked
-            return self._report(result, before, size, cached, cache_hit=True, effective=effective)
-        original_cut = cut - len(prefix) + base
-        entry = CachedCompaction(hashes[original_cut], original_cut, replacement, summariser,
-                                 before, after)  # fmt: skip
-        if plan.persist:
-            await self._store.save_compaction(plan.session_id, entry)
-        result.compaction = {
-            "tokens_before": before,
-            "tokens_after": after,
-            "cache_hit": False,
-            "reused_summary": cached is not None,
-            "replaced_messages": original_cut,
-            "prefix_hash": entry.prefix_hash,
-            "summariser": summariser,
-            "fallback": reason is not None,
-            "reason": reason,
-        }
-        result.events.append(("compaction", result.compaction))
-        return rewritten
-
-    def _report(
-        self,
-        result: PassResult,
-        before: int,
-        after: int,
-        cached: CachedCompaction,
-        *,
-        cache_hit: bool,
-        effective: list[JSON],
-    ) -> list[JSON]:
-        result.compaction = {
-            "tokens_before": before,
-            "tokens_after": after,
-            "cache_hit": cache_hit,
-            "reused_summary": True,
-            "replaced_messages": cached.replaced,
-            "prefix_hash": cached.prefix_hash,
-            "summariser": cached.summariser,
-            "fallback": False,
-            "reason": None,
-        }
-        result.events.append(("compaction", result.compaction))
-        return effective
-
-    async def _summarise(
-        self, masked_region: Sequence[JSON], plain_region: Sequence[JSON]
-    ) -> tuple[str, str, str | None]:
-        """(summary, summariser name, fallback reason or None)."""
+    async def _llm_segments(self, layout: Layout, levels: Levels, plan: Plan) -> str | None:
+        """Full batches get the summariser model's text (cached in memory and SQLite)."""
         model_key = self._config.summariser_model
-        if model_key is None:
-            summary = await run_sized(
-                json_chars(plain_region), lambda: extractive_summary(plain_region)
+        assert model_key is not None
+        reason: str | None = None
+        for first, end in layout.segment_ranges(levels.summarised):
+            if end - first < layout.batch:
+                continue
+            segment = layout.segment(first, end)
+            if segment.summariser != EXTRACTIVE or segment.reason is not None:
+                reason = reason or segment.reason
+                continue
+            key = hashlib.sha256(
+                f"segment:{first}:{end}:".encode() + layout.history.prefix(layout.start(end))
+            ).hexdigest()
+            cached = await self._store.find_compaction([key])
+            region = layout.messages[layout.start(first) : layout.start(end)]
+            if cached is not None:
+                text = str((cached.replacement[0] or {}).get("content", ""))  # type: ignore[union-attr]
+                summariser = cached.summariser
+            else:
+                try:
+                    route = self._router.resolve(model_key)
+                    text = await llm_summary(self._pool, route, region)
+                except (SummariserError, HubError) as exc:
+                    segment.reason = reason = exc.message if isinstance(exc, HubError) else str(exc)
+                    continue
+                summariser = f"llm:{model_key}"
+                if plan.persist:
+                    entry = CachedCompaction(key, end, [{"role": "assistant", "content": text}],
+                                             summariser, 0, 0)  # fmt: skip
+                    await self._store.save_compaction(plan.session_id, entry)
+            layout.history.segments[(first, end, layout.history.prefix(layout.start(end)))] = (
+                Segment(text, 0, summariser)
             )
-            return summary, EXTRACTIVE, NO_SUMMARISER
-        try:
-            route = self._router.resolve(model_key)
-            summary = await llm_summary(self._pool, route, masked_region)
-        except (SummariserError, HubError) as exc:
-            text = exc.message if isinstance(exc, HubError) else str(exc)
-            summary = await run_sized(
-                json_chars(plain_region), lambda: extractive_summary(plain_region)
-            )
-            return summary, EXTRACTIVE, text
-        return summary, f"llm:{model_key}", None
+        layout.forget_summaries()
+        return reason
+
+    def _result(
+        self,
+        layout: Layout,
+        levels: Levels,
+        plan: Plan,
+        history: History,
+        overhead: int,
+        reason: str | None,
+    ) -> PassResult:
+        with self._memo_lock:
+            messages, masked = layout.build(levels)
+            summary_tokens = layout.summary(levels.summarised)[1]
+            masked_before = sum(m.tokens for m in masked)
+            masked_after = sum(m.placeholder_tokens for m in masked)
+        before = layout.tokens_before
+        replaced = layout.sums[layout.start(levels.summarised)] - layout.sums[layout.start(0)]
+        compaction_saved = replaced - summary_tokens if levels.summarised else 0
+        masking_saved = masked_before - masked_after
+        after = before - compaction_saved - masking_saved
+        result = PassResult(messages, before, after)
+        if plan.max_context is not None and after + overhead > plan.max_context:
+            result.over_window = True
+        if masked:
+            result.masked_originals = [(m.hash, m.text, m.tokens) for m in masked]
+            result.masking = {
+                "tokens_before": before,
+                "tokens_after": before - masking_saved,
+                "masked": [
+                    {"hash": m.hash, "index": m.index, "kind": m.kind, "tokens": m.tokens}
+                    for m in masked
+                ],
+            }
+            result.events.append(("masking", result.masking))
+        if levels.summarised:
+            cut = layout.start(levels.summarised)
+            names = {
+                history.segments[(a, b, history.prefix(layout.start(b)))].summariser
+                for a, b in layout.segment_ranges(levels.summarised)
+            }
+            result.compaction = {
+                "tokens_before": before - masking_saved,
+                "tokens_after": after,
+                "cache_hit": layout.new_segments == 0,
+                "reused_summary": levels.summarised > layout.batch,
+                "replaced_messages": cut - layout.start(0),
+                "rounds": levels.summarised,
+                "prefix_hash": history.prefix(cut).hex(),
+                "summariser": "+".join(sorted(names)),
+                "fallback": reason is not None,
+                "reason": reason,
+            }
+            result.events.append(("compaction", result.compaction))
+            if plan.force and plan.persist:
+                history.applied = Levels(levels.summarised, levels.summarised)
+                history.applied_prefix = history.prefix(cut)
+        if not plan.force:
+            history.levels = levels
+            history.levels_prefix = history.prefix(layout.start(levels.masked))
+        return result
