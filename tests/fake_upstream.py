@@ -5,7 +5,9 @@ The upstream model name picks the behaviour: ``echo`` (default), ``no-usage``,
 (always 500), ``cut`` (stream dies mid-way), ``hang`` (never answers), ``bad``
 (400 with an OpenAI error), ``echo-key`` (400 whose message repeats the Authorization
 header it received, like a careless upstream), ``summarise`` (answers ``SUMMARY``
-followed by the number of messages it was given, like a summariser model would).
+followed by the number of messages it was given, like a summariser model would),
+``cached`` / ``cached-kimi`` / ``cached-deepseek`` (usage says half the prompt came from
+the provider's prompt cache, under OpenAI's, Kimi's or DeepSeek's field name).
 """
 
 from __future__ import annotations
@@ -39,7 +41,16 @@ class FakeUpstream:
 
     def _usage(self, body: dict) -> dict:
         prompt = sum(len(str(m.get("content", ""))) // 4 + 4 for m in body["messages"])
-        return {"prompt_tokens": prompt, "completion_tokens": 9, "total_tokens": prompt + 9}
+        usage: dict = {"prompt_tokens": prompt, "completion_tokens": 9, "total_tokens": prompt + 9}
+        model = body.get("model")
+        if model == "cached":
+            usage["prompt_tokens_details"] = {"cached_tokens": prompt // 2}
+        elif model == "cached-kimi":
+            usage["cached_tokens"] = prompt // 2
+        elif model == "cached-deepseek":
+            usage["prompt_cache_hit_tokens"] = prompt // 2
+            usage["prompt_cache_miss_tokens"] = prompt - prompt // 2
+        return usage
 
     def _reply(self, body: dict, model: str) -> str:
         return f"{SUMMARY} ({len(body['messages'])} messages)" if model == "summarise" else REPLY

@@ -334,3 +334,19 @@ async def test_global_switches(tmp_path, upstream_url, fake_upstream) -> None:
         await http.post("/chat/completions", json={"model": "fake/window", "messages": sent})
         assert chats(fake_upstream)[-1]["messages"] == sent
         assert (await http.get("/api/stats")).json()["totals"]["tokens_saved"] == 0
+
+
+async def test_apply_does_not_count_masking_twice(tmp_path, upstream_url, fake_upstream) -> None:
+    async with hub(tmp_path, upstream_url, summarise=False) as (http, _):
+        sent = history(3)
+        await http.post("/chat/completions", json={"model": "fake/wide", "messages": sent})
+        before = (await http.get("/api/savings?session=1")).json()
+        assert before["masking"]["events"] == 1
+        masked = before["masking"]["tokens_saved"]
+        assert masked == before["tokens_saved"] > 0  # the request row says the same
+        applied = await http.post("/api/sessions/1/compaction/apply")
+        assert applied.status_code == 200 and applied.json()["compaction"] is not None
+        after = (await http.get("/api/savings?session=1")).json()
+        assert after["masking"] == {"events": 1, "tokens_saved": masked}
+        assert after["compaction"]["events"] == 1
+        assert [e["kind"] for e in after["events"]] == ["compaction", "masking"]

@@ -116,6 +116,7 @@ def _model(key: str, t: Table, providers: Mapping[str, ProviderConfig]) -> Model
             "max_context",
             "input_price",
             "output_price",
+            "cached_input_price",
             "compaction_threshold",
         }
     )
@@ -130,6 +131,9 @@ def _model(key: str, t: Table, providers: Mapping[str, ProviderConfig]) -> Model
         max_context=t.optional_integer("max_context"),
         input_price=t.number("input_price", 0.0),
         output_price=t.number("output_price", 0.0),
+        cached_input_price=(
+            t.number("cached_input_price", 0.0) if t.has("cached_input_price") else None
+        ),
         compaction_threshold=t.optional_ratio("compaction_threshold"),
     )
 

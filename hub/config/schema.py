@@ -50,6 +50,7 @@ class ModelConfig:
     max_context: int | None = None
     input_price: float = 0.0
     output_price: float = 0.0
+    cached_input_price: float | None = None  # None: cached prompt tokens at input_price
     compaction_threshold: float | None = None
 
 

@@ -149,4 +149,7 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
     ALTER TABLE sessions ADD COLUMN key_id TEXT;
     CREATE INDEX requests_by_key ON requests(key_id, created_at);
     """,
+    # 6: prompt tokens the provider served from its cache (usage), billed at
+    # [models.X].cached_input_price
+    "ALTER TABLE requests ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;",
 )

@@ -54,6 +54,7 @@ class RequestRecord:
     tokens_saved: int = 0
     request_id: str | None = None  # unique per request; makes journal replay idempotent
     key_id: str | None = None  # the virtual key that made it (hub/services/keys.py)
+    cached_tokens: int = 0
     id: int | None = None
 
     def to_json(self) -> JSONObject:
@@ -119,6 +120,7 @@ class Totals:
     cost: float
     errors: int
     tokens_saved: int
+    cached_tokens: int = 0
 
     def to_json(self) -> JSONObject:
         data: JSONObject = dict(asdict(self))

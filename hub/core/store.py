@@ -24,7 +24,7 @@ POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 _REQUEST_COLUMNS = (
     "session_id, created_at, model_key, provider, upstream_model, stream, prompt_tokens, "
     "completion_tokens, usage_source, prompt_estimate, ttfb_ms, total_ms, status, "
-    "http_status, error, cost, attempts, tokens_saved, request_id, key_id"
+    "http_status, error, cost, attempts, tokens_saved, request_id, key_id, cached_tokens"
 )
 _REQUEST_WIDTH = _REQUEST_COLUMNS.count(",") + 1
 BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL 65 535)
@@ -66,6 +66,7 @@ def _request(row: Row) -> RequestRecord:
         tokens_saved=row["tokens_saved"],
         request_id=row["request_id"],
         key_id=row["key_id"],
+        cached_tokens=row["cached_tokens"],
     )
 
 
@@ -74,7 +75,7 @@ def _request_params(r: RequestRecord) -> tuple[SqlParam, ...]:
         r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
         int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
         r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
-        r.cost, r.attempts, r.tokens_saved, r.request_id, r.key_id,
+        r.cost, r.attempts, r.tokens_saved, r.request_id, r.key_id, r.cached_tokens,
     )  # fmt: skip
 
 
@@ -285,7 +286,8 @@ class Store:
         row = await self.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
             " COALESCE(SUM(cost), 0), COALESCE(SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), 0),"
-            f" COALESCE(SUM(tokens_saved), 0) FROM requests {where}",
+            " COALESCE(SUM(tokens_saved), 0), COALESCE(SUM(cached_tokens), 0)"
+            f" FROM requests {where}",
             params,
         )
         assert row is not None
@@ -296,4 +298,5 @@ class Store:
             cost=float(row[3]),
             errors=int(row[4]),
             tokens_saved=int(row[5]),
+            cached_tokens=int(row[6]),
         )

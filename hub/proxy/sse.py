@@ -47,6 +47,26 @@ def event_data(event: bytes) -> str | None:
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # prompt tokens the provider served from its prompt cache
+
+
+def cached_of(usage: JSONObject) -> int:
+    """Cached prompt tokens under the names providers use, 0 when none is given.
+
+    OpenAI (and Kimi's OpenAI-compatible API): ``prompt_tokens_details.cached_tokens``;
+    Kimi (Moonshot) also puts ``cached_tokens`` at the top of ``usage``; DeepSeek says
+    ``prompt_cache_hit_tokens``.
+    """
+    details = as_object(usage.get("prompt_tokens_details")) or {}
+    for value in (
+        details.get("cached_tokens"),
+        usage.get("cached_tokens"),
+        usage.get("prompt_cache_hit_tokens"),
+    ):
+        count = as_int(value)
+        if count is not None and count > 0:
+            return count
+    return 0
 
 
 def usage_of(payload: JSONObject) -> Usage | None:
@@ -57,7 +77,7 @@ def usage_of(payload: JSONObject) -> Usage | None:
     completion = as_int(usage.get("completion_tokens"))
     if prompt is None or completion is None:
         return None
-    return Usage(prompt, completion)
+    return Usage(prompt, completion, min(cached_of(usage), max(prompt, 0)))
 
 
 def completion_text(payload: JSONObject) -> str:

@@ -103,6 +103,7 @@ class ChatService:
 
         async def build() -> RequestRecord:
             estimate = await call.prompt if call.prompt else 0
+            cached = usage.cached_tokens if usage is not None else 0
             if usage is not None:
                 prompt, completion_tokens, source = (
                     usage.prompt_tokens, usage.completion_tokens, "upstream"
@@ -126,11 +127,12 @@ class ChatService:
                 status=status,
                 http_status=http_status,
                 error=error,
-                cost=cost_of(call.route.model, prompt, completion_tokens),
+                cost=cost_of(call.route.model, prompt, completion_tokens, cached),
                 attempts=call.attempts,
                 tokens_saved=call.tokens_saved,
                 request_id=call.request_id,
                 key_id=call.key_id,
+                cached_tokens=cached,
             )
             if call.admission is not None:
                 call.admission.settle(record)

@@ -22,10 +22,18 @@ from hub.services.events import EventBus
 from hub.services.row_writer import RowWriter, StorageHealth
 
 
-def cost_of(model: ModelConfig | None, prompt_tokens: int, completion_tokens: int) -> float:
+def cost_of(
+    model: ModelConfig | None, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0
+) -> float:
+    """Price per million tokens; cached prompt tokens at ``cached_input_price`` when set."""
     if model is None:
         return 0.0
-    return (prompt_tokens * model.input_price + completion_tokens * model.output_price) / 1e6
+    cached = min(max(cached_tokens, 0), prompt_tokens)
+    cached_price = (
+        model.input_price if model.cached_input_price is None else model.cached_input_price
+    )
+    prompt = (prompt_tokens - cached) * model.input_price + cached * cached_price
+    return (prompt + completion_tokens * model.output_price) / 1e6
 
 
 def gauge_level(ratio: float, thresholds: tuple[float, ...]) -> int:

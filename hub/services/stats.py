@@ -17,6 +17,7 @@ EXPORT_COLUMNS = (
     "prompt_tokens", "completion_tokens", "total_tokens", "usage_source", "prompt_estimate",
     "ttfb_ms", "total_ms", "status", "http_status", "error", "cost", "attempts", "tokens_saved",
     "key_id",
+    "cached_tokens",
 )  # fmt: skip
 EXPORT_PAGE = 1000
 

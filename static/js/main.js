@@ -94,6 +94,7 @@ function main() {
     view.rows = [];
     view.hasOlder = false;
     savings.resetPreview();
+    savings.load(id).catch((e) => toast(`Événements d’économies : ${e.message}`, true));
     if (!id) {
       view.session = null;
       renderHeader();

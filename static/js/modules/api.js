@@ -101,4 +101,5 @@ export const api = {
   restartMcp: (name) => request('POST', `/api/mcp/servers/${encodeURIComponent(name)}/restart`),
   compactionPreview: (id) => request('POST', `/api/sessions/${id}/compaction/preview`, {}),
   compactionApply: (id) => request('POST', `/api/sessions/${id}/compaction/apply`, {}),
+  savings: (id) => request('GET', `/api/savings?session=${id}`),
 };

@@ -5,11 +5,45 @@ import { formatInt, formatTime } from './format.js';
 const MAX_EVENTS = 30;
 const MISSING = 'La compaction n’est pas disponible sur ce hub (route absente).';
 
+// A live /ws event and a stored one (GET /api/savings) in one shape for the list.
+export function normaliseSaving(event) {
+  const stored = event.kind !== undefined;
+  const detail = (stored ? event.detail : event) ?? {};
+  const before = event.tokens_before ?? detail.tokens_before;
+  const after = event.tokens_after ?? detail.tokens_after;
+  const computed = Number.isFinite(before) && Number.isFinite(after) ? before - after : 0;
+  return {
+    id: stored ? event.id : event.event_id,
+    session_id: event.session_id,
+    type: stored ? event.kind : event.type,
+    at: stored ? event.created_at : event.at,
+    tokens_saved: event.tokens_saved ?? computed,
+    rounds: detail.rounds,
+    masked: Array.isArray(detail.masked) ? detail.masked.length : undefined,
+    message: event.message,
+  };
+}
+
 export function describeSaving(event) {
   const saved = formatInt(event.tokens_saved ?? 0);
   const what = event.type === 'masking' ? 'Masquage' : 'Compaction';
+  let extra = '';
+  if (event.type === 'masking' && event.masked) extra = ` (${formatInt(event.masked)} contenu(s))`;
+  if (event.type !== 'masking' && event.rounds) extra = ` (${formatInt(event.rounds)} tour(s) résumé(s))`;
   const detail = event.message ? ` — ${event.message}` : '';
-  return `${formatTime(event.at)} · ${what} : ${saved} tokens économisés${detail}`;
+  return `${formatTime(event.at)} · ${what}${extra} : ${saved} tokens économisés${detail}`;
+}
+
+// Newest first, one entry per event id, at most MAX_EVENTS.
+export function mergeSavings(events) {
+  const seen = new Set();
+  const unique = [];
+  for (const event of [...events].sort((a, b) => (b.at ?? 0) - (a.at ?? 0))) {
+    if (event.id !== undefined && seen.has(event.id)) continue;
+    if (event.id !== undefined) seen.add(event.id);
+    unique.push(event);
+  }
+  return unique.slice(0, MAX_EVENTS);
 }
 
 export function describePreview(result) {
@@ -25,10 +59,17 @@ export function describePreview(result) {
 }
 
 export function createSavingsPanel({ els, bus, viewedId }) {
-  const events = [];
+  let events = [];
+  let shown = null; // the session whose events the list holds
 
   function renderEvents() {
-    if (events.length === 0) return;
+    if (events.length === 0) {
+      const li = document.createElement('li');
+      li.className = 'muted';
+      li.textContent = 'Aucun masquage ni compaction pour l’instant.';
+      els.list.replaceChildren(li);
+      return;
+    }
     els.list.replaceChildren(...events.map((e) => {
       const li = document.createElement('li');
       li.textContent = describeSaving(e);
@@ -77,9 +118,21 @@ export function createSavingsPanel({ els, bus, viewedId }) {
   });
 
   return {
-    addEvent(event) {
-      events.unshift(event);
-      events.length = Math.min(events.length, MAX_EVENTS);
+    addEvent(raw) {
+      const event = normaliseSaving(raw);
+      if (shown !== null && event.session_id !== shown) return;
+      events = mergeSavings([event, ...events]);
+      renderEvents();
+    },
+    // Past events of a session from /api (live ones arriving meanwhile are kept).
+    async load(id) {
+      shown = id ?? null;
+      events = [];
+      renderEvents();
+      if (!id) return;
+      const data = await api.savings(id);
+      if (shown !== id) return; // another session was picked meanwhile
+      events = mergeSavings([...events, ...(data.events ?? []).map(normaliseSaving)]);
       renderEvents();
     },
     setSession(session, totals) {

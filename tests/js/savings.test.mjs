@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { describeSaving, mergeSavings, normaliseSaving } from '../../static/js/modules/savings.js';
+
+const live = {
+  type: 'compaction', at: 200, session_id: 3, event_id: 9, tokens_before: 1000, tokens_after: 400,
+  rounds: 20,
+};
+const stored = {
+  id: 8, session_id: 3, created_at: 100, kind: 'masking', tokens_before: 900, tokens_after: 600,
+  detail: { masked: [{ hash: 'a' }, { hash: 'b' }] },
+};
+
+test('live and stored events get one shape, saved tokens computed', () => {
+  assert.deepEqual(
+    [normaliseSaving(live).tokens_saved, normaliseSaving(live).id, normaliseSaving(live).type],
+    [600, 9, 'compaction'],
+  );
+  const past = normaliseSaving(stored);
+  assert.deepEqual([past.tokens_saved, past.id, past.type, past.at, past.masked], [300, 8, 'masking', 100, 2]);
+  assert.match(describeSaving(past), /Masquage \(2 contenu\(s\)\) : 300 tokens économisés/);
+  assert.match(describeSaving(normaliseSaving(live)), /Compaction \(20 tour\(s\) résumé\(s\)\) : 600/);
+});
+
+test('merge keeps the newest first, once per id', () => {
+  const a = normaliseSaving(live);
+  const b = normaliseSaving(stored);
+  assert.deepEqual(mergeSavings([b, a, a]).map((e) => e.id), [9, 8]);
+  const many = Array.from({ length: 50 }, (_, i) => ({ id: i, at: i }));
+  assert.equal(mergeSavings(many).length, 30);
+  assert.equal(mergeSavings(many)[0].id, 49);
+});
