@@ -1,6 +1,6 @@
 """Context savings on real agent transcripts, replayed turn by turn through the running hub.
 
-    python scripts/bench.py savings [--windows 131072,32768] [--only NAME]
+    python scripts/bench.py savings [--windows 131072,32768] [--only NAME] [--keep N] [--batch N]
 
 For each transcript of ``../shared/agent-transcripts`` (``KIMI_AGENT_TRANSCRIPTS``
 overrides it; see ``bench/transcripts.py``) and each window size, a new session sends
@@ -34,7 +34,7 @@ from bench.transcripts import (
     used_facts,
 )
 from hub.api.app import create_app
-from hub.config import load_config
+from hub.config import SavingsConfig, load_config
 from hub.core.jsontypes import JSON
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.services.savings import Rewrite
@@ -51,6 +51,10 @@ path = "bench.db"
 
 [providers.fake]
 base_url = "{upstream}/v1"
+
+[savings]
+keep_recent_rounds = {keep}
+rewrite_batch_rounds = {batch}
 
 [models."bench/131072"]
 provider = "fake"
@@ -208,6 +212,8 @@ async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench savings")
     parser.add_argument("--windows", default="131072,32768")
     parser.add_argument("--only", default="")
+    parser.add_argument("--keep", type=int, default=SavingsConfig().keep_recent_rounds)
+    parser.add_argument("--batch", type=int, default=SavingsConfig().rewrite_batch_rounds)
     args = parser.parse_args(argv)
     windows = [int(w) for w in args.windows.split(",")]
     transcripts = [t for t in load() if args.only in t.name]
@@ -217,6 +223,7 @@ async def main(argv: list[str]) -> None:
     fake = FakeUpstream()
     timings: list[float] = []
     print(f"machine : {platform.machine()}, {platform.python_version()}, transcripts : {folder()}")
+    print(f"keep_recent_rounds = {args.keep}, rewrite_batch_rounds = {args.batch}")
     print(
         f"{'transcript':<45}{'tokens':>8}{'fenêtre':>8}{'envoyés':>11}{'reçus':>11}{'gain':>7}"
         f"{'hors':>6}{'refus':>6}{'coût':>7}{'conservé':>8}{'ms p50':>16}"
@@ -226,7 +233,7 @@ async def main(argv: list[str]) -> None:
     async with serve(fake.app()) as upstream:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "config.toml"
-            path.write_text(CONFIG.format(upstream=upstream))
+            path.write_text(CONFIG.format(upstream=upstream, keep=args.keep, batch=args.batch))
             app = create_app(load_config(path, {}))
             async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=120) as http:
                 _timed(app, timings)
