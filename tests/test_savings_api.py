@@ -192,6 +192,9 @@ async def test_failing_summariser_falls_back_to_extractive(
         summary = forwarded[2]["content"]
         assert summary.startswith(SUMMARY_MARKER) and "ValueError: total négatif" in summary
         assert "Demande 1 : regarde les journaux du worker." in summary
+        digest = MASK_REF.search(summary).group(1)  # the summarised tool answer stays retrievable
+        original = await http.get(f"/api/mask/{digest}")
+        assert original.status_code == 200 and original.text in [m["content"] for m in sent]
         events = (await http.get("/api/savings")).json()["events"]
         detail = events[0]["detail"]
         assert detail["fallback"] is True and detail["summariser"] == "extractif"

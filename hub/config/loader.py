@@ -170,7 +170,7 @@ def _savings(t: Table) -> SavingsConfig:
         compaction_threshold=t.optional_ratio("compaction_threshold") or 0.8,
         # ``keep_recent_exchanges`` is the older name, read when the new one is absent
         keep_recent_rounds=t.integer(
-            "keep_recent_rounds", t.integer("keep_recent_exchanges", 10, minimum=1), minimum=1
+            "keep_recent_rounds", t.integer("keep_recent_exchanges", 8, minimum=1), minimum=1
         ),
         rewrite_batch_rounds=t.integer("rewrite_batch_rounds", 10, minimum=1),
         summarise_old_rounds=t.boolean("summarise_old_rounds", True),

@@ -65,7 +65,7 @@ class SavingsConfig:
     masking: bool = True
     compaction: bool = True
     compaction_threshold: float = 0.8
-    keep_recent_rounds: int = 10
+    keep_recent_rounds: int = 8
     rewrite_batch_rounds: int = 10
     summarise_old_rounds: bool = True
     mask_min_tokens: int = 400

@@ -114,8 +114,11 @@ def extractive_summary(messages: Sequence[JSON]) -> str:
     return "\n".join(lines)
 
 
-def _observation(text: str) -> str:
-    """What a tool answer said, in one line: errors, failing tests, outline, files."""
+def _observation(text: str, reference: str | None = None) -> str:
+    """What a tool answer said, in one line: errors, failing tests, outline, files.
+
+    A bulky answer also gets its ``mask:<hash>`` reference (original via the API / MCP).
+    """
     facts = [
         *error_lines(text, 3),
         *(f"échec {name}" for name in failing_tests(text, 5)),
@@ -127,13 +130,17 @@ def _observation(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     if not facts and lines:
         facts.append(clip(lines[0], OBSERVATION_CHARS))
-    return clip(" | ".join(facts), OBSERVATION_CHARS * 3) + f" ({len(lines)} lignes)"
+    found_in = f" ({len(lines)} lignes{f', mask:{reference}' if reference else ''})"
+    return clip(" | ".join(facts), OBSERVATION_CHARS * 3) + found_in
 
 
-def rounds_digest(messages: Sequence[JSON]) -> str:
-    """A compact, deterministic account of some rounds: asks, actions, what came back."""
+def rounds_digest(messages: Sequence[JSON], references: Sequence[str | None] | None = None) -> str:
+    """A compact, deterministic account of some rounds: asks, actions, what came back.
+
+    ``references[i]``: the mask hash of message ``i``'s original, if it was kept.
+    """
     lines: list[str] = []
-    for message in messages:
+    for index, message in enumerate(messages):
         obj = as_object(message)
         if obj is None:
             continue
@@ -145,7 +152,8 @@ def rounds_digest(messages: Sequence[JSON]) -> str:
             calls = "; ".join(tool_call_lines(obj))
             lines.append("- assistant : " + " ; ".join(part for part in (said, calls) if part))
         elif role == "tool":
-            lines.append(f"  → {_observation(text)}")
+            reference = references[index] if references else None
+            lines.append(f"  → {_observation(text, reference)}")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from hub.core.jsontypes import JSON, as_object
 from hub.core.tokens import REPLY_PRIMER, TokenCounter
 from hub.features.compaction import running_summary, summary_block
 from hub.features.rounds import SYSTEM_ROLES, Levels, head_end, role_of, round_starts
-from hub.features.sanitizer import MaskedOriginal, MaskMemo, mask_one
+from hub.features.sanitizer import MaskedOriginal, MaskMemo, mask_hash, mask_one
 from hub.features.summariser import rounds_digest
 from hub.services.savings_state import History, Segment
 
@@ -48,6 +48,7 @@ class Layout:
         self.tokens_before = REPLY_PRIMER + self.sums[-1]
         self._summaries: dict[int, tuple[list[JSON], int]] = {}
         self.new_segments = 0
+        self.new_originals: list[tuple[str, str, int]] = []  # of segments made by this pass
 
     def start(self, round_index: int) -> int:
         """Message index where round ``round_index`` starts (``len`` past the last)."""
@@ -69,12 +70,33 @@ class Layout:
         key = (first, end, self.history.prefix(self.start(end)))
         found = self.history.segments.get(key)
         if found is None:
-            region = self.messages[self.start(first) : self.start(end)]
-            text = rounds_digest([m for m in region if role_of(m) not in SYSTEM_ROLES])
-            found = Segment(text, 0, EXTRACTIVE)
+            region: list[JSON] = []
+            references: list[str | None] = []
+            originals: list[tuple[str, str, int]] = []
+            for index in range(self.start(first), self.start(end)):
+                message = self.messages[index]
+                if role_of(message) in SYSTEM_ROLES:
+                    continue
+                region.append(message)
+                references.append(self._reference(index, originals))
+            found = Segment(rounds_digest(region, references), 0, EXTRACTIVE, None, originals)
             self.history.segments[key] = found
             self.new_segments += 1
+            self.new_originals += originals
         return found
+
+    def _reference(self, index: int, originals: list[tuple[str, str, int]]) -> str | None:
+        """A bulky tool answer keeps its original retrievable (``mask:<hash>``)."""
+        info = self.history.infos[index]
+        obj = as_object(info.message) or {}
+        text = obj.get("content")
+        if obj.get("role") != "tool" or not isinstance(text, str):
+            return None
+        if info.tokens < self.min_tokens:
+            return None
+        digest = mask_hash(text)
+        originals.append((digest, text, info.tokens))
+        return digest
 
     def segment_ranges(self, summarised: int) -> list[tuple[int, int]]:
         return [(a, min(a + self.batch, summarised)) for a in range(0, summarised, self.batch)]

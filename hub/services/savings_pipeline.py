@@ -223,8 +223,10 @@ class SavingsPipeline:
         result = PassResult(messages, before, after)
         if plan.max_context is not None and after + overhead > plan.max_context:
             result.over_window = True
+        # originals behind the summary's mask:<hash> references, then the masked ones
+        result.masked_originals = list(layout.new_originals)
         if masked:
-            result.masked_originals = [(m.hash, m.text, m.tokens) for m in masked]
+            result.masked_originals += [(m.hash, m.text, m.tokens) for m in masked]
             result.masking = {
                 "tokens_before": before,
                 "tokens_after": before - masking_saved,

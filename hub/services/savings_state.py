@@ -40,6 +40,7 @@ class Segment:
     tokens: int
     summariser: str
     reason: str | None = None
+    originals: list[tuple[str, str, int]] = field(default_factory=list)  # hash, text, tokens
 
 
 @dataclass
