@@ -68,6 +68,7 @@ class SavingsConfig:
     keep_recent_rounds: int = 8
     rewrite_batch_rounds: int = 10
     summarise_old_rounds: bool = True
+    summarise_from_tokens: int = 8192  # below: older rounds are only masked (short chats)
     mask_min_tokens: int = 400
     summariser_model: str | None = None
     mask_retention: int = 10_000

@@ -109,6 +109,7 @@ class SavingsService:
             keep_rounds=keep or self._config.keep_recent_rounds,
             batch=self._config.rewrite_batch_rounds,
             summarise_old=self._config.summarise_old_rounds,
+            summarise_from=self._config.summarise_from_tokens,
             force=force,
             persist=persist,
             session_id=session_id,

@@ -37,6 +37,7 @@ from hub.services.savings_layout import EXTRACTIVE, Layout
 from hub.services.savings_state import Histories, History, Segment
 
 MEMO_SIZE = 20_000
+LLM_PASSES = 3
 LOW_MARK = 0.75  # escalation aims at LOW_MARK × threshold × max_context
 NO_SUMMARISER = "aucun résumeur configuré ([savings].summariser_model)"
 
@@ -55,6 +56,7 @@ class Plan:
     persist: bool = True
     session_id: int | None = None
     summarise_old: bool = True
+    summarise_from: int = 0  # tokens a request needs before its old rounds are summarised
 
 
 @dataclass
@@ -102,9 +104,13 @@ class SavingsPipeline:
                 if levels.summarised and self._config.summariser_model is None
                 else None
             )
-            if levels.summarised and self._config.summariser_model is not None:
+            for _ in range(LLM_PASSES):  # model texts change sizes, hence maybe the levels
+                if not levels.summarised or self._config.summariser_model is None:
+                    break
                 reason = await self._llm_segments(layout, levels, plan)
-                levels = self._levels(layout, plan, history, overhead)
+                settled, levels = levels, self._levels(layout, plan, history, overhead)
+                if levels == settled:
+                    break
             return await run_sized(
                 json_chars(messages[same:]),
                 lambda: self._result(layout, levels, plan, history, overhead, reason),
@@ -129,7 +135,7 @@ class SavingsPipeline:
             cut = max(0, rounds - max(plan.keep_rounds, 1))
             return Levels(cut, cut)
         frontier = natural_frontier(rounds, plan.keep_rounds, plan.batch)
-        if can_summarise and plan.summarise_old:
+        if can_summarise and plan.summarise_old and layout.tokens_before >= plan.summarise_from:
             start = Levels(frontier, frontier)
         else:
             start = Levels(0, frontier if plan.masking else 0)
