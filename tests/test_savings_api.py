@@ -371,3 +371,20 @@ async def test_short_chats_are_not_summarised(tmp_path, upstream_url, fake_upstr
         forwarded = chats(fake_upstream)[-1]["messages"]
         assert forwarded[:2] == long[:2] and forwarded[2]["content"].startswith(SUMMARY_MARKER)
         assert forwarded[-1] == long[-1]
+
+
+async def test_model_summaries_survive_a_restart(tmp_path, upstream_url, fake_upstream) -> None:
+    sent = history(3, tool_text="ligne de journal\n" * 40)
+    forwarded: list[list[dict]] = []
+    calls: list[int] = []
+    for _ in range(2):  # the same database, a new process state
+        async with hub(tmp_path, upstream_url, masking=False, summariser="fake/summarise") as (
+            http,
+            _,
+        ):
+            body = {"model": "fake/window", "messages": sent}
+            assert (await http.post("/chat/completions", json=body)).status_code == 200
+            forwarded.append(chats(fake_upstream)[-1]["messages"])
+            calls.append(len(summaries(fake_upstream)))
+    assert forwarded[0] == forwarded[1]  # same bytes after the restart: the cache still works
+    assert calls[0] == calls[1] > 0  # no new summariser call: read back from SQLite

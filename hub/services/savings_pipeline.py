@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from hub.config import SavingsConfig
 from hub.core.errors import HubError
-from hub.core.jsontypes import JSON, JSONObject
+from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.core.offload import json_chars, run_sized
 from hub.core.savings_store import CachedCompaction, SavingsStore
 from hub.core.tokens import TokenCounter
@@ -187,7 +187,8 @@ class SavingsPipeline:
             cached = await self._store.find_compaction([key])
             region = layout.messages[layout.start(first) : layout.start(end)]
             if cached is not None:
-                text = str((cached.replacement[0] or {}).get("content", ""))  # type: ignore[union-attr]
+                stored = as_object(cached.replacement[0]) if cached.replacement else None
+                text = str((stored or {}).get("content", ""))
                 summariser = cached.summariser
             else:
                 try:
