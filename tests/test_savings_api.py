@@ -294,6 +294,8 @@ async def test_bad_input_on_savings_routes(tmp_path, upstream_url) -> None:
         ):
             response = await http.post(url, content=raw)
             assert response.status_code == 400, raw
+        bad_rounds = await http.post(url, json={"keep_recent_rounds": -1})
+        assert bad_rounds.json()["error"]["param"] == "keep_recent_rounds"
         huge = await http.post(url, content=b'{"x": "' + b"a" * 70_000 + b'"}')
         assert huge.status_code == 413
         assert (await http.get("/api/savings?session=abc")).status_code == 400

@@ -14,6 +14,8 @@ from hub.services.sessions import parse_session_id
 SMALL_BODY = 64 * 1024
 MAX_KEEP = 1000
 MAX_EVENTS = 500
+# rounds kept whole by a forced compaction; the second name is the older one
+KEEP_KEYS = ("keep_recent_rounds", "keep_recent_exchanges")
 
 
 async def get_mask(request: Request) -> Response:
@@ -24,16 +26,17 @@ async def get_mask(request: Request) -> Response:
 
 async def _keep(request: Request) -> int | None:
     body = await read_object(request, SMALL_BODY, optional=True)
-    unknown = set(body) - {"keep_recent_exchanges"}
+    unknown = set(body) - set(KEEP_KEYS)
     if unknown:
         raise HubError(f"Champ(s) inconnu(s) : {', '.join(sorted(unknown))}.")
-    keep = body.get("keep_recent_exchanges")
+    name = next((key for key in KEEP_KEYS if key in body), KEEP_KEYS[0])
+    keep = body.get(name)
     if keep is None:
         return None
     if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= MAX_KEEP:
         raise HubError(
-            f"« keep_recent_exchanges » doit être un entier entre 1 et {MAX_KEEP}.",
-            param="keep_recent_exchanges",
+            f"« {name} » doit être un entier entre 1 et {MAX_KEEP}.",
+            param=name,
         )
     return keep
 
