@@ -174,9 +174,10 @@ class ChatService:
         messages: list[JSON],
         tools: list[JSON],
         exc: ContextTooLarge,
+        admission: Admission | None,
     ) -> None:
         request_id = self._recorder.new_request_id()
-        call = _Call(route, session_id, stream, request_id, attempts=0)
+        call = _Call(route, session_id, stream, request_id, attempts=0, admission=admission)
         call.prompt = asyncio.create_task(self._counter.count_chat_async(messages, tools))
         self._record(call, status="error", http_status=exc.status, error=exc.message)
 
@@ -200,7 +201,7 @@ class ChatService:
                 messages, route, session, compaction_header, tools
             )
         except ContextTooLarge as exc:  # refused before the provider: still one request row
-            self._refuse(route, session.id, stream, messages, tools, exc)
+            self._refuse(route, session.id, stream, messages, tools, exc, admission)
             raise
         messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         call = _Call(

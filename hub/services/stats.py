@@ -16,8 +16,7 @@ EXPORT_COLUMNS = (
     "id", "session_id", "created_at", "model_key", "provider", "upstream_model", "stream",
     "prompt_tokens", "completion_tokens", "total_tokens", "usage_source", "prompt_estimate",
     "ttfb_ms", "total_ms", "status", "http_status", "error", "cost", "attempts", "tokens_saved",
-    "key_id",
-    "cached_tokens",
+    "cached_tokens", "key_id",
 )  # fmt: skip
 EXPORT_PAGE = 1000
 
