@@ -114,15 +114,15 @@ def _engines_or_skip() -> None:
 def postgres_server() -> Iterator[str]:
     """One PostgreSQL 15 cluster per test session; tests get their own database in it."""
     _engines_or_skip()
-    with running_postgres() as admin_url:
-        yield admin_url
+    with running_postgres() as server:
+        yield server.admin_url
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     _engines_or_skip()
-    with running_redis() as url:
-        yield url
+    with running_redis() as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 PG_USER = "postgres"
@@ -62,53 +62,92 @@ def _wait_for_port(port: int, what: str, log: Path) -> None:
     raise RuntimeError(f"{what} ne répond pas sur le port {port} : {log.read_text()[-2000:]}")
 
 
-@contextmanager
-def running_postgres() -> Iterator[str]:
-    """Start a throwaway cluster; yields its admin URL (trust auth, loopback only)."""
-    bindir = postgres_bin()
-    assert bindir is not None
-    root = Path(tempfile.mkdtemp(prefix="kimi-pg-"))
-    os.chmod(root, 0o755)
-    data, log, port = root / "data", root / "pg.log", free_port()
-    if os.geteuid() == 0:
-        shutil.chown(root, PG_USER)
-    subprocess.run(
-        _as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                     "--no-sync", "-E", "UTF8", "--locale=C"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
-                     "-w", "start"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    try:
-        _wait_for_port(port, "PostgreSQL", log)
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
+class Postgres:
+    """A throwaway cluster (trust auth, loopback only) that can be stopped and restarted."""
+
+    def __init__(self) -> None:
+        bindir = postgres_bin()
+        assert bindir is not None
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="kimi-pg-"))
+        os.chmod(self.root, 0o755)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, PG_USER)
+        self.data, self.log, self.port = self.root / "data", self.root / "pg.log", free_port()
         subprocess.run(
-            _as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False, capture_output=True,
+            _as_pg_user([str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
+                         "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]),
+            check=True, capture_output=True,
         )  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_pg_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]),
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += " -c max_connections=200"
+        self._pg_ctl("-l", str(self.log), "-o", options, "-w", "start")
+        _wait_for_port(self.port, "PostgreSQL", self.log)
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "immediate", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @contextmanager
-def running_redis() -> Iterator[str]:
-    root = Path(tempfile.mkdtemp(prefix="kimi-redis-"))
-    port, log = free_port(), root / "redis.log"
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(root),
-         "--save", "", "--appendonly", "no", "--logfile", str(log)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+def running_postgres() -> Iterator[Postgres]:
+    server = Postgres()
+    server.start()
     try:
-        _wait_for_port(port, "Redis", log)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(root, ignore_errors=True)
+        with suppress(subprocess.CalledProcessError):  # already stopped by the test
+            server.stop()
+        server.remove()
+
+
+class Redis:
+    """A Redis server without persistence, in its own folder; stoppable, restartable."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="kimi-redis-"))
+        self.port, self.log = free_port(), self.root / "redis.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(self.root), "--save", "", "--appendonly", "no", "--logfile", str(self.log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _wait_for_port(self.port, "Redis", self.log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@contextmanager
+def running_redis() -> Iterator[Redis]:
+    server = Redis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)

@@ -48,6 +48,7 @@ from hub.features.mcp_hub.servers_json import configured_servers
 from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
+from hub.services.cluster import joined_cluster, replica_name
 from hub.services.events import EventBus
 from hub.services.failure_log import log_failures
 from hub.services.keys import KeyService
@@ -80,7 +81,8 @@ async def open_hub(
         journal = Journal(directory, prefix)
         pool = ProviderPool(config, transport)
         stack.push_async_callback(pool.aclose)
-        bus = EventBus()
+        bus = EventBus(replica=replica_name(config.cluster))
+        cluster = await stack.enter_async_context(joined_cluster(config.cluster, bus))
         counter = TokenCounter(encoding)
         router = ModelRouter(config)
         for provider, variable in router.missing_keys().items():
@@ -130,6 +132,7 @@ async def open_hub(
             keys=keys,
             limits=limits,
             metrics=metrics,
+            cluster=cluster,
         )
 
 

@@ -22,7 +22,7 @@ async def health(request: Request) -> JSONResponse:
         version = await hub.store.schema_version()
         database = {"status": "opérationnelle", "schema_version": version}
     except DatabaseUnavailable as exc:
-        database = {"status": "indisponible", "erreur": str(exc)}
+        database = {"status": "indisponible", "erreur": exc.detail}
     storage = hub.recorder.health()
     if not storage.ok:  # reads may work while writes fail (full disk, read-only file)
         database = {**database, "status": "dégradée", "erreur": storage.reason}
@@ -30,21 +30,25 @@ async def health(request: Request) -> JSONResponse:
     database["journal_en_attente"] = storage.journal_pending
     if storage.since is not None:
         database["depuis"] = round(storage.since, 3)
-    healthy = database["status"] == "opérationnelle"
+    # Without its database a replica cannot serve (503: a balancer skips it); without
+    # Redis it still serves, only live sharing between replicas is degraded.
+    serving = database["status"] == "opérationnelle"
+    healthy = serving and (hub.cluster is None or hub.cluster.healthy)
     missing = hub.router.missing_keys()
-    return JSONResponse(
-        {
-            "status": "opérationnel" if healthy else "dégradé",
-            "message": "Kimi Proxy Hub est en ligne",
-            "version": __version__,
-            "uptime_s": round(time.time() - hub.started_at, 1),
-            "database": database,
-            "models": len(hub.router.models),
-            "providers": dict(hub.router.provider_states()),
-            "warnings": [missing_key_warning(name, var) for name, var in missing.items()],
-        },
-        status_code=200 if healthy else 503,
-    )
+    body: JSONObject = {
+        "status": "opérationnel" if healthy else "dégradé",
+        "message": "Kimi Proxy Hub est en ligne",
+        "version": __version__,
+        "replica": hub.bus.replica,
+        "uptime_s": round(time.time() - hub.started_at, 1),
+        "database": database,
+        "models": len(hub.router.models),
+        "providers": dict(hub.router.provider_states()),
+        "warnings": [missing_key_warning(name, var) for name, var in missing.items()],
+    }
+    if hub.cluster is not None:
+        body["cluster"] = hub.cluster.status()
+    return JSONResponse(body, status_code=200 if serving else 503)
 
 
 routes = [Route("/health", health, methods=["GET"])]

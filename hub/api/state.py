@@ -15,6 +15,7 @@ from hub.features.mcp_hub import UpstreamHub
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.chat import ChatService
+from hub.services.cluster import ClusterLink
 from hub.services.events import EventBus
 from hub.services.keys import KeyService
 from hub.services.limits import LimitService
@@ -43,6 +44,7 @@ class HubState:
     keys: KeyService
     limits: LimitService
     metrics: HubMetrics
+    cluster: ClusterLink | None = None
     started_at: float = field(default_factory=time.time)
 
 

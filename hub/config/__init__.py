@@ -3,6 +3,8 @@
 from hub.config.loader import ConfigError, load_config, parse_config
 from hub.config.mcp import pattern_problem, server_name_problem
 from hub.config.schema import (
+    ClusterConfig,
+    DatabaseConfig,
     HubConfig,
     LoggingConfig,
     McpConfig,
@@ -17,7 +19,9 @@ from hub.config.schema import (
 )
 
 __all__ = [
+    "ClusterConfig",
     "ConfigError",
+    "DatabaseConfig",
     "HubConfig",
     "LoggingConfig",
     "McpConfig",

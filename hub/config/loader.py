@@ -17,6 +17,7 @@ from tomlkit.exceptions import TOMLKitError
 from hub.config.mcp import read_mcp
 from hub.config.reader import ConfigError, Table
 from hub.config.schema import (
+    ClusterConfig,
     DatabaseConfig,
     HubConfig,
     LoggingConfig,
@@ -68,6 +69,18 @@ def _database(t: Table) -> DatabaseConfig:
             "url", "une URL postgresql://utilisateur:motdepasse@hôte:5432/base est attendue"
         )
     return DatabaseConfig(url=url, pool_size=t.integer("pool_size", 10, minimum=1))
+
+
+def _cluster(t: Table) -> ClusterConfig:
+    t.check_keys({"redis_url", "replica", "channel"})
+    url = t.optional_string("redis_url")
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise t.fail("redis_url", "URL attendue : redis://hôte:6379/0 (ou rediss://, unix://)")
+    return ClusterConfig(
+        redis_url=url,
+        replica=t.optional_string("replica"),
+        channel=t.string("channel", "kimi-proxy-hub"),
+    )
 
 
 def _retry(t: Table) -> RetryConfig:
@@ -201,6 +214,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         {
             "server",
             "database",
+            "cluster",
             "retry",
             "providers",
             "models",
@@ -221,6 +235,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         server=_server(root.table("server")),
         database_path=base / database.string("path", "data/sessions.db"),
         database=_database(database),
+        cluster=_cluster(root.table("cluster")),
         retry=_retry(root.table("retry")),
         providers=providers,
         models=models,

@@ -128,11 +128,21 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Team mode: replicas share live state through Redis when ``redis_url`` is set."""
+
+    redis_url: str | None = None
+    replica: str | None = None  # default: host name and process id
+    channel: str = "kimi-proxy-hub"
+
+
+@dataclass(frozen=True)
 class HubConfig:
     source: Path
     server: ServerConfig = ServerConfig()
     database_path: Path = Path("data/sessions.db")
     database: DatabaseConfig = DatabaseConfig()
+    cluster: ClusterConfig = ClusterConfig()
     retry: RetryConfig = RetryConfig()
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     models: dict[str, ModelConfig] = field(default_factory=dict)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
+from hub.core.errors import HubError
+
 if TYPE_CHECKING:
     import aiosqlite
     import asyncpg
@@ -22,8 +24,20 @@ Row: TypeAlias = "aiosqlite.Row | asyncpg.Record"
 Dialect = Literal["sqlite", "postgresql"]
 
 
-class DatabaseUnavailable(Exception):
-    """The engine did not answer (PostgreSQL down, pool exhausted past its timeout)."""
+class DatabaseUnavailable(HubError):
+    """The engine did not answer (PostgreSQL down, pool exhausted past its timeout).
+
+    A ``HubError``: routes answer a French 503 (OpenAI-shaped, or JSON-RPC on MCP).
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "La base de données du hub est injoignable ; réessayez dans un instant.",
+            status=503,
+            error_type="server_error",
+            code="database_unavailable",
+        )
+        self.detail = detail
 
 
 class Executor(Protocol):

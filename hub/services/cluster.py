@@ -1,0 +1,67 @@
+"""Team mode wiring: which replica this is, and the link that makes replicas act as one.
+
+Without ``[cluster] redis_url`` there is no link: one process, events stay in memory.
+With it, ``joined_cluster`` starts a ``RedisLink`` (``hub.services.redis_link``, needs
+the optional ``[team]`` extra) and plugs the event bus into it both ways.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from hub.config import ClusterConfig
+from hub.core.jsontypes import JSON, JSONObject, as_object
+from hub.services.events import EventBus
+
+Handler = Callable[[JSON], Awaitable[None]]
+Reloader = Callable[[], Awaitable[None]]
+
+
+class ClusterLink(Protocol):
+    """What services need from the link between replicas."""
+
+    replica: str
+
+    def on(self, kind: str, handler: Handler) -> None: ...
+
+    def on_reconnect(self, reload: Reloader) -> None: ...
+
+    def send(self, kind: str, data: JSON) -> None: ...
+
+    def status(self) -> JSONObject: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+
+def replica_name(config: ClusterConfig) -> str:
+    return config.replica or f"{socket.gethostname()}:{os.getpid()}"
+
+
+@asynccontextmanager
+async def joined_cluster(config: ClusterConfig, bus: EventBus) -> AsyncIterator[ClusterLink | None]:
+    if config.redis_url is None:
+        yield None
+        return
+    try:  # team mode only: redis is the optional [team] extra
+        from hub.services.redis_link import RedisLink
+    except ImportError as exc:
+        raise RuntimeError(
+            "[cluster] redis_url est défini mais le paquet redis n'est pas installé :"
+            " pip install 'kimi-proxy-hub[team]'"
+        ) from exc
+    link = RedisLink(config.redis_url, bus.replica, config.channel)
+
+    async def deliver(data: JSON) -> None:
+        event = as_object(data)
+        if event is not None:
+            bus.deliver(event)
+
+    bus.relay_to(lambda event: link.send("event", event))
+    link.on("event", deliver)
+    async with link.running():
+        yield link
