@@ -23,6 +23,14 @@ class HubError(Exception):
         self.param = param
 
 
+def missing_team_extra(setting: str, package: str) -> RuntimeError:
+    """``setting`` needs ``package``, which comes with the optional ``[team]`` extra."""
+    return RuntimeError(
+        f"{setting} est configuré mais le paquet {package} n'est pas installé :"
+        " pip install 'kimi-proxy-hub[team]'"
+    )
+
+
 class NotFoundError(HubError):
     def __init__(self, message: str, *, code: str = "not_found") -> None:
         super().__init__(message, status=404, error_type="invalid_request_error", code=code)

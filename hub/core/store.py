@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from hub.core.database import Database, DatabaseUnavailable, Row, SqlParam
+from hub.core.errors import missing_team_extra
 from hub.core.migrations import MIGRATIONS, for_dialect
 from hub.core.records import RequestRecord, SessionRecord, Totals
 from hub.core.sqlite_database import SqliteDatabase
@@ -82,13 +83,10 @@ def _request_params(r: RequestRecord) -> tuple[SqlParam, ...]:
 async def _open_database(target: Path | str, pool_size: int) -> Database:
     if not str(target).startswith(POSTGRESQL_SCHEMES):
         return await SqliteDatabase.open(target)
-    try:  # team mode only: asyncpg is the optional [team] extra
+    try:  # team mode only
         from hub.core.pg_database import PostgresDatabase
     except ImportError as exc:
-        raise RuntimeError(
-            "PostgreSQL demandé ([database] url) mais asyncpg n'est pas installé :"
-            " pip install 'kimi-proxy-hub[team]'"
-        ) from exc
+        raise missing_team_extra("[database] url", "asyncpg") from exc
     return await PostgresDatabase.open(str(target), pool_size=pool_size)
 
 

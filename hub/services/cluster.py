@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Protocol
 
 from hub.config import ClusterConfig
+from hub.core.errors import missing_team_extra
 from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.services.events import EventBus
 
@@ -47,13 +48,10 @@ async def joined_cluster(config: ClusterConfig, bus: EventBus) -> AsyncIterator[
     if config.redis_url is None:
         yield None
         return
-    try:  # team mode only: redis is the optional [team] extra
+    try:  # team mode only
         from hub.services.redis_link import RedisLink
     except ImportError as exc:
-        raise RuntimeError(
-            "[cluster] redis_url est défini mais le paquet redis n'est pas installé :"
-            " pip install 'kimi-proxy-hub[team]'"
-        ) from exc
+        raise missing_team_extra("[cluster] redis_url", "redis") from exc
     link = RedisLink(config.redis_url, bus.replica, config.channel)
 
     async def deliver(data: JSON) -> None:
