@@ -9,17 +9,20 @@ import math
 import os
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from hub import logs as hub_logs
 from hub.api import keys_cli
 from hub.api.app import create_app, open_hub
 from hub.api.mcp_profiles import serve_stdio
 from hub.config import ConfigError, HubConfig, load_config
+from hub.core.store import Store
 from hub.features.mcp_hub.servers_json import (
     configured_servers,
     import_into_config,
@@ -27,6 +30,7 @@ from hub.features.mcp_hub.servers_json import (
 )
 
 CONFIG_ENV = "KIMI_PROXY_CONFIG"
+WORKERS_ENV = "KIMI_PROXY_WORKERS"
 
 
 def _config(path: str | None) -> HubConfig:
@@ -34,8 +38,30 @@ def _config(path: str | None) -> HubConfig:
 
 
 def app_from_env() -> Starlette:
-    """Factory for ``uvicorn --reload``, which needs an import string."""
-    return create_app(_config(None))
+    """Factory for ``uvicorn --reload`` and ``--workers``, which need an import string."""
+    config = _config(None)
+    if os.environ.get(WORKERS_ENV) and config.cluster.replica:  # one name per worker
+        named = f"{config.cluster.replica}/{os.getpid()}"
+        config = replace(config, cluster=replace(config.cluster, replica=named))
+    return create_app(config)
+
+
+def _workers(requested: int, config: HubConfig) -> int:
+    """Several processes act as one hub only through [cluster]; else one, with a warning."""
+    if requested > 1 and config.cluster.redis_url is None:
+        logging.getLogger("hub").warning(
+            "--workers %d demande [cluster] redis_url (les processus doivent partager"
+            " événements et état) ; démarrage avec un seul processus.",
+            requested,
+        )
+        return 1
+    return requested
+
+
+async def _migrate(config: HubConfig) -> None:
+    """Bring the database up to date once, before the workers start."""
+    store = await Store.open(config.database.url or config.database_path)
+    await store.close()
 
 
 def bind_error(host: str, port: int, exc: OSError) -> str:
@@ -83,12 +109,24 @@ def _serve(args: argparse.Namespace) -> None:
     except ConfigError as exc:
         log.error("Démarrage impossible : %s", exc)
         raise SystemExit(2) from None
-    if sock is None:
+    workers = _workers(args.workers, config)
+    if sock is None or workers > 1:
         os.environ[CONFIG_ENV] = str(config.source)
+    if sock is None:
         uvicorn.run(
             "hub.cli:app_from_env", factory=True, host=host, port=port, reload=True,
             log_config=None,
         )  # fmt: skip
+        return
+    log.info("Hub à l'écoute sur http://%s:%d (configuration : %s)", host, port, config.source)
+    if workers > 1:  # each worker is one replica: its own MCP children, same database
+        os.environ[WORKERS_ENV] = str(workers)
+        anyio.run(_migrate, config)
+        shared = uvicorn.Config(
+            "hub.cli:app_from_env", factory=True, workers=workers, log_level=args.log_level,
+            log_config=None,
+        )  # fmt: skip
+        Multiprocess(shared, sockets=[sock]).run()
         return
     server = uvicorn.Server(
         uvicorn.Config(
@@ -99,7 +137,6 @@ def _serve(args: argparse.Namespace) -> None:
             timeout_graceful_shutdown=max(1, math.ceil(config.server.shutdown_timeout)),
         )
     )
-    log.info("Hub à l'écoute sur http://%s:%d (configuration : %s)", host, port, config.source)
     server.run(sockets=[sock])
 
 
@@ -155,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload", action="store_true", help="recharger à chaque modification")
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--log-file", help="journal (tourné à chaque démarrage, jamais tronqué)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processus (mode équipe : [cluster] requis)"
+    )
     serve.set_defaults(run=_serve)
     check = commands.add_parser("check-config", help="valider config.toml et quitter")
     check.add_argument("--config")

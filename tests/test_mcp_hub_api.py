@@ -69,7 +69,9 @@ async def mcp_hub_url(tmp_path: Path, upstream_url: str) -> AsyncIterator[str]:
 async def servers(http: httpx2.AsyncClient) -> dict[str, dict[str, object]]:
     response = await http.get("/api/mcp/servers")
     assert response.status_code == 200
-    return {s["name"]: s for s in response.json()["servers"]}
+    body = response.json()  # each replica supervises its own children, and says which it is
+    assert body["replica"] and all(s["replica"] == body["replica"] for s in body["servers"])
+    return {s["name"]: s for s in body["servers"]}
 
 
 async def wait_ready(http: httpx2.AsyncClient, *names: str) -> dict[str, dict[str, object]]:

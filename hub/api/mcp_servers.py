@@ -12,9 +12,12 @@ from hub.core.errors import HubError
 
 
 async def list_servers(request: Request) -> JSONResponse:
+    """Each replica supervises its own stdio children: the answer says which one it is."""
+    hub = hub_of(request)
     profiles = getattr(request.app.state, "mcp", None)
     described = profiles.describe() if isinstance(profiles, McpProfiles) else []
-    return JSONResponse({"servers": hub_of(request).upstreams.statuses(), "profiles": described})
+    servers = [{**status, "replica": hub.bus.replica} for status in hub.upstreams.statuses()]
+    return JSONResponse({"replica": hub.bus.replica, "servers": servers, "profiles": described})
 
 
 async def restart_server(request: Request) -> JSONResponse:

@@ -1,6 +1,6 @@
 """What replicas share live, through Redis pub/sub (team mode, ``[cluster] redis_url``).
 
-One channel per hub carries envelopes ``{"from": replica, "kind": ..., "data": ...}``:
+One channel per hub carries envelopes ``{"from": process token, "kind": ..., "data": ...}``:
 ``event`` (bus events, so a dashboard on replica A sees requests served by B) and
 whatever state a service keeps in memory and must invalidate elsewhere (``session``).
 Nothing on a request path waits on Redis: ``send`` only queues (bounded, oldest dropped)
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -31,6 +32,7 @@ _RETRY_S = 1.0
 class RedisLink:
     def __init__(self, url: str, replica: str, channel: str, queue_size: int = 10_000) -> None:
         self.replica = replica
+        self._sender = uuid.uuid4().hex  # unique per process, even when names repeat
         self._url = url
         self._channel = channel
         self._client = redis.asyncio.Redis.from_url(
@@ -52,7 +54,7 @@ class RedisLink:
 
     def send(self, kind: str, data: JSON) -> None:
         """Queue a message for the other replicas; never waits."""
-        envelope = json.dumps({"from": self.replica, "kind": kind, "data": data})
+        envelope = json.dumps({"from": self._sender, "kind": kind, "data": data})
         if self._outbox.full():
             self._outbox.get_nowait()
             self._outbox.task_done()
@@ -150,7 +152,7 @@ class RedisLink:
         except ValueError:
             log.warning("Message illisible ignoré sur le canal %s", self._channel)
             return
-        if not isinstance(envelope, dict) or envelope.get("from") == self.replica:
+        if not isinstance(envelope, dict) or envelope.get("from") == self._sender:
             return
         kind = envelope.get("kind")
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
