@@ -129,22 +129,26 @@ http {
   server {
     listen 127.0.0.1:$PORT;
     proxy_http_version 1.1;
-    proxy_set_header Host \$http_host;
-    proxy_buffering off;
+    proxy_buffering off;  # SSE streams pass through as they come
     proxy_read_timeout 600s;
+    # proxy_set_header is not inherited by a location that sets its own: Host (the hub
+    # checks it against DNS rebinding) is repeated in each.
     location = /ws {
       proxy_pass http://kimi_hub;
+      proxy_set_header Host \$http_host;
       proxy_set_header Upgrade \$http_upgrade;
       proxy_set_header Connection "upgrade";
       proxy_read_timeout 1h;
     }
     location ~ /mcp\$ {
       proxy_pass http://kimi_mcp;
+      proxy_set_header Host \$http_host;
       proxy_set_header Connection "";
       proxy_read_timeout 1h;
     }
     location / {
       proxy_pass http://kimi_hub;
+      proxy_set_header Host \$http_host;
       proxy_set_header Connection "";
     }
   }

@@ -86,7 +86,7 @@ class PostgresDatabase:
         """``wait``: how long to wait for a connection before reporting an outage."""
         with _reporting_outage():
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=pool_size, timeout=wait, command_timeout=60
+                url, min_size=1, max_size=pool_size, timeout=wait, command_timeout=30
             )
         return cls(pool, wait)
 
