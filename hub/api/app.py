@@ -58,8 +58,9 @@ from hub.services.prometheus import HubMetrics
 from hub.services.row_writer import recover
 from hub.services.savings import SavingsService
 from hub.services.savings_pipeline import SavingsPipeline
-from hub.services.session_state import MemorySessionState
+from hub.services.session_state import MemorySessionState, SessionState
 from hub.services.sessions import SessionService
+from hub.services.shared_sessions import SharedSessionState
 from hub.services.stats import StatsService
 
 log = logging.getLogger("hub")
@@ -87,7 +88,9 @@ async def open_hub(
         router = ModelRouter(config)
         for provider, variable in router.missing_keys().items():
             log.warning(missing_key_warning(provider, variable))
-        state = await MemorySessionState.load(store)
+        local = await MemorySessionState.load(store)
+        # team mode: session changes reach the other replicas' memory at once
+        state: SessionState = local if cluster is None else SharedSessionState(local, cluster)
         sessions = SessionService(store, state, bus, config.sessions)
         recorder = MetricRecorder(store, bus, config.sessions, router.models, journal)
         await stack.enter_async_context(recorder.running())

@@ -52,14 +52,25 @@ class RedisLink:
     def on_reconnect(self, reload: Reloader) -> None:
         self._reloaders.append(reload)
 
+    def _envelope(self, kind: str, data: JSON) -> str:
+        return json.dumps({"from": self._sender, "kind": kind, "data": data})
+
     def send(self, kind: str, data: JSON) -> None:
         """Queue a message for the other replicas; never waits."""
-        envelope = json.dumps({"from": self._sender, "kind": kind, "data": data})
+        envelope = self._envelope(kind, data)
         if self._outbox.full():
             self._outbox.get_nowait()
             self._outbox.task_done()
             self.dropped += 1
         self._outbox.put_nowait(envelope)
+
+    async def publish(self, kind: str, data: JSON) -> None:
+        """Publish now, waiting at most a second; on failure the link is degraded."""
+        try:
+            async with asyncio.timeout(1.0):
+                await self._client.publish(self._channel, self._envelope(kind, data))
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._degrade(exc)
 
     def status(self) -> JSONObject:
         healthy = self._error is None
