@@ -24,7 +24,8 @@ async def health(request: Request) -> JSONResponse:
     except DatabaseUnavailable as exc:
         database = {"status": "indisponible", "erreur": exc.detail}
     storage = hub.recorder.health()
-    if not storage.ok:  # reads may work while writes fail (full disk, read-only file)
+    # reads may work while writes fail (full disk, read-only file)
+    if not storage.ok and database["status"] == "opérationnelle":
         database = {**database, "status": "dégradée", "erreur": storage.reason}
     database["lignes_en_attente"] = storage.queued
     database["journal_en_attente"] = storage.journal_pending

@@ -186,10 +186,16 @@ class SessionService:
 
     def _write_later(self, session: SessionRecord) -> None:
         """A session's first model, stored off the request path."""
-        write = self._store.update_session(
-            session.id, provider=session.provider, model_key=session.model_key
-        )
-        task = asyncio.create_task(write)
+
+        async def write() -> None:
+            try:
+                await self._store.update_session(
+                    session.id, provider=session.provider, model_key=session.model_key
+                )
+            except (sqlite3.Error, DatabaseUnavailable) as exc:  # memory keeps it meanwhile
+                logger.warning("Modèle de la session %d non enregistré : %s", session.id, exc)
+
+        task = asyncio.create_task(write())
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
