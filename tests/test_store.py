@@ -3,6 +3,7 @@
 import asyncio
 import sqlite3
 
+from hub.core.keys_store import KeyLimits, KeyRecord, KeyStore
 from hub.core.masks import MaskStore
 from hub.core.migrations import MIGRATIONS, Dialects, for_dialect
 from hub.core.records import RequestRecord
@@ -156,3 +157,17 @@ def test_migrations_translate_types_for_postgresql() -> None:
     )
     pair = Dialects(sqlite="PRAGMA x;", postgresql="SELECT 1;")
     assert for_dialect(pair, "postgresql") == "SELECT 1;"
+
+
+async def test_virtual_keys_on_both_engines(store_target) -> None:
+    async with await Store.open(store_target) as store:
+        keys = KeyStore(store)
+        limits = KeyLimits(budget=5, period="month", rpm=30, models=("kimi-code/*",))
+        key = KeyRecord("a1b2c3d4e5f6", "alice", "sel", "hash", 1.5, limits)
+        await keys.insert(key)
+        assert await keys.get(key.id) == key
+        assert await keys.update(key.id, "alice2", KeyLimits(tpm=1000))
+        assert await keys.revoke(key.id, 2.0) and not await keys.revoke(key.id, 3.0)
+        [stored] = await keys.list()
+        assert (stored.name, stored.limits.tpm, stored.revoked_at) == ("alice2", 1000, 2.0)
+        assert await keys.spent_since(key.id, 0.0) == 0.0
