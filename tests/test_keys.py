@@ -323,3 +323,28 @@ async def test_mcp_tool_patterns(hub: Hub) -> None:
         Client(streamable_http_client(f"{hub.url}/mcp", http_client=authed)) as client,
     ):
         assert "sessions_list" in [tool.name for tool in (await client.list_tools()).tools]
+
+
+async def test_each_key_has_its_own_sessions_and_filters(hub: Hub) -> None:
+    alice, alice_key = await hub.key(name="Alice")
+    bob, bob_key = await hub.key(name="Bob")
+    seen: dict[str, set[str]] = {"alice": set(), "bob": set()}
+    for who, secret in (("alice", alice), ("bob", bob), ("alice", alice)):
+        async with hub.client(secret) as client:
+            raw = await client.chat.completions.with_raw_response.create(
+                model="fake/echo", messages=HELLO
+            )
+            seen[who].add(raw.headers["x-kimi-session"])
+    assert len(seen["alice"]) == 1 and len(seen["bob"]) == 1 and seen["alice"] != seen["bob"]
+    sessions = (await hub.admin.get("/api/sessions", params={"key": alice_key["id"]})).json()
+    [mine] = sessions["sessions"]
+    assert str(mine["id"]) in seen["alice"] and mine["key_id"] == alice_key["id"]
+    assert mine["active"] is False and "Alice" in mine["name"]  # not the dashboard's session
+    exported = (await hub.admin.get("/api/export/json", params={"key": bob_key["id"]})).json()
+    assert [r["key_id"] for r in exported["requests"]] == [bob_key["id"]]
+    assert exported["totals"]["requests"] == 1
+    assert [s["key_id"] for s in exported["sessions"]] == [bob_key["id"]]
+    csv_text = (await hub.admin.get("/api/export/csv", params={"key": alice_key["id"]})).text
+    assert len(csv_text.strip().splitlines()) == 3
+    for path in ("/api/sessions", "/api/export/json", "/api/export/csv"):
+        assert (await hub.admin.get(path, params={"key": "inconnue"})).status_code == 404

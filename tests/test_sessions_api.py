@@ -78,16 +78,30 @@ async def test_bad_rest_input_is_a_french_openai_shaped_error(
     assert response.json()["error"]["message"]
 
 
-async def test_auto_session_follows_model_changes(http) -> None:
-    await _chat(http, "fake/echo")
-    await _chat(http, "fake/echo")
-    await _chat(http, "other/echo")
+async def test_auto_session_keeps_going_across_model_changes(http) -> None:
+    replies = [await _chat(http, model) for model in ("fake/echo", "other/echo", "fake/echo")]
     sessions = (await http.get("/api/sessions")).json()["sessions"]
-    assert [(s["provider"], s["model_key"]) for s in sessions] == [
-        ("fake", "fake/echo"), ("other", "other/echo"),
-    ]  # fmt: skip
+    assert len(sessions) == 1 and sessions[0]["auto"] is True
+    assert {r.headers["x-kimi-session"] for r in replies} == {str(sessions[0]["id"])}
     first = (await http.get(f"/api/sessions/{sessions[0]['id']}/metrics")).json()
-    assert first["totals"]["requests"] == 2
+    assert first["totals"]["requests"] == 3
+
+
+async def test_auto_session_rolls_over_after_a_pause_but_a_chosen_one_stays(
+    tmp_path, upstream_url
+) -> None:
+    path = write_config(tmp_path, upstream_url, "\n[sessions]\ninactivity_minutes = 0\n")
+    config = load_config(path, {"FAKE_UPSTREAM_KEY": "k"})
+    async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
+        first = (await _chat(http)).headers["x-kimi-session"]
+        second = (await _chat(http)).headers["x-kimi-session"]
+        assert first != second  # every pause is longer than 0 minutes
+        await http.post(f"/api/sessions/{first}/activate")  # a person picked it: it stays
+        assert {(await _chat(http)).headers["x-kimi-session"] for _ in range(2)} == {first}
+        chosen = (await http.post("/api/sessions", json={"name": "à moi"})).json()
+        assert (await _chat(http)).headers["x-kimi-session"] == str(chosen["id"])
+        sessions = (await http.get("/api/sessions")).json()["sessions"]
+        assert [s["auto"] for s in sessions] == [False, True, False]
 
 
 async def test_header_picks_session_explicitly(http) -> None:
@@ -148,7 +162,7 @@ async def test_exports_contain_every_request(http) -> None:
     assert rows[0]["total_tokens"] == str(int(rows[0]["prompt_tokens"]) + 9)
     data = (await http.get("/api/export/json")).json()
     assert data["totals"]["requests"] == 2 and data["totals"]["errors"] == 1
-    assert len(data["sessions"]) == 2 and len(data["requests"]) == 2  # auto-session per model
+    assert len(data["sessions"]) == 1 and len(data["requests"]) == 2  # one auto-session
 
 
 async def test_csv_export_neutralises_formulas(http) -> None:

@@ -45,8 +45,9 @@ def _int_query(request: Request, name: str, default: int | None, maximum: int) -
 
 async def list_sessions(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    sessions = await hub.sessions.list()
-    return JSONResponse({"sessions": [s.to_json() for s in sessions]})
+    sessions, key_id = await hub.sessions.list(), await _key_filter(request)
+    chosen = [s.to_json() for s in sessions if key_id is None or s.key_id == key_id]
+    return JSONResponse({"sessions": chosen})
 
 
 async def create_session(request: Request) -> JSONResponse:
@@ -106,14 +107,20 @@ async def global_stats(request: Request) -> JSONResponse:
     return JSONResponse(await hub_of(request).stats.global_stats())
 
 
-async def _export_filter(request: Request) -> int | None:
-    """``?session=ID`` of an export: the session must exist (404 otherwise)."""
+async def _export_filter(request: Request) -> tuple[int | None, str | None]:
+    """``?session=ID`` and ``?key=ID`` of an export: each must exist (404 otherwise)."""
     raw = request.query_params.get("session")
-    if not raw:
+    session_id = parse_session_id(raw) if raw else None
+    if session_id is not None:
+        await hub_of(request).sessions.get(session_id)
+    return session_id, await _key_filter(request)
+
+
+async def _key_filter(request: Request) -> str | None:
+    key_id = request.query_params.get("key")
+    if not key_id:
         return None
-    session_id = parse_session_id(raw)
-    await hub_of(request).sessions.get(session_id)
-    return session_id
+    return (await hub_of(request).keys.get(key_id)).id
 
 
 def _filename(extension: str) -> dict[str, str]:
@@ -122,12 +129,12 @@ def _filename(extension: str) -> dict[str, str]:
 
 
 async def export_csv(request: Request) -> Response:
-    text = await hub_of(request).stats.export_csv(await _export_filter(request))
+    text = await hub_of(request).stats.export_csv(*await _export_filter(request))
     return Response(text, media_type="text/csv; charset=utf-8", headers=_filename("csv"))
 
 
 async def export_json(request: Request) -> Response:
-    data = await hub_of(request).stats.export_json(await _export_filter(request))
+    data = await hub_of(request).stats.export_json(*await _export_filter(request))
     body = json.dumps(data, ensure_ascii=False, indent=1)
     return Response(body, media_type="application/json", headers=_filename("json"))
 

@@ -152,14 +152,18 @@ def _model(key: str, t: Table, providers: Mapping[str, ProviderConfig]) -> Model
 
 
 def _sessions(t: Table) -> SessionsConfig:
-    t.check_keys({"auto_session", "thresholds"})
+    t.check_keys({"auto_session", "thresholds", "inactivity_minutes"})
     raw = t.raw("thresholds", [0.8, 0.9, 0.95])
     if not isinstance(raw, list) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 1 for v in raw
     ):
         raise t.fail("thresholds", "une liste de fractions entre 0 et 1 est attendue")
     thresholds = tuple(sorted(float(v) for v in raw if isinstance(v, int | float)))
-    return SessionsConfig(auto_session=t.boolean("auto_session", True), thresholds=thresholds)
+    return SessionsConfig(
+        auto_session=t.boolean("auto_session", True),
+        thresholds=thresholds,
+        inactivity_minutes=t.number("inactivity_minutes", 30.0, minimum=0.0),
+    )
 
 
 def _savings(t: Table) -> SavingsConfig:

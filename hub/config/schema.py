@@ -56,7 +56,8 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class SessionsConfig:
-    auto_session: bool = True
+    auto_session: bool = True  # open a new session after a pause (never on a model change)
+    inactivity_minutes: float = 30.0
     thresholds: tuple[float, ...] = (0.8, 0.9, 0.95)
 
 

@@ -152,4 +152,9 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
     # 6: prompt tokens the provider served from its cache (usage), billed at
     # [models.X].cached_input_price
     "ALTER TABLE requests ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;",
+    # 7 (keys): sessions opened by the request path (auto) may roll over after a pause;
+    # those a person created or activated never do
+    """
+    ALTER TABLE sessions ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -24,6 +24,7 @@ class SessionRecord:
     model_key: str | None
     compaction: bool
     key_id: str | None = None
+    auto: bool = False  # opened by the request path, not by a person
 
     def to_json(self) -> JSONObject:
         data: JSONObject = dict(asdict(self))

@@ -41,7 +41,20 @@ def _session(row: Row) -> SessionRecord:
         model_key=row["model_key"],
         compaction=bool(row["compaction"]),
         key_id=row["key_id"],
+        auto=bool(row["auto"]),
     )
+
+
+def _filters(session_id: int | None, key_id: str | None) -> tuple[list[str], list[SqlParam]]:
+    """WHERE clauses for request rows of one session and/or one virtual key."""
+    clauses, params = [], list[SqlParam]()
+    if session_id is not None:
+        clauses.append("session_id = ?")
+        params.append(session_id)
+    if key_id is not None:
+        clauses.append("key_id = ?")
+        params.append(key_id)
+    return clauses, params
 
 
 def _request(row: Row) -> RequestRecord:
@@ -162,13 +175,16 @@ class Store:
 
     # sessions
 
-    async def create_session(self, name: str, *, active: bool) -> SessionRecord:
+    async def create_session(
+        self, name: str, *, active: bool, auto: bool = False, key_id: str | None = None
+    ) -> SessionRecord:
         async with self.db.transaction() as tx:
             if active:
                 await tx.execute("UPDATE sessions SET active = 0 WHERE active = 1")
             row = await tx.fetch_one(
-                "INSERT INTO sessions (name, created_at, active) VALUES (?, ?, ?) RETURNING *",
-                (name, time.time(), int(active)),
+                "INSERT INTO sessions (name, created_at, active, auto, key_id)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING *",
+                (name, time.time(), int(active), int(auto), key_id),
             )
         assert row is not None
         return _session(row)
@@ -190,7 +206,9 @@ class Store:
 
     async def activate_session(self, session_id: int) -> None:
         await self.db.execute(
-            "UPDATE sessions SET active = CASE WHEN id = ? THEN 1 ELSE 0 END", (session_id,)
+            "UPDATE sessions SET active = CASE WHEN id = ? THEN 1 ELSE 0 END,"
+            " auto = CASE WHEN id = ? THEN 0 ELSE auto END",  # a person chose it: it stays
+            (session_id, session_id),
         )
 
     async def update_session(
@@ -259,13 +277,15 @@ class Store:
         return [ids.get(str(r.request_id)) for r in keyed]
 
     async def list_requests(
-        self, session_id: int | None = None, *, limit: int = 100, before_id: int | None = None
+        self,
+        session_id: int | None = None,
+        *,
+        limit: int = 100,
+        before_id: int | None = None,
+        key_id: str | None = None,
     ) -> list[RequestRecord]:
         """Newest first; ``before_id`` pages back through older rows."""
-        clauses, params = [], list[SqlParam]()
-        if session_id is not None:
-            clauses.append("session_id = ?")
-            params.append(session_id)
+        clauses, params = _filters(session_id, key_id)
         if before_id is not None:
             clauses.append("id < ?")
             params.append(before_id)
@@ -279,8 +299,9 @@ class Store:
         found = await self.list_requests(session_id, limit=1)
         return found[0] if found else None
 
-    async def totals(self, session_id: int | None = None) -> Totals:
-        where, params = ("WHERE session_id = ?", (session_id,)) if session_id else ("", ())
+    async def totals(self, session_id: int | None = None, key_id: str | None = None) -> Totals:
+        clauses, params = _filters(session_id, key_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         row = await self.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
             " COALESCE(SUM(cost), 0), COALESCE(SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), 0),"

@@ -192,7 +192,8 @@ class ChatService:
         if not isinstance(model, str):
             raise HubError("Le champ « model » doit être une chaîne.", param="model")
         route = self._router.resolve(model)
-        session = await self._sessions.for_request(session_header, route)
+        who = (admission.key_id, admission.key_name) if admission else (None, "")
+        session = await self._sessions.for_request(session_header, route, *who)
         messages = as_list(payload.get("messages"))
         tools: list[JSON] = as_list(payload.get("tools"))
         stream = payload.get("stream") is True
@@ -232,9 +233,13 @@ class ChatService:
             raise
         call.attempts = reply.attempts
         call.ttfb_ms = (reply.headers_at - call.started) * 1000
+        result: JsonReply | StreamReply
         if stream and reply.response.status_code < 400:
-            return StreamReply(self._relay(call, reply, wants_usage), _media(reply))
-        return await self._complete(call, reply)
+            result = StreamReply(self._relay(call, reply, wants_usage), _media(reply))
+        else:
+            result = await self._complete(call, reply)
+        result.headers["x-kimi-session"] = str(session.id)  # which session recorded it
+        return result
 
     async def _complete(self, call: _Call, reply: UpstreamReply) -> JsonReply:
         response = reply.response

@@ -81,6 +81,7 @@ class Admission:
     cost: float
     entry: list[float]
     budget: _Budget | None
+    key_name: str = ""
     recording: bool = False
     done: bool = False
 
@@ -176,7 +177,7 @@ class LimitService:
         window.entries.append(entry)
         if budget is not None:
             budget.spent += cost
-        return Admission(key.id, cost, entry, budget)
+        return Admission(key.id, cost, entry, budget, key.name)
 
 
 def _max_tokens(payload: JSONObject) -> int:

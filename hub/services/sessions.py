@@ -24,6 +24,7 @@ from hub.core.records import SessionRecord
 from hub.core.store import Store
 from hub.proxy.routing import Route
 from hub.services.events import EventBus
+from hub.services.session_clock import SessionClock
 from hub.services.session_state import SessionState
 
 MAX_NAME_LENGTH = 200
@@ -60,6 +61,8 @@ class SessionService:
         self._writes: set[asyncio.Task[None]] = set()
         self._bus = bus
         self._auto = config.auto_session
+        self._clock = SessionClock(store, config.inactivity_minutes * 60)
+        self._by_key: dict[str, int] = {}  # virtual key -> its current session
         self._lock = asyncio.Lock()  # two first requests must not open two sessions
         self._write_lock = asyncio.Lock()  # a store write and its state update, together
 
@@ -117,10 +120,19 @@ class SessionService:
         await self.refresh()
         return await self._state.active()
 
-    async def create(self, name: str | None = None, *, activate: bool = True) -> SessionRecord:
+    async def create(
+        self,
+        name: str | None = None,
+        *,
+        activate: bool = True,
+        auto: bool = False,
+        key_id: str | None = None,
+    ) -> SessionRecord:
         clean = (name or "").strip()[:MAX_NAME_LENGTH] or default_name()
         async with self._write_lock:
-            session = await self._store.create_session(clean, active=activate)
+            session = await self._store.create_session(
+                clean, active=activate, auto=auto, key_id=key_id
+            )
             await self._state.put(session)
         self._publish("created", session, session.id)
         return session
@@ -158,11 +170,31 @@ class SessionService:
             raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
         self._publish("deleted", None, session_id)
 
-    async def for_request(self, header: str | None, route: Route) -> SessionRecord:
+    async def _current(self, key_id: str | None) -> SessionRecord | None:
+        """The session to go on with: the active one, or the key's own; None: open one.
+
+        A session a person created or activated stays; one the request path opened
+        (``auto``) is replaced after ``inactivity_minutes`` without a request.
+        """
+        if key_id is None:
+            current = await self._state.active()
+        else:
+            known = self._by_key.get(key_id)
+            current = await self._state.get(known) if known is not None else None
+            if current is None:
+                owned = [s for s in await self._state.all() if s.key_id == key_id]
+                current = owned[-1] if owned else None
+        if current is None or not (self._auto and current.auto):
+            return current
+        return None if await self._clock.idle(current) else current
+
+    async def for_request(
+        self, header: str | None, route: Route, key_id: str | None = None, key_name: str = ""
+    ) -> SessionRecord:
         """The session a chat request is recorded in, from memory.
 
-        An explicit ``X-Kimi-Session`` wins. Otherwise the active session, unless
-        auto-session is on and the provider or model changed: then a new one opens.
+        An explicit ``X-Kimi-Session`` wins. Otherwise the active session, or with a
+        virtual key that key's own session (never made active: it is not the dashboard's).
         """
         async with self._lock:
             if header is not None:
@@ -170,14 +202,16 @@ class SessionService:
                 known = await self._state.get(session_id)
                 session = known if known is not None else await self.get(session_id)
             else:
-                active = await self._state.active()
-                changed = active is not None and (active.provider, active.model_key) != (
-                    route.provider.name,
-                    route.model_key,
-                )
-                if active is None or (self._auto and changed and active.model_key is not None):
-                    active = await self.create(default_name(f"Auto · {route.model_key} ·"))
-                session = active
+                current = await self._current(key_id)
+                if current is None:
+                    label = f"Auto · {key_name or route.model_key} ·"
+                    current = await self.create(
+                        default_name(label), activate=key_id is None, auto=True, key_id=key_id
+                    )
+                session = current
+                if key_id is not None:
+                    self._by_key[key_id] = session.id
+            self._clock.touch(session.id)
             if session.model_key is None:
                 session = replace(session, provider=route.provider.name, model_key=route.model_key)
                 await self._state.put(session)

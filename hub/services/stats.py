@@ -73,13 +73,17 @@ class StatsService:
             "savings": await self._savings.totals(),
         }
 
-    async def all_requests(self, session_id: int | None = None) -> list[RequestRecord]:
+    async def all_requests(
+        self, session_id: int | None = None, key_id: str | None = None
+    ) -> list[RequestRecord]:
         """Every row, oldest first, read page by page."""
         await self._recorder.flush()
         rows: list[RequestRecord] = []
         before: int | None = None
         while True:
-            page = await self._store.list_requests(session_id, limit=EXPORT_PAGE, before_id=before)
+            page = await self._store.list_requests(
+                session_id, limit=EXPORT_PAGE, before_id=before, key_id=key_id
+            )
             rows.extend(page)
             if len(page) < EXPORT_PAGE:
                 break
@@ -87,18 +91,23 @@ class StatsService:
         rows.reverse()
         return rows
 
-    async def export_json(self, session_id: int | None = None) -> JSONObject:
+    async def export_json(
+        self, session_id: int | None = None, key_id: str | None = None
+    ) -> JSONObject:
+        rows = await self.all_requests(session_id, key_id)
+        used = {r.session_id for r in rows}
         sessions = [s.to_json() for s in await self._sessions.list()
-                    if session_id is None or s.id == session_id]  # fmt: skip
-        requests: list[JSON] = [r.to_json() for r in await self.all_requests(session_id)]
-        totals = await self._store.totals(session_id)
+                    if (session_id is None or s.id == session_id)
+                    and (key_id is None or s.key_id == key_id or s.id in used)]  # fmt: skip
+        requests: list[JSON] = [r.to_json() for r in rows]
+        totals = await self._store.totals(session_id, key_id)
         return {"sessions": list[JSON](sessions), "requests": requests, "totals": totals.to_json()}
 
-    async def export_csv(self, session_id: int | None = None) -> str:
+    async def export_csv(self, session_id: int | None = None, key_id: str | None = None) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_COLUMNS)
-        for record in await self.all_requests(session_id):
+        for record in await self.all_requests(session_id, key_id):
             data = record.to_json()
             writer.writerow([_csv_cell(data.get(column)) for column in EXPORT_COLUMNS])
         return buffer.getvalue()
