@@ -15,6 +15,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from hub.config.mcp import read_mcp
+from hub.config.prices import builtin_price
 from hub.config.reader import ConfigError, Table
 from hub.config.schema import (
     ClusterConfig,
@@ -137,15 +138,19 @@ def _model(key: str, t: Table, providers: Mapping[str, ProviderConfig]) -> Model
     if provider not in providers:
         known = ", ".join(sorted(providers)) or "aucun"
         raise t.fail("provider", f"fournisseur « {provider} » inconnu (connus : {known})")
+    model = t.string("model", key.split("/", 1)[-1])
+    builtin = builtin_price(model)  # hub/config/prices.py; configured prices win
     return ModelConfig(
         key=key,
         provider=provider,
-        model=t.string("model", key.split("/", 1)[-1]),
+        model=model,
         max_context=t.optional_integer("max_context"),
-        input_price=t.number("input_price", 0.0),
-        output_price=t.number("output_price", 0.0),
+        input_price=t.number("input_price", builtin.input if builtin else 0.0),
+        output_price=t.number("output_price", builtin.output if builtin else 0.0),
         cached_input_price=(
-            t.number("cached_input_price", 0.0) if t.has("cached_input_price") else None
+            t.number("cached_input_price", 0.0)
+            if t.has("cached_input_price")
+            else (builtin.cached_input if builtin else None)
         ),
         compaction_threshold=t.optional_ratio("compaction_threshold"),
     )
