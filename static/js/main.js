@@ -5,6 +5,7 @@ import { createTokenChart } from './modules/chart.js';
 import { formatCost, formatInt } from './modules/format.js';
 import { renderGauge } from './modules/gauge.js';
 import { renderLog } from './modules/log.js';
+import { createKeysPanel } from './modules/keys.js';
 import { createMcpPanel } from './modules/mcp.js';
 import { createSavingsPanel } from './modules/savings.js';
 import { createSessionsPanel } from './modules/sessions.js';
@@ -31,6 +32,7 @@ function main() {
     list: $('session-list'), form: $('session-create'), dialog: $('confirm-dialog'), bus,
   });
   const mcpPanel = createMcpPanel({ root: $('mcp-panel'), bus });
+  createKeysPanel({ root: $('keys-panel'), dialog: $('confirm-dialog'), toast });
   const savings = createSavingsPanel({
     els: {
       total: $('saved-total'), toggle: $('compaction-toggle'), preview: $('compaction-preview'),
