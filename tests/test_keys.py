@@ -13,6 +13,7 @@ import anyio
 import httpx2
 import openai
 import pytest
+import websockets
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -348,3 +349,22 @@ async def test_each_key_has_its_own_sessions_and_filters(hub: Hub) -> None:
     assert len(csv_text.strip().splitlines()) == 3
     for path in ("/api/sessions", "/api/export/json", "/api/export/csv"):
         assert (await hub.admin.get(path, params={"key": "inconnue"})).status_code == 404
+
+
+async def test_secret_never_reaches_the_websocket(hub_url: str) -> None:
+    """Open hub (no admin key): a virtual key still works and is attributed, never echoed."""
+    async with httpx2.AsyncClient(base_url=hub_url) as http:
+        created = (await http.post("/api/keys", json={"name": "ws"})).json()
+    secret = created["secret"]
+    seen: list[str] = []
+    async with websockets.connect(hub_url.replace("http://", "ws://") + "/ws") as ws:
+        seen.append(str(await ws.recv()))
+        async with AsyncOpenAI(base_url=hub_url, api_key=secret, max_retries=0) as client:
+            await client.chat.completions.create(model="fake/echo", messages=HELLO)
+            with pytest.raises(openai.NotFoundError):
+                await client.chat.completions.create(model="nope/x", messages=HELLO)
+        while not any('"metric"' in text for text in seen):
+            seen.append(str(await asyncio.wait_for(ws.recv(), 5)))
+    events = "\n".join(seen)
+    assert created["id"] in events and secret not in events
+    assert secret.split("-")[-1] not in events
