@@ -52,6 +52,7 @@ from hub.services.cluster import joined_cluster, replica_name
 from hub.services.events import EventBus
 from hub.services.failure_log import log_failures
 from hub.services.keys import KeyService
+from hub.services.limit_counters import MemoryCounters
 from hub.services.limits import LimitService
 from hub.services.metrics import MetricRecorder
 from hub.services.prometheus import HubMetrics
@@ -115,7 +116,7 @@ async def open_hub(
         key_store = KeyStore(store)
         keys = KeyService(key_store)
         await stack.enter_async_context(keys.running())
-        limits = LimitService(key_store, router, counter)
+        limits = LimitService(MemoryCounters(key_store), router, counter)
         metrics = HubMetrics(upstreams, keys, limits)
         recorder.observers.append(metrics.observe)
         yield HubState(

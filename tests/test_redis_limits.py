@@ -1,0 +1,108 @@
+"""Key counters in a real Redis, shared by two replicas (two RedisCounters, two clients)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio
+
+from hub.core.keys_store import KeyLimits, KeyRecord, KeyStore
+from hub.core.records import RequestRecord
+from hub.core.store import Store
+from hub.services.limit_counters import Refusal, Reservation
+from hub.services.redis_limits import RedisCounters
+
+
+def _key(**limits: object) -> KeyRecord:
+    return KeyRecord("0123456789ab", "équipe", "00", "00", time.time(), KeyLimits(**limits))
+
+
+@pytest.fixture
+async def keys(tmp_path: Path) -> AsyncIterator[KeyStore]:
+    async with await Store.open(tmp_path / "hub.db") as store:
+        yield KeyStore(store)
+
+
+@pytest.fixture
+async def replicas(redis_url: str, keys: KeyStore) -> AsyncIterator[list[RedisCounters]]:
+    clients = [redis.asyncio.Redis.from_url(redis_url) for _ in range(2)]
+    try:
+        yield [RedisCounters(client, keys) for client in clients]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def _reserve(counters: RedisCounters, key: KeyRecord, n: int, cost: float = 1.0):
+    return await counters.reserve(key, time.time(), cost, 10, f"m{n}")
+
+
+async def test_rpm_is_shared_by_replicas(replicas: list[RedisCounters]) -> None:
+    key = _key(rpm=5)
+    outcomes = [await _reserve(replicas[n % 2], key, n) for n in range(5)]
+    assert all(isinstance(o, Reservation) for o in outcomes)
+    for counters in replicas:
+        refused = await _reserve(counters, key, 99)
+        assert isinstance(refused, Refusal) and refused.reason == "rpm"
+        assert refused.retry_after is not None and 1 <= refused.retry_after <= 60
+
+
+async def test_budget_holds_under_concurrency_across_replicas(
+    replicas: list[RedisCounters],
+) -> None:
+    key = _key(budget=3.5)
+    outcomes = await asyncio.gather(*(_reserve(replicas[n % 2], key, n) for n in range(20)))
+    admitted = [o for o in outcomes if isinstance(o, Reservation)]
+    assert len(admitted) == 4
+    assert {o.reason for o in outcomes if isinstance(o, Refusal)} == {"budget"}
+    replicas[0].adjust(admitted[0], -1.0, 0)  # one was refused upstream: its reservation goes
+    await replicas[0].flush()
+    assert isinstance(await _reserve(replicas[1], key, 50), Reservation)
+    assert isinstance(await _reserve(replicas[0], key, 51), Refusal)
+
+
+async def test_tpm_counts_settled_tokens(replicas: list[RedisCounters]) -> None:
+    key = _key(tpm=100)
+    first = await replicas[0].reserve(key, time.time(), 0.0, 10, "a")
+    assert isinstance(first, Reservation)
+    replicas[0].adjust(first, 0.0, 150)  # the real usage was larger than reserved
+    await replicas[0].flush()
+    refused = await replicas[1].reserve(key, time.time(), 0.0, 10, "b")
+    assert isinstance(refused, Refusal) and refused.reason == "tpm"
+
+
+async def test_budget_starts_from_stored_rows(
+    replicas: list[RedisCounters], keys: KeyStore, tmp_path: Path
+) -> None:
+    key = _key(budget=3.0, period="month")
+    async with await Store.open(tmp_path / "hub.db") as store:
+        session = await store.create_session("s", active=True)
+        row = RequestRecord(
+            session_id=session.id, created_at=time.time(), model_key="m", provider="p",
+            upstream_model="m", stream=False, prompt_tokens=1, completion_tokens=1,
+            usage_source="upstream", prompt_estimate=1, ttfb_ms=1.0, total_ms=1.0,
+            status="ok", http_status=200, error=None, cost=5.0, key_id=key.id,
+        )  # fmt: skip
+        await store.insert_request(row)
+    refused = await _reserve(replicas[0], key, 1)
+    assert isinstance(refused, Refusal) and refused.reason == "budget"
+    assert replicas[0].spent(key, time.time()) == pytest.approx(5.0)
+
+
+async def test_redis_down_admits_and_warns(
+    keys: KeyStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = redis.asyncio.Redis.from_url("redis://127.0.0.1:9", socket_connect_timeout=0.5)
+    try:
+        counters = RedisCounters(client, keys)
+        for n in range(2):
+            assert isinstance(await _reserve(counters, _key(rpm=1), n), Reservation)
+    finally:
+        await client.aclose()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "Redis injoignable" in warnings[0].getMessage()
