@@ -126,8 +126,9 @@ class Connection:
                 return status, ttfb, time.perf_counter() - started
 
 
-def request_head(host: str, port: int, path: str, body: bytes) -> bytes:
+def request_head(host: str, port: int, path: str, body: bytes, token: str = "") -> bytes:
+    auth = f"authorization: Bearer {token}\r\n" if token else ""
     return (
         f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n\r\n"
+        f"{auth}content-length: {len(body)}\r\n\r\n"
     ).encode()

@@ -46,6 +46,7 @@ class Target:
     port: int
     path: str
     model: str
+    token: str = ""  # Authorization: Bearer (bench.keys)
 
 
 @dataclass
@@ -88,7 +89,7 @@ async def _wait_port(port: int) -> None:
 
 async def _phase(target: Target, stream: bool, concurrency: int, count: int, into: Samples) -> None:
     body = _body(target.model, stream)
-    head = request_head(HOST, target.port, target.path, body)
+    head = request_head(HOST, target.port, target.path, body, target.token)
     conns = [await Connection.open(HOST, target.port) for _ in range(concurrency)]
     try:
         for conn in conns:

@@ -70,7 +70,9 @@ async def test_metrics_match_stored_rows(hub: str) -> None:
         counted[(labels["model"], labels["key"], labels["status"])] += int(value)
     stored = Counter((r["model_key"], r["key_id"] or "aucune", r["status"]) for r in rows)
     assert counted == stored and sum(stored.values()) == 6
-    for kind, column in (("prompt", "prompt_tokens"), ("completion", "completion_tokens")):
+    kinds = (("prompt", "prompt_tokens"), ("completion", "completion_tokens"),
+             ("cached", "cached_tokens"))  # fmt: skip
+    for kind, column in kinds:
         total = sum(v for labels, v in samples["kimi_tokens_total"] if labels["kind"] == kind)
         assert total == sum(r[column] for r in rows)
     assert sum(v for _, v in samples["kimi_cost_total"]) == pytest.approx(

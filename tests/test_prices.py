@@ -40,6 +40,8 @@ def test_config_prices_win_over_the_table(tmp_path: Path) -> None:
     assert models["mini"].input_price == PRICES["gpt-4o-mini"].input
     assert models["priced"].input_price == 9.0
     assert models["priced"].output_price == PRICES["deepseek-chat"].output
+    assert models["priced"].cached_input_price == PRICES["deepseek-chat"].cached_input
+    assert models["unknown"].cached_input_price is None
     assert (models["unknown"].input_price, models["unknown"].output_price) == (0.0, 0.0)
 
 

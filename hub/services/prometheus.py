@@ -91,6 +91,7 @@ class HubMetrics:
         self._requests.labels(*who, row.status).inc()
         self._tokens.labels(*who, "prompt").inc(row.prompt_tokens)
         self._tokens.labels(*who, "completion").inc(row.completion_tokens)
+        self._tokens.labels(*who, "cached").inc(row.cached_tokens)
         self._cost.labels(*who).inc(row.cost)
         self._latency.labels(row.model_key, row.provider).observe(row.total_ms / 1000)
         if row.ttfb_ms is not None:
