@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -363,7 +364,7 @@ async def test_secret_never_reaches_the_websocket(hub_url: str) -> None:
             await client.chat.completions.create(model="fake/echo", messages=HELLO)
             with pytest.raises(openai.NotFoundError):
                 await client.chat.completions.create(model="nope/x", messages=HELLO)
-        while not any('"metric"' in text for text in seen):
+        while not any(json.loads(text).get("type") == "metric" for text in seen):
             seen.append(str(await asyncio.wait_for(ws.recv(), 5)))
     events = "\n".join(seen)
     assert created["id"] in events and secret not in events
