@@ -255,7 +255,7 @@ def alternates(messages: list[dict]) -> bool:
 
 
 @settings(max_examples=150, deadline=None)
-@given(run=agent_runs(), data=st.data(), batch=st.integers(1, 4))
+@given(run=st.one_of(agent_runs(), conversations()), data=st.data(), batch=st.integers(1, 4))
 def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
     history = History()
     history.sync(run, counter)
