@@ -187,8 +187,8 @@ def test_library_errors_in_french() -> None:
         "connexion impossible : le serveur ne répond pas à cette adresse"
     )
     assert french_reason(Exception("Connection closed")) == "le serveur a fermé la connexion"
-    assert french_reason(FileNotFoundError(2, "No such file", "npx-absent")).startswith(
-        "commande ou fichier introuvable ("
+    assert french_reason(FileNotFoundError(2, "No such file", "npx-absent")) == (
+        "commande ou fichier introuvable : npx-absent"
     )
     assert french_reason(TimeoutError()) == "délai dépassé"
     assert french_reason(ValueError("déjà en français")) == "déjà en français"

@@ -224,3 +224,5 @@ async def test_proxy_endpoint_of_a_down_upstream_answers_with_errors(mcp_hub_url
         assert remote["state"] in ("down", "starting")
         assert remote["transport"] == "http"
         assert remote["last_error"] and HEADER_SECRET not in json.dumps(remote)
+        # httpx's "All connection attempts failed", as a person reads it on the dashboard
+        assert remote["last_error"].startswith("connexion impossible"), remote["last_error"]

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hub.api import (
+    analytics_routes,
     dashboard,
     health,
     keys_routes,
@@ -35,6 +36,7 @@ from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp_common import ResultLimiter, security_settings
 from hub.api.state import HubState
 from hub.config import HubConfig
+from hub.core.body_store import BodyStore
 from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError
 from hub.core.journal import Journal
@@ -47,6 +49,7 @@ from hub.features.mcp_hub import UpstreamHub
 from hub.features.mcp_hub.servers_json import configured_servers
 from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
+from hub.services.analytics import AnalyticsService
 from hub.services.chat import ChatService
 from hub.services.cluster import joined_cluster, replica_name
 from hub.services.events import EventBus
@@ -93,7 +96,9 @@ async def open_hub(
         # team mode: session changes reach the other replicas' memory at once
         state: SessionState = local if cluster is None else SharedSessionState(local, cluster)
         sessions = SessionService(store, state, bus, config.sessions)
-        recorder = MetricRecorder(store, bus, config.sessions, router.models, journal)
+        bodies = BodyStore(store, config.logging.body_retention, pool.redactor)
+        kept = bodies if config.logging.store_bodies else None
+        recorder = MetricRecorder(store, bus, config.sessions, router.models, journal, bodies=kept)
         await stack.enter_async_context(recorder.running())
         masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
         pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)
@@ -131,6 +136,7 @@ async def open_hub(
             stats=StatsService(store, sessions, recorder, savings),
             chat=ChatService(router, pool, sessions, recorder, counter, savings),
             savings=savings,
+            analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
             mcp_endpoints=endpoints,
             keys=keys,
@@ -189,6 +195,7 @@ def create_app(
             *metrics_route.routes,
             *ws.routes,
             *savings_routes.routes,
+            *analytics_routes.routes,
             *mcp_servers.routes,
             *mcp_proxy.routes,
             *mcp_profiles.routes,

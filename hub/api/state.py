@@ -14,6 +14,7 @@ from hub.core.tokens import TokenCounter
 from hub.features.mcp_hub import UpstreamHub
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
+from hub.services.analytics import AnalyticsService
 from hub.services.chat import ChatService
 from hub.services.cluster import ClusterLink
 from hub.services.events import EventBus
@@ -39,6 +40,7 @@ class HubState:
     stats: StatsService
     chat: ChatService
     savings: SavingsService
+    analytics: AnalyticsService
     upstreams: UpstreamHub
     mcp_endpoints: UpstreamEndpoints
     keys: KeyService

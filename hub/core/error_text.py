@@ -50,6 +50,8 @@ def french_reason(exc: BaseException) -> str:
     french = BY_CLASS.get(name)
     if french is None:
         return text or name
+    if isinstance(exc, OSError) and exc.filename is not None:  # the path, not the OS's English
+        return f"{french} : {exc.filename}"
     if not text or text in BY_TEXT:
         return french
     return f"{french} ({text})"

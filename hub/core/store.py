@@ -57,7 +57,7 @@ def _filters(session_id: int | None, key_id: str | None) -> tuple[list[str], lis
     return clauses, params
 
 
-def _request(row: Row) -> RequestRecord:
+def request_record(row: Row) -> RequestRecord:
     return RequestRecord(
         id=row["id"],
         session_id=row["session_id"],
@@ -293,7 +293,7 @@ class Store:
         rows = await self.fetch_all(
             f"SELECT * FROM requests {where} ORDER BY id DESC LIMIT ?", (*params, limit)
         )
-        return [_request(r) for r in rows]
+        return [request_record(r) for r in rows]
 
     async def last_request(self, session_id: int) -> RequestRecord | None:
         found = await self.list_requests(session_id, limit=1)

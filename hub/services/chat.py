@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import anyio
 import httpx2
 
+from hub.core.body_store import CapturedBodies
 from hub.core.errors import HubError, UpstreamError
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object
 from hub.core.records import RequestRecord, RequestStatus
@@ -58,6 +59,7 @@ class _Call:
     attempts: int = 1
     ttfb_ms: float | None = None
     tokens_saved: int = 0
+    bodies: CapturedBodies | None = None  # [logging] store_bodies: for the inspector
     admission: Admission | None = None
 
     @property
@@ -138,7 +140,7 @@ class ChatService:
                 call.admission.settle(record)
             return record
 
-        self._recorder.submit(build())
+        self._recorder.submit(build(), call.bodies)
 
     def _begin(self, call: _Call) -> None:
         """Journal the row this request leaves if the hub dies before it ends."""
@@ -222,6 +224,7 @@ class ChatService:
             wants_usage = options.get("include_usage") is True
             upstream["stream_options"] = {**options, "include_usage": True}
         body = json.dumps(upstream, ensure_ascii=False).encode()
+        call.bodies = self._recorder.capture(payload, upstream)
         try:
             reply = await self._pool.post_chat(route, body)
         except UpstreamError as exc:

@@ -9,11 +9,15 @@ publish ``metric`` events and ``alert`` gauges.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from hub.config import ModelConfig, SessionsConfig
+from hub.core.body_store import BodyStore, CapturedBodies
+from hub.core.database import DatabaseUnavailable
 from hub.core.journal import Journal
 from hub.core.jsontypes import JSONObject
 from hub.core.records import RequestRecord, SessionRecord
@@ -41,6 +45,10 @@ def gauge_level(ratio: float, thresholds: tuple[float, ...]) -> int:
     return sum(1 for t in thresholds if ratio >= t)
 
 
+MAX_UNSAVED_BODIES = 1000
+logger = logging.getLogger(__name__)
+
+
 class MetricRecorder:
     """One row per request, in batches; ``flush`` gives read-your-writes."""
 
@@ -52,7 +60,10 @@ class MetricRecorder:
         models: Mapping[str, ModelConfig],
         journal: Journal | None = None,
         queue_limit: int = 10_000,
+        bodies: BodyStore | None = None,
     ) -> None:
+        self._bodies = bodies  # [logging] store_bodies: None when off
+        self._unsaved_bodies: dict[str, CapturedBodies] = {}  # request_id → until stored
         self._store = store
         self._bus = bus
         self._thresholds = config.thresholds
@@ -85,25 +96,53 @@ class MetricRecorder:
         """Journal the row a request leaves if the hub dies; 503 if storage cannot."""
         self._rows.begin(row)
 
-    def submit(self, record: Awaitable[RequestRecord]) -> None:
+    def capture(self, client: JSONObject, forwarded: JSONObject) -> CapturedBodies | None:
+        """References to both bodies when they are kept; stored after the row (``submit``)."""
+        return CapturedBodies(client, forwarded) if self._bodies else None
+
+    def submit(
+        self, record: Awaitable[RequestRecord], bodies: CapturedBodies | None = None
+    ) -> None:
         """Schedule a record; never awaited by the request that produced it."""
-        task = asyncio.create_task(self._finish(record))
+        task = asyncio.create_task(self._finish(record, bodies))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _finish(self, pending: Awaitable[RequestRecord]) -> None:
-        self._rows.finish(await pending)
+    async def _finish(
+        self, pending: Awaitable[RequestRecord], bodies: CapturedBodies | None = None
+    ) -> None:
+        record = await pending
+        if bodies is not None and record.request_id:
+            self._unsaved_bodies[record.request_id] = bodies
+            while len(self._unsaved_bodies) > MAX_UNSAVED_BODIES:  # rows that were dropped
+                del self._unsaved_bodies[next(iter(self._unsaved_bodies))]
+        self._rows.finish(record)
 
     async def flush(self) -> None:
         while self._pending:
             await asyncio.gather(*list(self._pending))
         await self._rows.drained()
+        while self._pending:  # the bodies of the rows just written
+            await asyncio.gather(*list(self._pending))
 
     def _stored(self, record: RequestRecord) -> None:
+        bodies = self._unsaved_bodies.pop(record.request_id or "", None)
+        if bodies is not None and self._bodies is not None and record.id is not None:
+            task = asyncio.create_task(self._save_bodies(self._bodies, record.id, bodies))
+            self._pending.add(task)  # a body always comes after its row
+            task.add_done_callback(self._pending.discard)
         self._bus.publish("metric", {"request": record.to_json()})
         for observe in self.observers:
             observe(record)
         self._check_gauge(record)
+
+    @staticmethod
+    async def _save_bodies(store: BodyStore, row_id: int, bodies: CapturedBodies) -> None:
+        """The inspector's copy: losing it must never fail a read that flushes."""
+        try:
+            await store.save(row_id, bodies)
+        except (sqlite3.Error, OSError, DatabaseUnavailable) as exc:
+            logger.warning("Corps de la requête n° %d non conservé : %s", row_id, exc)
 
     def max_context(self, model_key: str | None) -> int | None:
         model = self._models.get(model_key or "")

@@ -1,9 +1,11 @@
 // Entry point: builds the panels, wires them through the bus, keeps the page in step with /ws.
+import { createAnalyticsPanel } from './modules/analytics.js';
 import { api, apiToken, downloadWithToken, setApiToken } from './modules/api.js';
 import { createBus } from './modules/bus.js';
 import { createTokenChart } from './modules/chart.js';
 import { formatCost, formatInt } from './modules/format.js';
 import { renderGauge } from './modules/gauge.js';
+import { createInspector } from './modules/inspector.js';
 import { renderLog } from './modules/log.js';
 import { createKeysPanel } from './modules/keys.js';
 import { createMcpPanel } from './modules/mcp.js';
@@ -41,6 +43,26 @@ function main() {
     bus,
     viewedId: () => view.viewedId,
   });
+
+  const known = { models: [], providers: [] };
+  const analytics = createAnalyticsPanel({
+    els: {
+      root: $('analytics'), form: $('analytics-filters'), summary: $('analytics-summary'),
+      tokensChart: $('daily-tokens-chart'), requestsChart: $('daily-requests-chart'),
+      byModel: $('analytics-by-model'), byProvider: $('analytics-by-provider'),
+      latency: $('analytics-latency'), results: $('search-results'), pageInfo: $('search-info'),
+      newer: $('search-newer'), older: $('search-older'),
+      knownModels: () => known.models, knownProviders: () => known.providers,
+    },
+    bus,
+  });
+  createInspector({ dialog: $('inspector'), bus });
+  // New rows move the figures: refresh the analytics at most every few seconds.
+  let analyticsTimer = null;
+  function analyticsSoon() {
+    if (analyticsTimer) return;
+    analyticsTimer = setTimeout(() => { analyticsTimer = null; analytics.refresh({ resetPage: false }); }, 3000);
+  }
 
   const drawRows = frameThrottle(() => {
     renderLog($('log-body'), view.rows);
@@ -129,7 +151,9 @@ function main() {
 
   // « clé manquante »: providers whose key variable is unset (GET /health).
   async function refreshProviders() {
-    const health = await api.health();
+    const [health, models] = await Promise.all([api.health(), api.models()]);
+    known.providers = Object.keys(health?.providers ?? {});
+    known.models = (models?.data ?? []).map((m) => String(m.id));
     const warnings = Array.isArray(health?.warnings) ? health.warnings : [];
     $('provider-warning-list').replaceChildren(...warnings.map((text) => {
       const li = document.createElement('li');
@@ -142,8 +166,10 @@ function main() {
   async function refreshAll() {
     document.body.classList.add('loading');
     try {
-      await refreshSessions(true); // full reload of the viewed session's window
-      await Promise.all([refreshGlobal(), mcpPanel.refresh(), refreshProviders()]);
+      await Promise.all([
+        refreshSessions(true), // full reload of the viewed session's window
+        refreshGlobal(), mcpPanel.refresh(), refreshProviders().then(() => analytics.refresh()),
+      ]);
       document.body.classList.remove('stale');
     } catch (error) {
       toast(`Chargement impossible : ${error.message}`, true);
@@ -184,6 +210,7 @@ function main() {
           refreshSessions().catch((e) => toast(e.message, true)); // auto-session opened one
         }
         refreshGlobal().catch((e) => toast(e.message, true));
+        analyticsSoon();
         break;
       }
       case 'session':
@@ -230,6 +257,12 @@ function main() {
   });
 
   $('mcp-refresh').addEventListener('click', () => mcpPanel.refresh());
+  for (const table of [$('log-body'), $('search-results')]) {
+    table.addEventListener('click', (event) => {
+      const button = event.target.closest('button[data-inspect]');
+      if (button) bus.emit('inspect', { id: Number(button.dataset.inspect) });
+    });
+  }
   for (const link of document.querySelectorAll('a[href^="/api/export/"]')) {
     link.addEventListener('click', (event) => {
       if (!apiToken()) return; // no key: the plain link downloads by itself
@@ -254,7 +287,7 @@ function main() {
 
   refreshAll();
   connectSocket(bus);
-  globalThis.kimiDashboard = { view, bus }; // read by the end-to-end tests
+  globalThis.kimiDashboard = { view, bus, analytics }; // read by the end-to-end tests
 }
 
 main();

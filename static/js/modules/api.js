@@ -41,7 +41,7 @@ async function errorFrom(response) {
   return new ApiError(message, response.status);
 }
 
-export async function request(method, path, body) {
+async function send(method, path, body) {
   let response;
   try {
     response = await fetch(path, {
@@ -54,8 +54,17 @@ export async function request(method, path, body) {
     throw new ApiError('Hub injoignable.', 0);
   }
   if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+export async function request(method, path, body) {
+  const response = await send(method, path, body);
   if (response.status === 204) return null;
   return response.json();
+}
+
+async function requestText(path) {
+  return (await send('GET', path)).text();
 }
 
 function filenameOf(response, fallback) {
@@ -97,6 +106,11 @@ export const api = {
     if (before) query.set('before', String(before));
     return request('GET', `/api/sessions/${id}/metrics?${query}`);
   },
+  analytics: (query) => request('GET', `/api/analytics?${query}`),
+  searchRequests: (query) => request('GET', `/api/requests?${query}`),
+  inspect: (id) => request('GET', `/api/requests/${encodeURIComponent(id)}`),
+  mask: (hash) => requestText(`/api/mask/${encodeURIComponent(hash)}`),
+  models: () => request('GET', '/models'),
   mcpServers: () => request('GET', '/api/mcp/servers'),
   restartMcp: (name) => request('POST', `/api/mcp/servers/${encodeURIComponent(name)}/restart`),
   compactionPreview: (id) => request('POST', `/api/sessions/${id}/compaction/preview`, {}),

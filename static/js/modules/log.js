@@ -10,6 +10,20 @@ function cell(text, className) {
   return td;
 }
 
+// The number opens the request inspector (click or keyboard).
+function idCell(id) {
+  const td = document.createElement('td');
+  td.className = 'num';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'id-link';
+  button.dataset.inspect = String(id);
+  button.textContent = formatInt(id);
+  button.setAttribute('aria-label', `Inspecter la requête n° ${id}`);
+  td.append(button);
+  return td;
+}
+
 // The error is written out under the status: readable without hovering.
 function statusCell(row) {
   const td = cell(statusLabel(row.status), `status status-${row.status}`);
@@ -38,7 +52,7 @@ export function rowElement(row) {
     ? `${formatMs(row.total_ms)} (1er octet ${formatMs(row.ttfb_ms)})`
     : formatMs(row.total_ms);
   tr.append(
-    cell(formatInt(row.id), 'num'),
+    idCell(row.id),
     cell(formatDate(row.created_at), 'nowrap'),
     cell(row.model_key ?? '—', 'model'),
     cell(formatInt(row.prompt_tokens), 'num'),
@@ -50,11 +64,11 @@ export function rowElement(row) {
   return tr;
 }
 
-export function renderLog(tbody, rows) {
+export function renderLog(tbody, rows, emptyText = 'Aucune requête dans cette session.') {
   const fragment = document.createDocumentFragment();
   if (rows.length === 0) {
     const tr = document.createElement('tr');
-    const td = cell('Aucune requête dans cette session.', 'muted');
+    const td = cell(emptyText, 'muted');
     td.colSpan = 8;
     tr.append(td);
     fragment.append(tr);
