@@ -179,3 +179,23 @@ async def test_inspector_shows_client_and_forwarded_bodies(
         kept = [(await http.get(f"/api/requests/{r['id']}")).json()["bodies"] for r in rows]
         assert [b["stored"] for b in kept] == [True, True, True, False, False]  # retention 3
         assert kept[0]["forwarded"] is None
+
+
+async def test_filter_and_inspect_by_virtual_key(tmp_path: Path, upstream_url: str) -> None:
+    from tests.test_keys import ADMIN, keyed_config
+
+    config = load_config(keyed_config(tmp_path, upstream_url), {"FAKE_UPSTREAM_KEY": "k"})
+    async with serve(create_app(config)) as url:
+        admin = httpx2.AsyncClient(base_url=url, headers={"authorization": f"Bearer {ADMIN}"})
+        async with admin:
+            created = (await admin.post("/api/keys", json={"name": "Alice"})).json()
+            async with AsyncOpenAI(base_url=url, api_key=created["secret"], max_retries=0) as sdk:
+                await sdk.chat.completions.create(model="fake/echo", messages=history(0))
+            async with AsyncOpenAI(base_url=url, api_key=ADMIN, max_retries=0) as sdk:
+                await sdk.chat.completions.create(model="fake/echo", messages=history(0))
+            found = (await admin.get("/api/requests", params={"key": created["id"]})).json()
+            assert found["total"] == 1 and found["requests"][0]["key_id"] == created["id"]
+            totals = (await admin.get("/api/analytics", params={"key": created["id"]})).json()
+            assert totals["totals"]["requests"] == 1
+            inspected = await admin.get(f"/api/requests/{found['requests'][0]['id']}")
+            assert inspected.json()["request"]["key_id"] == created["id"]

@@ -35,6 +35,7 @@ async def test_journal_on_both_engines(store_target) -> None:
         # ASCII letters in any case (SQLite's LOWER folds only those), accents as stored
         assert await journal.count(RequestFilter(text="délai DÉPASSÉ 50%")) == 6
         assert await journal.count(RequestFilter(status="failed", model="b")) == 3
+        assert await journal.count(RequestFilter(key_id="kp-absent")) == 0
         window = RequestFilter(since=midnight + DAY, until=midnight + 2 * DAY)
         assert await journal.count(window) == 10
         page = await journal.search(RequestFilter(model="a"), limit=4)

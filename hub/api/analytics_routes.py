@@ -3,7 +3,8 @@
 ``GET /api/analytics``, ``GET /api/requests`` and ``GET /api/requests/{id}``. Filters
 (query string, all optional): ``from`` / ``to`` (``YYYY-MM-DD`` in the browser's time zone,
 ``to`` included, or epoch seconds), ``tz`` (minutes east of UTC), ``model``, ``provider``,
-``session``, ``status`` (ok, error, partial, cancelled, failed) and ``q`` (text in the error).
+``session``, ``key`` (virtual key id), ``status`` (ok, error, partial, cancelled,
+interrupted, failed) and ``q`` (text in the error).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def request_filter(request: Request) -> tuple[RequestFilter, int]:
         model=_text(request, "model"),
         provider=_text(request, "provider"),
         session_id=parse_session_id(session) if session else None,
+        key_id=_text(request, "key"),
         status=status,
         text=_text(request, "q"),
     )

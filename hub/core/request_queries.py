@@ -16,7 +16,8 @@ from hub.core.records import RequestRecord
 from hub.core.store import Store, request_record
 
 EPOCH = date(1970, 1, 1)
-STATUSES = ("ok", "error", "partial", "cancelled", "failed")  # failed: anything but ok
+# failed: anything but ok
+STATUSES = ("ok", "error", "partial", "cancelled", "interrupted", "failed")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class RequestFilter:
     model: str | None = None
     provider: str | None = None
     session_id: int | None = None
+    key_id: str | None = None  # virtual key (``/api/keys``)
     status: str | None = None
     text: str | None = None  # substring of the error text
 
@@ -36,6 +38,7 @@ class RequestFilter:
             ("model_key", self.model),
             ("provider", self.provider),
             ("session_id", self.session_id),
+            ("key_id", self.key_id),
         ):
             if value is not None:
                 clauses.append(f"{column} = ?")

@@ -54,7 +54,7 @@ export function formatTime(epochSeconds) {
 }
 
 const STATUS_LABELS = {
-  ok: 'OK', error: 'Erreur', partial: 'Partielle', cancelled: 'Annulée',
+  ok: 'OK', error: 'Erreur', partial: 'Partielle', cancelled: 'Annulée', interrupted: 'Interrompue',
 };
 
 export function statusLabel(status) {
