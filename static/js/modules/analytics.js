@@ -7,7 +7,7 @@ import { renderLog } from './log.js';
 
 const PAGE = 50;
 const DAY_MS = 86_400_000;
-export const FILTER_FIELDS = ['from', 'to', 'model', 'provider', 'session', 'status', 'q'];
+export const FILTER_FIELDS = ['from', 'to', 'model', 'provider', 'session', 'key', 'status', 'q'];
 
 // 'YYYY-MM-DD' of a Date in the browser's time zone.
 export function isoDay(date) {
