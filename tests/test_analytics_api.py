@@ -154,7 +154,10 @@ BODIES = "\n[logging]\nstore_bodies = true\nbody_retention = 3\n"
 async def test_inspector_shows_client_and_forwarded_bodies(
     tmp_path: Path, upstream_url: str
 ) -> None:
-    extra = SAVINGS.format(masking="true", compaction="false", summariser="") + BODIES
+    extra = (
+        SAVINGS.format(masking="true", compaction="false", summarise="false", summariser="")
+        + BODIES
+    )
     config = load_config(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )

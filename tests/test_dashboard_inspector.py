@@ -31,7 +31,9 @@ BODIES = "\n[logging]\nstore_bodies = true\n"
 
 @pytest.fixture
 async def savings_hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[RestartableHub]:
-    extra = SAVINGS.format(masking="true", compaction="true", summariser="") + BODIES
+    extra = (
+        SAVINGS.format(masking="true", compaction="true", summarise="true", summariser="") + BODIES
+    )
     config = load_config(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
