@@ -70,7 +70,8 @@ async def test_oversized_body_is_413(http, fake_upstream) -> None:
         for _ in range(100):
             yield b"x" * 1000
 
-    streamed = await http.post("/chat/completions", content=chunks())  # no content-length
+    json_type = {"content-type": "application/json"}
+    streamed = await http.post("/chat/completions", content=chunks(), headers=json_type)
     _assert_openai_error(streamed, 413, "request_too_large")
     assert fake_upstream.received == []
 

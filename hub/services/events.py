@@ -1,36 +1,59 @@
-"""In-process publish/subscribe. Slow subscribers lose their oldest events, never block."""
+"""In-process publish/subscribe for the dashboards' WebSockets.
+
+``publish`` runs on the request path, so it never waits: each event is serialised
+once, then put on every subscriber's bounded queue. A subscriber whose queue is
+full is marked ``overflowed`` and gets nothing more; its WebSocket closes it
+(the dashboard reconnects and reloads) instead of slowing everyone down.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from hub.core.jsontypes import JSONObject
 
 
+@dataclass(eq=False)  # kept in a set: identity, not value
+class Subscription:
+    queue: asyncio.Queue[str]  # events already serialised as JSON text
+    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, text: str) -> None:
+        if self.overflowed.is_set():
+            return
+        if self.queue.full():
+            self.overflowed.set()
+            return
+        self.queue.put_nowait(text)
+
+
 class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
-        self._queues: set[asyncio.Queue[JSONObject]] = set()
+        self._subscriptions: set[Subscription] = set()
         self._queue_size = queue_size
 
     @property
     def subscribers(self) -> int:
-        return len(self._queues)
+        return len(self._subscriptions)
 
     def publish(self, event_type: str, data: JSONObject) -> None:
+        if not self._subscriptions:
+            return
         event: JSONObject = {"type": event_type, "at": time.time(), **data}
-        for queue in self._queues:
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(event)
+        text = json.dumps(event, ensure_ascii=False)
+        for subscription in self._subscriptions:
+            subscription.offer(text)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[JSONObject]]:
-        queue: asyncio.Queue[JSONObject] = asyncio.Queue(self._queue_size)
-        self._queues.add(queue)
+    async def subscribe(self) -> AsyncIterator[Subscription]:
+        subscription = Subscription(asyncio.Queue(self._queue_size))
+        self._subscriptions.add(subscription)
         try:
-            yield queue
+            yield subscription
         finally:
-            self._queues.discard(queue)
+            self._subscriptions.discard(subscription)
