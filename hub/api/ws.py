@@ -57,7 +57,7 @@ async def _authenticated(websocket: WebSocket, api_key: str | None) -> bool:
 async def _relay(websocket: WebSocket, subscription: Subscription) -> None:
     async def pump() -> None:
         while True:
-            await websocket.send_text(await subscription.queue.get())
+            await websocket.send_text((await subscription.queue.get()).text)
 
     async def until_disconnect() -> None:
         while True:  # reading is how a disconnect is noticed

@@ -29,7 +29,7 @@ from hub.config.schema import (
     SessionsConfig,
 )
 
-__all__ = ["ConfigError", "load_config", "parse_config"]
+__all__ = ["ConfigError", "load_config", "parse_config", "with_bind"]
 
 
 def _is_loopback(host: str) -> bool:

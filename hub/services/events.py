@@ -14,22 +14,31 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hub.core.jsontypes import JSONObject
 
 
+class Published(NamedTuple):
+    data: JSONObject
+    text: str  # ``data`` serialised once, for every WebSocket
+
+
 @dataclass(eq=False)  # kept in a set: identity, not value
 class Subscription:
-    queue: asyncio.Queue[str]  # events already serialised as JSON text
+    queue: asyncio.Queue[Published]
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, text: str) -> None:
+    def offer(self, event: Published) -> None:
         if self.overflowed.is_set():
             return
         if self.queue.full():
             self.overflowed.set()
             return
-        self.queue.put_nowait(text)
+        self.queue.put_nowait(event)
+
+    async def get(self) -> JSONObject:
+        return (await self.queue.get()).data
 
 
 class EventBus:
@@ -45,9 +54,9 @@ class EventBus:
         if not self._subscriptions:
             return
         event: JSONObject = {"type": event_type, "at": time.time(), **data}
-        text = json.dumps(event, ensure_ascii=False)
+        published = Published(event, json.dumps(event, ensure_ascii=False))
         for subscription in self._subscriptions:
-            subscription.offer(text)
+            subscription.offer(published)
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
