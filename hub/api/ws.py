@@ -48,7 +48,7 @@ async def _authenticated(websocket: WebSocket, api_key: str | None) -> bool:
     if message.get("type") != "auth" or not isinstance(token, str):
         await websocket.close(CLOSE_POLICY, "premier message attendu : {type: auth, token}")
         return False
-    if not key_matches(token, api_key.encode()):
+    if not key_matches(token, api_key):
         await websocket.close(CLOSE_POLICY, "clé API invalide")
         return False
     return True
