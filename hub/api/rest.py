@@ -13,6 +13,7 @@ from starlette.routing import Route
 from hub.api.errors import read_object
 from hub.api.state import hub_of
 from hub.core.errors import HubError
+from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
 from hub.services.sessions import parse_session_id
 
@@ -38,9 +39,10 @@ def _int_query(request: Request, name: str, default: int | None, maximum: int) -
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) <= 0:
+    value = ascii_int(raw)
+    if value is None or value <= 0:
         raise HubError(f"Paramètre « {name} » invalide : entier positif attendu.", param=name)
-    return min(int(raw), maximum)
+    return min(value, maximum)
 
 
 async def list_sessions(request: Request) -> JSONResponse:
