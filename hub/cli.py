@@ -19,6 +19,7 @@ from hub import logs as hub_logs
 from hub.api import keys_cli
 from hub.api.app import create_app, open_hub
 from hub.api.mcp_profiles import serve_stdio
+from hub.api.slow_clients import header_deadline_protocol
 from hub.config import ConfigError, HubConfig, load_config, with_bind
 from hub.features.mcp_hub.servers_json import (
     configured_servers,
@@ -95,6 +96,7 @@ def _serve(args: argparse.Namespace) -> None:
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
+            http=header_deadline_protocol(config.server.header_timeout),  # slowloris
             log_level=args.log_level,
             log_config=None,
             # SIGTERM: in-flight requests get this long, then are cancelled (rows: cancelled).

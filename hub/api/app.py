@@ -34,6 +34,7 @@ from hub.api.auth import ApiKeyMiddleware
 from hub.api.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp_common import ResultLimiter, security_settings
+from hub.api.slow_clients import BodyDeadline
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.database import DatabaseUnavailable
@@ -173,6 +174,7 @@ def create_app(
     server = config.server
     middleware = [  # outermost first: a foreign Host/Origin is refused before any key check
         Middleware(BrowserGuard, policy=BrowserPolicy.from_config(server)),
+        Middleware(BodyDeadline, timeout=server.body_timeout),
         Middleware(ApiKeyMiddleware, api_key=server.api_key, metrics_key=server.metrics_key),
     ]
     return Starlette(

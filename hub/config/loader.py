@@ -44,7 +44,7 @@ def _is_loopback(host: str) -> bool:
 def _server(t: Table) -> ServerConfig:
     t.check_keys(
         {"host", "port", "api_key", "max_body_bytes", "allowed_hosts", "allowed_origins"}
-        | {"shutdown_timeout", "metrics_key"}
+        | {"shutdown_timeout", "metrics_key", "header_timeout", "body_timeout"}
     )
     server = ServerConfig(
         host=t.string("host", "127.0.0.1"),
@@ -55,6 +55,8 @@ def _server(t: Table) -> ServerConfig:
         allowed_hosts=t.strings("allowed_hosts"),
         allowed_origins=t.strings("allowed_origins"),
         shutdown_timeout=t.number("shutdown_timeout", 30.0),
+        header_timeout=t.number("header_timeout", 10.0, minimum=0.001),
+        body_timeout=t.number("body_timeout", 60.0, minimum=0.001),
     )
     problem = _bind_problem(server)
     if problem:
