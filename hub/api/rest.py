@@ -1,15 +1,14 @@
-"""REST under /api: sessions, metrics, stats and exports."""
+"""REST under /api: sessions, metrics, stats; exports live in ``export_routes``."""
 
 from __future__ import annotations
 
-import json
-import time
 from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.api import export_routes
 from hub.api.errors import read_object
 from hub.api.state import hub_of
 from hub.core.errors import HubError
@@ -108,32 +107,6 @@ async def global_stats(request: Request) -> JSONResponse:
     return JSONResponse(await hub_of(request).stats.global_stats())
 
 
-async def _export_filter(request: Request) -> int | None:
-    """``?session=ID`` of an export: the session must exist (404 otherwise)."""
-    raw = request.query_params.get("session")
-    if not raw:
-        return None
-    session_id = parse_session_id(raw)
-    await hub_of(request).sessions.get(session_id)
-    return session_id
-
-
-def _filename(extension: str) -> dict[str, str]:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return {"content-disposition": f'attachment; filename="kimi-proxy-{stamp}.{extension}"'}
-
-
-async def export_csv(request: Request) -> Response:
-    text = await hub_of(request).stats.export_csv(await _export_filter(request))
-    return Response(text, media_type="text/csv; charset=utf-8", headers=_filename("csv"))
-
-
-async def export_json(request: Request) -> Response:
-    data = await hub_of(request).stats.export_json(await _export_filter(request))
-    body = json.dumps(data, ensure_ascii=False, indent=1)
-    return Response(body, media_type="application/json", headers=_filename("json"))
-
-
 routes = [
     Route("/api/sessions", list_sessions, methods=["GET"]),
     Route("/api/sessions", create_session, methods=["POST"]),
@@ -143,6 +116,5 @@ routes = [
     Route("/api/sessions/{session_id}/activate", activate_session, methods=["POST"]),
     Route("/api/sessions/{session_id}/metrics", session_metrics, methods=["GET"]),
     Route("/api/stats", global_stats, methods=["GET"]),
-    Route("/api/export/csv", export_csv, methods=["GET"]),
-    Route("/api/export/json", export_json, methods=["GET"]),
+    *export_routes.routes,
 ]
