@@ -1,7 +1,7 @@
 """CSV and JSON exports, streamed page by page: memory stays flat whatever the journal's
 size, and the event loop gets control back between pages.
 
-Rows come newest first (the journal's order), filtered by session, model, status and
+Rows come oldest first, filtered by session, model, status and
 a ``[since, until)`` range of ``created_at``. CSV cells are what a spreadsheet reads
 without help: ISO 8601 UTC timestamps, ``true``/``false``, plain decimals (never
 ``1e-07``), and a chosen separator (``;`` for locales whose decimal mark is a comma).
@@ -71,19 +71,23 @@ class Exporter:
         self._recorder = recorder
 
     async def pages(self, where: ExportFilter) -> AsyncIterator[list[RequestRecord]]:
-        """The matching rows, newest first, one bounded page at a time."""
+        """The matching rows, oldest first, one bounded page at a time, up to the newest
+        row when the export started (rows written meanwhile belong to the next one)."""
         await self._recorder.flush()
-        before: int | None = None
+        newest = await self._store.list_requests(where.session_id, limit=1)
+        if not newest or newest[0].id is None:
+            return
+        after, last = 0, newest[0].id
         while True:
-            page = await self._store.list_requests(
-                where.session_id, limit=EXPORT_PAGE, before_id=before
+            page = await self._store.list_requests_after(
+                where.session_id, after_id=after, up_to_id=last, limit=EXPORT_PAGE
             )
             kept = [row for row in page if where.keeps(row)]
             if kept:
                 yield kept
-            if len(page) < EXPORT_PAGE:
+            if len(page) < EXPORT_PAGE or page[-1].id is None:
                 return
-            before = page[-1].id
+            after = page[-1].id
 
     async def csv(self, where: ExportFilter, separator: str = ",") -> AsyncIterator[str]:
         buffer = io.StringIO()
