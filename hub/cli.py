@@ -21,7 +21,8 @@ from hub import logs as hub_logs
 from hub.api import keys_cli
 from hub.api.app import create_app, open_hub
 from hub.api.mcp_profiles import serve_stdio
-from hub.config import ConfigError, HubConfig, load_config
+from hub.api.slow_clients import header_deadline_protocol
+from hub.config import ConfigError, HubConfig, load_config, with_bind
 from hub.core.store import Store
 from hub.features.mcp_hub.servers_json import (
     configured_servers,
@@ -31,15 +32,17 @@ from hub.features.mcp_hub.servers_json import (
 
 CONFIG_ENV = "KIMI_PROXY_CONFIG"
 WORKERS_ENV = "KIMI_PROXY_WORKERS"
+HOST_ENV = "KIMI_PROXY_HOST"  # --host handed to the --reload and --workers processes
 
 
-def _config(path: str | None) -> HubConfig:
-    return load_config(Path(path or os.environ.get(CONFIG_ENV, "config.toml")))
+def _config(path: str | None, host: str | None = None, port: int | None = None) -> HubConfig:
+    config = load_config(Path(path or os.environ.get(CONFIG_ENV, "config.toml")))
+    return with_bind(config, host, port)  # the rules apply to the address actually bound
 
 
 def app_from_env() -> Starlette:
     """Factory for ``uvicorn --reload`` and ``--workers``, which need an import string."""
-    config = _config(None)
+    config = _config(None, os.environ.get(HOST_ENV))
     if os.environ.get(WORKERS_ENV) and config.cluster.replica:  # one name per worker
         named = f"{config.cluster.replica}/{os.getpid()}"
         config = replace(config, cluster=replace(config.cluster, replica=named))
@@ -102,9 +105,8 @@ def _serve(args: argparse.Namespace) -> None:
     hub_logs.configure(args.log_level, Path(args.log_file) if args.log_file else None)
     log = logging.getLogger("hub")
     try:
-        config = _config(args.config)
-        host = args.host or config.server.host
-        port = args.port if args.port is not None else config.server.port
+        config = _config(args.config, args.host, args.port)
+        host, port = config.server.host, config.server.port
         sock = None if args.reload else listen(host, port)
     except ConfigError as exc:
         log.error("Démarrage impossible : %s", exc)
@@ -112,6 +114,7 @@ def _serve(args: argparse.Namespace) -> None:
     workers = _workers(args.workers, config)
     if sock is None or workers > 1:
         os.environ[CONFIG_ENV] = str(config.source)
+        os.environ[HOST_ENV] = host
     if sock is None:
         uvicorn.run(
             "hub.cli:app_from_env", factory=True, host=host, port=port, reload=True,
@@ -131,6 +134,7 @@ def _serve(args: argparse.Namespace) -> None:
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
+            http=header_deadline_protocol(config.server.header_timeout),  # slowloris
             log_level=args.log_level,
             log_config=None,
             # SIGTERM: in-flight requests get this long, then are cancelled (rows: cancelled).
@@ -141,7 +145,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    config = _config(args.config)
+    config = _config(args.config, args.host)
     if args.print_address:  # for scripts/kimi-proxy: where to wait for /health
         print(config.server.host, config.server.port)
         return
@@ -198,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     check = commands.add_parser("check-config", help="valider config.toml et quitter")
     check.add_argument("--config")
+    check.add_argument("--host", help="adresse qui sera écoutée (règle de la clé API)")
     check.add_argument("--print-address", action="store_true", help="afficher « hôte port »")
     check.add_argument("--shutdown-timeout", action="store_true", help=argparse.SUPPRESS)
     check.set_defaults(run=_check)

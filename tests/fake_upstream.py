@@ -4,15 +4,18 @@ The upstream model name picks the behaviour: ``echo`` (default), ``no-usage``,
 ``slow`` (waits ``delay`` seconds per chunk), ``flaky`` (429 then OK), ``down``
 (always 500), ``cut`` (stream dies mid-way), ``hang`` (never answers), ``bad``
 (400 with an OpenAI error), ``echo-key`` (400 whose message repeats the Authorization
-header it received, like a careless upstream), ``summarise`` (answers ``SUMMARY``
-followed by the number of messages it was given, like a summariser model would),
-``cached`` / ``cached-kimi`` / ``cached-deepseek`` (usage says half the prompt came from
-the provider's prompt cache, under OpenAI's, Kimi's or DeepSeek's field name).
+header it received, like a careless upstream; ``echo-key-escaped``, ``-base64``, ``-sse``
+and ``-ok`` echo it JSON-escaped, in base64, in an SSE error event, in a 200 answer),
+``summarise`` (answers ``SUMMARY`` followed by the number of messages it was given, like
+a summariser model would), ``cached`` / ``cached-kimi`` / ``cached-deepseek`` (usage says
+half the prompt came from the provider's prompt cache, under OpenAI's, Kimi's or
+DeepSeek's field name).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator
@@ -79,6 +82,8 @@ class FakeUpstream:
                 {"error": {"message": f"en-tête reçu : {received}", "type": "invalid_request"}},
                 400,
             )
+        if model.startswith("echo-key-"):
+            return self._echo_key(model, request.headers.get("authorization", ""))
         if model == "hang":  # never answers; notices when the hub hangs up
             while (await request.receive())["type"] != "http.disconnect":
                 continue
@@ -103,6 +108,27 @@ class FakeUpstream:
             await asyncio.sleep(self.delay)
         if model != "no-usage":
             payload["usage"] = self._usage(body)
+        return JSONResponse(payload)
+
+    def _echo_key(self, model: str, authorization: str) -> Response:
+        """The key echoed in the forms a JSON decoder or a base64 decoder reveals."""
+        key = authorization.removeprefix("Bearer ")
+        if model == "echo-key-escaped":  # every character as a JSON \\u escape
+            escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+            body = '{"error": {"message": "clé : ' + escaped + '", "type": "x"}}'
+            return Response(body.encode(), 401, media_type="application/json")
+        if model == "echo-key-base64":
+            basic = base64.b64encode(f"user:{key}".encode()).decode()
+            return JSONResponse({"error": {"message": f"Basic {basic}", "type": "x"}}, 403)
+        if model == "echo-key-sse":
+            event = json.dumps({"error": {"message": f"refusé : {authorization}"}})
+            chunks = [f"event: error\ndata: {event}\n\n".encode(), b"data: [DONE]\n\n"]
+            return StreamingResponse(iter(chunks), media_type="text/event-stream")
+        payload = {  # echo-key-ok: a 200 whose answer repeats the key
+            "id": "chatcmpl-key", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": f"Votre clé : {key}"}}],
+        }  # fmt: skip
         return JSONResponse(payload)
 
     async def _stream(self, body: dict, model: str) -> AsyncIterator[bytes]:

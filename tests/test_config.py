@@ -1,8 +1,11 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, load_config, parse_config
+from hub.config import ConfigError, load_config, parse_config, with_bind
 
 SRC = Path("/tmp/kimi/config.toml")
 BASE = """
@@ -81,9 +84,43 @@ def test_disabled_provider_may_reference_unset_variable() -> None:
     assert config.providers["off"].enabled is False
 
 
-def test_server_api_key_unset_means_no_auth_on_loopback() -> None:
-    config = parse_config(BASE + '[server]\napi_key = "${HUB_KEY}"\n', SRC, {"KEY": "k"})
-    assert config.server.api_key is None
+def test_server_api_key_with_unset_variable_stops_start_up() -> None:
+    """Issue #10 finding 15: no silent start without authentication."""
+    with pytest.raises(ConfigError, match="variable d'environnement HUB_KEY n'est pas définie"):
+        parse_config(BASE + '[server]\napi_key = "${HUB_KEY}"\n', SRC, {"KEY": "k"})
+
+
+def test_server_api_key_may_be_explicitly_empty_on_loopback() -> None:
+    for value in ('"${HUB_KEY:-}"', '""'):
+        config = parse_config(BASE + f"[server]\napi_key = {value}\n", SRC, {"KEY": "k"})
+        assert config.server.api_key is None
+
+
+def test_bound_address_carries_the_key_rule() -> None:
+    """Issue #10 finding 1: ``--host`` overrides the file, the rule follows it."""
+    config = parse_config(BASE, SRC, {"KEY": "k"})
+    assert with_bind(config, "::1", 9).server.port == 9
+    for host in ("0.0.0.0", "192.168.1.5", "::"):
+        with pytest.raises(ConfigError, match=r"server\.api_key"):
+            with_bind(config, host, None)
+    keyed = parse_config(BASE + '[server]\napi_key = "k"\n', SRC, {"KEY": "k"})
+    assert with_bind(keyed, "0.0.0.0", None).server.host == "0.0.0.0"
+
+
+def test_serve_and_start_refuse_a_public_host_without_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(BASE.replace("${KEY}", "k"))
+    root = Path(__file__).parents[1]
+    env = {**os.environ, "KIMI_PROXY_VENV": str(Path(sys.executable).parents[1])}
+    options = ["--config", str(config), "--host", "0.0.0.0"]
+    commands = [
+        [sys.executable, "-m", "hub", "serve", *options],
+        [str(root / "scripts" / "kimi-proxy"), "start", *options],
+    ]
+    for command in commands:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert "server.api_key" in done.stderr and "0.0.0.0" in done.stderr
 
 
 def test_missing_file_is_a_french_error(tmp_path: Path) -> None:

@@ -276,10 +276,13 @@ async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config
             await dialog.accept("cle-du-hub-42")
 
         page.on("dialog", answer)
+        sockets: list[str] = []
+        page.on("websocket", lambda socket: sockets.append(socket.url))
         await page.goto(hub.url + "/")
         await expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
         await expect(page.locator("#mcp-panel")).to_contain_text("Aucun serveur MCP")
         assert asked == ["Ce hub demande une clé API (KIMI_PROXY_API_KEY) :"]
+        assert sockets and all(url.endswith("/ws") for url in sockets)  # no key in the URL
         async with AsyncOpenAI(base_url=hub.url, api_key="cle-du-hub-42", max_retries=0) as client:
             await client.chat.completions.create(
                 model="fake/echo", messages=[{"role": "user", "content": "protégé"}]

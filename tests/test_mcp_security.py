@@ -31,7 +31,7 @@ INIT = {
         ({"origin": "http://evil.example"}, 403),
         ({"origin": "http://localhost.evil.example:8000"}, 403),
         ({"origin": "null"}, 403),
-        ({"origin": "http://localhost:1234"}, 200),
+        ({"origin": "http://localhost:1234"}, 403),  # another local page is still foreign
         ({"host": "localhost:9"}, 200),
         ({}, 200),
     ],
@@ -81,7 +81,7 @@ async def test_api_key_protects_mcp(tmp_path: Path, upstream_url: str) -> None:
         (b"{pas du json", "application/json", 400),
         (b"[]", "application/json", 400),
         (b'{"jsonrpc": "2.0"}', "application/json", 400),
-        (b"{}", "text/plain", 400),
+        (b"{}", "text/plain", 415),  # BrowserGuard: application/json only
         (b"x" * 70_000, "application/json", 413),
     ],
 )

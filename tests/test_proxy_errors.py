@@ -70,7 +70,8 @@ async def test_oversized_body_is_413(http, fake_upstream) -> None:
         for _ in range(100):
             yield b"x" * 1000
 
-    streamed = await http.post("/chat/completions", content=chunks())  # no content-length
+    json_type = {"content-type": "application/json"}
+    streamed = await http.post("/chat/completions", content=chunks(), headers=json_type)
     _assert_openai_error(streamed, 413, "request_too_large")
     assert fake_upstream.received == []
 
@@ -196,7 +197,7 @@ async def test_non_stream_disconnect_cancels_upstream(hub_url, http, fake_upstre
     _reader, writer = await asyncio.open_connection(host, int(port))
     body = json.dumps({"model": "fake/hang", "messages": HELLO}).encode()
     writer.write(
-        b"POST /chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"POST /chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
         + f"content-length: {len(body)}\r\n\r\n".encode()
         + body
     )

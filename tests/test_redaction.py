@@ -77,3 +77,55 @@ async def test_summariser_error_text_is_redacted(tmp_path, upstream_url, fake_up
     [event] = savings["events"]
     assert event["detail"]["fallback"] is True and event["detail"]["reason"]
     assert UPSTREAM_SECRET not in json.dumps(savings)
+
+
+def test_redactor_sees_escaped_and_base64_forms() -> None:
+    import base64
+
+    secret = "sk-upstream-secret-123"
+    redactor = Redactor([secret])
+    escaped = "".join(f"\\u{ord(c):04x}" for c in secret).encode()
+    cleaned = redactor.data(b'{"m": "' + escaped + b'", "n": "\\u0022\\n"}')
+    assert json.loads(cleaned) == {"m": REDACTED, "n": '"\n'}  # still valid JSON
+    for prefix in (b"", b"u:", b"ab:", b"Bearer "):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            blob = encode(prefix + secret.encode() + b"!?")
+            cleaned = redactor.data(blob)
+            assert REDACTED.encode() in cleaned and len(cleaned) < len(blob) + 8
+    assert redactor.data(b'{"x": "\\u00e9t\\u00e9"}') == b'{"x": "\\u00e9t\\u00e9"}'  # untouched
+
+
+@pytest.mark.parametrize(
+    ("model", "stream", "status"),
+    [
+        ("fake/echo-key-escaped", False, 401),
+        ("fake/echo-key-base64", False, 403),
+        ("fake/echo-key-ok", False, 200),
+        ("fake/echo-key-sse", True, 200),
+    ],
+)
+async def test_every_echoed_form_is_redacted_for_client_store_and_ws(
+    http, hub_url, model, stream, status
+) -> None:
+    """Issue #10 finding 6: what the client decodes, the row, the exports and /ws."""
+    import base64
+
+    import websockets
+
+    secret_b64 = base64.b64encode(f"user:{UPSTREAM_SECRET}".encode()).decode()
+    async with websockets.connect(hub_url.replace("http", "ws") + "/ws") as socket:
+        assert json.loads(await socket.recv())["type"] == "hello"
+        body = {"model": model, "messages": HELLO, "stream": stream}
+        response = await http.post("/chat/completions", json=body)
+        assert response.status_code == status
+        seen = [response.text]
+        if not stream:
+            seen.append(json.dumps(response.json(), ensure_ascii=False))  # JSON-decoded
+        event = json.loads(await socket.recv())
+        while event["type"] != "metric":
+            event = json.loads(await socket.recv())
+        seen.append(json.dumps(event, ensure_ascii=False))
+    for path in ("/api/export/json", "/api/export/csv"):
+        seen.append((await http.get(path)).text)
+    for text in seen:
+        assert UPSTREAM_SECRET not in text and secret_b64 not in text

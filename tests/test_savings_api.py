@@ -265,6 +265,9 @@ async def test_preview_then_apply_is_reused_by_next_turn(
         assert forwarded[-3:] == following[-3:]
 
 
+JSON_TYPE = {"content-type": "application/json"}  # any other type is a 415 before parsing
+
+
 async def test_bad_input_on_savings_routes(tmp_path, upstream_url) -> None:
     async with hub(tmp_path, upstream_url) as (http, _):
         unknown = await http.get("/api/mask/" + "0123456789abcdef" * 2)
@@ -292,11 +295,11 @@ async def test_bad_input_on_savings_routes(tmp_path, upstream_url) -> None:
             json.dumps({"keep_recent_exchanges": True}).encode(),
             json.dumps({"inconnu": 1}).encode(),
         ):
-            response = await http.post(url, content=raw)
+            response = await http.post(url, content=raw, headers=JSON_TYPE)
             assert response.status_code == 400, raw
         bad_rounds = await http.post(url, json={"keep_recent_rounds": -1})
         assert bad_rounds.json()["error"]["param"] == "keep_recent_rounds"
-        huge = await http.post(url, content=b'{"x": "' + b"a" * 70_000 + b'"}')
+        huge = await http.post(url, content=b'{"x": "' + b"a" * 70_000 + b'"}', headers=JSON_TYPE)
         assert huge.status_code == 413
         assert (await http.get("/api/savings?session=abc")).status_code == 400
         assert (await http.get("/api/savings?session=999")).status_code == 404

@@ -73,7 +73,8 @@ async def test_bad_rest_input_is_a_french_openai_shaped_error(
     http, method, path, body, status
 ) -> None:
     await http.post("/api/sessions", json={"name": "base"})
-    response = await http.request(method, path, content=body)
+    headers = {"content-type": "application/json"}
+    response = await http.request(method, path, content=body, headers=headers)
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]
 
@@ -187,8 +188,6 @@ async def test_api_key_protects_everything_but_health(tmp_path, upstream_url) ->
         ok = await http.get("/models", headers={"authorization": "Bearer hub-secret"})
         assert ok.status_code == 200
         ws_url = url.replace("http://", "ws://") + "/ws"
-        with pytest.raises(websockets.InvalidStatus):
-            async with websockets.connect(ws_url):
-                pass
-        async with websockets.connect(ws_url + "?token=hub-secret") as ws:
+        async with websockets.connect(ws_url) as ws:  # the key is the first message
+            await ws.send(json.dumps({"type": "auth", "token": "hub-secret"}))
             assert json.loads(await ws.recv())["type"] == "hello"

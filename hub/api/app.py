@@ -32,8 +32,10 @@ from hub.api import (
     ws,
 )
 from hub.api.auth import ApiKeyMiddleware
+from hub.api.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp_common import ResultLimiter, security_settings
+from hub.api.slow_clients import BodyDeadline
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.body_store import BodyStore
@@ -183,8 +185,10 @@ def create_app(
             yield
 
     server = config.server
-    middleware = [
-        Middleware(ApiKeyMiddleware, api_key=server.api_key, metrics_key=server.metrics_key)
+    middleware = [  # outermost first: a foreign Host/Origin is refused before any key check
+        Middleware(BrowserGuard, policy=BrowserPolicy.from_config(server)),
+        Middleware(BodyDeadline, timeout=server.body_timeout),
+        Middleware(ApiKeyMiddleware, api_key=server.api_key, metrics_key=server.metrics_key),
     ]
     return Starlette(
         routes=[

@@ -6,14 +6,15 @@ endpoints) and is put in the ASGI scope for attribution and limits. ``/metrics``
 takes ``[server].metrics_key``. Without an admin key the hub is open (loopback only),
 but a virtual key is still checked and attributed. An unknown key and a malformed
 header get the same answer. Open paths: ``/health`` and the dashboard's static files.
-Browsers cannot set headers on a WebSocket, so ``/ws`` also accepts ``?token=``.
+``/ws`` is let through without the header: browsers cannot set it on a WebSocket,
+so the endpoint reads the admin key from the first message instead (never from the
+URL, which access logs keep); ``state["authenticated"]`` says if the header did.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from urllib.parse import parse_qs
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -24,6 +25,7 @@ from hub.services.keys import SECRET_PREFIX, KeyService
 
 OPEN_PATHS = ("/health", "/", "/favicon.ico")
 OPEN_PREFIXES = ("/static/",)
+WS_PATH = "/ws"
 CLIENT_PATHS = ("/models", "/chat/completions", "/mcp")
 CLIENT_PREFIXES = ("/models/", "/mcp/", "/servers/", "/profiles/")
 KEY_SCOPE = "kimi.key"
@@ -41,15 +43,15 @@ def _token(scope: Scope) -> bytes | None:
         if name == b"authorization":
             raw = bytes(value)
             return raw[7:].strip() if raw[:7].lower() == b"bearer " else b""
-    if scope["type"] == "websocket":
-        query = parse_qs(bytes(scope.get("query_string", b"")).decode())
-        token: str = query.get("token", [""])[0]
-        return token.encode()
     return None
 
 
 def _same(token: bytes | None, key: str | None) -> bool:
     return token is not None and key is not None and hmac.compare_digest(token, key.encode())
+
+
+def key_matches(candidate: str, key: str) -> bool:
+    return _same(candidate.encode(), key)
 
 
 class ApiKeyMiddleware:
@@ -97,6 +99,11 @@ class ApiKeyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket" and scope.get("path") == WS_PATH:
+            header_ok = self._admin is None or _same(_token(scope), self._admin)
+            scope.setdefault("state", {})["authenticated"] = header_ok
+            await self.app(scope, receive, send)  # else the first message carries the key
             return
         try:
             await self._check(scope)

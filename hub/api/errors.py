@@ -55,10 +55,35 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     if not raw.strip():
         raise HubError("Corps de requête vide : un objet JSON est attendu.", code="invalid_json")
     try:
-        parsed: JSON = json.loads(raw)
+        text = raw.decode("utf-8")  # strict: UTF-8-encoded surrogates are refused too
+        parsed: JSON = json.loads(text)
+    except UnicodeDecodeError:
+        raise HubError("Corps de requête : UTF-8 invalide.", code="invalid_json") from None
     except (ValueError, RecursionError) as exc:
         raise HubError(f"JSON invalide : {exc}.", code="invalid_json") from None
+    if "\\ud" in text or "\\uD" in text:  # only escapes can make a lone surrogate
+        _refuse_lone_surrogates(parsed)
     return parsed
+
+
+def _refuse_lone_surrogates(value: JSON) -> None:
+    """A lone ``\\ud800`` is valid JSON but no valid text: it would fail later (a 500)."""
+    pending: list[JSON] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise HubError(
+                    "Texte invalide : demi-paire UTF-16 isolée (\\ud800-\\udfff) dans le JSON.",
+                    code="invalid_unicode",
+                ) from None
 
 
 def _too_large(limit: int) -> HubError:

@@ -38,19 +38,13 @@ Sessions = dict[str, ServerSession]  # MCP session id -> its latest per-request 
 MAX_TRACKED = 256
 NOTIFY_TIMEOUT = 5.0
 STDIO_SESSION = "stdio"
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 logger = logging.getLogger(__name__)
 
 
 def security_settings(server: ServerConfig) -> TransportSecuritySettings:
-    """DNS-rebinding protection: loopback on any port, plus what config.toml allows."""
-    hosts = [*LOOPBACK, *(f"{h}:*" for h in LOOPBACK), *server.allowed_hosts]
-    origins = [f"http://{h}{port}" for h in LOOPBACK for port in ("", ":*")]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=hosts,
-        allowed_origins=[*origins, *server.allowed_origins],
-    )
+    """Off in the SDK: ``hub.api.browser_guard`` applies one Host/Origin policy to every
+    route, ``/mcp`` included, before the SDK sees the request."""
+    return TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
 
 class ListChangedServer(Server[JSONObject]):

@@ -1,18 +1,18 @@
-"""REST under /api: sessions, metrics, stats and exports."""
+"""REST under /api: sessions, metrics, stats; exports live in ``export_routes``."""
 
 from __future__ import annotations
 
-import json
-import time
 from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.api import export_routes
 from hub.api.errors import read_object
 from hub.api.state import hub_of
 from hub.core.errors import HubError
+from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
 from hub.services.sessions import parse_session_id
 
@@ -38,14 +38,15 @@ def _int_query(request: Request, name: str, default: int | None, maximum: int) -
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) <= 0:
+    value = ascii_int(raw)
+    if value is None or value <= 0:
         raise HubError(f"Paramètre « {name} » invalide : entier positif attendu.", param=name)
-    return min(int(raw), maximum)
+    return min(value, maximum)
 
 
 async def list_sessions(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    sessions, key_id = await hub.sessions.list(), await _key_filter(request)
+    sessions, key_id = await hub.sessions.list(), await export_routes.key_filter(request)
     chosen = [s.to_json() for s in sessions if key_id is None or s.key_id == key_id]
     return JSONResponse({"sessions": chosen})
 
@@ -107,38 +108,6 @@ async def global_stats(request: Request) -> JSONResponse:
     return JSONResponse(await hub_of(request).stats.global_stats())
 
 
-async def _export_filter(request: Request) -> tuple[int | None, str | None]:
-    """``?session=ID`` and ``?key=ID`` of an export: each must exist (404 otherwise)."""
-    raw = request.query_params.get("session")
-    session_id = parse_session_id(raw) if raw else None
-    if session_id is not None:
-        await hub_of(request).sessions.get(session_id)
-    return session_id, await _key_filter(request)
-
-
-async def _key_filter(request: Request) -> str | None:
-    key_id = request.query_params.get("key")
-    if not key_id:
-        return None
-    return (await hub_of(request).keys.get(key_id)).id
-
-
-def _filename(extension: str) -> dict[str, str]:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return {"content-disposition": f'attachment; filename="kimi-proxy-{stamp}.{extension}"'}
-
-
-async def export_csv(request: Request) -> Response:
-    text = await hub_of(request).stats.export_csv(*await _export_filter(request))
-    return Response(text, media_type="text/csv; charset=utf-8", headers=_filename("csv"))
-
-
-async def export_json(request: Request) -> Response:
-    data = await hub_of(request).stats.export_json(*await _export_filter(request))
-    body = json.dumps(data, ensure_ascii=False, indent=1)
-    return Response(body, media_type="application/json", headers=_filename("json"))
-
-
 routes = [
     Route("/api/sessions", list_sessions, methods=["GET"]),
     Route("/api/sessions", create_session, methods=["POST"]),
@@ -148,6 +117,5 @@ routes = [
     Route("/api/sessions/{session_id}/activate", activate_session, methods=["POST"]),
     Route("/api/sessions/{session_id}/metrics", session_metrics, methods=["GET"]),
     Route("/api/stats", global_stats, methods=["GET"]),
-    Route("/api/export/csv", export_csv, methods=["GET"]),
-    Route("/api/export/json", export_json, methods=["GET"]),
+    *export_routes.routes,
 ]

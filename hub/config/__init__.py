@@ -1,6 +1,6 @@
 """Configuration: config.toml loading, ${VAR} expansion and validation."""
 
-from hub.config.loader import ConfigError, load_config, parse_config
+from hub.config.loader import ConfigError, load_config, parse_config, with_bind
 from hub.config.mcp import pattern_problem, server_name_problem
 from hub.config.schema import (
     ClusterConfig,
@@ -37,4 +37,5 @@ __all__ = [
     "parse_config",
     "pattern_problem",
     "server_name_problem",
+    "with_bind",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import tomlkit
@@ -30,7 +31,7 @@ from hub.config.schema import (
     SessionsConfig,
 )
 
-__all__ = ["ConfigError", "load_config", "parse_config"]
+__all__ = ["ConfigError", "load_config", "parse_config", "with_bind"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -45,21 +46,44 @@ def _is_loopback(host: str) -> bool:
 def _server(t: Table) -> ServerConfig:
     t.check_keys(
         {"host", "port", "api_key", "max_body_bytes", "allowed_hosts", "allowed_origins"}
-        | {"shutdown_timeout", "metrics_key"}
+        | {"shutdown_timeout", "metrics_key", "header_timeout", "body_timeout"}
     )
     server = ServerConfig(
         host=t.string("host", "127.0.0.1"),
         port=t.integer("port", 8000, minimum=0),
-        api_key=t.optional_string("api_key", missing_var_ok=True),
+        api_key=t.optional_string("api_key"),  # ${VAR} unset stops start-up; ${VAR:-} = none
         metrics_key=t.optional_string("metrics_key", missing_var_ok=True),
         max_body_bytes=t.integer("max_body_bytes", 20 * 1024 * 1024, minimum=1024),
         allowed_hosts=t.strings("allowed_hosts"),
         allowed_origins=t.strings("allowed_origins"),
         shutdown_timeout=t.number("shutdown_timeout", 30.0),
+        header_timeout=t.number("header_timeout", 10.0, minimum=0.001),
+        body_timeout=t.number("body_timeout", 60.0, minimum=0.001),
     )
-    if not _is_loopback(server.host) and server.api_key is None:
-        raise t.fail("api_key", f"obligatoire quand host ({server.host}) n'est pas local")
+    problem = _bind_problem(server)
+    if problem:
+        raise t.fail("api_key", problem)
     return server
+
+
+def _bind_problem(server: ServerConfig) -> str | None:
+    if not _is_loopback(server.host) and server.api_key is None:
+        return f"obligatoire quand host ({server.host}) n'est pas local"
+    return None
+
+
+def with_bind(config: HubConfig, host: str | None, port: int | None) -> HubConfig:
+    """The config with the address actually bound (``serve --host/--port``), checked again:
+    the API-key rule applies to that address, not to the one in the file."""
+    server = replace(
+        config.server,
+        host=config.server.host if host is None else host,
+        port=config.server.port if port is None else port,
+    )
+    problem = _bind_problem(server)
+    if problem:
+        raise ConfigError(f"{config.source} : clé « server.api_key » : {problem} (--host {host})")
+    return replace(config, server=server)
 
 
 def _database(t: Table) -> DatabaseConfig:

@@ -17,6 +17,8 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     # SIGTERM: requests still running this many seconds later are cancelled (and recorded).
     shutdown_timeout: float = 30.0
+    header_timeout: float = 10.0  # request line + headers, else the connection is closed
+    body_timeout: float = 60.0  # whole body, else 408
 
 
 @dataclass(frozen=True)

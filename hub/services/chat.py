@@ -257,8 +257,8 @@ class ChatService:
         finally:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+        content = self._pool.redactor.data(content)  # an upstream may echo our key, 2xx too
         if response.status_code >= 400:
-            content = self._pool.redactor.data(content)  # an upstream may echo our key
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
             return JsonReply(response.status_code, content, _passthrough(reply))
@@ -289,7 +289,7 @@ class ChatService:
                 for event in splitter.feed(chunk):
                     if tracker.observe(event) and not wants_usage:
                         continue
-                    yield event
+                    yield self._pool.redactor.data(event)  # error events and echoes alike
             if not (tracker.done or tracker.finished):
                 status, error = "partial", "flux interrompu par le fournisseur"
                 yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")

@@ -1,4 +1,9 @@
-"""Publish/subscribe. Slow subscribers lose their oldest events, never block.
+"""Publish/subscribe for the dashboards' WebSockets.
+
+``publish`` runs on the request path, so it never waits: each event is serialised
+once, then put on every subscriber's bounded queue. A subscriber whose queue is
+full is marked ``overflowed`` and gets nothing more; its WebSocket closes it
+(the dashboard reconnects and reloads) instead of slowing everyone down.
 
 Subscribers are this process's (``/ws``); in team mode the cluster link relays every
 published event to the other replicas and ``deliver``s theirs here. Each event names
@@ -8,23 +13,48 @@ the ``replica`` that published it.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hub.core.jsontypes import JSONObject
+
+
+class Published(NamedTuple):
+    data: JSONObject
+    text: str  # ``data`` serialised once, for every WebSocket
+
+
+@dataclass(eq=False)  # kept in a set: identity, not value
+class Subscription:
+    queue: asyncio.Queue[Published]
+    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, event: Published) -> None:
+        if self.overflowed.is_set():
+            return
+        if self.queue.full():
+            self.overflowed.set()
+            return
+        self.queue.put_nowait(event)
+
+    async def get(self) -> JSONObject:
+        return (await self.queue.get()).data
 
 
 class EventBus:
     def __init__(self, queue_size: int = 1000, replica: str = "local") -> None:
         self.replica = replica
-        self._queues: set[asyncio.Queue[JSONObject]] = set()
+        self._subscriptions: set[Subscription] = set()
         self._queue_size = queue_size
         self._relays: list[Callable[[JSONObject], None]] = []
 
     @property
     def subscribers(self) -> int:
-        return len(self._queues)
+        return len(self._subscriptions)
 
     def relay_to(self, relay: Callable[[JSONObject], None]) -> None:
         """Also hand every event published here to ``relay`` (which must not block)."""
@@ -39,16 +69,17 @@ class EventBus:
 
     def deliver(self, event: JSONObject) -> None:
         """Hand an event to this process's subscribers only."""
-        for queue in self._queues:
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(event)
+        if not self._subscriptions:
+            return
+        published = Published(event, json.dumps(event, ensure_ascii=False))
+        for subscription in self._subscriptions:
+            subscription.offer(published)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[JSONObject]]:
-        queue: asyncio.Queue[JSONObject] = asyncio.Queue(self._queue_size)
-        self._queues.add(queue)
+    async def subscribe(self) -> AsyncIterator[Subscription]:
+        subscription = Subscription(asyncio.Queue(self._queue_size))
+        self._subscriptions.add(subscription)
         try:
-            yield queue
+            yield subscription
         finally:
-            self._queues.discard(queue)
+            self._subscriptions.discard(subscription)

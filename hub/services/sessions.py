@@ -20,6 +20,7 @@ from dataclasses import replace
 from hub.config import SessionsConfig
 from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError, NotFoundError
+from hub.core.ids import MAX_DIGITS, ascii_int
 from hub.core.records import SessionRecord
 from hub.core.store import Store
 from hub.proxy.routing import Route
@@ -37,18 +38,15 @@ def default_name(prefix: str = "Session") -> str:
 
 
 def parse_session_id(value: str) -> int:
-    """A session id from a header or a path segment, or a 400 in French."""
-    try:
-        session_id = int(value.strip())
-    except ValueError:
+    """A session id from a header, a query or a path segment, or a 400 in French."""
+    session_id = ascii_int(value)
+    if session_id is None or session_id == 0:
         raise HubError(
-            f"Identifiant de session invalide : « {value[:40]} » (entier attendu).",
+            f"Identifiant de session invalide : « {value[:40]} » "
+            f"(entier positif d'au plus {MAX_DIGITS} chiffres attendu).",
             code="invalid_session_id",
             param="X-Kimi-Session",
-        ) from None
-    if session_id <= 0:
-        raise HubError("Identifiant de session invalide (entier positif attendu).",
-                       code="invalid_session_id")  # fmt: skip
+        )
     return session_id
 
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import {
   chartSeries, coalesce, frameThrottle, mergeRequests, oldestId,
 } from '../../static/js/modules/window.js';
-import { reconnectDelay, socketUrl } from '../../static/js/modules/socket.js';
+import { authMessage, reconnectDelay, socketUrl } from '../../static/js/modules/socket.js';
 
 const row = (id) => ({ id, prompt_tokens: id * 10, completion_tokens: id });
 
@@ -54,7 +54,12 @@ test('reconnect delay grows and is capped', () => {
   assert.equal(reconnectDelay(50), 5000);
 });
 
-test('socket url follows the page scheme and escapes the token', () => {
-  assert.equal(socketUrl({ protocol: 'http:', host: '127.0.0.1:8000' }, ''), 'ws://127.0.0.1:8000/ws');
-  assert.equal(socketUrl({ protocol: 'https:', host: 'h' }, 'a&b'), 'wss://h/ws?token=a%26b');
+test('socket url follows the page scheme and never carries the key', () => {
+  assert.equal(socketUrl({ protocol: 'http:', host: '127.0.0.1:8000' }), 'ws://127.0.0.1:8000/ws');
+  assert.equal(socketUrl({ protocol: 'https:', host: 'h' }), 'wss://h/ws');
+});
+
+test('the key goes in the first message, only when there is one', () => {
+  assert.equal(authMessage(''), null);
+  assert.deepEqual(JSON.parse(authMessage('a&b')), { type: 'auth', token: 'a&b' });
 });

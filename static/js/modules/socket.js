@@ -6,10 +6,14 @@ export function reconnectDelay(attempt) {
   return Math.min(5000, 250 * 2 ** Math.max(0, attempt));
 }
 
-export function socketUrl(location, token) {
+// The key never goes in the URL (access logs keep URLs): it is the first message.
+export function socketUrl(location) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const query = token ? `?token=${encodeURIComponent(token)}` : '';
-  return `${scheme}//${location.host}/ws${query}`;
+  return `${scheme}//${location.host}/ws`;
+}
+
+export function authMessage(token) {
+  return token ? JSON.stringify({ type: 'auth', token }) : null;
 }
 
 export function connectSocket(bus, { location = window.location } = {}) {
@@ -25,8 +29,10 @@ export function connectSocket(bus, { location = window.location } = {}) {
   }
 
   function open() {
-    socket = new WebSocket(socketUrl(location, apiToken()));
+    socket = new WebSocket(socketUrl(location));
     socket.addEventListener('open', () => {
+      const auth = authMessage(apiToken());
+      if (auth) socket.send(auth);
       attempt = 0;
       bus.emit('ws:open', { reconnected: everOpened });
       everOpened = true;

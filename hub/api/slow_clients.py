@@ -1,0 +1,117 @@
+"""Slow clients are closed, not kept forever (slowloris).
+
+uvicorn times out idle keep-alive connections only *between* requests: a client
+that sends its headers a byte at a time, or a body that never ends, holds a
+connection (and a file descriptor) indefinitely. Two deadlines fix that:
+
+- ``HeaderDeadlineProtocol``: the request line and headers must arrive within
+  ``header_timeout`` seconds of the connection (or of the request's first byte on a
+  kept-alive connection), else the connection is closed.
+- ``BodyDeadline`` (ASGI middleware): the whole body must arrive within
+  ``body_timeout`` seconds of the first read, else a 408 and the connection is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from hub.api.browser_guard import is_mcp_path, send_refusal
+
+
+def header_deadline_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
+    """The uvicorn protocol class for ``uvicorn.Config(http=…)``."""
+
+    class HeaderDeadlineProtocol(HttpToolsProtocol):
+        def __init__(
+            self,
+            config: Config,
+            server_state: ServerState,
+            app_state: dict[str, object],
+            _loop: asyncio.AbstractEventLoop | None = None,
+        ) -> None:
+            super().__init__(config, server_state, app_state, _loop)
+            self._header_timer: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(header_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _too_slow(self) -> None:
+            self._header_timer = None
+            self.transport.close()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadlineProtocol
+
+
+class BodyDeadline:
+    """Times out a request body that does not arrive in full within ``timeout`` seconds."""
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        body_done = False
+        started = False
+
+        async def timed_receive() -> Message:
+            nonlocal deadline, body_done
+            if body_done:  # past the body, receive only waits for a disconnect
+                return await receive()
+            deadline = deadline or loop.time() + self.timeout
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, tracked_send)
+        except TimeoutError:
+            if body_done or started:
+                raise
+            message = f"Corps de requête trop lent (plus de {self.timeout:g} s) : connexion fermée."
+            await send_refusal(
+                send,
+                408,
+                "request_timeout",
+                message,
+                mcp=is_mcp_path(str(scope["path"])),
+                extra_headers=[(b"connection", b"close")],
+            )
