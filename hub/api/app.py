@@ -123,7 +123,8 @@ async def open_hub(
         key_store = KeyStore(store)
         keys = KeyService(key_store)
         await stack.enter_async_context(keys.running())
-        limits = LimitService(MemoryCounters(key_store), router, counter)
+        counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
+        limits = LimitService(counters, router, counter)
         metrics = HubMetrics(upstreams, keys, limits)
         recorder.observers.append(metrics.observe)
         yield HubState(

@@ -16,7 +16,9 @@ from typing import Protocol
 from hub.config import ClusterConfig
 from hub.core.errors import missing_team_extra
 from hub.core.jsontypes import JSON, JSONObject, as_object
+from hub.core.keys_store import KeyStore
 from hub.services.events import EventBus
+from hub.services.limit_counters import Counters
 
 Handler = Callable[[JSON], Awaitable[None]]
 Reloader = Callable[[], Awaitable[None]]
@@ -40,6 +42,10 @@ class ClusterLink(Protocol):
         ...
 
     def status(self) -> JSONObject: ...
+
+    def key_counters(self, store: KeyStore) -> Counters:
+        """Virtual keys' budgets and rates, counted once for every replica."""
+        ...
 
     @property
     def healthy(self) -> bool: ...

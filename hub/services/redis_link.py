@@ -22,7 +22,10 @@ import redis.asyncio
 from redis.exceptions import RedisError
 
 from hub.core.jsontypes import JSON, JSONObject
+from hub.core.keys_store import KeyStore
 from hub.services.cluster import Handler, Reloader
+from hub.services.limit_counters import Counters
+from hub.services.redis_limits import RedisCounters
 
 log = logging.getLogger("hub.cluster")
 
@@ -44,6 +47,10 @@ class RedisLink:
         self._error: str | None = "pas encore connecté"
         self._subscribed = asyncio.Event()
         self.dropped = 0
+
+    def key_counters(self, store: KeyStore) -> Counters:
+        """Key limits on this link's connection (hub/services/redis_limits.py)."""
+        return RedisCounters(self._client, store)
 
     def on(self, kind: str, handler: Handler) -> None:
         """Call ``handler(data)`` for each ``kind`` message sent by another replica."""
