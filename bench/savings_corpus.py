@@ -25,8 +25,7 @@ from hub.core.jsontypes import JSON, as_list, as_object, as_str
 from hub.core.savings_store import SavingsStore
 from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.features.compaction import compaction_cut
-from hub.features.sanitizer import protected_from
+from hub.features.rounds import head_end, round_starts
 from hub.features.summariser import text_of
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
@@ -61,9 +60,10 @@ def retention(messages: list[JSON], wanted: list[str]) -> float:
 
 
 def old_facts(messages: list[JSON], wanted: list[str], keep: int) -> list[str]:
-    """Facts found nowhere in the turns kept verbatim: only a summary can keep them."""
-    cut = compaction_cut(messages, keep)
-    kept = sent_text(messages[cut if cut is not None else protected_from(messages) :])
+    """Facts found nowhere in the ``keep`` newest rounds (never rewritten): only the
+    placeholders or the summary can keep them."""
+    starts = round_starts(messages, head_end(messages))
+    kept = sent_text(messages[starts[-keep] if len(starts) > keep else 0 :])
     return [fact for fact in wanted if fact not in kept]
 
 

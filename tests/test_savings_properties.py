@@ -1,26 +1,24 @@
-"""Masking and compaction keep every request valid: a property test over conversations."""
+"""Masking and compaction keep every request valid, lose nothing and spare the newest rounds:
+property tests over conversations and agent runs, through the live ``Layout``."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from hub.core.masks import MaskStore
+from hub.core.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.features.compaction import (
-    SUMMARY_MARKER,
-    compacted,
-    compaction_cut,
-    leading_system,
-    prefix_hashes,
-    replaced_region,
-)
+from hub.features.compaction import SUMMARY_MARKER
 from hub.features.rounds import Levels, head_end
-from hub.features.sanitizer import mask_hash, mask_messages, placeholder, protected_from
-from hub.features.summariser import extractive_summary
+from hub.features.sanitizer import mask_hash, placeholder
+from hub.features.summariser import rounds_digest
 from hub.services.savings_layout import Layout
 from hub.services.savings_state import History
 
@@ -124,45 +122,6 @@ def systems(messages: list[dict]) -> list[str]:
     return [json.dumps(m) for m in messages if m["role"] == "system"]
 
 
-@settings(max_examples=150, deadline=None)
-@given(conversation=conversations(), keep=st.integers(1, 3), min_tokens=st.integers(20, 200))
-def test_rewrites_stay_valid(counter, conversation, keep, min_tokens) -> None:
-    protect = protected_from(conversation)
-    outcome = mask_messages(conversation, counter, protect_from=protect, min_tokens=min_tokens)
-    masked = outcome.messages
-    assert [m["role"] for m in masked] == [m["role"] for m in conversation]
-    assert masked[protect:] == conversation[protect:]
-    assert systems(masked) == systems(conversation)
-    assert_valid(masked, conversation)
-    for item in outcome.masked:
-        assert item.hash == mask_hash(item.text) and item.placeholder_tokens < item.tokens
-
-    event(f"masqué : {bool(outcome.masked)}")
-    cut = compaction_cut(masked, keep)
-    event(f"compacté : {cut is not None}")
-    if cut is None:
-        return
-    summary = extractive_summary(replaced_region(conversation, cut))
-    out = compacted(masked, cut, summary)
-    head = leading_system(conversation)
-    region_systems = [m for m in conversation[head:cut] if m["role"] == "system"]
-    expected_roles = [
-        *(m["role"] for m in conversation[:head]),
-        "user",
-        "assistant",
-        *(m["role"] for m in region_systems),
-        *(m["role"] for m in conversation[cut:]),
-    ]
-    assert [m["role"] for m in out] == expected_roles
-    assert out[:head] == conversation[:head]
-    tail = len(conversation) - cut
-    assert same(out[len(out) - tail :], masked[cut:])
-    assert out[len(out) - (len(conversation) - protect) :] == conversation[protect:]
-    assert systems(out) == systems(conversation)
-    assert out[head]["content"].startswith(SUMMARY_MARKER)
-    assert_valid(out, conversation)
-
-
 def test_placeholder_is_french_and_keeps_the_error(counter) -> None:
     trace = "\n".join(["Traceback (most recent call last):", *LINES[1:2] * 30, LINES[2]])
     text = placeholder(trace, "trace d'erreur", 999, mask_hash(trace))
@@ -171,7 +130,7 @@ def test_placeholder_is_french_and_keeps_the_error(counter) -> None:
     assert "src/billing/invoice.py" in text
 
 
-def test_extractive_summary_keeps_asks_errors_paths_identifiers() -> None:
+def test_rounds_digest_keeps_asks_errors_paths_identifiers() -> None:
     region = [
         {"role": "user", "content": "Corrige `compute_tax_total` : les remises négatives cassent."},
         {
@@ -194,7 +153,7 @@ def test_extractive_summary_keeps_asks_errors_paths_identifiers() -> None:
             "content": "Je modifie `apply_discount_rules` dans src/billing/rules.py.",
         },
     ]
-    summary = extractive_summary(region)
+    summary = rounds_digest(region)
     for fact in (
         "les remises négatives cassent",
         "KeyError: 'invoice_id'",
@@ -205,19 +164,6 @@ def test_extractive_summary_keeps_asks_errors_paths_identifiers() -> None:
     ):
         assert fact in summary
     assert len(summary) < len(region[2]["content"]) / 3
-
-
-def test_prefix_hashes_identify_prefixes() -> None:
-    a = [{"role": "user", "content": "un"}, {"role": "assistant", "content": "deux"}]
-    b = [*a, {"role": "user", "content": "trois"}]
-    assert prefix_hashes(a) == prefix_hashes(b)[:3]
-    assert prefix_hashes([{"role": "user", "content": "autre"}])[1] != prefix_hashes(a)[1]
-
-
-def test_no_compaction_with_too_few_exchanges() -> None:
-    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
-    assert compaction_cut(messages, 1) is None
-    assert compaction_cut([*messages, {"role": "assistant", "content": "a"}], 4) is None
 
 
 @st.composite
@@ -294,3 +240,75 @@ def test_summary_grows_by_appending() -> None:
     first, _ = layout.build(Levels(10, 10))
     second, _ = layout.build(Levels(20, 20))
     assert second[2]["content"].startswith(first[2]["content"])
+
+
+REFERENCE = re.compile(r"\[Contenu masqué par Kimi Proxy Hub .*mask:([0-9a-f]{32}) ", re.S)
+
+
+def unmask(messages: list[dict], originals: Mapping[str, str]) -> list[dict]:
+    """Placeholders replaced by the originals their ``mask:<hash>`` reference names."""
+
+    def back(text: object) -> object:
+        found = REFERENCE.match(text) if isinstance(text, str) else None
+        return originals[found.group(1)] if found else text
+
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [{**p, "text": back(p["text"])} if "text" in p else p for p in content]
+        out.append({**message, "content": back(content)})
+    return out
+
+
+def masked_layout(run: list[dict], counter: TokenCounter, min_tokens: int) -> Layout:
+    history = History()
+    history.sync(run, counter)
+    return Layout(run, history, counter, batch=1, min_tokens=min_tokens, memo={})
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    run=st.one_of(agent_runs(), conversations()),
+    data=st.data(),
+    min_tokens=st.integers(20, 200),
+)
+def test_masking_is_reversible_stable_and_spares_the_tail(counter, run, data, min_tokens) -> None:
+    layout = masked_layout(run, counter, min_tokens)
+    masked = data.draw(st.integers(0, max(layout.rounds - 1, 0)))
+    out, originals = layout.build(Levels(0, masked))
+    kept = layout.start(masked)
+    assert [m["role"] for m in out] == [m["role"] for m in run]
+    assert out[kept:] == run[kept:]  # the newest rounds go as sent
+    assert systems(out) == systems(run)
+    assert_valid(out, run)
+    for item in originals:
+        assert item.hash == mask_hash(item.text) and item.placeholder_tokens < item.tokens
+        assert f"mask:{item.hash}" in json.dumps(out[item.index], ensure_ascii=False)
+    event(f"masqué : {bool(originals)}")
+    # nothing lost: every placeholder gives back its original, byte for byte
+    assert unmask(out, {m.hash: m.text for m in originals}) == run
+    # stable: a new pass (fresh memo) and a further frontier keep the same placeholders
+    again, _ = masked_layout(run, counter, min_tokens).build(Levels(0, masked))
+    assert json.dumps(again) == json.dumps(out)
+    further, _ = layout.build(Levels(0, min(masked + 1, max(layout.rounds - 1, 0))))
+    assert json.dumps(further[:kept]) == json.dumps(out[:kept])
+
+
+async def test_masked_originals_come_back_from_the_mask_store(counter, tmp_path) -> None:
+    run: list[dict] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
+    for i in range(4):
+        call = {"id": f"c{i}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+        output = "\n".join([*LINES, f"ligne {i} 🙂"] * 20)
+        run += [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": f"c{i}", "content": output},
+        ]
+    layout = masked_layout(run, counter, 20)
+    out, originals = layout.build(Levels(0, layout.rounds - 1))
+    assert len(originals) == 3  # the newest round stays whole
+    async with await Store.open(tmp_path / "hub.db") as store:
+        masks = MaskStore(store, retention=100)
+        await masks.put([(m.hash, m.text, m.tokens) for m in originals])
+        fetched = {m.hash: await masks.get(m.hash) for m in originals}
+    assert unmask(out, fetched) == run

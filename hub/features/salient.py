@@ -1,6 +1,6 @@
-"""Salient facts in bulky text: error lines, file paths, code identifiers.
+"""Salient facts in bulky text: error lines, file paths, code outlines, failing tests.
 
-Shared by the sanitizer (placeholders keep them) and the extractive summariser.
+Shared by the sanitizer (placeholders keep them) and the extractive digest of rounds.
 Plain regular expressions: deterministic, fast, no model.
 """
 
@@ -20,10 +20,6 @@ FRAME = re.compile(r'File "([^"]+)", line (\d+), in ([\w<>.]+)')
 PATH = re.compile(
     r"(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.[A-Za-z]{1,8}|[\w-]+\.(?:py|ts|tsx|js|mjs|rs|go|java|"
     r"toml|json|yaml|yml|md|cfg|ini|sql|sh|html|css|txt|lock))(?![\w/])"
-)
-BACKTICK = re.compile(r"`([A-Za-z_][\w.:]{2,80})(?:\(\))?`")
-IDENTIFIER = re.compile(
-    r"\b([a-z_][a-z0-9]*_[a-z0-9_]+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z]+[A-Z]\w+)\b"
 )
 MAX_LINE = 240
 
@@ -58,18 +54,6 @@ def error_lines(text: str, limit: int = 40) -> list[str]:
 
 def paths(text: str, limit: int = 100) -> list[str]:
     return unique((m.group(1) for m in PATH.finditer(text)), limit)
-
-
-def frame_identifiers(text: str, limit: int = 60) -> list[str]:
-    """Function names of traceback frames (``File "x.py", line 3, in name``)."""
-    return unique((m.group(3) for m in FRAME.finditer(text) if m.group(3) != "<module>"), limit)
-
-
-def identifiers(text: str, limit: int = 100) -> list[str]:
-    """Identifiers a person would quote: `backticked`, snake_case, CamelCase."""
-    quoted = (m.group(1) for m in BACKTICK.finditer(text))
-    shaped = (m.group(1) for m in IDENTIFIER.finditer(text))
-    return unique((*quoted, *shaped), limit)
 
 
 def salient_lines(text: str, limit: int = 12) -> list[str]:

@@ -1,24 +1,23 @@
 """Masking: bulky contents of older turns become a short French placeholder.
 
-Pure functions over a message list. A placeholder keeps a head/tail preview,
+Pure functions over one message (``mask_one``). A placeholder keeps a head/tail preview,
 the error lines and paths of the block, its token count and a reference
 (``mask:<hash>``) from which the original is fetched byte for byte. Only the
 ``content`` of a message (or the text of one of its parts) is replaced: roles,
 ``tool_calls``, ``tool_call_id`` and every other key stay as they were, so the
-request stays valid for the provider. System messages and the protected recent
-turns are never touched.
+request stays valid for the provider. Which messages are masked (never system
+messages nor the newest rounds) is decided by ``hub.services.savings_layout``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import MutableMapping, Sequence
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.core.tokens import TokenCounter
-from hub.features.rounds import SYSTEM_ROLES
 from hub.features.salient import clip, failing_tests, outline, paths, salient_lines
 
 HASH_LENGTH = 32
@@ -41,31 +40,12 @@ class MaskedOriginal:
 MaskMemo = MutableMapping[str, tuple[str, str, int, int] | None]
 
 
-@dataclass(frozen=True)
-class MaskOutcome:
-    messages: list[JSON]
-    masked: list[MaskedOriginal]
-
-    @property
-    def tokens_saved(self) -> int:
-        return sum(m.tokens - m.placeholder_tokens for m in self.masked)
-
-
 def mask_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
 
 
 def is_mask_hash(value: str) -> bool:
     return len(value) == HASH_LENGTH and all(c in "0123456789abcdef" for c in value)
-
-
-def protected_from(messages: Sequence[JSON]) -> int:
-    """Default protection: the last user message and everything after it."""
-    for index in range(len(messages) - 1, -1, -1):
-        message = as_object(messages[index])
-        if message is not None and message.get("role") == "user":
-            return index
-    return len(messages)
 
 
 def _is_json(text: str) -> bool:
@@ -179,26 +159,3 @@ def mask_one(
         parts.append({**obj, "text": result[0]})
         masked.append(result[1])
     return ({**message, "content": parts}, masked) if masked else (message, [])
-
-
-def mask_messages(
-    messages: Sequence[JSON],
-    counter: TokenCounter,
-    *,
-    protect_from: int,
-    min_tokens: int,
-    memo: MaskMemo | None = None,
-) -> MaskOutcome:
-    """Mask bulky contents of messages before ``protect_from``; others stay identical."""
-    memo = {} if memo is None else memo
-    out: list[JSON] = []
-    masked: list[MaskedOriginal] = []
-    for index, message in enumerate(messages):
-        obj = as_object(message)
-        if obj is None or index >= protect_from or obj.get("role") in SYSTEM_ROLES:
-            out.append(message)
-            continue
-        new, found = mask_one(obj, index, counter, min_tokens, memo)
-        out.append(new)
-        masked.extend(found)
-    return MaskOutcome(out, masked)

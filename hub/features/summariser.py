@@ -1,8 +1,8 @@
-"""Summaries of replaced turns: by an LLM through the hub's providers, or extractive.
+"""Summaries of replaced rounds: by an LLM through the hub's providers, or extractive.
 
-The extractive summary is the deterministic fallback: it keeps the user's
-requests, the assistant's decisions and tool calls, error lines, file paths,
-identifiers and the mask references, and drops the bulk.
+The extractive digest (``rounds_digest``) is the deterministic fallback: it keeps
+the user's requests, the assistant's words and tool calls, and one line per tool
+answer (errors, failing tests, outline, files, ``mask:`` reference).
 """
 
 from __future__ import annotations
@@ -15,17 +15,7 @@ import httpx2
 
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object, as_str
-from hub.features.compaction import SUMMARY_MARKER, is_summary
-from hub.features.salient import (
-    clip,
-    error_lines,
-    failing_tests,
-    frame_identifiers,
-    identifiers,
-    outline,
-    paths,
-    unique,
-)
+from hub.features.salient import clip, error_lines, failing_tests, outline, paths
 from hub.proxy.routing import Route
 from hub.proxy.upstream import ProviderPool
 
@@ -45,7 +35,7 @@ SYSTEM_PROMPT = (
 
 
 class SummariserError(Exception):
-    """The LLM summariser failed; the caller falls back to the extractive summary."""
+    """The LLM summariser failed; the caller falls back to the extractive digest."""
 
 
 def text_of(message: JSONObject) -> str:
@@ -63,55 +53,6 @@ def tool_call_lines(message: JSONObject) -> list[str]:
         arguments = clip(str(function.get("arguments", "")), ARGUMENT_CHARS)
         lines.append(f"appel {function.get('name', '?')}({arguments})")
     return lines
-
-
-def extractive_summary(messages: Sequence[JSON]) -> str:
-    """A deterministic summary of ``messages`` (previous summaries are carried over)."""
-    carried: list[str] = []
-    asks: list[str] = []
-    actions: list[str] = []
-    corpus: list[str] = []
-    talk: list[str] = []
-    masks: list[str] = []
-    for message in messages:
-        obj = as_object(message)
-        if obj is None:
-            continue
-        if is_summary(obj):
-            carried.append(text_of(obj).removeprefix(SUMMARY_MARKER).strip())
-            continue
-        role, text = str(obj.get("role")), text_of(obj)
-        corpus.append(text)
-        masks += [w.rstrip(").,") for w in text.split() if w.startswith("mask:")]
-        if role == "user":
-            asks.append(clip(text.replace("\n", " "), ASK_CHARS))
-            talk.append(text[:ASK_CHARS])
-        elif role == "assistant":
-            calls = tool_call_lines(obj)
-            said = clip(text.replace("\n", " "), ASSISTANT_CHARS) if text.strip() else ""
-            actions += [line for line in (said, *calls) if line]
-            talk += [text[: ASSISTANT_CHARS * 2], *calls]
-    everything = "\n".join(corpus)
-    spoken = "\n".join(talk)
-    sections = [
-        ("Résumé précédent", carried),
-        ("Demandes de l'utilisateur", asks),
-        ("Actions et décisions de l'assistant", unique(actions, 400)),
-        ("Erreurs rencontrées", error_lines(everything, 120)),
-    ]
-    lines = [SUMMARY_MARKER, f"Résumé extractif de {len(messages)} message(s) antérieurs."]
-    for title, items in sections:
-        if items:
-            lines += [f"## {title}", *(f"- {item}" for item in items)]
-    inline = [
-        ("Fichiers mentionnés", paths(everything, 300)),
-        ("Identifiants", unique((*frame_identifiers(everything), *identifiers(spoken, 300)), 400)),
-        ("Contenus masqués (originaux via GET /api/mask/<hash>)", unique(masks, 200)),
-    ]
-    for title, items in inline:
-        if items:
-            lines += [f"## {title}", ", ".join(items)]
-    return "\n".join(lines)
 
 
 def _observation(text: str, reference: str | None = None) -> str:
