@@ -72,6 +72,8 @@ async def test_range_and_filters_change_the_figures(filled) -> None:
     assert today["totals"]["requests"] == 20 and len(today["days"]) == 1
     two = {"from": _day(1), "to": _day(0), "tz": 0}
     assert (await filled.get("/api/analytics", params=two)).json()["totals"]["requests"] == 40
+    iso = {"from": f"{_day(1)}T00:00:00", "to": f"{_day(0)}T00:00:00+00:00"}  # as exports
+    assert (await filled.get("/api/analytics", params=iso)).json()["totals"]["requests"] == 20
     model = (await filled.get("/api/analytics", params={"model": "other/echo"})).json()
     assert model["totals"]["requests"] == 40
     failed = (await filled.get("/api/analytics", params={"status": "failed"})).json()

@@ -72,6 +72,11 @@ async def test_exports_stream_filter_and_format(hub_config: HubConfig) -> None:
         assert await count("from=2026-11-25") == 2
         assert await count("to=2026-11-24") == EXPORT_PAGE * 2 + 10
         assert await count("from=2026-11-25T23:00:00%2B00:00&to=2026-11-26") == 2
+        # the journal's filters (hub.api.query): epoch seconds, "failed", provider, tz
+        assert await count(f"from={int(DAY2)}") == 2
+        assert await count("status=failed") == 1
+        assert await count("provider=inconnu") == 0
+        assert await count("from=2026-11-26&tz=120") == 2  # local midnight is 22:00 UTC
         exported = (await http.get(f"/api/export/json?session={session}&status=ok")).json()
         assert len(exported["requests"]) == EXPORT_PAGE * 2 + 10
         assert exported["totals"]["requests"] == EXPORT_PAGE * 2 + 10

@@ -31,9 +31,10 @@ class RequestFilter:
     status: str | None = None
     text: str | None = None  # substring of the error text
 
-    def where(self) -> tuple[str, list[SqlParam]]:
-        clauses: list[str] = []
-        params: list[SqlParam] = []
+    def where(self, *extra: tuple[str, SqlParam]) -> tuple[str, list[SqlParam]]:
+        """The WHERE clause (empty when nothing filters), with ``extra`` clauses ANDed."""
+        clauses = [clause for clause, _ in extra]
+        params = [param for _, param in extra]
         for column, value in (
             ("model_key", self.model),
             ("provider", self.provider),
@@ -84,12 +85,19 @@ class RequestQueries:
         self, where: RequestFilter, *, limit: int, before_id: int | None = None
     ) -> list[RequestRecord]:
         """Newest first; ``before_id`` is the keyset cursor of the next page."""
-        sql, params = where.where()
-        if before_id is not None:
-            sql = f"{sql} AND id < ?" if sql else "WHERE id < ?"
-            params.append(before_id)
+        sql, params = where.where(*([("id < ?", before_id)] if before_id is not None else []))
         rows = await self._store.fetch_all(
             f"SELECT * FROM requests {sql} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+        return [request_record(r) for r in rows]
+
+    async def oldest_after(
+        self, where: RequestFilter, *, after_id: int, up_to_id: int, limit: int
+    ) -> list[RequestRecord]:
+        """Oldest first, ids in ``(after_id, up_to_id]``: the pages of a streamed export."""
+        sql, params = where.where(("id > ?", after_id), ("id <= ?", up_to_id))
+        rows = await self._store.fetch_all(
+            f"SELECT * FROM requests {sql} ORDER BY id LIMIT ?", (*params, limit)
         )
         return [request_record(r) for r in rows]
 

@@ -295,20 +295,6 @@ class Store:
         )
         return [request_record(r) for r in rows]
 
-    async def list_requests_after(
-        self, session_id: int | None, *, after_id: int, up_to_id: int, limit: int
-    ) -> list[RequestRecord]:
-        """Oldest first, ids in ``(after_id, up_to_id]``: the pages of a streamed export."""
-        clauses, params = ["id > ?", "id <= ?"], list[SqlParam]([after_id, up_to_id])
-        if session_id is not None:
-            clauses.append("session_id = ?")
-            params.append(session_id)
-        rows = await self.fetch_all(
-            f"SELECT * FROM requests WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
-            (*params, limit),
-        )
-        return [request_record(r) for r in rows]
-
     async def last_request(self, session_id: int) -> RequestRecord | None:
         found = await self.list_requests(session_id, limit=1)
         return found[0] if found else None

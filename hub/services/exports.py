@@ -1,10 +1,11 @@
 """CSV and JSON exports, streamed page by page: memory stays flat whatever the journal's
 size, and the event loop gets control back between pages.
 
-Rows come oldest first, filtered by session, virtual key, model, status and
-a ``[since, until)`` range of ``created_at``. CSV cells are what a spreadsheet reads
-without help: ISO 8601 UTC timestamps, ``true``/``false``, plain decimals (never
-``1e-07``), and a chosen separator (``;`` for locales whose decimal mark is a comma).
+Rows come oldest first, filtered in SQL by the journal's ``RequestFilter`` (session,
+virtual key, model, provider, status, error text, ``[since, until)`` of ``created_at``).
+CSV cells are what a spreadsheet reads without help: ISO 8601 UTC timestamps,
+``true``/``false``, plain decimals (never ``1e-07``), and a chosen separator (``;`` for
+locales whose decimal mark is a comma).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from hub.core.jsontypes import JSON
 from hub.core.records import RequestRecord, Totals
+from hub.core.request_queries import RequestFilter, RequestQueries
 from hub.core.store import Store
 from hub.services.metrics import MetricRecorder
 from hub.services.sessions import SessionService
@@ -31,25 +32,6 @@ EXPORT_COLUMNS = (
 )  # fmt: skip
 EXPORT_PAGE = 1000
 SEPARATORS = (",", ";", "\t")
-
-
-@dataclass(frozen=True)
-class ExportFilter:
-    session_id: int | None = None
-    model: str | None = None
-    status: str | None = None
-    since: float | None = None  # epoch seconds, inclusive
-    until: float | None = None  # epoch seconds, exclusive
-    key_id: str | None = None  # a virtual key's id
-
-    def keeps(self, row: RequestRecord) -> bool:
-        return (
-            (self.model is None or row.model_key == self.model)
-            and (self.key_id is None or row.key_id == self.key_id)
-            and (self.status is None or row.status == self.status)
-            and (self.since is None or row.created_at >= self.since)
-            and (self.until is None or row.created_at < self.until)
-        )
 
 
 def csv_cell(column: str, value: JSON) -> str:
@@ -69,10 +51,11 @@ def csv_cell(column: str, value: JSON) -> str:
 class Exporter:
     def __init__(self, store: Store, sessions: SessionService, recorder: MetricRecorder) -> None:
         self._store = store
+        self._queries = RequestQueries(store)
         self._sessions = sessions
         self._recorder = recorder
 
-    async def pages(self, where: ExportFilter) -> AsyncIterator[list[RequestRecord]]:
+    async def pages(self, where: RequestFilter) -> AsyncIterator[list[RequestRecord]]:
         """The matching rows, oldest first, one bounded page at a time, up to the newest
         row when the export started (rows written meanwhile belong to the next one)."""
         await self._recorder.flush()
@@ -81,17 +64,16 @@ class Exporter:
             return
         after, last = 0, newest[0].id
         while True:
-            page = await self._store.list_requests_after(
-                where.session_id, after_id=after, up_to_id=last, limit=EXPORT_PAGE
+            page = await self._queries.oldest_after(
+                where, after_id=after, up_to_id=last, limit=EXPORT_PAGE
             )
-            kept = [row for row in page if where.keeps(row)]
-            if kept:
-                yield kept
+            if page:
+                yield page
             if len(page) < EXPORT_PAGE or page[-1].id is None:
                 return
             after = page[-1].id
 
-    async def csv(self, where: ExportFilter, separator: str = ",") -> AsyncIterator[str]:
+    async def csv(self, where: RequestFilter, separator: str = ",") -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=separator)
         writer.writerow(EXPORT_COLUMNS)
@@ -104,7 +86,7 @@ class Exporter:
             buffer.truncate()
         yield buffer.getvalue()  # the header alone when nothing matched
 
-    async def json(self, where: ExportFilter) -> AsyncIterator[str]:
+    async def json(self, where: RequestFilter) -> AsyncIterator[str]:
         """``{"sessions": […], "requests": […], "totals": {…}}``; totals of the rows sent."""
         sessions: list[JSON] = [
             s.to_json()
