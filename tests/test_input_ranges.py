@@ -8,7 +8,7 @@ import pytest
 from hub.core.ids import ascii_int
 
 JSON_TYPE = {"content-type": "application/json"}
-HUGE = [str(2**63), str(2**64), "9" * 40, "²", "٣", "1_0", "%2B7", "-1", "0", "1e3", "0x10"]
+HUGE = [str(2**63), str(2**64), "9" * 40, "²", "٣", "١٢", "1_0", "%2B7", "-1", "0", "1e3", "0x10"]
 
 
 def test_ascii_int_takes_only_plain_digits_in_range() -> None:
@@ -34,8 +34,23 @@ async def test_ids_out_of_range_or_not_ascii_are_400(http: httpx2.AsyncClient) -
     session = (await http.post("/api/sessions", json={})).json()["id"]
     for name in ("limit", "before"):
         for raw in HUGE:
-            url = f"/api/sessions/{session}/metrics?{name}={raw}"
-            assert (await http.get(url)).status_code == 400, url
+            for url in (
+                f"/api/sessions/{session}/metrics?{name}={raw}",
+                f"/api/requests?{name}={raw}",
+            ):
+                response = await http.get(url)
+                assert response.status_code == 400, url
+                assert "invalide" in response.json()["error"]["message"]
+    for raw in HUGE:
+        assert (await http.get(f"/api/requests/{raw}")).status_code in (400, 404), raw
+    for raw in ("²", "٣", "١٢", "1_0", "9" * 40, "--5", "%2B-5", "12.5"):  # tz: minutes, signed
+        for path in ("/api/analytics", "/api/requests", "/api/export/csv"):
+            response = await http.get(f"{path}?tz={raw}")
+            assert response.status_code == 400, (path, raw)
+            assert response.json()["error"]["param"] == "tz"
+    for raw in ("١٧٠٠٠٠٠٠٠٠", "²", "1e9"):  # epoch seconds: ASCII digits only
+        assert (await http.get(f"/api/requests?from={raw}")).status_code == 400, raw
+    assert (await http.get("/api/requests?tz=-120&limit=1")).status_code == 200
     largest = await http.get(f"/api/sessions/{2**63 - 1}")
     assert largest.status_code == 404
 

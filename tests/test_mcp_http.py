@@ -232,7 +232,14 @@ async def test_session_resources(hub_url: str, http: httpx2.AsyncClient) -> None
         assert body["session"] == created
         listing = await client.read_resource("kimi://sessions")
         assert json.loads(listing.contents[0].text)["sessions"]  # type: ignore[union-attr]
-        for bad in ("kimi://sessions/abc", "kimi://sessions/999999", "file:///etc/passwd"):
+        for bad in (
+            "kimi://sessions/abc",
+            "kimi://sessions/999999",
+            "kimi://sessions/²",
+            "kimi://sessions/١٢",
+            "kimi://sessions/0",
+            "file:///etc/passwd",
+        ):
             with pytest.raises(MCPError):
                 await client.read_resource(bad)
 

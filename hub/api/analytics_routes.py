@@ -11,20 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hub.api.query import bad, request_filter
+from hub.api.query import int_param, request_filter
 from hub.api.state import hub_of
 from hub.core.errors import HubError
+from hub.core.ids import ascii_int
 
 MAX_PAGE = 200
-
-
-def _positive(request: Request, name: str, default: int | None, maximum: int) -> int | None:
-    raw = request.query_params.get(name, "")
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise bad(name, "entier positif attendu")
-    return min(int(raw), maximum)
 
 
 async def analytics(request: Request) -> JSONResponse:
@@ -36,17 +28,17 @@ async def analytics(request: Request) -> JSONResponse:
 
 async def search(request: Request) -> JSONResponse:
     where, _ = request_filter(request.query_params)
-    limit = _positive(request, "limit", 50, MAX_PAGE) or 50
-    before = _positive(request, "before", None, 2**62)
+    limit = int_param(request.query_params, "limit", 50, MAX_PAGE) or 50
+    before = int_param(request.query_params, "before", None, 2**62)
     return JSONResponse(await hub_of(request).analytics.search(where, limit, before))
 
 
 async def inspect(request: Request) -> JSONResponse:
-    raw = str(request.path_params["request_id"])
-    if not raw.isdigit() or not 0 < int(raw) < 2**62:
+    request_id = ascii_int(str(request.path_params["request_id"]))
+    if not request_id:
         raise HubError("Numéro de requête invalide : entier positif attendu.",
                        param="request_id", code="invalid_request_id")  # fmt: skip
-    return JSONResponse(await hub_of(request).analytics.inspect(int(raw)))
+    return JSONResponse(await hub_of(request).analytics.inspect(request_id))
 
 
 routes = [

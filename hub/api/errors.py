@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hub.core.errors import HubError, UpstreamError
+from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSON, JSONObject
 from hub.services.limits import LimitExceeded
 
@@ -39,8 +40,8 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
 
     ``optional``: an empty body is an empty object (routes whose body has defaults).
     """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = ascii_int(request.headers.get("content-length", ""))
+    if declared is not None and declared > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0

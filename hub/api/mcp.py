@@ -32,6 +32,7 @@ from hub.api.mcp_common import (
 )
 from hub.api.state import HubState
 from hub.core.errors import HubError
+from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.profiles import Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
@@ -83,9 +84,10 @@ def _session_id(uri: str) -> int | None:
         return None
     prefix = SESSIONS_URI + "/"
     tail = uri[len(prefix) :] if uri.startswith(prefix) else ""
-    if not (tail.isascii() and tail.isdigit() and 0 < len(tail) < 19 and int(tail) > 0):
+    session_id = ascii_int(tail) if tail == tail.strip() else None
+    if not session_id:
         raise MCPError(types.INVALID_PARAMS, f"Ressource inconnue : {uri[:200]}")
-    return int(tail)
+    return session_id
 
 
 def own_tools() -> list[types.Tool]:

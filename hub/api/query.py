@@ -5,7 +5,8 @@ exports): ``from`` / ``to`` (``YYYY-MM-DD`` in the ``tz`` zone, ``to`` included;
 8601 date-time, in ``tz`` when it has no offset; or epoch seconds), ``tz`` (minutes east
 of UTC, 0 by default), ``model``, ``provider``, ``session``, ``key`` (virtual key id),
 ``status`` (ok, error, partial, cancelled, interrupted, failed) and ``q`` (text in the
-error).
+error). ``int_param`` reads every numeric query parameter (``limit``, ``before``…):
+ASCII digits only (``hub.core.ids.ascii_int``), so ``²`` or ``١٢`` is a 400, not a number.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from starlette.datastructures import QueryParams
 
 from hub.core.errors import HubError
+from hub.core.ids import ascii_int
 from hub.core.request_queries import STATUSES, RequestFilter
 from hub.services.sessions import parse_session_id
 
@@ -38,15 +40,25 @@ def text_param(params: QueryParams, name: str) -> str | None:
     return raw or None
 
 
+def int_param(params: QueryParams, name: str, default: int | None, maximum: int) -> int | None:
+    """A positive integer in ASCII digits (``hub.core.ids.ascii_int``), capped at ``maximum``."""
+    raw = params.get(name, "")
+    if not raw:
+        return default
+    value = ascii_int(raw)
+    if value is None or value <= 0:
+        raise bad(name, "entier positif attendu")
+    return min(value, maximum)
+
+
 def _offset_s(params: QueryParams) -> int:
-    raw = params.get("tz", "0") or "0"
-    try:
-        minutes = int(raw)
-    except ValueError:
-        raise bad("tz", "minutes à l'est de UTC, entre -840 et 840") from None
-    if not -840 <= minutes <= 840:
+    """``tz``: minutes east of UTC, an optional sign then ASCII digits."""
+    raw = params.get("tz", "") or "0"
+    signed = raw[:1] in ("-", "+")
+    minutes = ascii_int(raw[1:] if signed else raw)
+    if minutes is None or minutes > 840:
         raise bad("tz", "minutes à l'est de UTC, entre -840 et 840")
-    return minutes * 60
+    return (-minutes if raw[:1] == "-" else minutes) * 60
 
 
 def _instant(params: QueryParams, name: str, offset_s: int, *, end: bool) -> float | None:

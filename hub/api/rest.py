@@ -10,9 +10,9 @@ from starlette.routing import Route
 
 from hub.api import export_routes
 from hub.api.errors import read_object
+from hub.api.query import int_param
 from hub.api.state import hub_of
 from hub.core.errors import HubError
-from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
 from hub.services.sessions import parse_session_id
 
@@ -32,16 +32,6 @@ def _field(body: JSONObject, key: str, kind: type[T], default: T | None = None) 
         return value
     expected = "un booléen" if kind is bool else "une chaîne"
     raise HubError(f"« {key} » doit être {expected}.", param=key)
-
-
-def _int_query(request: Request, name: str, default: int | None, maximum: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    value = ascii_int(raw)
-    if value is None or value <= 0:
-        raise HubError(f"Paramètre « {name} » invalide : entier positif attendu.", param=name)
-    return min(value, maximum)
 
 
 async def list_sessions(request: Request) -> JSONResponse:
@@ -96,8 +86,8 @@ async def session_metrics(request: Request) -> JSONResponse:
     """Totals, gauge and a page of requests (newest first; ``before`` pages back)."""
     hub = hub_of(request)
     session_id = _session_id(request)
-    limit = _int_query(request, "limit", 100, MAX_PAGE) or 100
-    before = _int_query(request, "before", None, 2**62)
+    limit = int_param(request.query_params, "limit", 100, MAX_PAGE) or 100
+    before = int_param(request.query_params, "before", None, 2**62)
     stats = await hub.stats.session_stats(session_id, last=0)
     page = await hub.store.list_requests(session_id, limit=limit, before_id=before)
     stats["requests"] = [r.to_json() for r in page]
