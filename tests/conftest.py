@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx2
@@ -16,6 +17,9 @@ from hub.config import HubConfig, load_config
 from tests.engines import missing_engines, running_postgres, running_redis
 from tests.fake_upstream import FakeUpstream
 from tests.servers import serve
+
+if TYPE_CHECKING:
+    from tests.replicas import Replica
 
 CONFIG = """
 [server]
@@ -146,6 +150,17 @@ async def redis_url(redis_server: str) -> str:
     finally:
         await client.aclose()
     return redis_server
+
+
+@pytest.fixture
+async def two_replicas(
+    tmp_path: Path, upstream_url: str, postgres_url: str, redis_url: str
+) -> AsyncIterator[list[Replica]]:
+    """Replicas « A » and « B »: two hub processes on this test's PostgreSQL and Redis."""
+    from tests.replicas import replicas  # tests.replicas imports this module
+
+    async with replicas(tmp_path, upstream_url, postgres_url, redis_url, ("A", "B")) as started:
+        yield started
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

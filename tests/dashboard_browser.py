@@ -65,6 +65,13 @@ class RestartableHub:
             await asyncio.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
 
+    async def __aenter__(self) -> RestartableHub:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         if self._server is None or self._task is None:
             return
@@ -75,12 +82,8 @@ class RestartableHub:
 
 @pytest.fixture
 async def dash_hub(hub_config: HubConfig) -> AsyncIterator[RestartableHub]:
-    hub = RestartableHub(hub_config)
-    await hub.start()
-    try:
+    async with RestartableHub(hub_config) as hub:
         yield hub
-    finally:
-        await hub.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp import Client
 
 from hub.config import McpServerConfig
 from hub.features.mcp_hub import UpstreamHub
@@ -32,6 +34,35 @@ needs_node = pytest.mark.skipif(
 needs_time = pytest.mark.skipif(
     not TIME_BIN.exists(), reason="mcp-server-time absent (lancer scripts/test-setup.sh)"
 )
+
+
+# the same servers as TOML, for configs written to disk
+EVERYTHING_TOML = f"""
+[mcp.servers.everything]
+command = "node"
+args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
+"""
+DYN_TOML = f"""
+[mcp.servers.dyn]
+command = {json.dumps(PYTHON)}
+args = [{json.dumps(str(TESTS / "mcp_dynamic_server.py"))}]
+"""
+AGENT_PROFILE_TOML = """
+[mcp.profiles.agent]
+discovery = "search"
+pinned = ["everything__echo"]
+"""
+
+
+async def progress_steps(client: Client, tool: str) -> list[float]:
+    """The progress values the everything server's long operation (2 steps) reports."""
+    steps: list[float] = []
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        steps.append(value)
+
+    await client.call_tool(tool, {"duration": 0.2, "steps": 2}, progress_callback=progress)
+    return steps
 
 
 def everything_stdio(name: str = "everything") -> McpServerConfig:

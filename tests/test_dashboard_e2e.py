@@ -224,9 +224,7 @@ async def test_mcp_panel_against_the_real_servers_route(
     """A real upstream (the python dynamic server): state, tool count, restart, live events."""
     path = hub_config.source
     path.write_text(path.read_text() + DYN_UPSTREAM)
-    hub = RestartableHub(load_config(path, {"FAKE_UPSTREAM_KEY": "k"}))
-    await hub.start()
-    try:
+    async with RestartableHub(load_config(path, {"FAKE_UPSTREAM_KEY": "k"})) as hub:
         page, errors = await open_dashboard(browser, hub.url)
         dyn = page.locator(".mcp-server[data-name=dyn]")
         await expect(dyn).to_have_attribute("data-state", "ready")  # via live mcp_status
@@ -258,15 +256,11 @@ async def test_mcp_panel_against_the_real_servers_route(
         assert await page.evaluate(CONTRAST_CHECK) == []
         await screenshot(page, "dashboard-mcp-panel")
         assert errors == []
-    finally:
-        await hub.stop()
 
 
 async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config) -> None:
     secured = replace(hub_config, server=replace(hub_config.server, api_key="cle-du-hub-42"))
-    hub = RestartableHub(secured)
-    await hub.start()
-    try:
+    async with RestartableHub(secured) as hub:
         context = await browser.new_context(locale="fr-FR")
         page = await context.new_page()
         asked: list[str] = []
@@ -295,5 +289,3 @@ async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config
         assert download.suggested_filename.startswith("kimi-proxy-")
         rows = list(csv.DictReader(io.StringIO((await download.path()).read_text("utf-8"))))
         assert [r["status"] for r in rows] == ["ok"]
-    finally:
-        await hub.stop()

@@ -25,12 +25,8 @@ __all__ = ["browser"]  # fixture
 
 @pytest.fixture
 async def keyless_hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[RestartableHub]:
-    hub = RestartableHub(load_config(write_config(tmp_path, upstream_url), {}))
-    await hub.start()
-    try:
+    async with RestartableHub(load_config(write_config(tmp_path, upstream_url), {})) as hub:
         yield hub
-    finally:
-        await hub.stop()
 
 
 async def test_fresh_start_without_key_shows_cle_manquante(

@@ -37,12 +37,8 @@ async def savings_hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[Restar
     config = load_config(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
-    hub = RestartableHub(config)
-    await hub.start()
-    try:
+    async with RestartableHub(config) as hub:
         yield hub
-    finally:
-        await hub.stop()
 
 
 async def dialog_shot(page: Page, name: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -19,7 +18,16 @@ from mcp.shared.exceptions import MCPError
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
 from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.mcp_upstreams import EVERYTHING_JS, PYTHON, ROOT, TESTS, cmdline, descendants, needs_node
+from tests.mcp_upstreams import (
+    DYN_TOML,
+    EVERYTHING_TOML,
+    PYTHON,
+    ROOT,
+    cmdline,
+    descendants,
+    needs_node,
+    progress_steps,
+)
 from tests.servers import serve
 from tests.test_mcp_http import EXPECTED_TOOLS
 from tests.test_mcp_hub_api import wait_ready
@@ -28,15 +36,7 @@ pytestmark = [
     needs_node,
     pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
 ]
-UPSTREAMS = f"""
-[mcp.servers.everything]
-command = "node"
-args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
-
-[mcp.servers.dyn]
-command = {json.dumps(PYTHON)}
-args = [{json.dumps(str(TESTS / "mcp_dynamic_server.py"))}]
-"""
+UPSTREAMS = EVERYTHING_TOML + DYN_TOML
 
 
 @pytest.fixture
@@ -81,17 +81,7 @@ async def test_tools_resources_prompts_are_merged(ready_url: str) -> None:
 
         echoed = await client.call_tool("everything__echo", {"message": "par /mcp"})
         assert text_of(echoed) == "Echo: par /mcp"
-        steps: list[float] = []
-
-        async def progress(value: float, total: float | None, message: str | None) -> None:
-            steps.append(value)
-
-        await client.call_tool(
-            "everything__trigger-long-running-operation",
-            {"duration": 0.2, "steps": 2},
-            progress_callback=progress,
-        )
-        assert steps == [1, 2]
+        assert await progress_steps(client, "everything__trigger-long-running-operation") == [1, 2]
 
         for bad in ("nope__x", "everything__nope", "__x", "a" * 5000 + "__x", "évé__x", "nope"):
             with pytest.raises(MCPError) as caught:

@@ -17,7 +17,14 @@ from mcp.shared.exceptions import MCPError
 from hub.api.app import create_app
 from hub.config import load_config
 from tests.conftest import write_config
-from tests.mcp_upstreams import EVERYTHING_JS, PYTHON, TESTS, needs_node
+from tests.mcp_upstreams import (
+    DYN_TOML,
+    EVERYTHING_TOML,
+    PYTHON,
+    TESTS,
+    needs_node,
+    progress_steps,
+)
 from tests.servers import serve
 
 SECRET = "secret-amont-9876"
@@ -28,15 +35,7 @@ def mcp_toml(json_path: Path) -> str:
     return f"""
 [mcp]
 servers_json = "{json_path}"
-
-[mcp.servers.everything]
-command = "node"
-args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
-
-[mcp.servers.dyn]
-command = {json.dumps(PYTHON)}
-args = [{json.dumps(str(TESTS / "mcp_dynamic_server.py"))}]
-env = {{ HUB_TEST_SECRET = "${{HUB_TEST_SECRET}}" }}
+{EVERYTHING_TOML}{DYN_TOML}env = {{ HUB_TEST_SECRET = "${{HUB_TEST_SECRET}}" }}
 
 [mcp.servers.remote]
 url = "http://127.0.0.1:9/mcp"
@@ -106,17 +105,7 @@ async def test_status_and_proxy_endpoint(mcp_hub_url: str) -> None:
         assert "echo" in names and not any("__" in n for n in names)
         result = await client.call_tool("echo", {"message": "via le hub"})
         assert result.content[0].text == "Echo: via le hub"  # type: ignore[union-attr]
-        steps: list[float] = []
-
-        async def progress(value: float, total: float | None, message: str | None) -> None:
-            steps.append(value)
-
-        result = await client.call_tool(
-            "trigger-long-running-operation",
-            {"duration": 0.2, "steps": 2},
-            progress_callback=progress,
-        )
-        assert steps == [1, 2]
+        assert await progress_steps(client, "trigger-long-running-operation") == [1, 2]
         assert (await client.list_prompts()).prompts
         resources = (await client.list_resources()).resources
         assert (await client.read_resource(str(resources[0].uri))).contents

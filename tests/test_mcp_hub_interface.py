@@ -10,7 +10,14 @@ from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 
 from hub.features.mcp_hub import SupervisorSettings, UpstreamHub
-from tests.mcp_upstreams import dynamic, everything_stdio, needs_node, running_in_task, until
+from tests.mcp_upstreams import (
+    dynamic,
+    everything_stdio,
+    needs_node,
+    progress_steps,
+    running_in_task,
+    until,
+)
 
 OWN = types.Tool(name="own_tool", input_schema={"type": "object"})
 
@@ -47,17 +54,8 @@ async def test_merged_listing_calls_progress_and_change_hook() -> None:
             assert own.content[0].text == "propre"  # type: ignore[union-attr]
             echo = await client.call_tool("everything__echo", {"message": "fusion"})
             assert echo.content[0].text == "Echo: fusion"  # type: ignore[union-attr]
-            steps: list[float] = []
-
-            async def progress(value: float, total: float | None, message: str | None) -> None:
-                steps.append(value)
-
-            await client.call_tool(
-                "everything__trigger-long-running-operation",
-                {"duration": 0.2, "steps": 2},
-                progress_callback=progress,
-            )
-            assert steps == [1, 2]
+            long_operation = "everything__trigger-long-running-operation"
+            assert await progress_steps(client, long_operation) == [1, 2]
             with pytest.raises(MCPError) as info:  # a JSON-RPC error, French message
                 await client.call_tool("nope__x", {})
             assert "inconnu" in info.value.error.message

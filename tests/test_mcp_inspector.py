@@ -14,7 +14,7 @@ import pytest
 from hub.api.app import create_app
 from hub.config import load_config
 from tests.conftest import write_config
-from tests.mcp_upstreams import EVERYTHING_JS, needs_node
+from tests.mcp_upstreams import AGENT_PROFILE_TOML, EVERYTHING_TOML, needs_node
 from tests.servers import serve
 from tests.test_conformance import _node
 from tests.test_mcp_hub_api import wait_ready
@@ -22,15 +22,7 @@ from tests.test_mcp_hub_api import wait_ready
 ROOT = Path(__file__).resolve().parent.parent
 INSPECTOR = ROOT / "node_modules" / "@modelcontextprotocol" / "inspector"
 LAUNCHER = INSPECTOR / "clients" / "launcher" / "build" / "index.js"
-CONFIG = f"""
-[mcp.servers.everything]
-command = "node"
-args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
-
-[mcp.profiles.agent]
-discovery = "search"
-pinned = ["everything__echo"]
-"""
+CONFIG = EVERYTHING_TOML + AGENT_PROFILE_TOML
 
 
 async def inspector(node: str, cwd: Path, *args: str) -> dict[str, object]:

@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 from hub.api.app import create_app
 from hub.config import load_config
 from tests.conftest import write_config
-from tests.mcp_upstreams import EVERYTHING_JS, FILESYSTEM_JS, needs_node
+from tests.mcp_upstreams import EVERYTHING_TOML, FILESYSTEM_JS, needs_node
 from tests.servers import serve
 from tests.test_mcp_hub_api import wait_ready
 
@@ -30,11 +30,7 @@ def profiles_toml(workspace: Path) -> str:
     return f"""
 [mcp]
 workspace = "{workspace}"
-
-[mcp.servers.everything]
-command = "node"
-args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
-max_result_tokens = 1000
+{EVERYTHING_TOML}max_result_tokens = 1000
 
 [mcp.servers.files]
 command = "node"

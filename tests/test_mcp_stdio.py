@@ -15,7 +15,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from hub.config import HubConfig, load_config
 from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.mcp_upstreams import EVERYTHING_JS, needs_node
+from tests.mcp_upstreams import AGENT_PROFILE_TOML, EVERYTHING_TOML, needs_node
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,18 +64,7 @@ async def test_stdio_legacy_handshake(hub_config: HubConfig) -> None:
 @needs_node
 async def test_first_tools_list_waits_for_upstreams(tmp_path: Path, upstream_url: str) -> None:
     """One-shot clients: the first tools/list already has the upstream's tools."""
-    extra = f"""
-[mcp]
-stdio_wait = 20
-
-[mcp.servers.everything]
-command = "node"
-args = [{json.dumps(str(EVERYTHING_JS))}, "stdio"]
-
-[mcp.profiles.agent]
-discovery = "search"
-pinned = ["everything__echo"]
-"""
+    extra = "\n[mcp]\nstdio_wait = 20\n" + EVERYTHING_TOML + AGENT_PROFILE_TOML
     config = load_config(write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": "k"})
     async with Client(stdio_params(config)) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}

@@ -28,8 +28,8 @@ async def test_journal_on_both_engines(store_target) -> None:
         journal = RequestQueries(store)
         groups = await journal.groups(RequestFilter(), 0)
         days = sorted({g.day for g in groups})
-        assert len(days) == 3 and sum(g.requests for g in groups) == 30
-        assert sum(g.errors for g in groups) == 6
+        assert len(days) == 3 and sum(g.totals.requests for g in groups) == 30
+        assert sum(g.totals.errors for g in groups) == 6
         # two hours west of UTC, 01:00 UTC falls on the day before
         assert sorted({g.day for g in await journal.groups(RequestFilter(), -7200)}) != days
         # ASCII letters in any case (SQLite's LOWER folds only those), accents as stored

@@ -7,18 +7,12 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from tests.replicas import replicas
-
 HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
-async def test_rpm_and_budget_hold_across_replicas(
-    tmp_path, upstream_url, postgres_url, redis_url
-) -> None:
-    async with (
-        replicas(tmp_path, upstream_url, postgres_url, redis_url, ("A", "B")) as (a, b),
-        httpx2.AsyncClient(timeout=30) as http,
-    ):
+async def test_rpm_and_budget_hold_across_replicas(two_replicas) -> None:
+    a, b = two_replicas
+    async with httpx2.AsyncClient(timeout=30) as http:
         slow = (await http.post(f"{a.url}/api/keys", json={"name": "lente", "rpm": 5})).json()
         sent = 0
         for url in (a.url, b.url, a.url, b.url, a.url):

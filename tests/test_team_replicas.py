@@ -25,11 +25,9 @@ async def _chat(http: httpx2.AsyncClient, base: str, **headers: str) -> dict:
     return response.json()
 
 
-async def test_two_replicas_share_events_sessions_and_stats(
-    tmp_path, upstream_url, postgres_url, redis_url
-) -> None:
+async def test_two_replicas_share_events_sessions_and_stats(two_replicas) -> None:
+    a, b = two_replicas
     async with (
-        replicas(tmp_path, upstream_url, postgres_url, redis_url, ("A", "B")) as (a, b),
         httpx2.AsyncClient(timeout=30) as http,
         websockets.connect(a.url.replace("http://", "ws://") + "/ws") as ws,
     ):
@@ -74,7 +72,8 @@ async def test_a_replica_killed_under_load_loses_no_answered_row(
     tmp_path, upstream_url, postgres_url, redis_url
 ) -> None:
     # each request's prompt has its own length: the fake upstream's prompt_tokens
-    # (len // 4 + 4) then names the request in its row
+    # (len // 4 + 4) then names the request in its row; the replicas stop (and write what
+    # they journaled) before the rows are read, so no fixture here
     answered: set[int] = set()
     async with (
         replicas(tmp_path, upstream_url, postgres_url, redis_url, ("A", "B")) as (a, b),

@@ -11,17 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
+from dataclasses import fields
+from functools import cache
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypeVar
 
 from hub.core.errors import HubError
 
 if TYPE_CHECKING:
     import aiosqlite
     import asyncpg
+    from _typeshed import DataclassInstance
 
 SqlParam = str | int | float | bool | bytes | None
 Row: TypeAlias = "aiosqlite.Row | asyncpg.Record"
 Dialect = Literal["sqlite", "postgresql"]
+D = TypeVar("D", bound="DataclassInstance")
+
+
+@cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def from_row(cls: type[D], row: Row, **converted: object) -> D:
+    """The dataclass ``cls`` from the columns of the same names; ``converted`` gives the
+    fields whose column needs a conversion (``active=bool(row["active"])``) or that are
+    not columns."""
+    names = _field_names(cls)
+    return cls(**{n: converted[n] if n in converted else row[n] for n in names})
 
 
 class DatabaseUnavailable(HubError):

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from hub.core.database import Row, SqlParam
+from hub.core.database import Row, SqlParam, from_row
 from hub.core.jsontypes import JSONObject
 from hub.core.store import Store
 
@@ -72,23 +72,11 @@ def _period(value: str) -> Period:
 
 
 def _key(row: Row) -> KeyRecord:
-    return KeyRecord(
-        id=row["id"],
-        name=row["name"],
-        salt=row["salt"],
-        secret_hash=row["secret_hash"],
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-        limits=KeyLimits(
-            budget=row["budget"],
-            period=_period(row["period"]),
-            rpm=row["rpm"],
-            tpm=row["tpm"],
-            models=_patterns(row["models"]),
-            tools=_patterns(row["tools"]),
-            expires_at=row["expires_at"],
-        ),
-    )
+    limits = from_row(
+        KeyLimits, row, period=_period(row["period"]), models=_patterns(row["models"]),
+        tools=_patterns(row["tools"]),
+    )  # fmt: skip
+    return from_row(KeyRecord, row, limits=limits)
 
 
 def _limit_params(limits: KeyLimits) -> tuple[SqlParam, ...]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, astuple, dataclass
 from typing import Literal
 
 from hub.core.jsontypes import JSONObject
@@ -122,6 +123,19 @@ class Totals:
     errors: int
     tokens_saved: int
     cached_tokens: int = 0
+
+    @classmethod
+    def of(cls, rows: Sequence[RequestRecord]) -> Totals:
+        """The totals of some request rows (what the store's ``totals`` sums in SQL)."""
+        return cls(
+            len(rows), sum(r.prompt_tokens for r in rows),
+            sum(r.completion_tokens for r in rows), sum((r.cost for r in rows), 0.0),
+            sum(r.status != "ok" for r in rows), sum(r.tokens_saved for r in rows),
+            sum(r.cached_tokens for r in rows),
+        )  # fmt: skip
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def to_json(self) -> JSONObject:
         data: JSONObject = dict(asdict(self))

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from hub.core.database import Row, SqlParam
 from hub.core.jsontypes import JSONObject
 from hub.core.offload import run_sized
-from hub.core.records import RequestRecord
-from hub.core.store import Store, request_record
+from hub.core.records import RequestRecord, Totals
+from hub.core.store import TOTALS_COLUMNS, Store, request_record, totals_of
 
 EPOCH = date(1970, 1, 1)
 # failed: anything but ok
@@ -69,12 +69,7 @@ class GroupRow:
     day: str  # YYYY-MM-DD in the caller's time zone
     model_key: str
     provider: str
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
-    errors: int
-    tokens_saved: int
+    totals: Totals
 
 
 class RequestQueries:
@@ -119,9 +114,7 @@ class RequestQueries:
         sql, params = where.where()
         rows = await self._store.fetch_all(
             "SELECT (CAST(created_at AS BIGINT) + ?) / 86400 AS day, model_key, provider,"
-            " COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost),"
-            " SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END), SUM(tokens_saved)"
-            f" FROM requests {sql} GROUP BY 1, model_key, provider ORDER BY 1",
+            f" {TOTALS_COLUMNS} FROM requests {sql} GROUP BY 1, model_key, provider ORDER BY 1",
             (utc_offset_s, *params),
         )
         return [_group(r) for r in rows]
@@ -156,7 +149,4 @@ def nearest_rank(values: list[float], ranks: tuple[float, ...]) -> JSONObject:
 
 def _group(row: Row) -> GroupRow:
     day = (EPOCH + timedelta(days=int(row[0]))).isoformat()
-    return GroupRow(
-        day, str(row[1]), str(row[2]), int(row[3]), int(row[4] or 0), int(row[5] or 0),
-        float(row[6] or 0), int(row[7] or 0), int(row[8] or 0),
-    )  # fmt: skip
+    return GroupRow(day, str(row[1]), str(row[2]), totals_of(row, 3))

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from hub.core.database import Database, DatabaseUnavailable, Row, SqlParam
+from hub.core.database import Database, DatabaseUnavailable, Row, SqlParam, from_row
 from hub.core.errors import missing_team_extra
 from hub.core.migrations import MIGRATIONS, for_dialect
 from hub.core.records import RequestRecord, SessionRecord, Totals
@@ -32,17 +32,10 @@ BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL
 
 
 def _session(row: Row) -> SessionRecord:
-    return SessionRecord(
-        id=row["id"],
-        name=row["name"],
-        created_at=row["created_at"],
-        active=bool(row["active"]),
-        provider=row["provider"],
-        model_key=row["model_key"],
-        compaction=bool(row["compaction"]),
-        key_id=row["key_id"],
+    return from_row(
+        SessionRecord, row, active=bool(row["active"]), compaction=bool(row["compaction"]),
         auto=bool(row["auto"]),
-    )
+    )  # fmt: skip
 
 
 def _filters(session_id: int | None, key_id: str | None) -> tuple[list[str], list[SqlParam]]:
@@ -58,30 +51,24 @@ def _filters(session_id: int | None, key_id: str | None) -> tuple[list[str], lis
 
 
 def request_record(row: Row) -> RequestRecord:
-    return RequestRecord(
-        id=row["id"],
-        session_id=row["session_id"],
-        created_at=row["created_at"],
-        model_key=row["model_key"],
-        provider=row["provider"],
-        upstream_model=row["upstream_model"],
-        stream=bool(row["stream"]),
-        prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"],
-        usage_source=row["usage_source"],
-        prompt_estimate=row["prompt_estimate"],
-        ttfb_ms=row["ttfb_ms"],
-        total_ms=row["total_ms"],
-        status=row["status"],
-        http_status=row["http_status"],
-        error=row["error"],
-        cost=row["cost"],
-        attempts=row["attempts"],
-        tokens_saved=row["tokens_saved"],
-        request_id=row["request_id"],
-        key_id=row["key_id"],
-        cached_tokens=row["cached_tokens"],
-    )
+    return from_row(RequestRecord, row, stream=bool(row["stream"]))
+
+
+# int(): PostgreSQL sums integers as numeric
+TOTALS_COLUMNS = (
+    "COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+    " COALESCE(SUM(cost), 0), COALESCE(SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), 0),"
+    " COALESCE(SUM(tokens_saved), 0), COALESCE(SUM(cached_tokens), 0)"
+)
+
+
+def totals_of(row: Row, first: int = 0) -> Totals:
+    """The ``Totals`` of ``TOTALS_COLUMNS`` read from ``row[first:]``."""
+    values = [row[first + i] for i in range(7)]
+    return Totals(
+        int(values[0]), int(values[1]), int(values[2]), float(values[3]), int(values[4]),
+        int(values[5]), int(values[6]),
+    )  # fmt: skip
 
 
 def _request_params(r: RequestRecord) -> tuple[SqlParam, ...]:
@@ -302,20 +289,6 @@ class Store:
     async def totals(self, session_id: int | None = None, key_id: str | None = None) -> Totals:
         clauses, params = _filters(session_id, key_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        row = await self.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
-            " COALESCE(SUM(cost), 0), COALESCE(SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), 0),"
-            " COALESCE(SUM(tokens_saved), 0), COALESCE(SUM(cached_tokens), 0)"
-            f" FROM requests {where}",
-            params,
-        )
+        row = await self.fetch_one(f"SELECT {TOTALS_COLUMNS} FROM requests {where}", params)
         assert row is not None
-        return Totals(  # int(): PostgreSQL sums integers as numeric
-            requests=int(row[0]),
-            prompt_tokens=int(row[1]),
-            completion_tokens=int(row[2]),
-            cost=float(row[3]),
-            errors=int(row[4]),
-            tokens_saved=int(row[5]),
-            cached_tokens=int(row[6]),
-        )
+        return totals_of(row)

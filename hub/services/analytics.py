@@ -12,23 +12,19 @@ from collections.abc import Iterable
 from hub.core.body_store import BodyStore
 from hub.core.errors import NotFoundError
 from hub.core.jsontypes import JSON, JSONObject
+from hub.core.records import Totals
 from hub.core.request_queries import GroupRow, RequestFilter, RequestQueries
 from hub.core.store import Store
 from hub.services.metrics import MetricRecorder
 
 PERCENTILES = (0.5, 0.9, 0.99)
-SUMMED = ("requests", "prompt_tokens", "completion_tokens", "cost", "errors", "tokens_saved")
 
 
 def _sum(rows: Iterable[GroupRow]) -> JSONObject:
-    totals: dict[str, float] = dict.fromkeys(SUMMED, 0)
-    for row in rows:
-        for name in SUMMED:
-            totals[name] += getattr(row, name)
-    data: JSONObject = {k: (round(v, 6) if k == "cost" else int(v)) for k, v in totals.items()}
-    requests = int(totals["requests"])
-    data["total_tokens"] = int(totals["prompt_tokens"] + totals["completion_tokens"])
-    data["error_rate"] = round(totals["errors"] / requests, 4) if requests else None
+    total = sum((row.totals for row in rows), Totals.of(()))
+    data = total.to_json()
+    data["cost"] = round(total.cost, 6)
+    data["error_rate"] = round(total.errors / total.requests, 4) if total.requests else None
     return data
 
 

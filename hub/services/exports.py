@@ -95,19 +95,11 @@ class Exporter:
             and (where.key_id is None or s.key_id == where.key_id)
         ]
         yield '{"sessions": ' + json.dumps(sessions, ensure_ascii=False) + ', "requests": ['
-        totals = Totals(0, 0, 0, 0.0, 0, 0, 0)
+        totals = Totals.of(())
         separator = ""
         async for page in self.pages(where):
             texts = [json.dumps(row.to_json(), ensure_ascii=False) for row in page]
             yield separator + ", ".join(texts)
             separator = ", "
-            totals = Totals(
-                requests=totals.requests + len(page),
-                prompt_tokens=totals.prompt_tokens + sum(r.prompt_tokens for r in page),
-                completion_tokens=totals.completion_tokens + sum(r.completion_tokens for r in page),
-                cost=totals.cost + sum(r.cost for r in page),
-                errors=totals.errors + sum(r.status != "ok" for r in page),
-                tokens_saved=totals.tokens_saved + sum(r.tokens_saved for r in page),
-                cached_tokens=totals.cached_tokens + sum(r.cached_tokens for r in page),
-            )
+            totals += Totals.of(page)
         yield '], "totals": ' + json.dumps(totals.to_json()) + "}"
