@@ -1,9 +1,10 @@
-"""The floor for the proxy benchmark: Starlette + one httpx2 client, nothing else.
+"""The floor for the proxy benchmark: Starlette + one httpx2 client over the aiohttp transport.
 
     BENCH_UPSTREAM=http://127.0.0.1:PORT/v1 uvicorn --factory bench.bare_relay:create
 
-Same stack as the hub (uvicorn, Starlette, httpx2) without sessions, savings, token
-counting or SQLite: what is left of the hub's added latency above this is the hub's own.
+The hub's own stack (uvicorn, Starlette, httpx2 API, ``AiohttpTransport``) with nothing
+else: no sessions, savings, token counting, journal or database. What the hub adds above
+this is the hub's own work.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from hub.proxy.aio_transport import AiohttpTransport
+
 
 def create() -> Starlette:
     upstream = os.environ["BENCH_UPSTREAM"]
-    limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
-    client = httpx2.AsyncClient(limits=limits)
+    client = httpx2.AsyncClient(transport=AiohttpTransport(max_connections=256))
 
     async def chat(request: Request) -> Response:
         body = await request.body()

@@ -1,15 +1,16 @@
-"""Proxy overhead: latency and throughput straight to a fast upstream vs through the hub.
+"""Proxy hop: direct vs a bare relay vs the hub, on two upstreams, in one run (issue #11).
 
-    python scripts/bench.py proxy [--requests N] [--rounds R] [--reps N]
+    python scripts/bench.py proxy [--requests N] [--rounds R] [--only raw|starlette]
 
-Processes on loopback: a raw ASGI upstream (``bench.fast_http``, uvicorn), the hub
-(``python -m hub serve``, savings on), a second hub with ``[savings]`` masking and
-compaction off, and a bare Starlette + httpx2 relay (``bench.bare_relay``: the floor of
-the hub's stack); the load generator (raw HTTP/1.1 keep-alive connections) runs here.
-Direct and through-hub phases alternate round by round, each after a warm-up, so a
-change in machine load hits both. Ends with the token counting benchmark
-(``bench.counting``). On a 2-core machine the client, the upstream and the proxy share
-the cores: the concurrency-32 numbers measure CPU sharing as much as the hub.
+Processes on loopback, per upstream: the upstream (``bench.fast_http`` raw ASGI, tens of
+thousands of req/s; or ``bench.starlette_upstream``, an ordinary Starlette app), a bare
+relay (``bench.bare_relay``: Starlette + httpx2 API + ``AiohttpTransport``, the floor of
+the hub's stack) and the hub (``python -m hub serve``, default settings). The load
+generator (raw HTTP/1.1 keep-alive connections, ``bench.fast_http.Connection``) runs
+here. Targets rotate round by round so a change in machine load hits all three. CPU per
+request is read from ``/proc/PID/stat`` (user + system) around the c=32 phases. Ends
+with a burst of 100 requests at concurrency 64 against a hub, checking its stored rows.
+On 2 shared cores the client, upstream and proxy compete: compare ratios, not absolutes.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.counting import counting_report
 from bench.fast_http import Connection, request_head
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +37,9 @@ MESSAGES = [
     {"role": "system", "content": "Tu es un assistant de programmation concis."},
     {"role": "user", "content": "Explique en une phrase ce que fait un proxy inverse HTTP."},
 ]
-BARE = "relais nu (Starlette + httpx2)"
-WARMUP = 20  # requests per connection before each timed phase
+UPSTREAMS = {"raw": "bench.fast_http:fast_upstream", "starlette": "bench.starlette_upstream:app"}
+WARMUP = 20
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Target:
     path: str
     model: str
     token: str = ""  # Authorization: Bearer (bench.keys)
+    pid: int | None = None
 
 
 @dataclass
@@ -54,11 +57,25 @@ class Samples:
     ttfb: list[float] = field(default_factory=list)
     total: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: float = 0.0
     errors: int = 0
 
     @property
     def rate(self) -> float:
         return len(self.total) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu / len(self.total) if self.total else 0.0
+
+    def p(self, q: float, attr: str = "total") -> float:
+        return _pct(getattr(self, attr), q)
+
+
+def _pct(values: list[float], q: float) -> float:
+    """The q-quantile of ``values`` (used by bench.keys and bench.team too)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def _free_port() -> int:
@@ -66,6 +83,13 @@ def _free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
 def _body(model: str, stream: bool) -> bytes:
@@ -76,7 +100,7 @@ def _body(model: str, stream: bool) -> bytes:
 
 
 async def _wait_port(port: int) -> None:
-    for _ in range(400):
+    for _ in range(600):
         try:
             _, writer = await asyncio.open_connection(HOST, port)
         except OSError:
@@ -87,10 +111,10 @@ async def _wait_port(port: int) -> None:
     raise RuntimeError(f"rien n'écoute sur le port {port}")
 
 
-async def _phase(target: Target, stream: bool, concurrency: int, count: int, into: Samples) -> None:
+async def _phase(target: Target, stream: bool, conc: int, count: int, into: Samples) -> None:
     body = _body(target.model, stream)
     head = request_head(HOST, target.port, target.path, body, target.token)
-    conns = [await Connection.open(HOST, target.port) for _ in range(concurrency)]
+    conns = [await Connection.open(HOST, target.port) for _ in range(conc)]
     try:
         for conn in conns:
             for _ in range(WARMUP):
@@ -100,55 +124,26 @@ async def _phase(target: Target, stream: bool, concurrency: int, count: int, int
         async def worker(conn: Connection) -> None:
             for _ in remaining:
                 status, ttfb, total = await conn.post(head, body)
-                if status != 200:
-                    into.errors += 1
+                into.errors += status != 200
                 into.ttfb.append(ttfb * 1000)
                 into.total.append(total * 1000)
 
+        cpu = _cpu_seconds(target.pid)
         started = time.perf_counter()
         await asyncio.gather(*(worker(conn) for conn in conns))
         into.seconds += time.perf_counter() - started
+        into.cpu += _cpu_seconds(target.pid) - cpu
     finally:
         for conn in conns:
             conn.close()
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _rows(results: dict[tuple[str, bool, int], Samples], hubs: list[str]) -> list[str]:
-    lines = [
-        "| mesure | c | direct p50 | direct p99 | via | hub p50 | hub p99 | ajouté p50 "
-        "| direct req/s | hub req/s | ratio |",
-        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    kinds = (("non-stream total", False, "total"), ("stream TTFB", True, "ttfb"),
-             ("stream total", True, "total"))  # fmt: skip
-    for label, stream, attr in kinds:
-        for conc in (1, 32):
-            direct = results["direct", stream, conc]
-            d = getattr(direct, attr)
-            for hub in hubs:
-                h = getattr(results[hub, stream, conc], attr)
-                rate = results[hub, stream, conc].rate
-                lines.append(
-                    f"| {label} | {conc} | {_pct(d, 0.5):.3f} | {_pct(d, 0.99):.3f} | {hub} "
-                    f"| {_pct(h, 0.5):.3f} | {_pct(h, 0.99):.3f} "
-                    f"| {_pct(h, 0.5) - _pct(d, 0.5):+.3f} | {direct.rate:.0f} | {rate:.0f} "
-                    f"| {rate / direct.rate:.2f} |"
-                )
-    return lines
-
-
-def _write_config(tmp: Path, name: str, upstream: int, savings: bool) -> Path:
+def _write_config(tmp: Path, name: str, upstream: int) -> Path:
     path = tmp / f"{name}.toml"
-    extra = "" if savings else "\n[savings]\nmasking = false\ncompaction = false\n"
     path.write_text(
         f'[database]\npath = "{name}.db"\n[mcp]\nworkspace = "{tmp}"\n'
         f'[providers.fast]\nbase_url = "http://{HOST}:{upstream}/v1"\n'
-        f'[models."fast/chat"]\nprovider = "fast"\nmodel = "fast"\nmax_context = 128000\n{extra}'
+        f'[models."fast/chat"]\nprovider = "fast"\nmodel = "fast"\nmax_context = 128000\n'
     )
     return path
 
@@ -157,62 +152,140 @@ def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **env})
 
 
+def _uvicorn(app: str, port: int, *extra: str) -> list[str]:
+    return ["-m", "uvicorn", app, *extra, "--host", HOST, "--port", str(port),
+            "--log-level", "warning", "--no-access-log"]  # fmt: skip
+
+
 def _machine() -> str:
-    model = "?"
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    for line in lscpu.splitlines():
-        if line.startswith("Model name:"):
-            model = line.split(":", 1)[1].strip()
+    model = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines()
+                  if ln.startswith("Model name:")), "?")  # fmt: skip
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine : {model}, {os.cpu_count()} cœurs (amont, hub et client se les partagent), "
+    return (f"machine : {model}, {os.cpu_count()} cœurs partagés (amont, relais, hub, client), "
             f"Python {platform.python_version()}, charge moyenne {load}")  # fmt: skip
+
+
+def _table(name: str, res: dict[tuple[str, bool, int], Samples]) -> list[str]:
+    lines = [
+        f"\namont {name} — ms ; CPU = ms de processeur par requête (/proc, c=32)\n",
+        "| mesure | c | direct p50/p99 | relais p50/p99 | hub p50/p99 | hub−direct p50 "
+        "| hub−relais p50 | req/s direct/relais/hub | hub/relais | hub/direct "
+        "| CPU relais/hub |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, stream, attr in (("non-stream", False, "total"), ("stream TTFB", True, "ttfb"),
+                                ("stream total", True, "total")):  # fmt: skip
+        for conc in (1, 32):
+            d, r, h = (res[t, stream, conc] for t in ("direct", "relais", "hub"))
+            cpu = f"{r.cpu_ms:.3f}/{h.cpu_ms:.3f}" if conc > 1 else ""
+            lines.append(
+                f"| {label} | {conc} | {d.p(0.5, attr):.2f}/{d.p(0.99, attr):.2f} "
+                f"| {r.p(0.5, attr):.2f}/{r.p(0.99, attr):.2f} "
+                f"| {h.p(0.5, attr):.2f}/{h.p(0.99, attr):.2f} "
+                f"| {h.p(0.5, attr) - d.p(0.5, attr):+.2f} "
+                f"| {h.p(0.5, attr) - r.p(0.5, attr):+.2f} "
+                f"| {d.rate:.0f}/{r.rate:.0f}/{h.rate:.0f} | {h.rate / r.rate:.2f} "
+                f"| {h.rate / d.rate:.2f} | {cpu} |"
+            )
+    return lines
+
+
+def _targets(name: str, res: dict[tuple[str, bool, int], Samples]) -> list[str]:
+    def check(label: str, ok: bool, value: str) -> str:
+        return f"- [{'OK' if ok else 'RATÉ'}] {name} : {label} : {value}"
+
+    out = []
+    added = res["hub", False, 1].p(0.5) - res["direct", False, 1].p(0.5)
+    out.append(check("p50 ajouté c=1 ≤ 1 ms", added <= 1.0, f"{added:+.2f} ms"))
+    ttfb = res["hub", True, 1].p(0.5, "ttfb") - res["direct", True, 1].p(0.5, "ttfb")
+    out.append(check("TTFB ajouté c=1 ≤ 1 ms", ttfb <= 1.0, f"{ttfb:+.2f} ms"))
+    for stream in (False, True):
+        kind = "stream" if stream else "non-stream"
+        hub, relay = res["hub", stream, 32], res["relais", stream, 32]
+        ratio = hub.rate / relay.rate
+        out.append(check(f"{kind} c=32 req/s hub ≥ 0,7 × relais", ratio >= 0.7, f"{ratio:.2f}"))
+        cpu = hub.cpu_ms / relay.cpu_ms if relay.cpu_ms else 0.0
+        out.append(check(f"{kind} CPU/req hub ≤ 1,5 × relais", cpu <= 1.5, f"{cpu:.2f}"))
+        if name == "starlette":
+            direct = hub.rate / res["direct", stream, 32].rate
+            out.append(check(f"{kind} c=32 hub ≥ 0,35 × direct", direct >= 0.35, f"{direct:.2f}"))
+    return out
+
+
+def _stats(port: int) -> int:
+    with urllib.request.urlopen(f"http://{HOST}:{port}/api/stats", timeout=10) as reply:
+        data = json.loads(reply.read())
+    return int(data["totals"]["requests"])
+
+
+async def _burst(hub: Target) -> str:
+    before = await asyncio.to_thread(_stats, hub.port)
+    samples = Samples()
+    body = _body(hub.model, False)
+    head = request_head(HOST, hub.port, hub.path, body)
+    conns = [await Connection.open(HOST, hub.port) for _ in range(64)]
+    remaining = iter(range(100))
+
+    async def worker(conn: Connection) -> None:
+        for _ in remaining:
+            status, _, total = await conn.post(head, body)
+            samples.errors += status != 200
+            samples.total.append(total)
+
+    await asyncio.gather(*(worker(c) for c in conns))
+    for conn in conns:
+        conn.close()
+    rows = await asyncio.to_thread(_stats, hub.port) - before
+    ok = samples.errors == 0 and rows == 100 and len(samples.total) == 100
+    return (f"- [{'OK' if ok else 'RATÉ'}] rafale 100 requêtes à c=64 : {len(samples.total)} "
+            f"réponses, {samples.errors} erreur(s), {rows} ligne(s) stockée(s)")  # fmt: skip
+
+
+async def _run_upstream(name: str, tmp: Path, args: argparse.Namespace) -> list[str]:
+    up, relay_port, hub_port = _free_port(), _free_port(), _free_port()
+    procs = [_spawn(_uvicorn(UPSTREAMS[name], up))]
+    procs.append(_spawn(_uvicorn("bench.bare_relay:create", relay_port, "--factory"),
+                        BENCH_UPSTREAM=f"http://{HOST}:{up}/v1"))  # fmt: skip
+    config = _write_config(tmp, f"hub-{name}", up)
+    procs.append(_spawn(["-m", "hub", "serve", "--config", str(config), "--port", str(hub_port),
+                         "--log-level", "warning"]))  # fmt: skip
+    try:
+        for port in (up, relay_port, hub_port):
+            await _wait_port(port)
+        targets = [
+            Target("direct", up, "/v1/chat/completions", "fast", procs[0].pid),
+            Target("relais", relay_port, "/chat/completions", "fast", procs[1].pid),
+            Target("hub", hub_port, "/chat/completions", "fast/chat", procs[2].pid),
+        ]
+        res = {(t.label, s, c): Samples() for t in targets for s in (False, True)
+               for c in (1, 32)}  # fmt: skip
+        for stream in (False, True):
+            for conc in (1, 32):
+                count = args.requests * (4 if conc > 1 else 1)
+                for _ in range(args.rounds):
+                    for target in targets:
+                        await _phase(target, stream, conc, count, res[target.label, stream, conc])
+        errors = sum(s.errors for s in res.values())
+        lines = [*_table(name, res), f"\nerreurs HTTP : {errors}\n", *_targets(name, res)]
+        if name == "raw":
+            lines.append(await _burst(targets[2]))
+        return lines
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=40)
 
 
 async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench proxy")
-    parser.add_argument("--requests", type=int, default=400, help="par phase, c=1 (×4 à c=32)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--reps", type=int, default=200, help="répétitions du comptage")
-    parser.add_argument("--no-savings-row", action="store_true")
+    parser.add_argument("--requests", type=int, default=300, help="par phase à c=1 (×4 à c=32)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", choices=sorted(UPSTREAMS))
     args = parser.parse_args(argv)
     print(_machine())
-    up_port = _free_port()
-    hubs = {"hub": True} if args.no_savings_row else {"hub": True, "hub sans économies": False}
-    ports = {name: _free_port() for name in [*hubs, BARE]}
+    print(f"{args.rounds} tours × {args.requests} requêtes (×4 à c=32) par cible et par mesure")
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        upstream = ["-m", "uvicorn", "bench.fast_http:fast_upstream", "--host", HOST, "--port",
-                    str(up_port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
-        procs = [_spawn(upstream)]
-        relay = ["-m", "uvicorn", "--factory", "bench.bare_relay:create", "--host", HOST, "--port",
-                 str(ports[BARE]), "--log-level", "warning", "--no-access-log"]  # fmt: skip
-        procs.append(_spawn(relay, BENCH_UPSTREAM=f"http://{HOST}:{up_port}/v1"))
-        for name, savings in hubs.items():
-            config = _write_config(tmp, f"hub{len(procs)}", up_port, savings)
-            procs.append(_spawn(["-m", "hub", "serve", "--config", str(config), "--port",
-                                 str(ports[name]), "--log-level", "warning"]))  # fmt: skip
-        try:
-            for port in (up_port, *ports.values()):
-                await _wait_port(port)
-            targets = [Target("direct", up_port, "/v1/chat/completions", "fast")]
-            targets += [Target(n, p, "/chat/completions", "fast/chat") for n, p in ports.items()]
-            results = {(t.label, s, c): Samples() for t in targets for s in (False, True)
-                       for c in (1, 32)}  # fmt: skip
-            for stream in (False, True):
-                for conc in (1, 32):
-                    count = args.requests * (4 if conc > 1 else 1)
-                    for _ in range(args.rounds):
-                        for target in targets:
-                            key = (target.label, stream, conc)
-                            await _phase(target, stream, conc, count, results[key])
-            errors = sum(s.errors for s in results.values())
-            print(f"\n{args.rounds} tours × {args.requests} requêtes (×4 à c=32) par cible ; "
-                  f"ms ; erreurs HTTP : {errors}\n")  # fmt: skip
-            print("\n".join(_rows(results, [*hubs, BARE])))
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=10)
-    print()
-    print("\n".join(await counting_report(args.reps)))
+        for name in [args.only] if args.only else list(UPSTREAMS):
+            print("\n".join(await _run_upstream(name, Path(tmp_name), args)), flush=True)

@@ -152,7 +152,7 @@ async def test_journal_replay_is_idempotent_and_ignores_live_segments(tmp_path: 
     journal = Journal(directory, "hub.db")
     journal.started("a", _row("a", "interrupted").to_json())
     journal.started("b", _row("b", "interrupted").to_json())
-    journal.ended("a", _row("a").to_json())
+    journal.ended([("a", _row("a").to_json())])
     assert orphans(directory, "hub.db") == []  # held by this live journal
     with (directory / "hub.db.1.0.jsonl").open("w") as cut:
         cut.write('{"k": "start", "id": "c", "row": {"session_id"')  # disk full mid-line

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 
@@ -54,6 +55,10 @@ def _row(session_id: int, request_id: str) -> RequestRecord:
     )  # fmt: skip
 
 
+async def _built(row: RequestRecord) -> RequestRecord:
+    return row
+
+
 async def test_failing_database_queues_rows_logs_once_and_recovers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -67,9 +72,10 @@ async def test_failing_database_queues_rows_logs_once_and_recovers(
         store.broken = True
         for i in range(3):
             writer.begin(_row(session.id, f"r{i}"))
-            writer.finish(_row(session.id, f"r{i}"))
-        while store.attempts < 3:  # several failed attempts, one incident
-            await asyncio.sleep(0.05)
+            writer.finish(_built(_row(session.id, f"r{i}")))
+        with anyio.fail_after(30):  # a hang guard: several failed attempts, one incident
+            while store.attempts < 3:
+                await asyncio.sleep(0.05)
         health = writer.health()
         assert not health.ok and "disk is full" in (health.reason or "")
         assert health.queued == 3 and health.journal_pending == 3

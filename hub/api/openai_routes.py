@@ -84,27 +84,32 @@ async def chat_completions(request: Request) -> Response:
 async def _until_disconnect(
     request: Request, work: Coroutine[None, None, JsonReply | StreamReply]
 ) -> JsonReply | StreamReply:
-    """Run the upstream call, cancelling it if the client goes away meanwhile.
+    """Run the upstream call in this task, cancelling it if the client goes away meanwhile.
 
-    The body is already read, so the next ``receive`` only returns on disconnect.
+    The body is already read, so the next ``receive`` only returns on disconnect. One
+    watcher task per request (it was two tasks and an ``asyncio.wait``).
     """
+    handler = asyncio.current_task()
+    assert handler is not None
+    gone = False
 
-    async def disconnected() -> None:
+    async def watch() -> None:
+        nonlocal gone
         while (await request.receive())["type"] != "http.disconnect":
             continue
+        gone = True
+        handler.cancel()
 
-    worker = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(disconnected())
+    watcher = asyncio.create_task(watch())
     try:
-        await asyncio.wait({worker, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        handler.uncancel()
+        raise HubError("Client déconnecté.", status=499, code="client_disconnected") from None
     finally:
         watcher.cancel()
-        if not worker.done():
-            worker.cancel()
-            await asyncio.wait({worker})
-    if worker.cancelled():
-        raise HubError("Client déconnecté.", status=499, code="client_disconnected")
-    return worker.result()
 
 
 routes = [

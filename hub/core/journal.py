@@ -70,9 +70,12 @@ class Journal:
             raise OSError(f"verrou impossible sur {path}")
         return _Segment(path, fd)
 
-    def _append(self, kind: str, request_id: str, row: JSONObject) -> _Segment:
-        line = json.dumps({"k": kind, "id": request_id, "row": row}, ensure_ascii=False)
-        data = (line + "\n").encode()
+    def _append(self, kind: str, entries: list[tuple[str, JSONObject]]) -> _Segment:
+        lines = [
+            json.dumps({"k": kind, "id": request_id, "row": row}, ensure_ascii=False) + "\n"
+            for request_id, row in entries
+        ]
+        data = "".join(lines).encode()
         segment = self._current
         written = os.write(segment.fd, data)
         if written != len(data):
@@ -82,13 +85,14 @@ class Journal:
 
     def started(self, request_id: str, row: JSONObject) -> None:
         """The row left if the request never ends. Raises ``OSError`` (disk full…)."""
-        segment = self._append("start", request_id, row)
+        segment = self._append("start", [(request_id, row)])
         segment.open_ids.add(request_id)
         self._ids[request_id] = segment
 
-    def ended(self, request_id: str, row: JSONObject) -> None:
-        """The final row. Raises ``OSError``; the row is then only in memory."""
-        self._append("end", request_id, row)
+    def ended(self, entries: list[tuple[str, JSONObject]]) -> None:
+        """Final rows (one write for a batch). Raises ``OSError``; they are then in memory."""
+        if entries:
+            self._append("end", entries)
 
     def committed(self, request_ids: Iterable[str]) -> None:
         """These rows are in the database: their segments may go."""

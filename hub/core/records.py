@@ -60,7 +60,9 @@ class RequestRecord:
     id: int | None = None
 
     def to_json(self) -> JSONObject:
-        data: JSONObject = dict(asdict(self))
+        # Every field is a scalar: a shallow copy is asdict() without its deep copies, which
+        # cost ~100 µs per row three times per request (journal start, end, metric event).
+        data: JSONObject = dict(vars(self))
         data["total_tokens"] = self.prompt_tokens + self.completion_tokens
         return data
 

@@ -61,7 +61,10 @@ class _Body(httpx2.AsyncByteStream):
         self._response.release()
 
 
-def _timeout(request: httpx2.Request) -> aiohttp.ClientTimeout:
+Seconds = tuple[float | None, float | None, float | None]
+
+
+def _seconds(request: httpx2.Request) -> Seconds:
     raw = request.extensions.get("timeout")
     values = raw if isinstance(raw, dict) else {}
 
@@ -69,12 +72,7 @@ def _timeout(request: httpx2.Request) -> aiohttp.ClientTimeout:
         value = values.get(name)
         return float(value) if isinstance(value, int | float) else None
 
-    return aiohttp.ClientTimeout(
-        total=None,
-        connect=seconds("pool"),
-        sock_connect=seconds("connect"),
-        sock_read=seconds("read"),
-    )
+    return seconds("pool"), seconds("connect"), seconds("read")
 
 
 class AiohttpTransport(httpx2.AsyncBaseTransport):
@@ -84,6 +82,19 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         self._limit = max_connections
         self._keepalive = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[Seconds, aiohttp.ClientTimeout] = {}  # one per distinct setting
+
+    def _timeout(self, request: httpx2.Request) -> aiohttp.ClientTimeout:
+        key = _seconds(request)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            pool, connect, read = key
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=pool, sock_connect=connect, sock_read=read
+            )
+            if len(self._timeouts) < 64:
+                self._timeouts[key] = timeout
+        return timeout
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -112,7 +123,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 data=body or None,
                 headers=headers,
                 allow_redirects=False,
-                timeout=_timeout(request),
+                timeout=self._timeout(request),
             )
         return httpx2.Response(
             status_code=response.status,

@@ -102,44 +102,93 @@ def _tool_call_text(holder: JSONObject) -> list[str]:
     return parts
 
 
+OTHER, USAGE_ONLY, DONE = 0, 1, 2  # what ``StreamTracker.observe`` saw
+
+
 @dataclass
 class StreamTracker:
-    """What a relayed stream said: text so far, usage if sent, whether it finished."""
+    """What a relayed stream said: usage if sent, whether it ended, the text (lazily).
 
-    parts: list[str] = field(default_factory=list)
+    Only events that mention ``usage`` are parsed while the stream runs; the others are
+    kept as text and parsed once, at the end, if their text is needed (no upstream usage
+    to record, or a stream cut before ``[DONE]``). JSON work per event was most of the
+    hub's CPU on a stream.
+    """
+
     usage: Usage | None = None
     done: bool = False
-    finished: bool = False
+    _pending: list[str] = field(default_factory=list)
+    _parts: list[str] = field(default_factory=list)
+    _finished: bool = False
+    last: JSONObject = field(default_factory=dict)  # ``id``/``model``/``created`` seen last
 
-    def observe(self, event: bytes) -> bool:
-        """Record one event; True if it is a usage-only chunk (choices empty)."""
+    def observe(self, event: bytes) -> int:
+        """Record one event: ``USAGE_ONLY`` (a usage chunk, choices empty), ``DONE``, ``OTHER``."""
         data = event_data(event)
         if data is None:
-            return False
+            return OTHER
         if data.strip() == "[DONE]":
             self.done = True
-            return False
-        try:
-            parsed = json.loads(data)
-        except ValueError:
-            return False
-        payload = as_object(parsed)
+            return DONE
+        if '"usage"' not in data:
+            self._pending.append(data)
+            return OTHER
+        payload = _payload(data)
         if payload is None:
-            return False
-        choices = as_list(payload.get("choices"))
-        for choice in choices:
-            obj = as_object(choice) or {}
-            delta = as_object(obj.get("delta")) or {}
-            self.parts.append(as_str(delta.get("content")) or "")
-            self.parts.extend(_tool_call_text(delta))
-            if obj.get("finish_reason"):
-                self.finished = True
+            return OTHER
+        if as_list(payload.get("choices")):
+            self._pending.append(data)
         usage = usage_of(payload)
-        if usage is not None:
-            self.usage = usage
-            return not choices
-        return False
+        if usage is None:
+            return OTHER
+        self.usage = usage
+        return OTHER if as_list(payload.get("choices")) else USAGE_ONLY
+
+    def _parse(self) -> None:
+        pending, self._pending = self._pending, []
+        for data in pending:
+            payload = _payload(data)
+            if payload is None:
+                continue
+            self.last = {k: payload[k] for k in ("id", "model", "created") if k in payload}
+            for choice in as_list(payload.get("choices")):
+                obj = as_object(choice) or {}
+                delta = as_object(obj.get("delta")) or {}
+                self._parts.append(as_str(delta.get("content")) or "")
+                self._parts.extend(_tool_call_text(delta))
+                if obj.get("finish_reason"):
+                    self._finished = True
+
+    @property
+    def finished(self) -> bool:
+        self._parse()
+        return self._finished
 
     @property
     def text(self) -> str:
-        return "".join(self.parts)
+        self._parse()
+        return "".join(self._parts)
+
+
+def _payload(data: str) -> JSONObject | None:
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return None
+    return as_object(parsed)
+
+
+def usage_event(base: JSONObject, prompt: int, completion: int) -> bytes:
+    """A final usage chunk the hub writes itself (the upstream sent none): estimated."""
+    payload: JSONObject = {
+        **base,
+        "object": "chat.completion.chunk",
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+        "x_kimi_usage": "estimated",
+    }
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()

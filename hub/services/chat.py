@@ -1,8 +1,9 @@
 """The path of one chat request: route, session, forward, relay, record.
 
 Every outcome, including upstream failure and client disconnect, ends in exactly
-one ``RequestRecord``. Prompt counting starts beside the upstream call and is only
-awaited by the background recorder, so it never delays a byte to the client.
+one ``RequestRecord``: journaled when the request starts (``interrupted`` if the hub
+dies), final when it ends. The final row (token counts, parsing the answer for usage)
+is built by the recorder's writer task, so it never delays a byte to the client.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from dataclasses import dataclass, field
 import anyio
 import httpx2
 
-from hub.core.body_store import CapturedBodies
 from hub.core.errors import HubError, UpstreamError
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object
-from hub.core.records import RequestRecord, RequestStatus
+from hub.core.records import RequestStatus
 from hub.core.tokens import TokenCounter
 from hub.proxy.routing import ModelRouter, Route
-from hub.proxy.sse import SSESplitter, StreamTracker, Usage, completion_text, usage_of
+from hub.proxy.sse import DONE, USAGE_ONLY, SSESplitter, StreamTracker, usage_event
 from hub.proxy.upstream import ProviderPool, UpstreamReply
+from hub.services.call import Call, Outcome, json_outcome
 from hub.services.limits import Admission
-from hub.services.metrics import MetricRecorder, cost_of
+from hub.services.metrics import MetricRecorder
 from hub.services.savings import ContextTooLarge, SavingsService
 from hub.services.sessions import SessionService
 
@@ -43,28 +44,6 @@ class JsonReply:
 class StreamReply:
     chunks: AsyncIterator[bytes]
     headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Call:
-    """What is known about one request while it is in flight."""
-
-    route: Route
-    session_id: int
-    stream: bool
-    request_id: str
-    prompt: asyncio.Task[int] | None = None
-    started: float = field(default_factory=time.perf_counter)
-    created_at: float = field(default_factory=time.time)
-    attempts: int = 1
-    ttfb_ms: float | None = None
-    tokens_saved: int = 0
-    bodies: CapturedBodies | None = None  # [logging] store_bodies: for the inspector
-    admission: Admission | None = None
-
-    @property
-    def key_id(self) -> str | None:
-        return self.admission.key_id if self.admission else None
 
 
 def sse_error(message: str, code: str) -> bytes:
@@ -91,82 +70,28 @@ class ChatService:
 
     def _record(
         self,
-        call: _Call,
+        call: Call,
         *,
         status: RequestStatus,
         http_status: int,
-        usage: Usage | None = None,
-        completion: str = "",
+        outcome: Outcome | None = None,
         error: str | None = None,
     ) -> None:
-        total_ms = (time.perf_counter() - call.started) * 1000
+        """The final row, built and stored in the background (never awaited here)."""
+        ended = time.perf_counter()
         if call.admission is not None:
             call.admission.recording = True
-
-        async def build() -> RequestRecord:
-            estimate = await call.prompt if call.prompt else 0
-            cached = usage.cached_tokens if usage is not None else 0
-            if usage is not None:
-                prompt, completion_tokens, source = (
-                    usage.prompt_tokens, usage.completion_tokens, "upstream"
-                )  # fmt: skip
-            else:
-                prompt, source = estimate, "estimated"
-                completion_tokens = self._counter.count_text(completion) if completion else 0
-            record = RequestRecord(
-                session_id=call.session_id,
-                created_at=call.created_at,
-                model_key=call.route.model_key,
-                provider=call.route.provider.name,
-                upstream_model=call.route.upstream_model,
-                stream=call.stream,
-                prompt_tokens=prompt,
-                completion_tokens=completion_tokens,
-                usage_source="upstream" if source == "upstream" else "estimated",
-                prompt_estimate=estimate,
-                ttfb_ms=call.ttfb_ms,
-                total_ms=total_ms,
-                status=status,
-                http_status=http_status,
-                error=error,
-                cost=cost_of(call.route.model, prompt, completion_tokens, cached),
-                attempts=call.attempts,
-                tokens_saved=call.tokens_saved,
-                request_id=call.request_id,
-                key_id=call.key_id,
-                cached_tokens=cached,
-            )
-            if call.admission is not None:
-                call.admission.settle(record)
-            return record
-
-        self._recorder.submit(build(), call.bodies)
-
-    def _begin(self, call: _Call) -> None:
-        """Journal the row this request leaves if the hub dies before it ends."""
-        self._recorder.begin(
-            RequestRecord(
-                session_id=call.session_id,
-                created_at=call.created_at,
-                model_key=call.route.model_key,
-                provider=call.route.provider.name,
-                upstream_model=call.route.upstream_model,
-                stream=call.stream,
-                prompt_tokens=0,
-                completion_tokens=0,
-                usage_source="estimated",
-                prompt_estimate=0,
-                ttfb_ms=None,
-                total_ms=0.0,
-                status="interrupted",
-                http_status=0,
-                error="interrompue : le hub s'est arrêté pendant la requête",
-                cost=0.0,
-                tokens_saved=call.tokens_saved,
-                request_id=call.request_id,
-                key_id=call.key_id,
-            )
+        self._recorder.submit(
+            call.final_row(self._counter, status, http_status, outcome, error, ended),
+            call.bodies,
         )
+
+    def _record_cancel(self, call: Call) -> None:
+        if call.timed_out:
+            error = f"délai total de {self._pool.retry.total_timeout:g} s dépassé"
+            self._record(call, status="error", http_status=504, error=error)
+        else:
+            self._record(call, status="cancelled", http_status=499, error="client déconnecté")
 
     def _refuse(
         self,
@@ -179,8 +104,8 @@ class ChatService:
         admission: Admission | None,
     ) -> None:
         request_id = self._recorder.new_request_id()
-        call = _Call(route, session_id, stream, request_id, attempts=0, admission=admission)
-        call.prompt = asyncio.create_task(self._counter.count_chat_async(messages, tools))
+        call = Call(route, session_id, stream, request_id, messages, tools, attempts=0,
+                    admission=admission)  # fmt: skip
         self._record(call, status="error", http_status=exc.status, error=exc.message)
 
     async def handle(
@@ -207,16 +132,17 @@ class ChatService:
             self._refuse(route, session.id, stream, messages, tools, exc, admission)
             raise
         messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
-        call = _Call(
+        call = Call(
             route=route,
             session_id=session.id,
             stream=stream,
             request_id=self._recorder.new_request_id(),
+            messages=messages,
+            tools=tools,
             tokens_saved=tokens_saved,
             admission=admission,
         )
-        self._begin(call)  # 503 here if storage cannot record it: nothing sent upstream
-        call.prompt = asyncio.create_task(self._counter.count_chat_async(messages, tools))
+        self._recorder.begin(call.start_row())  # 503 if storage cannot: nothing sent upstream
         upstream: JSONObject = {**payload, "model": route.upstream_model, "messages": messages}
         wants_usage = False
         if stream:
@@ -225,6 +151,44 @@ class ChatService:
             upstream["stream_options"] = {**options, "include_usage": True}
         body = json.dumps(upstream, ensure_ascii=False).encode()
         call.bodies = self._recorder.capture(payload, upstream)
+        result: JsonReply | StreamReply
+        if stream:
+            reply = await self._send(call, route, body)
+            if reply.response.status_code < 400:
+                result = StreamReply(self._relay(call, reply, wants_usage), _media(reply))
+            else:
+                result = await self._complete(call, reply)
+        else:
+            result = await self._within_total(call, route, body)
+        result.headers["x-kimi-session"] = str(session.id)  # which session recorded it
+        return result
+
+    async def _within_total(self, call: Call, route: Route, body: bytes) -> JsonReply:
+        """A non-streamed answer, retries included, within ``[retry].total_timeout``."""
+        task = asyncio.current_task()
+        assert task is not None
+
+        def expire() -> None:
+            call.timed_out = True
+            task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(self._pool.retry.total_timeout, expire)
+        try:
+            return await self._complete(call, await self._send(call, route, body))
+        except asyncio.CancelledError:
+            if not call.timed_out or task.uncancel() > 0:
+                raise
+            raise UpstreamError(
+                f"Le fournisseur « {route.provider.name} » n'a pas répondu dans le délai total "
+                f"({self._pool.retry.total_timeout:g} s).",
+                status=504,
+                code="upstream_timeout",
+                attempts=call.attempts,
+            ) from None
+        finally:
+            timer.cancel()
+
+    async def _send(self, call: Call, route: Route, body: bytes) -> UpstreamReply:
         try:
             reply = await self._pool.post_chat(route, body)
         except UpstreamError as exc:
@@ -232,24 +196,18 @@ class ChatService:
             self._record(call, status="error", http_status=exc.status, error=exc.message)
             raise
         except asyncio.CancelledError:
-            self._record(call, status="cancelled", http_status=499, error="client déconnecté")
+            self._record_cancel(call)
             raise
         call.attempts = reply.attempts
         call.ttfb_ms = (reply.headers_at - call.started) * 1000
-        result: JsonReply | StreamReply
-        if stream and reply.response.status_code < 400:
-            result = StreamReply(self._relay(call, reply, wants_usage), _media(reply))
-        else:
-            result = await self._complete(call, reply)
-        result.headers["x-kimi-session"] = str(session.id)  # which session recorded it
-        return result
+        return reply
 
-    async def _complete(self, call: _Call, reply: UpstreamReply) -> JsonReply:
+    async def _complete(self, call: Call, reply: UpstreamReply) -> JsonReply:
         response = reply.response
         try:
             content = await response.aread()
         except asyncio.CancelledError:
-            self._record(call, status="cancelled", http_status=499, error="client déconnecté")
+            self._record_cancel(call)
             raise
         except httpx2.TransportError as exc:
             self._record(call, status="error", http_status=502, error=type(exc).__name__)
@@ -262,34 +220,37 @@ class ChatService:
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
             return JsonReply(response.status_code, content, _passthrough(reply))
-        try:
-            parsed: JSON = json.loads(content)
-        except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
-            parsed = None
-        payload = as_object(parsed) or {}
-        self._record(
-            call,
-            status="ok",
-            http_status=response.status_code,
-            usage=usage_of(payload),
-            completion=completion_text(payload),
-        )
+        # Relayed byte for byte; usage and text are read when the row is built.
+        self._record(call, status="ok", http_status=response.status_code,
+                     outcome=json_outcome(content))  # fmt: skip
         return JsonReply(response.status_code, content, _media(reply))
 
     async def _relay(
-        self, call: _Call, reply: UpstreamReply, wants_usage: bool
+        self, call: Call, reply: UpstreamReply, wants_usage: bool
     ) -> AsyncIterator[bytes]:
-        """Yield each SSE event as soon as it is complete; drop only our usage chunk."""
+        """Pass on what each upstream read delivered, at once, as one chunk.
+
+        Events are split only to be observed (``StreamTracker``); the only changes are
+        dropping the usage chunk the client did not ask for, and adding an estimated one
+        (flagged ``"x_kimi_usage": "estimated"``) before ``[DONE]`` when the client asked
+        for usage and the upstream sent none.
+        """
         tracker = StreamTracker()
         splitter = SSESplitter()
         status: RequestStatus = "ok"
         error: str | None = None
         try:
             async for chunk in reply.response.aiter_bytes():
+                out: list[bytes] = []
                 for event in splitter.feed(chunk):
-                    if tracker.observe(event) and not wants_usage:
+                    seen = tracker.observe(event)
+                    if seen == USAGE_ONLY and not wants_usage:
                         continue
-                    yield self._pool.redactor.data(event)  # error events and echoes alike
+                    if seen == DONE and wants_usage and tracker.usage is None:
+                        out.append(await self._estimated_usage(call, tracker))
+                    out.append(self._pool.redactor.data(event))  # error events and echoes alike
+                if out:
+                    yield b"".join(out)
             if not (tracker.done or tracker.finished):
                 status, error = "partial", "flux interrompu par le fournisseur"
                 yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
@@ -300,16 +261,16 @@ class ChatService:
             status, error = "cancelled", "client déconnecté"
             raise
         finally:
-            self._record(
-                call,
-                status=status,
-                http_status=499 if status == "cancelled" else reply.response.status_code,
-                usage=tracker.usage if status == "ok" else None,
-                completion=tracker.text,
-                error=error,
-            )
+            usage = tracker.usage
+            self._record(call, status=status,
+                         http_status=499 if status == "cancelled" else reply.response.status_code,
+                         outcome=lambda: (usage, tracker.text), error=error)  # fmt: skip
             with anyio.CancelScope(shield=True):
                 await reply.response.aclose()
+
+    async def _estimated_usage(self, call: Call, tracker: StreamTracker) -> bytes:
+        prompt = await call.prompt_estimate(self._counter)
+        return usage_event(tracker.last, prompt, self._counter.count_text(tracker.text))
 
 
 def _media(reply: UpstreamReply) -> dict[str, str]:

@@ -9,6 +9,7 @@ publish ``metric`` events and ``alert`` gauges.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import sqlite3
 import uuid
@@ -68,10 +69,12 @@ class MetricRecorder:
         self._bus = bus
         self._thresholds = config.thresholds
         self._models = models
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Task[None]] = set()  # bodies being saved after their rows
         self._levels: dict[int, int] = {}
         self._rows = RowWriter(store, journal, self._stored, queue_limit)
         self.observers: list[Callable[[RequestRecord], None]] = []  # e.g. Prometheus counters
+        self._id_prefix = uuid.uuid4().hex[:16] + "-"
+        self._ids = itertools.count(1)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -88,9 +91,9 @@ class MetricRecorder:
     def health(self) -> StorageHealth:
         return self._rows.health()
 
-    @staticmethod
-    def new_request_id() -> str:
-        return uuid.uuid4().hex
+    def new_request_id(self) -> str:
+        """Unique across processes and restarts: a random prefix per process, then a counter."""
+        return f"{self._id_prefix}{next(self._ids):x}"
 
     def begin(self, row: RequestRecord) -> None:
         """Journal the row a request leaves if the hub dies; 503 if storage cannot."""
@@ -103,24 +106,25 @@ class MetricRecorder:
     def submit(
         self, record: Awaitable[RequestRecord], bodies: CapturedBodies | None = None
     ) -> None:
-        """Schedule a record; never awaited by the request that produced it."""
-        task = asyncio.create_task(self._finish(record, bodies))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        """A request's final row, built by the writer task; never awaited by the request.
 
-    async def _finish(
-        self, pending: Awaitable[RequestRecord], bodies: CapturedBodies | None = None
-    ) -> None:
+        Captured bodies wait under the row's request id until ``_stored`` has its id.
+        """
+        if bodies is not None:
+            record = self._with_bodies(record, bodies)
+        self._rows.finish(record)
+
+    async def _with_bodies(
+        self, pending: Awaitable[RequestRecord], bodies: CapturedBodies
+    ) -> RequestRecord:
         record = await pending
-        if bodies is not None and record.request_id:
+        if record.request_id:
             self._unsaved_bodies[record.request_id] = bodies
             while len(self._unsaved_bodies) > MAX_UNSAVED_BODIES:  # rows that were dropped
                 del self._unsaved_bodies[next(iter(self._unsaved_bodies))]
-        self._rows.finish(record)
+        return record
 
     async def flush(self) -> None:
-        while self._pending:
-            await asyncio.gather(*list(self._pending))
         await self._rows.drained()
         while self._pending:  # the bodies of the rows just written
             await asyncio.gather(*list(self._pending))

@@ -12,11 +12,12 @@ Policy when storage fails (documented in docs/ARCHITECTURE.md, "Durability"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from hub.core.store import Store
 
 logger = logging.getLogger("hub.rows")
 BATCH = 500
+# After the first row of a batch, wait this long for more (unless a reader is waiting):
+# one transaction per 50 ms instead of one per row (each statement is a hop to the SQLite
+# thread, under the GIL).
+COALESCE = 0.05
 RETRY_MIN, RETRY_MAX = 0.1, 5.0
 
 
@@ -67,6 +72,8 @@ class RowWriter:
         self._limit = queue_limit
         self._queue: deque[RequestRecord] = deque()
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._builds: list[Awaitable[RequestRecord]] = []
         self._progress = asyncio.Event()
         self._writing = False
         self._incident: str | None = None
@@ -85,7 +92,7 @@ class RowWriter:
 
     def begin(self, row: RequestRecord) -> None:
         """Journal a request's start (its row if it never ends) or refuse it (503)."""
-        if len(self._queue) >= self._limit:
+        if len(self._queue) + len(self._builds) >= self._limit:
             raise StorageUnavailable(f"{len(self._queue)} lignes en attente d'écriture")
         if self._journal is None or row.request_id is None:
             return
@@ -99,15 +106,30 @@ class RowWriter:
             self._journal_broken = None
             self._since = None if self._incident is None else self._since
 
-    def finish(self, row: RequestRecord) -> None:
-        """A request's final row: journaled, then queued for the next batch."""
-        if self._journal is not None and row.request_id is not None:
-            try:
-                self._journal.ended(row.request_id, row.to_json())
-            except OSError as exc:  # the row is still queued; its start line is journaled
-                self._journal_failed(exc)
-        self._queue.append(row)
+    def finish(self, build: Awaitable[RequestRecord]) -> None:
+        """A request's final row, built by the writer task (off the response path)."""
+        self._builds.append(build)
         self._wake.set()
+
+    async def _build_all(self) -> None:
+        """Build the finished rows, journal them in one write, queue them for the store."""
+        builds, self._builds = self._builds, []
+        rows: list[RequestRecord] = []
+        for build in builds:
+            try:
+                rows.append(await build)
+            except Exception:  # its start line stays journaled: ``interrupted`` at restart
+                logger.exception("Ligne de requête impossible à construire")
+        if self._journal is not None:
+            try:
+                self._journal.ended([(r.request_id, r.to_json()) for r in rows if r.request_id])
+            except OSError as exc:  # the rows are still queued; their start lines are journaled
+                self._journal_failed(exc)
+        self._queue.extend(rows)
+
+    def hurry(self) -> None:
+        """A reader waits (``flush``): skip the coalescing delay."""
+        self._hurry.set()
 
     def _journal_failed(self, exc: OSError) -> None:
         if self._journal_broken is None:
@@ -136,12 +158,17 @@ class RowWriter:
         """Drain the queue forever; cancelled at shutdown after ``drain``."""
         delay = RETRY_MIN
         while True:
-            if not self._queue:
+            if not self._queue and not self._builds:
                 self._wake.clear()
                 await self._wake.wait()
+                if len(self._builds) < BATCH and not self._hurry.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), COALESCE)
+                self._hurry.clear()
                 continue
-            batch = [self._queue[i] for i in range(min(BATCH, len(self._queue)))]
             self._writing = True
+            await self._build_all()
+            batch = [self._queue[i] for i in range(min(BATCH, len(self._queue)))]
             try:
                 ids = await self._store.insert_requests(batch)
             except (sqlite3.Error, OSError, DatabaseUnavailable) as exc:
@@ -169,7 +196,8 @@ class RowWriter:
 
     async def drained(self, *, give_up_on_failure: bool = True) -> None:
         """Until every queued row is written (or, by default, the store is failing)."""
-        while self._queue or self._writing:
+        while self._queue or self._builds or self._writing:
+            self.hurry()
             if give_up_on_failure and self._incident is not None:
                 return
             await self._progress.wait()

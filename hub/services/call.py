@@ -1,0 +1,127 @@
+"""One chat request in flight, and the rows it leaves (journaled start, final row)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hub.core.body_store import CapturedBodies
+from hub.core.jsontypes import JSON, as_object
+from hub.core.records import RequestRecord, RequestStatus
+from hub.core.tokens import TokenCounter
+from hub.proxy.routing import Route
+from hub.proxy.sse import Usage, completion_text, usage_of
+from hub.services.limits import Admission
+from hub.services.metrics import cost_of
+
+# What the reply said, computed off the response path: (upstream usage, completion text).
+Outcome = Callable[[], tuple[Usage | None, str]]
+
+
+@dataclass
+class Call:
+    """What is known about one request while it is in flight."""
+
+    route: Route
+    session_id: int
+    stream: bool
+    request_id: str
+    messages: list[JSON] = field(default_factory=list)  # as forwarded: the prompt estimate
+    tools: list[JSON] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    created_at: float = field(default_factory=time.time)
+    attempts: int = 1
+    ttfb_ms: float | None = None
+    tokens_saved: int = 0
+    timed_out: bool = False  # the non-streaming total deadline cancelled it
+    bodies: CapturedBodies | None = None  # [logging] store_bodies: for the inspector
+    admission: Admission | None = None  # a virtual key's reservation, settled by the row
+
+    @property
+    def key_id(self) -> str | None:
+        return self.admission.key_id if self.admission else None
+
+    async def prompt_estimate(self, counter: TokenCounter) -> int:
+        """tiktoken's count of what was forwarded (cached per message; big ones in a thread)."""
+        return await counter.count_chat_async(self.messages, self.tools)
+
+    def start_row(self) -> RequestRecord:
+        """The row left if the hub dies before the request ends (journaled at start)."""
+        return self._row(0, 0, 0, "estimated", 0.0, "interrupted", 0,
+                         "interrompue : le hub s'est arrêté pendant la requête")  # fmt: skip
+
+    def _row(
+        self,
+        prompt: int,
+        completion: int,
+        estimate: int,
+        source: str,
+        total_ms: float,
+        status: RequestStatus,
+        http_status: int,
+        error: str | None,
+        cached: int = 0,
+    ) -> RequestRecord:
+        return RequestRecord(
+            session_id=self.session_id,
+            created_at=self.created_at,
+            model_key=self.route.model_key,
+            provider=self.route.provider.name,
+            upstream_model=self.route.upstream_model,
+            stream=self.stream,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            usage_source="upstream" if source == "upstream" else "estimated",
+            prompt_estimate=estimate,
+            ttfb_ms=self.ttfb_ms,
+            total_ms=total_ms,
+            status=status,
+            http_status=http_status,
+            error=error,
+            cost=cost_of(self.route.model, prompt, completion, cached),
+            attempts=self.attempts,
+            tokens_saved=self.tokens_saved,
+            request_id=self.request_id,
+            key_id=self.key_id,
+            cached_tokens=cached,
+        )
+
+    async def final_row(
+        self,
+        counter: TokenCounter,
+        status: RequestStatus,
+        http_status: int,
+        outcome: Outcome | None,
+        error: str | None,
+        ended: float,
+    ) -> RequestRecord:
+        """Built in the background: upstream usage if sent, else tiktoken estimates."""
+        total_ms = (ended - self.started) * 1000
+        estimate = await self.prompt_estimate(counter)
+        usage, text = outcome() if outcome else (None, "")
+        if usage is not None and status == "ok":
+            row = self._row(usage.prompt_tokens, usage.completion_tokens, estimate, "upstream",
+                            total_ms, status, http_status, error, usage.cached_tokens)  # fmt: skip
+        else:
+            completion = counter.count_text(text) if text else 0
+            row = self._row(estimate, completion, estimate, "estimated", total_ms, status,
+                            http_status, error)  # fmt: skip
+        if self.admission is not None:
+            self.admission.settle(row)
+        return row
+
+
+def json_outcome(content: bytes) -> Outcome:
+    """Usage and text of a non-streamed answer, parsed only when the row is built."""
+
+    def parse() -> tuple[Usage | None, str]:
+        try:
+            parsed: JSON = json.loads(content)
+        except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
+            parsed = None
+        payload = as_object(parsed) or {}
+        return usage_of(payload), completion_text(payload)
+
+    return parse
