@@ -49,6 +49,11 @@ def app_from_env() -> Starlette:
     return create_app(config)
 
 
+def _deadline(config: HubConfig) -> int:
+    """SIGTERM: in-flight requests get this long, then are cancelled (rows: cancelled)."""
+    return max(1, math.ceil(config.server.shutdown_timeout))
+
+
 def _workers(requested: int, config: HubConfig) -> int:
     """Several processes act as one hub only through [cluster]; else one, with a warning."""
     if requested > 1 and config.cluster.redis_url is None:
@@ -127,7 +132,7 @@ def _serve(args: argparse.Namespace) -> None:
         anyio.run(_migrate, config)
         shared = uvicorn.Config(
             "hub.cli:app_from_env", factory=True, workers=workers, log_level=args.log_level,
-            log_config=None,
+            log_config=None, timeout_graceful_shutdown=_deadline(config),
         )  # fmt: skip
         Multiprocess(shared, sockets=[sock]).run()
         return
@@ -137,8 +142,7 @@ def _serve(args: argparse.Namespace) -> None:
             http=header_deadline_protocol(config.server.header_timeout),  # slowloris
             log_level=args.log_level,
             log_config=None,
-            # SIGTERM: in-flight requests get this long, then are cancelled (rows: cancelled).
-            timeout_graceful_shutdown=max(1, math.ceil(config.server.shutdown_timeout)),
+            timeout_graceful_shutdown=_deadline(config),
         )
     )
     server.run(sockets=[sock])
