@@ -130,6 +130,7 @@ class RowWriter:
     def hurry(self) -> None:
         """A reader waits (``flush``): skip the coalescing delay."""
         self._hurry.set()
+        self._wake.set()
 
     def _journal_failed(self, exc: OSError) -> None:
         if self._journal_broken is None:
@@ -161,9 +162,7 @@ class RowWriter:
             if not self._queue and not self._builds:
                 self._wake.clear()
                 await self._wake.wait()
-                if len(self._builds) < BATCH and not self._hurry.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._hurry.wait(), COALESCE)
+                await self._coalesce()
                 self._hurry.clear()
                 continue
             self._writing = True
@@ -189,6 +188,23 @@ class RowWriter:
                 if row_id is not None:
                     self._on_stored(replace(record, id=row_id))
             self._signal()
+
+    async def _coalesce(self) -> None:
+        """Gather a batch for up to ``COALESCE``, journaling each row as soon as it is built.
+
+        Rows are built (and their end lines journaled) as they arrive, not once per batch:
+        a ``kill -9`` right after an answer must find its final row in the journal.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + COALESCE
+        while True:
+            self._wake.clear()
+            await self._build_all()
+            remaining = deadline - loop.time()
+            if len(self._queue) >= BATCH or self._hurry.is_set() or remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), remaining)
 
     def _signal(self) -> None:
         self._progress.set()
