@@ -11,6 +11,7 @@ import json
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -182,3 +183,19 @@ def test_journal_lines_are_json_rows(tmp_path: Path) -> None:
     journal.committed(["r1"])
     journal.close()
     assert not list(tmp_path.glob("*.jsonl"))  # everything committed: nothing kept
+
+
+def test_an_answered_line_turns_the_start_row_into_the_answer(tmp_path: Path) -> None:
+    # kill -9 between the answer and the background row: the start row plus the answer's
+    # facts must give the status and upstream usage the client saw
+    journal = Journal(tmp_path, "x.db")
+    start = replace(_row("r1", "interrupted"), usage_source="estimated", prompt_tokens=0)
+    journal.started("r1", start.to_json())
+    journal.answered("r1", {"status": "ok", "http_status": 200, "prompt_tokens": 41,
+                            "usage_source": "upstream", "total_ms": 9.5})  # fmt: skip
+    journal.started("r2", _row("r2", "interrupted").to_json())
+    journal.close()
+    rows = {r.request_id: r for r in map(request_from_json, replay(orphans(tmp_path, "x.db"))) if r}
+    assert (rows["r1"].status, rows["r1"].prompt_tokens, rows["r1"].total_ms) == ("ok", 41, 9.5)
+    assert rows["r1"].usage_source == "upstream" and rows["r1"].session_id == 1
+    assert rows["r2"].status == "interrupted"

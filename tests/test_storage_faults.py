@@ -72,7 +72,7 @@ async def test_failing_database_queues_rows_logs_once_and_recovers(
         store.broken = True
         for i in range(3):
             writer.begin(_row(session.id, f"r{i}"))
-            writer.finish(_built(_row(session.id, f"r{i}")))
+            writer.finish(_built(_row(session.id, f"r{i}")), journal=True)
         with anyio.fail_after(30):  # a hang guard: several failed attempts, one incident
             while store.attempts < 3:
                 await asyncio.sleep(0.05)

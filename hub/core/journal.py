@@ -3,14 +3,15 @@
 Rows reach the database in batches, after the response; what survives a crash in
 between is this journal. Each process appends to its own segment file: one JSON line
 when a request starts (the row it would leave if it never ended, status
-``interrupted``) and one when it ends (the final row). Each line is a single
+``interrupted``), one just before the client gets its answer (status, upstream usage),
+and one with the final row when its tokens had to be estimated. Each line is a single
 ``os.write`` on an ``O_APPEND`` descriptor: once the call returns, the line is in the
 kernel's page cache and survives ``kill -9`` of the process (not a power loss or a
 kernel crash: there is no fsync, which would cost milliseconds per request).
 
 A live segment is held with ``flock``; the kernel drops the lock when the process
 dies, however it dies. At start, ``orphans`` lists the unlocked segments of the same
-database; the caller stores their rows (``replay``: last line per request id wins)
+database; the caller stores their rows (``replay``: later lines of a request id win)
 and deletes them. A segment is deleted as soon as every request started in it is
 committed to the database and a newer segment is current.
 """
@@ -89,6 +90,14 @@ class Journal:
         segment.open_ids.add(request_id)
         self._ids[request_id] = segment
 
+    def answered(self, request_id: str, facts: JSONObject) -> None:
+        """What the client is about to see (status, upstream usage), merged into the start row.
+
+        Written before the answer's last byte leaves, so a ``kill -9`` an instant after a
+        client got its answer still finds it. Raises ``OSError``.
+        """
+        self._append("ans", [(request_id, facts)])
+
     def ended(self, entries: list[tuple[str, JSONObject]]) -> None:
         """Final rows (one write for a batch). Raises ``OSError``; they are then in memory."""
         if entries:
@@ -147,7 +156,7 @@ def orphans(directory: Path, prefix: str) -> list[Path]:
 
 
 def replay(paths: Iterable[Path]) -> list[JSONObject]:
-    """The last row written for each request id, across segments, in start order."""
+    """Each request id's lines merged in order (start row, answer facts, final row)."""
     rows: dict[str, JSONObject] = {}
     for path in paths:
         with path.open("rb") as handle:
@@ -159,5 +168,5 @@ def replay(paths: Iterable[Path]) -> list[JSONObject]:
                 request_id = as_str((entry or {}).get("id"))
                 row = as_object((entry or {}).get("row"))
                 if request_id and row is not None:
-                    rows[request_id] = row
+                    rows[request_id] = {**rows.get(request_id, {}), **row}
     return list(rows.values())

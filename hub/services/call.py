@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hub.core.body_store import CapturedBodies
-from hub.core.jsontypes import JSON, as_object
+from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.core.records import RequestRecord, RequestStatus
 from hub.core.tokens import TokenCounter
 from hub.proxy.routing import Route
@@ -16,8 +15,9 @@ from hub.proxy.sse import Usage, completion_text, usage_of
 from hub.services.limits import Admission
 from hub.services.metrics import cost_of
 
-# What the reply said, computed off the response path: (upstream usage, completion text).
-Outcome = Callable[[], tuple[Usage | None, str]]
+# What the reply said: (upstream usage if it sent one, completion text).
+Outcome = tuple[Usage | None, str]
+NO_OUTCOME: Outcome = (None, "")
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Call:
     timed_out: bool = False  # the non-streaming total deadline cancelled it
     bodies: CapturedBodies | None = None  # [logging] store_bodies: for the inspector
     admission: Admission | None = None  # a virtual key's reservation, settled by the row
+    answered: bool = False  # its answer facts are journaled: the outcome is decided
 
     @property
     def key_id(self) -> str | None:
@@ -88,19 +89,51 @@ class Call:
             cached_tokens=cached,
         )
 
+    def answer_facts(
+        self,
+        status: RequestStatus,
+        http_status: int,
+        usage: Usage | None,
+        error: str | None,
+        ended: float,
+    ) -> JSONObject:
+        """The journal's ``answered`` line: what the start row must become if the hub dies."""
+        facts: JSONObject = {
+            "status": status,
+            "http_status": http_status,
+            "error": error,
+            "ttfb_ms": self.ttfb_ms,
+            "total_ms": (ended - self.started) * 1000,
+            "attempts": self.attempts,
+        }
+        if usage is not None and status == "ok":
+            prompt, completion, cached = (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cached_tokens,
+            )
+            facts.update(
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cached_tokens=cached,
+                usage_source="upstream",
+                cost=cost_of(self.route.model, prompt, completion, cached),
+            )
+        return facts
+
     async def final_row(
         self,
         counter: TokenCounter,
         status: RequestStatus,
         http_status: int,
-        outcome: Outcome | None,
+        outcome: Outcome,
         error: str | None,
         ended: float,
     ) -> RequestRecord:
         """Built in the background: upstream usage if sent, else tiktoken estimates."""
         total_ms = (ended - self.started) * 1000
         estimate = await self.prompt_estimate(counter)
-        usage, text = outcome() if outcome else (None, "")
+        usage, text = outcome
         if usage is not None and status == "ok":
             row = self._row(usage.prompt_tokens, usage.completion_tokens, estimate, "upstream",
                             total_ms, status, http_status, error, usage.cached_tokens)  # fmt: skip
@@ -114,14 +147,10 @@ class Call:
 
 
 def json_outcome(content: bytes) -> Outcome:
-    """Usage and text of a non-streamed answer, parsed only when the row is built."""
-
-    def parse() -> tuple[Usage | None, str]:
-        try:
-            parsed: JSON = json.loads(content)
-        except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
-            parsed = None
-        payload = as_object(parsed) or {}
-        return usage_of(payload), completion_text(payload)
-
-    return parse
+    """Usage and text of a non-streamed answer (its usage goes in the journal at once)."""
+    try:
+        parsed: JSON = json.loads(content)
+    except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
+        parsed = None
+    payload = as_object(parsed) or {}
+    return usage_of(payload), completion_text(payload)

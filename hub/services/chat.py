@@ -2,8 +2,9 @@
 
 Every outcome, including upstream failure and client disconnect, ends in exactly
 one ``RequestRecord``: journaled when the request starts (``interrupted`` if the hub
-dies), final when it ends. The final row (token counts, parsing the answer for usage)
-is built by the recorder's writer task, so it never delays a byte to the client.
+dies), its outcome journaled just before the client gets it (status, upstream usage:
+one ``os.write``), the final row (tiktoken estimates) built by the recorder's writer
+task, so token counting never delays a byte to the client.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hub.core.tokens import TokenCounter
 from hub.proxy.routing import ModelRouter, Route
 from hub.proxy.sse import DONE, USAGE_ONLY, SSESplitter, StreamTracker, usage_event
 from hub.proxy.upstream import ProviderPool, UpstreamReply
-from hub.services.call import Call, Outcome, json_outcome
+from hub.services.call import NO_OUTCOME, Call, Outcome, json_outcome
 from hub.services.limits import Admission
 from hub.services.metrics import MetricRecorder
 from hub.services.savings import ContextTooLarge, SavingsService
@@ -74,16 +75,28 @@ class ChatService:
         *,
         status: RequestStatus,
         http_status: int,
-        outcome: Outcome | None = None,
+        outcome: Outcome = NO_OUTCOME,
         error: str | None = None,
     ) -> None:
-        """The final row, built and stored in the background (never awaited here)."""
+        """Journal the outcome now (before the client sees it); build the row in the background.
+
+        Only the first call counts: a stream is recorded at ``[DONE]``, before its last
+        chunk leaves, and a disconnect after that changes nothing.
+        """
+        if call.answered:
+            return
+        call.answered = True
         ended = time.perf_counter()
+        usage = outcome[0]
+        self._recorder.answered(
+            call.request_id, call.answer_facts(status, http_status, usage, error, ended)
+        )
         if call.admission is not None:
             call.admission.recording = True
         self._recorder.submit(
             call.final_row(self._counter, status, http_status, outcome, error, ended),
             call.bodies,
+            journal=usage is None or status != "ok",  # estimated tokens: more than the facts
         )
 
     def _record_cancel(self, call: Call) -> None:
@@ -246,8 +259,11 @@ class ChatService:
                     seen = tracker.observe(event)
                     if seen == USAGE_ONLY and not wants_usage:
                         continue
-                    if seen == DONE and wants_usage and tracker.usage is None:
-                        out.append(await self._estimated_usage(call, tracker))
+                    if seen == DONE:
+                        if wants_usage and tracker.usage is None:
+                            out.append(await self._estimated_usage(call, tracker))
+                        self._record(call, status="ok", http_status=reply.response.status_code,
+                                     outcome=(tracker.usage, tracker.text))  # fmt: skip
                     out.append(self._pool.redactor.data(event))  # error events and echoes alike
                 if out:
                     yield b"".join(out)
@@ -261,10 +277,9 @@ class ChatService:
             status, error = "cancelled", "client déconnecté"
             raise
         finally:
-            usage = tracker.usage
             self._record(call, status=status,
                          http_status=499 if status == "cancelled" else reply.response.status_code,
-                         outcome=lambda: (usage, tracker.text), error=error)  # fmt: skip
+                         outcome=(tracker.usage, tracker.text), error=error)  # fmt: skip
             with anyio.CancelScope(shield=True):
                 await reply.response.aclose()
 

@@ -103,8 +103,16 @@ class MetricRecorder:
         """References to both bodies when they are kept; stored after the row (``submit``)."""
         return CapturedBodies(client, forwarded) if self._bodies else None
 
+    def answered(self, request_id: str, facts: JSONObject) -> None:
+        """Journal a request's outcome before its client sees it (one ``os.write``)."""
+        self._rows.answered(request_id, facts)
+
     def submit(
-        self, record: Awaitable[RequestRecord], bodies: CapturedBodies | None = None
+        self,
+        record: Awaitable[RequestRecord],
+        bodies: CapturedBodies | None = None,
+        *,
+        journal: bool,
     ) -> None:
         """A request's final row, built by the writer task; never awaited by the request.
 
@@ -112,7 +120,7 @@ class MetricRecorder:
         """
         if bodies is not None:
             record = self._with_bodies(record, bodies)
-        self._rows.finish(record)
+        self._rows.finish(record, journal=journal)
 
     async def _with_bodies(
         self, pending: Awaitable[RequestRecord], bodies: CapturedBodies

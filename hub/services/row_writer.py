@@ -1,4 +1,4 @@
-"""Request rows: journaled when a request starts and ends, written to the store in batches.
+"""Request rows: journaled when a request starts and is answered, stored in batches.
 
 Policy when storage fails (documented in docs/ARCHITECTURE.md, "Durability"):
 - the database fails (full disk, read-only, locked): rows wait in memory (and in the
@@ -24,6 +24,7 @@ from pathlib import Path
 from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError
 from hub.core.journal import Journal, orphans, replay
+from hub.core.jsontypes import JSONObject
 from hub.core.records import RequestRecord, request_from_json
 from hub.core.store import Store
 
@@ -73,7 +74,7 @@ class RowWriter:
         self._queue: deque[RequestRecord] = deque()
         self._wake = asyncio.Event()
         self._hurry = asyncio.Event()
-        self._builds: list[Awaitable[RequestRecord]] = []
+        self._builds: list[tuple[Awaitable[RequestRecord], bool]] = []
         self._progress = asyncio.Event()
         self._writing = False
         self._incident: str | None = None
@@ -106,23 +107,40 @@ class RowWriter:
             self._journal_broken = None
             self._since = None if self._incident is None else self._since
 
-    def finish(self, build: Awaitable[RequestRecord]) -> None:
-        """A request's final row, built by the writer task (off the response path)."""
-        self._builds.append(build)
+    def answered(self, request_id: str, facts: JSONObject) -> None:
+        """Journal what the client is about to get; never refuses (the answer exists)."""
+        if self._journal is None:
+            return
+        try:
+            self._journal.answered(request_id, facts)
+        except OSError as exc:  # the start line stays: ``interrupted`` if the hub dies now
+            self._journal_failed(exc)
+
+    def finish(self, build: Awaitable[RequestRecord], *, journal: bool) -> None:
+        """A request's final row, built by the writer task (off the response path).
+
+        ``journal``: the row holds more than its ``answered`` line (estimated tokens).
+        """
+        self._builds.append((build, journal))
         self._wake.set()
 
     async def _build_all(self) -> None:
         """Build the finished rows, journal them in one write, queue them for the store."""
         builds, self._builds = self._builds, []
         rows: list[RequestRecord] = []
-        for build in builds:
+        ended: list[tuple[str, JSONObject]] = []
+        for build, journal in builds:
             try:
-                rows.append(await build)
-            except Exception:  # its start line stays journaled: ``interrupted`` at restart
+                row = await build
+            except Exception:  # its journaled lines stay: replayed at restart
                 logger.exception("Ligne de requête impossible à construire")
+                continue
+            rows.append(row)
+            if journal and row.request_id:
+                ended.append((row.request_id, row.to_json()))
         if self._journal is not None:
             try:
-                self._journal.ended([(r.request_id, r.to_json()) for r in rows if r.request_id])
+                self._journal.ended(ended)
             except OSError as exc:  # the rows are still queued; their start lines are journaled
                 self._journal_failed(exc)
         self._queue.extend(rows)
@@ -162,7 +180,9 @@ class RowWriter:
             if not self._queue and not self._builds:
                 self._wake.clear()
                 await self._wake.wait()
-                await self._coalesce()
+                if len(self._builds) < BATCH and not self._hurry.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), COALESCE)
                 self._hurry.clear()
                 continue
             self._writing = True
@@ -188,23 +208,6 @@ class RowWriter:
                 if row_id is not None:
                     self._on_stored(replace(record, id=row_id))
             self._signal()
-
-    async def _coalesce(self) -> None:
-        """Gather a batch for up to ``COALESCE``, journaling each row as soon as it is built.
-
-        Rows are built (and their end lines journaled) as they arrive, not once per batch:
-        a ``kill -9`` right after an answer must find its final row in the journal.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + COALESCE
-        while True:
-            self._wake.clear()
-            await self._build_all()
-            remaining = deadline - loop.time()
-            if len(self._queue) >= BATCH or self._hurry.is_set() or remaining <= 0:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), remaining)
 
     def _signal(self) -> None:
         self._progress.set()
