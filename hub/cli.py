@@ -132,7 +132,7 @@ def _serve(args: argparse.Namespace) -> None:
         anyio.run(_migrate, config)
         shared = uvicorn.Config(
             "hub.cli:app_from_env", factory=True, workers=workers, log_level=args.log_level,
-            log_config=None, timeout_graceful_shutdown=_deadline(config),
+            log_config=None, access_log=False, timeout_graceful_shutdown=_deadline(config),
         )  # fmt: skip
         Multiprocess(shared, sockets=[sock]).run()
         return
@@ -142,6 +142,7 @@ def _serve(args: argparse.Namespace) -> None:
             http=header_deadline_protocol(config.server.header_timeout),  # slowloris
             log_level=args.log_level,
             log_config=None,
+            access_log=False,  # the request journal is the hub's access log
             timeout_graceful_shutdown=_deadline(config),
         )
     )

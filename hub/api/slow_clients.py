@@ -83,7 +83,6 @@ class BodyDeadline:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         body_done = False
-        started = False
 
         async def timed_receive() -> Message:
             nonlocal deadline, body_done
@@ -96,15 +95,10 @@ class BodyDeadline:
                 body_done = True
             return message
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, timed_receive, tracked_send)
+        try:  # ``send`` is not wrapped: every chunk of every stream would pay for it
+            await self.app(scope, timed_receive, send)
         except TimeoutError:
-            if body_done or started:
+            if body_done:  # not ours; and no route answers before reading its whole body
                 raise
             message = f"Corps de requête trop lent (plus de {self.timeout:g} s) : connexion fermée."
             await send_refusal(
