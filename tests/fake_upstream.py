@@ -108,7 +108,8 @@ class FakeUpstream:
             await asyncio.sleep(self.delay)
         if model != "no-usage":
             payload["usage"] = self._usage(body)
-        return JSONResponse(payload)
+        # like a provider behind a CDN: a cookie the hub must neither keep nor send back
+        return JSONResponse(payload, headers={"set-cookie": "__cf_bm=opaque; Path=/; HttpOnly"})
 
     def _echo_key(self, model: str, authorization: str) -> Response:
         """The key echoed in the forms a JSON decoder or a base64 decoder reveals."""

@@ -66,3 +66,14 @@ async def test_non_stream_total_deadline_is_504_and_recorded(tmp_path, upstream_
         [row] = await _rows(http)
         assert row["status"] == "error" and row["http_status"] == 504
         assert "délai total" in row["error"]
+
+
+async def test_provider_cookies_are_neither_kept_nor_relayed(
+    http: httpx2.AsyncClient, fake_upstream: FakeUpstream
+) -> None:
+    body = {"model": "fake/echo", "messages": HELLO}
+    first = await http.post("/chat/completions", json=body)
+    second = await http.post("/chat/completions", json=body)
+    assert first.status_code == second.status_code == 200
+    assert "set-cookie" not in first.headers  # the client never sees the provider's cookie
+    assert all("cookie" not in h for h in fake_upstream.headers[-2:])  # nor does the next call

@@ -14,6 +14,7 @@ import asyncio
 import email.utils
 import time
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx2
 
@@ -65,6 +66,11 @@ def provider_secrets(config: HubConfig) -> list[str]:
     return [s for s in secrets if s]
 
 
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: one user's provider cookies must not ride on the next call."""
+    return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+
+
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -80,7 +86,9 @@ class ProviderPool:
         timeout = httpx2.Timeout(config.retry.read_timeout, connect=config.retry.connect_timeout)
         self._clients = {
             name: httpx2.AsyncClient(
-                timeout=timeout, transport=transport or AiohttpTransport(max_connections=256)
+                timeout=timeout,
+                transport=transport or AiohttpTransport(max_connections=256),
+                cookies=_no_cookies(),
             )
             for name, provider in config.providers.items()
             if provider.enabled
