@@ -29,6 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import wrk
 from bench.fast_http import Connection, request_head
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,16 +60,27 @@ class Samples:
     seconds: float = 0.0
     cpu: float = 0.0
     errors: int = 0
+    wrk_rounds: list[wrk.WrkResult] = field(default_factory=list)  # phases run through wrk
+
+    @property
+    def count(self) -> int:
+        return sum(r.requests for r in self.wrk_rounds) if self.wrk_rounds else len(self.total)
 
     @property
     def rate(self) -> float:
-        return len(self.total) / self.seconds if self.seconds else 0.0
+        return self.count / self.seconds if self.seconds else 0.0
 
     @property
     def cpu_ms(self) -> float:
-        return 1000 * self.cpu / len(self.total) if self.total else 0.0
+        return 1000 * self.cpu / self.count if self.count else 0.0
 
     def p(self, q: float, attr: str = "total") -> float:
+        if self.wrk_rounds:  # wrk reports whole responses only; rounds averaged
+            if attr == "ttfb":
+                return float("nan")
+            return sum(r.p50_ms if q == 0.5 else r.p99_ms for r in self.wrk_rounds) / len(
+                self.wrk_rounds
+            )
         return _pct(getattr(self, attr), q)
 
 
@@ -85,11 +97,24 @@ def _free_port() -> int:
         return port
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _cpu_seconds(pid: int | None) -> float:
+    """utime + stime of a server process and its live children (granian's workers)."""
     if pid is None:
         return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+    family, total = {pid}, 0.0
+    for path in sorted(Path("/proc").glob("[0-9]*/stat"), key=lambda p: int(p.parent.name)):
+        try:
+            fields = _stat(int(path.parent.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(path.parent.name) in family or int(fields[1]) in family:
+            family.add(int(path.parent.name))
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
 
 
 def _body(model: str, stream: bool) -> bytes:
@@ -109,6 +134,20 @@ async def _wait_port(port: int) -> None:
         writer.close()
         return
     raise RuntimeError(f"rien n'écoute sur le port {port}")
+
+
+async def _wrk_phase(
+    target: Target, stream: bool, conc: int, seconds: float, into: Samples
+) -> None:
+    body = _body(target.model, stream)
+    url = f"http://{HOST}:{target.port}{target.path}"
+    await wrk.run(url, body, conc, 1.0, target.token)  # warm-up: connections, caches
+    cpu = _cpu_seconds(target.pid)
+    result = await wrk.run(url, body, conc, seconds, target.token)
+    into.cpu += _cpu_seconds(target.pid) - cpu
+    into.seconds += result.seconds
+    into.errors += result.errors
+    into.wrk_rounds.append(result)
 
 
 async def _phase(target: Target, stream: bool, conc: int, count: int, into: Samples) -> None:
@@ -155,6 +194,21 @@ def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
 def _uvicorn(app: str, port: int, *extra: str) -> list[str]:
     return ["-m", "uvicorn", app, *extra, "--host", HOST, "--port", str(port),
             "--log-level", "warning", "--no-access-log"]  # fmt: skip
+
+
+def _granian(app: str, port: int, *extra: str) -> list[str]:
+    return ["-m", "granian", "--interface", "asgi", *extra, "--host", HOST, "--port", str(port),
+            "--loop", "uvloop", "--log-level", "warning", "--no-ws", app]  # fmt: skip
+
+
+def _servers(server: str, relay_port: int, hub_port: int, config: Path) -> list[list[str]]:
+    """Relay and hub under the same ASGI server: the ratios compare the apps, not servers."""
+    if server == "granian":
+        return [_granian("bench.bare_relay:create", relay_port, "--factory"),
+                _granian("hub.cli:app_from_env", hub_port, "--factory")]  # fmt: skip
+    return [_uvicorn("bench.bare_relay:create", relay_port, "--factory"),
+            ["-m", "hub", "serve", "--config", str(config), "--port", str(hub_port),
+             "--log-level", "warning"]]  # fmt: skip
 
 
 def _machine() -> str:
@@ -244,19 +298,18 @@ async def _burst(hub: Target) -> str:
 
 async def _run_upstream(name: str, tmp: Path, args: argparse.Namespace) -> list[str]:
     up, relay_port, hub_port = _free_port(), _free_port(), _free_port()
-    procs = [_spawn(_uvicorn(UPSTREAMS[name], up))]
-    procs.append(_spawn(_uvicorn("bench.bare_relay:create", relay_port, "--factory"),
-                        BENCH_UPSTREAM=f"http://{HOST}:{up}/v1"))  # fmt: skip
     config = _write_config(tmp, f"hub-{name}", up)
-    procs.append(_spawn(["-m", "hub", "serve", "--config", str(config), "--port", str(hub_port),
-                         "--log-level", "warning"]))  # fmt: skip
+    relay, hub = _servers(args.server, relay_port, hub_port, config)
+    procs = [_spawn(_uvicorn(UPSTREAMS[name], up)),
+             _spawn(relay, BENCH_UPSTREAM=f"http://{HOST}:{up}/v1"),
+             _spawn(hub, KIMI_PROXY_CONFIG=str(config))]  # fmt: skip
     try:
         for port in (up, relay_port, hub_port):
             await _wait_port(port)
         targets = [
-            Target("direct", up, "/v1/chat/completions", "fast", procs[0].pid),
-            Target("relais", relay_port, "/chat/completions", "fast", procs[1].pid),
-            Target("hub", hub_port, "/chat/completions", "fast/chat", procs[2].pid),
+            Target("direct", up, "/v1/chat/completions", "fast", pid=procs[0].pid),
+            Target("relais", relay_port, "/chat/completions", "fast", pid=procs[1].pid),
+            Target("hub", hub_port, "/chat/completions", "fast/chat", pid=procs[2].pid),
         ]
         res = {(t.label, s, c): Samples() for t in targets for s in (False, True)
                for c in (1, 32)}  # fmt: skip
@@ -265,7 +318,11 @@ async def _run_upstream(name: str, tmp: Path, args: argparse.Namespace) -> list[
                 count = args.requests * (4 if conc > 1 else 1)
                 for _ in range(args.rounds):
                     for target in targets:
-                        await _phase(target, stream, conc, count, res[target.label, stream, conc])
+                        into = res[target.label, stream, conc]
+                        if conc > 1 and args.load == "wrk":
+                            await _wrk_phase(target, stream, conc, args.seconds, into)
+                        else:
+                            await _phase(target, stream, conc, count, into)
         errors = sum(s.errors for s in res.values())
         lines = [*_table(name, res), f"\nerreurs HTTP : {errors}\n", *_targets(name, res)]
         if name == "raw":
@@ -283,8 +340,15 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--requests", type=int, default=300, help="par phase à c=1 (×4 à c=32)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", choices=sorted(UPSTREAMS))
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn",
+                        help="serveur ASGI du relais et du hub")  # fmt: skip
+    parser.add_argument("--load", choices=["wrk", "python"],
+                        default="wrk" if wrk.available() else "python",
+                        help="client des phases c=32 (wrk si installé)")  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=4.0, help="durée d'une phase wrk")
     args = parser.parse_args(argv)
     print(_machine())
+    print(f"serveur ASGI : {args.server} ; client à c=32 : {args.load}")
     print(f"{args.rounds} tours × {args.requests} requêtes (×4 à c=32) par cible et par mesure")
     with tempfile.TemporaryDirectory() as tmp_name:
         for name in [args.only] if args.only else list(UPSTREAMS):
