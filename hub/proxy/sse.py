@@ -144,6 +144,10 @@ class StreamTracker:
         self.usage = usage
         return OTHER if as_list(payload.get("choices")) else USAGE_ONLY
 
+    def outcome(self) -> tuple[Usage | None, str]:
+        """A complete stream's usage, and its text only when there is none (to estimate)."""
+        return (self.usage, "") if self.usage is not None else (None, self.text)
+
     def _parse(self) -> None:
         pending, self._pending = self._pending, []
         for data in pending:

@@ -263,7 +263,7 @@ class ChatService:
                         if wants_usage and tracker.usage is None:
                             out.append(await self._estimated_usage(call, tracker))
                         self._record(call, status="ok", http_status=reply.response.status_code,
-                                     outcome=(tracker.usage, tracker.text))  # fmt: skip
+                                     outcome=tracker.outcome())  # fmt: skip
                     out.append(self._pool.redactor.data(event))  # error events and echoes alike
                 if out:
                     yield b"".join(out)
@@ -277,9 +277,10 @@ class ChatService:
             status, error = "cancelled", "client déconnecté"
             raise
         finally:
-            self._record(call, status=status,
-                         http_status=499 if status == "cancelled" else reply.response.status_code,
-                         outcome=(tracker.usage, tracker.text), error=error)  # fmt: skip
+            if not call.answered:  # not recorded at [DONE]: the text may be the estimate's
+                code = 499 if status == "cancelled" else reply.response.status_code
+                self._record(call, status=status, http_status=code,
+                             outcome=(tracker.usage, tracker.text), error=error)  # fmt: skip
             with anyio.CancelScope(shield=True):
                 await reply.response.aclose()
 
