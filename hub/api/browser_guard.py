@@ -86,18 +86,24 @@ class BrowserPolicy:
         return origin in own or origin in self.origins
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+WANTED = frozenset((b"host", b"origin", b"content-type", b"content-length", b"transfer-encoding"))
+
+
+def _headers(scope: Scope) -> tuple[dict[bytes, str], int]:
+    """The headers this policy reads (first of each), and how many ``Host`` there were."""
+    found: dict[bytes, str] = {}
+    hosts = 0
     for key, value in scope.get("headers", []):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
+        if key in WANTED:
+            hosts += key == b"host"
+            found.setdefault(key, bytes(value).decode("latin-1"))
+    return found, hosts
 
 
-def _has_body(scope: Scope) -> bool:
-    length = _header(scope, b"content-length")
-    if _header(scope, b"transfer-encoding") is not None:
+def _has_body(headers: dict[bytes, str]) -> bool:
+    if b"transfer-encoding" in headers:
         return True
-    return length is not None and length.strip() not in ("", "0")
+    return headers.get(b"content-length", "").strip() not in ("", "0")
 
 
 def is_mcp_path(path: str) -> bool:
@@ -112,8 +118,8 @@ class BrowserGuard:
         self.policy = policy
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
-        host = _header(scope, b"host") or ""
-        hosts = sum(1 for key, _ in scope.get("headers", []) if key == b"host")
+        headers, hosts = _headers(scope)
+        host = headers.get(b"host", "")
         if hosts != 1 or not self.policy.host_allowed(host):
             shown = host[:100] or "absent"
             message = (
@@ -121,16 +127,16 @@ class BrowserGuard:
                 "ajoutez-le à [server] allowed_hosts)."
             )
             return 421, "host_not_allowed", message
-        origin = _header(scope, b"origin")
+        origin = headers.get(b"origin")
         if origin is not None and not self.policy.origin_allowed(origin, host):
             message = (
                 f"Origine « {origin[:100]} » non autorisée (ajoutez-la à [server] allowed_origins)."
             )
             return 403, "origin_not_allowed", message
         if scope["type"] == "http" and scope.get("method") in BODY_METHODS:
-            content_type = _header(scope, b"content-type")
+            content_type = headers.get(b"content-type")
             media = (content_type or "").split(";", 1)[0].strip().lower()
-            if (content_type is not None or _has_body(scope)) and media != JSON_MEDIA_TYPE:
+            if (content_type is not None or _has_body(headers)) and media != JSON_MEDIA_TYPE:
                 shown = content_type[:100] if content_type else "absent"
                 message = f"Content-Type « {shown} » refusé : seul application/json est accepté."
                 return 415, "unsupported_media_type", message

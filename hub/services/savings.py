@@ -134,10 +134,10 @@ class SavingsService:
         result = await self._pipeline.run(messages, plan, tools or [])
         if result.over_window and route.max_context is not None:
             raise ContextTooLarge(result.tokens_after, route.max_context)
-        # Originals and events are written after the request has left, not before it.
-        task = asyncio.create_task(self._record(result, session.id))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        if result.masked_originals or result.events:  # written after the request has left
+            task = asyncio.create_task(self._record(result, session.id))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
         return Rewrite(result.messages, result.tokens_before - result.tokens_after)
 
     def _remember(self, session_id: int, model_key: str, messages: list[JSON]) -> None:
