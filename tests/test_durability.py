@@ -199,3 +199,19 @@ def test_an_answered_line_turns_the_start_row_into_the_answer(tmp_path: Path) ->
     assert (rows["r1"].status, rows["r1"].prompt_tokens, rows["r1"].total_ms) == ("ok", 41, 9.5)
     assert rows["r1"].usage_source == "upstream" and rows["r1"].session_id == 1
     assert rows["r2"].status == "interrupted"
+
+
+def test_committing_a_rotated_segment_closes_it_once(tmp_path: Path, monkeypatch) -> None:
+    # a batch holding several rows of a rotated segment closed its descriptor once per row:
+    # EBADF killed the row writer (no row stored after ~8 MiB of journal, stop hung) or,
+    # had the number been reused meanwhile, closed some other file or socket
+    monkeypatch.setattr("hub.core.journal.SEGMENT_BYTES", 200)
+    journal = Journal(tmp_path, "x.db")
+    for i in range(5):
+        journal.started(f"r{i}", _row(f"r{i}", "interrupted").to_json())
+    journal.committed([])  # past SEGMENT_BYTES: a new segment, the old one still open
+    assert len(list(tmp_path.glob("*.jsonl"))) == 2
+    journal.committed([f"r{i}" for i in range(5)])
+    assert len(list(tmp_path.glob("*.jsonl"))) == 1  # the old one is gone, the current stays
+    journal.close()
+    assert not list(tmp_path.glob("*.jsonl"))

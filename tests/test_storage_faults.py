@@ -96,6 +96,37 @@ async def test_failing_database_queues_rows_logs_once_and_recovers(
         await store.close()
 
 
+async def test_a_failing_listener_does_not_stop_the_writer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="hub.rows")
+    store = await Store.open(tmp_path / "hub.db")
+    session = await store.create_session("s", active=True)
+    seen: list[str | None] = []
+
+    def listener(row: RequestRecord) -> None:  # a dashboard event that fails to build
+        seen.append(row.request_id)
+        if row.request_id == "r0":
+            raise ValueError("événement impossible")
+
+    writer = RowWriter(store, Journal(tmp_path / "journal", "hub.db"), listener)
+    task = asyncio.create_task(writer.run())
+    try:
+        for batch in (("r0", "r1"), ("r2",)):  # the second batch after the failure
+            for request_id in batch:
+                writer.begin(_row(session.id, request_id))
+                writer.finish(_built(_row(session.id, request_id)), journal=False)
+            with anyio.fail_after(30):  # the writer died before: this waited forever
+                await writer.drained(give_up_on_failure=False)
+        assert seen == ["r0", "r1", "r2"] and len(await store.list_requests()) == 3
+        assert any("non publié" in r.getMessage() for r in caplog.records)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        writer.close()
+        await store.close()
+
+
 @contextmanager
 def tiny_disk(where: Path) -> Iterator[Path]:
     where.mkdir()

@@ -105,13 +105,13 @@ class Journal:
 
     def committed(self, request_ids: Iterable[str]) -> None:
         """These rows are in the database: their segments may go."""
-        touched: list[_Segment] = []
+        touched: dict[int, _Segment] = {}  # once each: a segment is closed only once
         for request_id in request_ids:
             segment = self._ids.pop(request_id, None)
             if segment is not None:
                 segment.open_ids.discard(request_id)
-                touched.append(segment)
-        for segment in touched:
+                touched[id(segment)] = segment
+        for segment in touched.values():
             if segment is not self._current and not segment.open_ids:
                 self._drop(segment)
         if self._current.size > SEGMENT_BYTES:

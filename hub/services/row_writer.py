@@ -202,12 +202,23 @@ class RowWriter:
                 self._queue.popleft()
             self._writing = False
             self._recovered(len(batch))
-            if self._journal is not None:
-                self._journal.committed(r.request_id for r in batch if r.request_id)
-            for record, row_id in zip(batch, ids, strict=True):
-                if row_id is not None:
-                    self._on_stored(replace(record, id=row_id))
+            self._stored(batch, ids)
             self._signal()
+
+    def _stored(self, batch: list[RequestRecord], ids: list[int | None]) -> None:
+        """After a commit. Nothing here may end the writer: every later row would wait."""
+        if self._journal is not None:
+            try:
+                self._journal.committed(r.request_id for r in batch if r.request_id)
+            except OSError as exc:  # the rows are stored; their lines are replayed once more
+                self._journal_failed(exc)
+        for record, row_id in zip(batch, ids, strict=True):
+            if row_id is None:
+                continue
+            try:
+                self._on_stored(replace(record, id=row_id))
+            except Exception:  # the dashboard misses one event; the row is stored
+                logger.exception("Événement de la requête n° %d non publié", row_id)
 
     def _signal(self) -> None:
         self._progress.set()
