@@ -93,6 +93,12 @@ class ProviderPool:
             for name, provider in config.providers.items()
             if provider.enabled
         }
+        # Parsed once: httpx parses a URL string on every request (a third of its own cost).
+        self._targets = {
+            name: (httpx2.URL(f"{provider.base_url}/chat/completions"), self._headers(provider))
+            for name, provider in config.providers.items()
+            if provider.enabled
+        }
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self._clients.values()))
@@ -113,8 +119,7 @@ class ProviderPool:
     async def post_chat(self, route: Route, body: bytes) -> UpstreamReply:
         """Send until a non-retryable answer or the attempts run out."""
         client = self._clients[route.provider.name]
-        url = f"{route.provider.base_url}/chat/completions"
-        headers = self._headers(route.provider)
+        url, headers = self._targets[route.provider.name]
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
             try:
