@@ -8,6 +8,7 @@ read when Prometheus scrapes. One registry per hub (no global default registry).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -64,6 +65,17 @@ class _Live(Collector):
         return [state, calls, seconds, budget]
 
 
+@dataclass(frozen=True)
+class _Series:
+    requests: Counter
+    prompt: Counter
+    completion: Counter
+    cached: Counter
+    cost: Counter
+    latency: Histogram
+    ttfb: Histogram
+
+
 class HubMetrics:
     def __init__(self, upstreams: UpstreamHub, keys: KeyService, limits: LimitService) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -84,22 +96,40 @@ class HubMetrics:
         self._saved = Counter("kimi_tokens_saved", "Tokens économisés (masquage, compaction)",
                               ["model"], registry=r)  # fmt: skip
         r.register(_Live(upstreams, keys, limits))
+        self._series: dict[tuple[str, str, str, str], _Series] = {}
 
     def observe(self, row: RequestRecord) -> None:
         """One stored request row."""
-        who = (row.model_key, row.provider, row.key_id or NO_KEY)
-        self._requests.labels(*who, row.status).inc()
-        self._tokens.labels(*who, "prompt").inc(row.prompt_tokens)
-        self._tokens.labels(*who, "completion").inc(row.completion_tokens)
-        self._tokens.labels(*who, "cached").inc(row.cached_tokens)
-        self._cost.labels(*who).inc(row.cost)
-        self._latency.labels(row.model_key, row.provider).observe(row.total_ms / 1000)
+        series = self._of(row.model_key, row.provider, row.key_id or NO_KEY, row.status)
+        series.requests.inc()
+        series.prompt.inc(row.prompt_tokens)
+        series.completion.inc(row.completion_tokens)
+        series.cached.inc(row.cached_tokens)
+        series.cost.inc(row.cost)
+        series.latency.observe(row.total_ms / 1000)
         if row.ttfb_ms is not None:
-            self._ttfb.labels(row.model_key, row.provider).observe(row.ttfb_ms / 1000)
+            series.ttfb.observe(row.ttfb_ms / 1000)
         if row.attempts > 1:
             self._retries.labels(row.provider).inc(row.attempts - 1)
         if row.tokens_saved:
             self._saved.labels(row.model_key).inc(row.tokens_saved)
+
+    def _of(self, model: str, provider: str, key: str, status: str) -> _Series:
+        """A row's label children, looked up once per label set (``labels()`` is slow)."""
+        found = self._series.get((model, provider, key, status))
+        if found is None:
+            who = (model, provider, key)
+            found = _Series(
+                self._requests.labels(*who, status),
+                self._tokens.labels(*who, "prompt"),
+                self._tokens.labels(*who, "completion"),
+                self._tokens.labels(*who, "cached"),
+                self._cost.labels(*who),
+                self._latency.labels(model, provider),
+                self._ttfb.labels(model, provider),
+            )
+            self._series[model, provider, key, status] = found
+        return found
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
