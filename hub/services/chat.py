@@ -264,9 +264,9 @@ class ChatService:
                             out.append(await self._estimated_usage(call, tracker))
                         self._record(call, status="ok", http_status=reply.response.status_code,
                                      outcome=tracker.outcome())  # fmt: skip
-                    out.append(self._pool.redactor.data(event))  # error events and echoes alike
-                if out:
-                    yield b"".join(out)
+                    out.append(event)
+                if out:  # whole events: a secret cannot straddle two reads' output
+                    yield self._pool.redactor.data(b"".join(out))  # error events, echoes
             if not (tracker.done or tracker.finished):
                 status, error = "partial", "flux interrompu par le fournisseur"
                 yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
