@@ -21,7 +21,7 @@ from hub import logs as hub_logs
 from hub.api import keys_cli
 from hub.api.app import create_app, open_hub
 from hub.api.mcp_profiles import serve_stdio
-from hub.api.slow_clients import header_deadline_protocol
+from hub.api.slow_clients import HeaderDeadlineProtocol
 from hub.config import ConfigError, HubConfig, load_config, with_bind
 from hub.core.store import Store
 from hub.features.mcp_hub.servers_json import (
@@ -123,7 +123,7 @@ def _serve(args: argparse.Namespace) -> None:
     if sock is None:
         uvicorn.run(
             "hub.cli:app_from_env", factory=True, host=host, port=port, reload=True,
-            log_config=None,
+            http=HeaderDeadlineProtocol, log_config=None,
         )  # fmt: skip
         return
     log.info("Hub à l'écoute sur http://%s:%d (configuration : %s)", host, port, config.source)
@@ -132,14 +132,15 @@ def _serve(args: argparse.Namespace) -> None:
         anyio.run(_migrate, config)
         shared = uvicorn.Config(
             "hub.cli:app_from_env", factory=True, workers=workers, log_level=args.log_level,
-            log_config=None, access_log=False, timeout_graceful_shutdown=_deadline(config),
+            http=HeaderDeadlineProtocol, log_config=None, access_log=False,  # slowloris too
+            timeout_graceful_shutdown=_deadline(config),
         )  # fmt: skip
         Multiprocess(shared, sockets=[sock]).run()
         return
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
-            http=header_deadline_protocol(config.server.header_timeout),  # slowloris
+            http=HeaderDeadlineProtocol,  # slowloris ([server].header_timeout)
             log_level=args.log_level,
             log_config=None,
             access_log=False,  # the request journal is the hub's access log

@@ -9,15 +9,15 @@ from contextlib import asynccontextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
-from hub.api.slow_clients import header_deadline_protocol
+from hub.api.slow_clients import HeaderDeadlineProtocol
 
 
 @asynccontextmanager
-async def serve(app: ASGIApp, header_timeout: float = 10.0) -> AsyncIterator[str]:
-    """The hub's own HTTP protocol (header deadline), as ``kimi-proxy serve`` runs it."""
+async def serve(app: ASGIApp) -> AsyncIterator[str]:
+    """The hub's own HTTP protocol (header deadline of the app's config), as ``serve`` has it."""
     config = uvicorn.Config(
         app,
-        http=header_deadline_protocol(header_timeout),
+        http=HeaderDeadlineProtocol,
         host="127.0.0.1",
         port=0,
         log_level="warning",

@@ -1,8 +1,9 @@
 """Issue #10 finding 14: slow clients are closed (slowloris), a slow body gets a 408.
 
-Real hub on loopback through the same uvicorn protocol as ``kimi-proxy serve``;
-raw sockets play the slow clients. Deadlines are short here so the test is quick;
-nothing asserts how long anything took.
+Real hub on loopback through the same uvicorn protocol as ``kimi-proxy serve`` (its
+``--workers`` processes: tests/test_team_workers.py); raw sockets play the slow
+clients. Deadlines are short here so the test is quick; nothing asserts how long
+anything took.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from tests.servers import serve
 SLOW_CLIENTS = 50
 
 
+def _quick_headers(config: HubConfig) -> HubConfig:
+    return replace(config, server=replace(config.server, header_timeout=0.5))
+
+
 async def _open(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     parts = urlsplit(url)
     return await asyncio.open_connection(parts.hostname, parts.port)
 
 
 async def test_slow_headers_are_cut_and_the_hub_keeps_answering(hub_config: HubConfig) -> None:
-    async with serve(create_app(hub_config), header_timeout=0.5) as url:
+    async with serve(create_app(_quick_headers(hub_config))) as url:
         clients = [await _open(url) for _ in range(SLOW_CLIENTS)]
         for _, writer in clients:
             writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")  # never ends
@@ -42,7 +47,7 @@ async def test_slow_headers_are_cut_and_the_hub_keeps_answering(hub_config: HubC
 
 
 async def test_a_kept_alive_connection_gets_the_deadline_again(hub_config: HubConfig) -> None:
-    async with serve(create_app(hub_config), header_timeout=0.5) as url:
+    async with serve(create_app(_quick_headers(hub_config))) as url:
         reader, writer = await _open(url)
         writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         await writer.drain()

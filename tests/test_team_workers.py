@@ -1,8 +1,12 @@
-"""``kimi-proxy serve --workers N``: N replicas on one port, or one with a French warning."""
+"""``kimi-proxy serve --workers N``: N replicas on one port, or one with a French warning.
+
+Each worker also closes slow clients (header deadline) like the single-process hub.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 
@@ -56,6 +60,51 @@ async def test_workers_are_replicas_of_one_hub(
         output = await _stop(process)
     assert len(seen) == 2, output
     assert all(name.startswith("machine/") for name in seen)
+
+
+HANG_GUARD = 30  # seconds: only so that a missing deadline fails instead of hanging
+
+
+async def _health_then_stall(port: int) -> tuple[str, bytes]:
+    """One keep-alive /health (which worker?), then half a request line: what comes back."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        length = int(head.lower().split("content-length:")[1].split("\r\n")[0])
+        replica = json.loads(await reader.readexactly(length))["replica"]
+        writer.write(b"GET /hea")  # never finished
+        return replica, await asyncio.wait_for(reader.read(), HANG_GUARD)
+    finally:
+        writer.close()
+
+
+async def test_every_worker_closes_slow_headers(
+    tmp_path, upstream_url, postgres_url, redis_url
+) -> None:
+    config = team_config(tmp_path, upstream_url, postgres_url, redis_url, "machine")
+    text = config.read_text()
+    assert "[server]\n" in text
+    config.write_text(text.replace("[server]\n", "[server]\nheader_timeout = 0.5\n"))
+    process, port = await _serve(config, "--workers", "2")
+    closed_by: set[str] = set()
+    try:
+        assert len(await _replicas_seen(port, 2)) == 2
+        silent = [await asyncio.open_connection("127.0.0.1", port) for _ in range(6)]
+        for _, writer in silent:
+            writer.write(b"GET /he")  # half a request line, then nothing
+        for reader, writer in silent:
+            assert await asyncio.wait_for(reader.read(), HANG_GUARD) == b""
+            writer.close()
+        for _ in range(50):  # the kernel picks the worker: until both were seen
+            replica, rest = await _health_then_stall(port)
+            assert rest == b""  # closed, no response to the half request
+            closed_by.add(replica)
+            if len(closed_by) == 2:
+                break
+    finally:
+        output = await _stop(process)
+    assert len(closed_by) == 2, output
 
 
 async def test_workers_without_cluster_fall_back_to_one_with_a_warning(

@@ -35,7 +35,7 @@ from hub.api.auth import ApiKeyMiddleware
 from hub.api.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp_common import ResultLimiter, security_settings
-from hub.api.slow_clients import BodyDeadline
+from hub.api.slow_clients import BodyDeadline, deadline_state
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.body_store import BodyStore
@@ -174,7 +174,7 @@ def create_app(
     """``transport`` lets tests inject upstream faults that are hard to cause for real."""
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, float]]:
         async with AsyncExitStack() as stack:
             try:
                 hub = await stack.enter_async_context(open_hub(config, transport))
@@ -183,7 +183,7 @@ def create_app(
                 raise
             await stack.enter_async_context(mcp_profiles.serve_http(app, hub))
             app.state.hub = hub
-            yield
+            yield deadline_state(config.server)  # read by uvicorn's HeaderDeadlineProtocol
 
     server = config.server
     middleware = [  # outermost first: a foreign Host/Origin is refused before any key check

@@ -4,9 +4,9 @@ uvicorn times out idle keep-alive connections only *between* requests: a client
 that sends its headers a byte at a time, or a body that never ends, holds a
 connection (and a file descriptor) indefinitely. Two deadlines fix that:
 
-- ``HeaderDeadlineProtocol``: the request line and headers must arrive within
-  ``header_timeout`` seconds of the connection (or of the request's first byte on a
-  kept-alive connection), else the connection is closed.
+- ``HeaderDeadlineProtocol`` (uvicorn protocol, every ``serve`` mode): the request line
+  and headers must arrive within ``header_timeout`` seconds of the connection (or of
+  the request's first byte on a kept-alive connection), else the connection is closed.
 - ``BodyDeadline`` (ASGI middleware): the whole body must arrive within
   ``body_timeout`` seconds of the first read, else a 408 and the connection is closed.
 """
@@ -21,52 +21,70 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from hub.api.browser_guard import is_mcp_path, send_refusal
+from hub.config import ServerConfig
 
 
-def header_deadline_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
-    """The uvicorn protocol class for ``uvicorn.Config(http=…)``."""
+HEADER_TIMEOUT = "header_timeout"  # key of the app's lifespan state read by the protocol
 
-    class HeaderDeadlineProtocol(HttpToolsProtocol):
-        def __init__(
-            self,
-            config: Config,
-            server_state: ServerState,
-            app_state: dict[str, object],
-            _loop: asyncio.AbstractEventLoop | None = None,
-        ) -> None:
-            super().__init__(config, server_state, app_state, _loop)
-            self._header_timer: asyncio.TimerHandle | None = None
 
-        def _arm(self) -> None:
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(header_timeout, self._too_slow)
+def deadline_state(server: ServerConfig) -> dict[str, float]:
+    """What the app's lifespan yields so that ``HeaderDeadlineProtocol`` knows its deadline."""
+    return {HEADER_TIMEOUT: server.header_timeout}
 
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
 
-        def _too_slow(self) -> None:
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """The uvicorn protocol for ``uvicorn.Config(http=HeaderDeadlineProtocol)``.
+
+    A module-level class, not one built around the timeout: ``serve --workers`` and
+    ``--reload`` hand uvicorn's Config to spawned processes (pickled: a class pickles by
+    its import path, a closure not at all). So the deadline is not in the class: each
+    process reads it from the app it serves, whose lifespan yields ``deadline_state``
+    (uvicorn passes that lifespan state to every protocol as ``app_state``). An app that
+    yields none gets the default of ``ServerConfig``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, object],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        timeout = app_state.get(HEADER_TIMEOUT)
+        self._header_timeout = (
+            timeout if isinstance(timeout, float) else ServerConfig.header_timeout
+        )
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self._header_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
             self._header_timer = None
-            self.transport.close()
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)  # type: ignore[arg-type]
-            self._arm()
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        self.transport.close()
 
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._arm()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm()
 
-        def on_headers_complete(self) -> None:
-            self._disarm()
-            super().on_headers_complete()
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
 
-    return HeaderDeadlineProtocol
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
 
 class BodyDeadline:
