@@ -23,7 +23,6 @@ from uvicorn.server import ServerState
 from hub.api.browser_guard import is_mcp_path, send_refusal
 from hub.config import ServerConfig
 
-
 HEADER_TIMEOUT = "header_timeout"  # key of the app's lifespan state read by the protocol
 
 
