@@ -7,9 +7,9 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.core.errors import HubError, UpstreamError
+from hub.core.errors import HubError, UpstreamError, invalid_unicode
 from hub.core.ids import ascii_int
-from hub.core.jsontypes import JSON, JSONObject
+from hub.core.jsontypes import JSON, JSONObject, has_lone_surrogate
 from hub.services.limits import LimitExceeded
 
 NO_RETRY = {"x-should-retry": "false"}
@@ -62,29 +62,10 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
         raise HubError("Corps de requête : UTF-8 invalide.", code="invalid_json") from None
     except (ValueError, RecursionError) as exc:
         raise HubError(f"JSON invalide : {exc}.", code="invalid_json") from None
-    if "\\ud" in text or "\\uD" in text:  # only escapes can make a lone surrogate
-        _refuse_lone_surrogates(parsed)
+    # only escapes can make a lone surrogate
+    if ("\\ud" in text or "\\uD" in text) and has_lone_surrogate(parsed):
+        raise invalid_unicode()
     return parsed
-
-
-def _refuse_lone_surrogates(value: JSON) -> None:
-    """A lone ``\\ud800`` is valid JSON but no valid text: it would fail later (a 500)."""
-    pending: list[JSON] = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise HubError(
-                    "Texte invalide : demi-paire UTF-16 isolée (\\ud800-\\udfff) dans le JSON.",
-                    code="invalid_unicode",
-                ) from None
 
 
 def _too_large(limit: int) -> HubError:

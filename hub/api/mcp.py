@@ -17,16 +17,18 @@ from pathlib import Path
 import anyio
 import mcp_types as types
 from mcp.server import Server
-from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 
 from hub import __version__
 from hub.api.mcp_common import (
+    Ctx,
     ListChangedServer,
     ResultLimiter,
     Sessions,
+    invalid_text,
     progress_relay,
+    refusing_invalid_text,
     remember,
     tool_allowed,
 )
@@ -42,7 +44,6 @@ from tools.catalog import ALL_TOOLS
 from tools.discovery import META_NAMES, META_TOOLS
 
 logger = logging.getLogger("hub.mcp")
-Ctx = ServerRequestContext[JSONObject, object]
 SESSIONS_URI = "kimi://sessions"
 INSTRUCTIONS = (
     "Hub Kimi Proxy : sessions, comptage de tokens (cl100k_base), état du contexte, "
@@ -164,6 +165,9 @@ def build_server(
         return await limiter.apply(result, profile.result_limit(entry.server), entry.tool, detail)
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        refused = invalid_text(params)
+        if refused is not None:  # before any tool or upstream runs
+            return _failure(refused)
         arguments: JSONObject = dict(params.arguments or {})
         if not (profile.search_mode and params.name in META_NAMES):
             return await run_tool(ctx, params.name, arguments)
@@ -249,8 +253,8 @@ def build_server(
         on_call_tool=call_tool,
         on_list_resources=list_resources,
         on_list_resource_templates=list_templates,
-        on_read_resource=read_resource,
+        on_read_resource=refusing_invalid_text(read_resource),
         on_list_prompts=list_prompts if offer_prompts else None,
-        on_get_prompt=get_prompt if offer_prompts else None,
+        on_get_prompt=refusing_invalid_text(get_prompt) if offer_prompts else None,
         on_subscriptions_listen=listen,
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 import anyio
 import mcp_types as types
@@ -21,14 +22,16 @@ from mcp.server.subscriptions import (
 )
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.dispatcher import ProgressFnT
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from hub.api.auth import request_key
 from hub.api.errors import error_response
 from hub.config import ServerConfig
-from hub.core.errors import HubError
-from hub.core.jsontypes import JSONObject
+from hub.core.errors import HubError, invalid_unicode
+from hub.core.jsontypes import JSONObject, has_lone_surrogate
 from hub.core.tokens import TokenCounter
 from hub.features.mcp_hub.limits import limit_result
 from hub.services.keys import matches
@@ -39,6 +42,9 @@ MAX_TRACKED = 256
 NOTIFY_TIMEOUT = 5.0
 STDIO_SESSION = "stdio"
 logger = logging.getLogger(__name__)
+Ctx = ServerRequestContext[JSONObject, object]
+ParamsT = TypeVar("ParamsT", bound=BaseModel | None)
+ResultT = TypeVar("ResultT")
 
 
 def security_settings(server: ServerConfig) -> TransportSecuritySettings:
@@ -63,7 +69,7 @@ class ListChangedServer(Server[JSONObject]):
         )
 
 
-def progress_relay(ctx: ServerRequestContext[JSONObject, object]) -> ProgressFnT | None:
+def progress_relay(ctx: Ctx) -> ProgressFnT | None:
     """Relay progress to the client, or None when it did not ask (upstreams then send none)."""
     if not (ctx.meta and ctx.meta.get("progress_token") is not None):
         return None
@@ -74,7 +80,7 @@ def progress_relay(ctx: ServerRequestContext[JSONObject, object]) -> ProgressFnT
     return relay
 
 
-def remember(sessions: Sessions, ctx: ServerRequestContext[JSONObject, object]) -> None:
+def remember(sessions: Sessions, ctx: Ctx) -> None:
     """Keep the client's session so list changes can be announced on its standalone stream."""
     request = ctx.request
     if isinstance(request, Request):
@@ -118,10 +124,38 @@ async def announce(
             sessions.pop(session_id, None)
 
 
-def tool_allowed(ctx: ServerRequestContext[JSONObject, object], name: str) -> bool:
+def tool_allowed(ctx: Ctx, name: str) -> bool:
     """A virtual key's MCP tool patterns (``[]``: every tool); stdio and admin: all."""
     key = request_key(ctx.request) if isinstance(ctx.request, Request) else None
     return key is None or matches(name, key.limits.tools)
+
+
+def invalid_text(params: BaseModel | None) -> str | None:
+    """French message when a request's params hold a lone UTF-16 half (``"\\ud800"``) in
+    a name, URI, argument or key, at any depth, else None.
+
+    The 2026-07-28 HTTP transport parses with ``json.loads``, which lets it through: a
+    tool would fail later (UnicodeEncodeError writing a file or a row), an upstream
+    call with a 500. Tool calls answer ``isError`` (as any invalid argument), the rest
+    ``INVALID_PARAMS`` (``refusing_invalid_text``); nothing runs either way.
+    """
+    if params is None or not has_lone_surrogate(params.model_dump()):
+        return None
+    return invalid_unicode().message
+
+
+def refusing_invalid_text(
+    handler: Callable[[Ctx, ParamsT], Awaitable[ResultT]],
+) -> Callable[[Ctx, ParamsT], Awaitable[ResultT]]:
+    """``handler``, refusing params with a lone UTF-16 half (JSON-RPC ``INVALID_PARAMS``)."""
+
+    async def checked(ctx: Ctx, params: ParamsT) -> ResultT:
+        message = invalid_text(params)
+        if message is not None:
+            raise MCPError(types.INVALID_PARAMS, message)
+        return await handler(ctx, params)
+
+    return checked
 
 
 class ResultLimiter:

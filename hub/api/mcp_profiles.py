@@ -17,12 +17,14 @@ from mcp.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.shared.message import SessionMessage
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp import build_server, own_tools, tool_deps
 from hub.api.mcp_common import ResultLimiter, Sessions, announce, dispatch, security_settings
+from hub.api.mcp_stdin import reparse_lone_surrogates
 from hub.api.state import HubState
 from hub.config import McpProfileConfig
 from hub.core.errors import HubError
@@ -170,6 +172,14 @@ async def serve_stdio(hub: HubState, profile: str = DEFAULT_PROFILE) -> None:
     if profile not in configs:
         raise HubError(f"Profil MCP « {profile[:100]} » inconnu.", code="mcp_profile_not_found")
     endpoint = ProfileEndpoint(hub, configs[profile], hub.config.mcp.stdio_wait)
-    async with announcing([endpoint], hub), stdio_server() as (read_stream, write_stream):
+    sink, lines = anyio.create_memory_object_stream[SessionMessage | Exception]()
+    async with (
+        announcing([endpoint], hub),
+        stdio_server() as (read_stream, write_stream),
+        anyio.create_task_group() as group,
+        lines,
+    ):
+        group.start_soon(reparse_lone_surrogates, read_stream, sink)
         server = endpoint.server
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+        await server.run(lines, write_stream, server.create_initialization_options())
+        group.cancel_scope.cancel()  # stdin is closed by now; never wait on it

@@ -16,7 +16,7 @@ import anyio
 import mcp_types as types
 from anyio.abc import TaskGroup
 from mcp.client import Client
-from mcp.server import Server, ServerRequestContext
+from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
@@ -25,12 +25,15 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp_common import (
+    Ctx,
     ListChangedServer,
     ResultLimiter,
     Sessions,
     announce,
     dispatch,
+    invalid_text,
     progress_relay,
+    refusing_invalid_text,
     remember,
 )
 from hub.core.errors import HubError
@@ -40,7 +43,6 @@ from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
 
 MAX_BODY = 4 * 1024 * 1024
 KINDS = ("tools", "prompts", "resources")
-Ctx = ServerRequestContext[JSONObject, object]
 logger = logging.getLogger(__name__)
 
 
@@ -60,6 +62,9 @@ def proxy_server(
         return types.ListToolsResult(tools=connection.tools)
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        refused = invalid_text(params)
+        if refused is not None:  # the upstream never sees it
+            return error_result(refused)
         try:
             result = await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
         except UpstreamUnavailable as exc:
@@ -120,13 +125,13 @@ def proxy_server(
             on_list_tools=list_tools,
             on_call_tool=call_tool,
             on_list_prompts=list_prompts,
-            on_get_prompt=get_prompt,
+            on_get_prompt=refusing_invalid_text(get_prompt),
             on_list_resources=list_resources,
-            on_read_resource=read_resource,
-            on_list_resource_templates=list_templates,
-            on_subscribe_resource=subscribe,
-            on_unsubscribe_resource=unsubscribe,
-            on_completion=complete,
+            on_read_resource=refusing_invalid_text(read_resource),
+            on_list_resource_templates=refusing_invalid_text(list_templates),
+            on_subscribe_resource=refusing_invalid_text(subscribe),
+            on_unsubscribe_resource=refusing_invalid_text(unsubscribe),
+            on_completion=refusing_invalid_text(complete),
             on_set_logging_level=set_level,
         )
 

@@ -23,6 +23,14 @@ class HubError(Exception):
         self.param = param
 
 
+def invalid_unicode() -> HubError:
+    """A lone UTF-16 half in the input (``jsontypes.has_lone_surrogate``)."""
+    return HubError(
+        "Texte invalide : demi-paire UTF-16 isolée (\\ud800-\\udfff) dans le JSON.",
+        code="invalid_unicode",
+    )
+
+
 def missing_team_extra(setting: str, package: str) -> RuntimeError:
     """``setting`` needs ``package``, which comes with the optional ``[team]`` extra."""
     return RuntimeError(
