@@ -15,6 +15,7 @@ import email.utils
 import time
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import NamedTuple
 
 import httpx2
 
@@ -71,6 +72,21 @@ def _no_cookies() -> CookieJar:
     return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
 
 
+def _headers(provider: ProviderConfig) -> dict[str, str]:
+    headers = {"content-type": "application/json", **provider.headers}
+    if provider.api_key:
+        headers["authorization"] = f"Bearer {provider.api_key}"
+    return headers
+
+
+class _Target(NamedTuple):
+    """One provider's client, chat URL and headers."""
+
+    client: httpx2.AsyncClient
+    url: httpx2.URL
+    headers: dict[str, str]
+
+
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -84,42 +100,34 @@ class ProviderPool:
         self._retry = config.retry
         self.redactor = Redactor(provider_secrets(config))
         timeout = httpx2.Timeout(config.retry.read_timeout, connect=config.retry.connect_timeout)
-        self._clients = {
-            name: httpx2.AsyncClient(
-                timeout=timeout,
-                transport=transport or AiohttpTransport(max_connections=256),
-                cookies=_no_cookies(),
-            )
-            for name, provider in config.providers.items()
-            if provider.enabled
-        }
-        # Parsed once: httpx parses a URL string on every request (a third of its own cost).
+        # URL and headers built once: httpx parses a URL string on every request.
         self._targets = {
-            name: (httpx2.URL(f"{provider.base_url}/chat/completions"), self._headers(provider))
+            name: _Target(
+                httpx2.AsyncClient(
+                    timeout=timeout,
+                    transport=transport or AiohttpTransport(max_connections=256),
+                    cookies=_no_cookies(),
+                ),
+                httpx2.URL(f"{provider.base_url}/chat/completions"),
+                _headers(provider),
+            )
             for name, provider in config.providers.items()
             if provider.enabled
         }
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(c.aclose() for c in self._clients.values()))
+        await asyncio.gather(*(t.client.aclose() for t in self._targets.values()))
 
     @property
     def retry(self) -> RetryConfig:
         return self._retry
-
-    def _headers(self, provider: ProviderConfig) -> dict[str, str]:
-        headers = {"content-type": "application/json", **provider.headers}
-        if provider.api_key:
-            headers["authorization"] = f"Bearer {provider.api_key}"
-        return headers
 
     def backoff(self, attempt: int) -> float:
         return float(min(self._retry.backoff_max, self._retry.backoff_initial * 2 ** (attempt - 1)))
 
     async def post_chat(self, route: Route, body: bytes) -> UpstreamReply:
         """Send until a non-retryable answer or the attempts run out."""
-        client = self._clients[route.provider.name]
-        url, headers = self._targets[route.provider.name]
+        client, url, headers = self._targets[route.provider.name]
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
             try:
