@@ -86,6 +86,20 @@ async def test_exit_code_and_stderr_are_kept_after_the_restart(tmp_path: Path) -
     assert isinstance(status["last_error_at"], float)
 
 
+async def test_wait_ready_outlasts_a_failed_first_round(tmp_path: Path) -> None:
+    """A caller waiting while the first start fails is woken by the second round (each
+    round has its own ready event: it used to wait on the dropped one until its limit)."""
+    marker = tmp_path / "crashed-once"
+    script = f'if [ ! -e "{marker}" ]; then touch "{marker}"; exit 3; fi; exec "{PYTHON}" "{DYN}"'
+    config = McpServerConfig(name="flaky", command="sh", args=("-c", script))
+    settings = SupervisorSettings(init_timeout=20, ping_interval=3600, backoff_initial=0.05)
+    hub = UpstreamHub({"flaky": config}, settings)
+    async with running_in_task(hub):
+        connection = hub.connections["flaky"]
+        assert await connection.wait_ready(20)  # called while the first round starts
+        assert connection.status.restarts == 1
+
+
 async def test_no_orphans_after_50_crash_restart_cycles() -> None:
     # Each child leaves a grandchild in its process group, then exits: a crash.
     script = f"sleep {ORPHAN_MARK} & echo 'plantage' >&2; exit 7"

@@ -102,8 +102,10 @@ class UpstreamConnection:
         self._restart.set()
 
     async def wait_ready(self, limit: float) -> bool:
+        """Until a round is connected, across failed rounds (each has its own event)."""
         with anyio.move_on_after(limit):
-            await self._ready.wait()
+            while self._client is None:
+                await self._ready.wait()
         return self._client is not None
 
     async def _round(self) -> str | None:
@@ -219,6 +221,7 @@ class UpstreamConnection:
                 yield streams
 
     def _drop(self, error: str | None) -> None:
+        self._ready.set()  # wakes wait_ready() callers, who then wait on the next round's event
         self._ready = anyio.Event()
         had_lists = bool(self.tools or self.resources or self.prompts)
         self.tools, self.resources, self.prompts = [], [], []
