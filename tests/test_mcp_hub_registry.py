@@ -160,9 +160,10 @@ async def test_down_server_call_is_an_error_result() -> None:
 async def test_no_child_is_left_after_the_hub_stops() -> None:
     servers = {"dyn": dynamic(), "silent": silent()}
     hub = UpstreamHub(servers, FAST)
+    before = descendants()  # what earlier tests left running here (a session's redis-server)
     async with hub.running():
         await hub.connections["dyn"].wait_ready(20)
-        children = descendants()
+        children = descendants() - before
         assert any("mcp_dynamic_server.py" in cmdline(p) for p in children)
         assert any("mcp_silent_server.py" in cmdline(p) for p in children)
     await until(lambda: not any(alive(p) for p in children))
