@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+import hub.api.ws
 from hub.api.app import create_app
 from hub.config import HubConfig
 from tests.dashboard_browser import browser
@@ -162,12 +163,17 @@ async def test_ws_checks_origin_and_host(hub_url: str) -> None:
         assert json.loads(await socket.recv())["type"] == "hello"
 
 
-async def test_ws_key_is_a_first_message_never_a_query(keyed_hub: str) -> None:
+async def test_ws_key_is_a_first_message_never_a_query(
+    keyed_hub: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = ws_url(keyed_hub)
-    async with websockets.connect(f"{url}?token={HUB_KEY}") as socket:
-        with pytest.raises(ConnectionClosed) as closed:
-            await socket.recv()  # the query is ignored: no auth message came
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    with monkeypatch.context() as patch:  # this client sends nothing: no need to wait 10 s
+        patch.setattr(hub.api.ws, "AUTH_TIMEOUT", 0.5)
+        async with websockets.connect(f"{url}?token={HUB_KEY}") as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                await socket.recv()  # the query is ignored: no auth message came
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+            assert closed.value.rcvd.reason == "authentification attendue"
     for first in ("pas du json", json.dumps({"type": "auth", "token": "faux"}), "[]"):
         async with websockets.connect(url) as socket:
             await socket.send(first)
