@@ -147,10 +147,14 @@ class Call:
 
 
 def json_outcome(content: bytes) -> Outcome:
-    """Usage and text of a non-streamed answer (its usage goes in the journal at once)."""
+    """Usage of a non-streamed answer (it goes in the journal at once), else its text.
+
+    The text is only read to estimate completion tokens when the upstream sent no usage.
+    """
     try:
         parsed: JSON = json.loads(content)
     except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
         parsed = None
     payload = as_object(parsed) or {}
-    return usage_of(payload), completion_text(payload)
+    usage = usage_of(payload)
+    return (usage, "") if usage is not None else (None, completion_text(payload))

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from hub.core.database import DatabaseUnavailable
@@ -216,7 +216,7 @@ class RowWriter:
             if row_id is None:
                 continue
             try:
-                self._on_stored(replace(record, id=row_id))
+                self._on_stored(record.stored_as(row_id))
             except Exception:  # the dashboard misses one event; the row is stored
                 logger.exception("Événement de la requête n° %d non publié", row_id)
 
