@@ -100,6 +100,12 @@ async def test_kill_9_leaves_interrupted_rows_not_nothing(tmp_path: Path) -> Non
     assert len(rows) == 15  # 10 answered + 5 in flight: none lost
     statuses = sorted(r["status"] for r in rows if r["stream"])
     assert statuses == ["interrupted"] * 5
+    # a start line holds only the request's own facts; replay adds the interrupted row's
+    cut = [r for r in rows if r["stream"]]
+    assert {(r["model_key"], r["provider"], r["http_status"], r["prompt_tokens"]) for r in cut} == {
+        ("fake/slow", "fake", 0, 0)
+    }
+    assert all(r["error"].startswith("interrompue") and r["session_id"] for r in cut)
     assert all(r["status"] in ("ok", "interrupted") for r in rows if not r["stream"])
     assert len({r["request_id"] for r in rows}) == 15
     assert not list((tmp_path / "journal").glob("*.jsonl"))  # replayed, then deleted; the
@@ -183,6 +189,11 @@ def test_journal_lines_are_json_rows(tmp_path: Path) -> None:
     journal.committed(["r1"])
     journal.close()
     assert not list(tmp_path.glob("*.jsonl"))  # everything committed: nothing kept
+
+
+def test_a_row_keeps_its_cached_tokens_through_the_journal(tmp_path: Path) -> None:
+    row = replace(_row("r1"), cached_tokens=7)  # replay used to read them back as 0
+    assert request_from_json(row.to_json()) == row
 
 
 def test_an_answered_line_turns_the_start_row_into_the_answer(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx2
@@ -16,6 +17,7 @@ from openai import AsyncOpenAI
 from hub.api.app import create_app, open_hub
 from hub.config import load_config
 from hub.core.error_text import french_reason
+from hub.core.records import RequestRecord
 from hub.services.failure_log import failure_line
 from tests.conftest import write_config
 from tests.servers import serve
@@ -148,15 +150,19 @@ async def test_models_retrieve(openai_client: AsyncOpenAI, http) -> None:
 
 
 def test_failure_line_names_request_and_reason() -> None:
-    row = {"id": 7, "status": "error", "http_status": 502, "model_key": "fake/echo",
-           "provider": "fake", "session_id": 1, "attempts": 3,
-           "error": "Fournisseur injoignable\nsuite"}  # fmt: skip
+    row = RequestRecord(
+        session_id=1, created_at=0.0, model_key="fake/echo", provider="fake",
+        upstream_model="echo", stream=False, prompt_tokens=0, completion_tokens=0,
+        usage_source="estimated", prompt_estimate=0, ttfb_ms=None, total_ms=1.0,
+        status="error", http_status=502, error="Fournisseur injoignable\nsuite", cost=0.0,
+        attempts=3, id=7,
+    )  # fmt: skip
     line = failure_line(row)
     assert line is not None and "\n" not in line
     assert line.startswith("Requête n° 7 en échec (HTTP 502")
-    assert "Fournisseur injoignable" in line
-    assert failure_line({**row, "status": "ok"}) is None
-    assert failure_line({**row, "status": "cancelled"}) is None
+    assert "Fournisseur injoignable" in line and "3 tentative(s)" in line
+    assert failure_line(replace(row, status="ok")) is None
+    assert failure_line(replace(row, status="cancelled")) is None
 
 
 async def test_upstream_failure_is_one_log_line(tmp_path: Path, caplog) -> None:

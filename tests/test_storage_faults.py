@@ -71,7 +71,7 @@ async def test_failing_database_queues_rows_logs_once_and_recovers(
     try:
         store.broken = True
         for i in range(3):
-            writer.begin(_row(session.id, f"r{i}"))
+            writer.begin(f"r{i}", _row(session.id, f"r{i}").to_json())
             writer.finish(_built(_row(session.id, f"r{i}")), journal=True)
         with anyio.fail_after(30):  # a hang guard: several failed attempts, one incident
             while store.attempts < 3:
@@ -80,7 +80,8 @@ async def test_failing_database_queues_rows_logs_once_and_recovers(
         assert not health.ok and "disk is full" in (health.reason or "")
         assert health.queued == 3 and health.journal_pending == 3
         with pytest.raises(StorageUnavailable) as refused:
-            writer.begin(_row(session.id, "r3"))  # the queue is full: refused, not lost
+            # the queue is full: refused, not lost
+            writer.begin("r3", _row(session.id, "r3").to_json())
         assert refused.value.status == 503 and refused.value.code == "storage_unavailable"
         store.broken = False
         await writer.drained(give_up_on_failure=False)
@@ -114,7 +115,7 @@ async def test_a_failing_listener_does_not_stop_the_writer(
     try:
         for batch in (("r0", "r1"), ("r2",)):  # the second batch after the failure
             for request_id in batch:
-                writer.begin(_row(session.id, request_id))
+                writer.begin(request_id, _row(session.id, request_id).to_json())
                 writer.finish(_built(_row(session.id, request_id)), journal=False)
             with anyio.fail_after(30):  # the writer died before: this waited forever
                 await writer.drained(give_up_on_failure=False)

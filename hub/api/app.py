@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import os
 import sqlite3
@@ -55,7 +55,7 @@ from hub.services.analytics import AnalyticsService
 from hub.services.chat import ChatService
 from hub.services.cluster import joined_cluster, replica_name
 from hub.services.events import EventBus
-from hub.services.failure_log import log_failures
+from hub.services.failure_log import log_failure
 from hub.services.keys import KeyService
 from hub.services.limit_counters import MemoryCounters
 from hub.services.limits import LimitService
@@ -114,8 +114,6 @@ async def open_hub(
         endpoints = mcp_proxy.UpstreamEndpoints(
             upstreams, security_settings(config.server), limiter
         )
-        failures = asyncio.create_task(log_failures(bus, log))
-        stack.callback(failures.cancel)
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
@@ -127,6 +125,7 @@ async def open_hub(
         limits = LimitService(counters, router, counter)
         metrics = HubMetrics(upstreams, keys, limits)
         recorder.observers.append(metrics.observe)
+        recorder.observers.append(functools.partial(log_failure, log))
         yield HubState(
             config=config,
             store=store,
@@ -137,7 +136,7 @@ async def open_hub(
             sessions=sessions,
             recorder=recorder,
             stats=StatsService(store, sessions, recorder, savings),
-            chat=ChatService(router, pool, sessions, recorder, counter, savings),
+            chat=ChatService(pool, sessions, recorder, counter, savings),
             savings=savings,
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,

@@ -63,13 +63,13 @@ async def chat_completions(request: Request) -> Response:
     hub = hub_of(request)
     payload = await read_object(request, hub.config.server.max_body_bytes)
     validate_chat(payload)
-    hub.router.usable(str(payload["model"]))  # 404 unknown, 401 provider key not set
+    route = hub.router.usable(str(payload["model"]))  # 404 unknown, 401 provider key not set
     header = request.headers.get(SESSION_HEADER)
     compaction = request.headers.get(COMPACTION_HEADER)
     key = request_key(request)
     admission = await hub.limits.admit(key, payload) if key else None
     try:
-        work = hub.chat.handle(payload, header, compaction, admission)
+        work = hub.chat.handle(route, payload, header, compaction, admission)
         reply = await _until_disconnect(request, work)
     except BaseException:
         if admission is not None:

@@ -2,7 +2,7 @@
 
 Rows reach the database in batches, after the response; what survives a crash in
 between is this journal. Each process appends to its own segment file: one JSON line
-when a request starts (the row it would leave if it never ended, status
+when a request starts (what its row would hold if it never ended, status
 ``interrupted``), one just before the client gets its answer (status, upstream usage),
 and one with the final row when its tokens had to be estimated. Each line is a single
 ``os.write`` on an ``O_APPEND`` descriptor: once the call returns, the line is in the

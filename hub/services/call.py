@@ -48,10 +48,21 @@ class Call:
         """tiktoken's count of what was forwarded (cached per message; big ones in a thread)."""
         return await counter.count_chat_async(self.messages, self.tools)
 
-    def start_row(self) -> RequestRecord:
-        """The row left if the hub dies before the request ends (journaled at start)."""
-        return self._row(0, 0, 0, "estimated", 0.0, "interrupted", 0,
-                         "interrompue : le hub s'est arrêté pendant la requête")  # fmt: skip
+    def start_facts(self) -> JSONObject:
+        """What the journal's start line adds to ``INTERRUPTED``: the row left if the hub
+        dies before the request ends."""
+        route = self.route
+        return {
+            "session_id": self.session_id,
+            "created_at": self.created_at,
+            "model_key": route.model_key,
+            "provider": route.provider.name,
+            "upstream_model": route.upstream_model,
+            "stream": self.stream,
+            "tokens_saved": self.tokens_saved,
+            "request_id": self.request_id,
+            "key_id": self.key_id,
+        }
 
     def _row(
         self,

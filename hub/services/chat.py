@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import anyio
 import httpx2
 
-from hub.core.errors import HubError, UpstreamError
+from hub.core.errors import UpstreamError
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object
 from hub.core.records import RequestStatus
 from hub.core.tokens import TokenCounter
-from hub.proxy.routing import ModelRouter, Route
+from hub.proxy.routing import Route
 from hub.proxy.sse import DONE, USAGE_ONLY, SSESplitter, StreamTracker, usage_event
 from hub.proxy.upstream import ProviderPool, UpstreamReply
 from hub.services.call import NO_OUTCOME, Call, Outcome, json_outcome
@@ -55,7 +55,6 @@ def sse_error(message: str, code: str) -> bytes:
 class ChatService:
     def __init__(
         self,
-        router: ModelRouter,
         pool: ProviderPool,
         sessions: SessionService,
         recorder: MetricRecorder,
@@ -63,7 +62,6 @@ class ChatService:
         savings: SavingsService,
     ) -> None:
         self._savings = savings
-        self._router = router
         self._pool = pool
         self._sessions = sessions
         self._recorder = recorder
@@ -123,15 +121,13 @@ class ChatService:
 
     async def handle(
         self,
+        route: Route,
         payload: JSONObject,
         session_header: str | None,
         compaction_header: str | None = None,
         admission: Admission | None = None,
     ) -> JsonReply | StreamReply:
-        model = payload.get("model")
-        if not isinstance(model, str):
-            raise HubError("Le champ « model » doit être une chaîne.", param="model")
-        route = self._router.resolve(model)
+        """``route``: where ``payload["model"]`` goes (``ModelRouter.usable``)."""
         who = (admission.key_id, admission.key_name) if admission else (None, "")
         session = await self._sessions.for_request(session_header, route, *who)
         messages = as_list(payload.get("messages"))
@@ -155,7 +151,8 @@ class ChatService:
             tokens_saved=tokens_saved,
             admission=admission,
         )
-        self._recorder.begin(call.start_row())  # 503 if storage cannot: nothing sent upstream
+        # 503 if storage cannot: nothing sent upstream
+        self._recorder.begin(call.request_id, call.start_facts())
         upstream: JSONObject = {**payload, "model": route.upstream_model, "messages": messages}
         wants_usage = False
         if stream:

@@ -70,11 +70,18 @@ class EventBus:
     def subscribers(self) -> int:
         return len(self._subscriptions)
 
+    @property
+    def listened(self) -> bool:
+        """Someone gets what is published (a dashboard, another replica): worth building."""
+        return bool(self._subscriptions or self._relays)
+
     def relay_to(self, relay: Callable[[JSONObject], None]) -> None:
         """Also hand every event published here to ``relay`` (which must not block)."""
         self._relays.append(relay)
 
     def publish(self, event_type: str, data: JSONObject) -> None:
+        if not self.listened:
+            return
         event: JSONObject = {"type": event_type, "at": time.time(), "replica": self.replica}
         event.update(data)
         self.deliver(event)

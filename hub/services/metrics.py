@@ -95,9 +95,9 @@ class MetricRecorder:
         """Unique across processes and restarts: a random prefix per process, then a counter."""
         return f"{self._id_prefix}{next(self._ids):x}"
 
-    def begin(self, row: RequestRecord) -> None:
+    def begin(self, request_id: str, facts: JSONObject) -> None:
         """Journal the row a request leaves if the hub dies; 503 if storage cannot."""
-        self._rows.begin(row)
+        self._rows.begin(request_id, facts)
 
     def capture(self, client: JSONObject, forwarded: JSONObject) -> CapturedBodies | None:
         """References to both bodies when they are kept; stored after the row (``submit``)."""
@@ -143,7 +143,8 @@ class MetricRecorder:
             task = asyncio.create_task(self._save_bodies(self._bodies, record.id, bodies))
             self._pending.add(task)  # a body always comes after its row
             task.add_done_callback(self._pending.discard)
-        self._bus.publish("metric", {"request": record.to_json()})
+        if self._bus.listened:  # no dashboard open: no event to build (a dict of 23 fields)
+            self._bus.publish("metric", {"request": record.to_json()})
         for observe in self.observers:
             observe(record)
         self._check_gauge(record)

@@ -25,7 +25,7 @@ from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError
 from hub.core.journal import Journal, orphans, replay
 from hub.core.jsontypes import JSONObject
-from hub.core.records import RequestRecord, request_from_json
+from hub.core.records import INTERRUPTED, RequestRecord, request_from_json
 from hub.core.store import Store
 
 logger = logging.getLogger("hub.rows")
@@ -91,14 +91,17 @@ class RowWriter:
             journal_pending=self._journal.pending if self._journal else 0,
         )
 
-    def begin(self, row: RequestRecord) -> None:
-        """Journal a request's start (its row if it never ends) or refuse it (503)."""
+    def begin(self, request_id: str, facts: JSONObject) -> None:
+        """Journal a request's start or refuse it (503).
+
+        ``facts``: what its row would hold if it never ended, beyond ``INTERRUPTED``.
+        """
         if len(self._queue) + len(self._builds) >= self._limit:
             raise StorageUnavailable(f"{len(self._queue)} lignes en attente d'écriture")
-        if self._journal is None or row.request_id is None:
+        if self._journal is None:
             return
         try:
-            self._journal.started(row.request_id, row.to_json())
+            self._journal.started(request_id, facts)
         except OSError as exc:
             self._journal_failed(exc)
             raise StorageUnavailable(f"journal : {exc.strerror or exc}") from None
@@ -247,7 +250,8 @@ async def recover(store: Store, database: Path) -> int:
     paths = orphans(directory, prefix) if directory.is_dir() else []
     if not paths:
         return 0
-    rows = [r for r in map(request_from_json, replay(paths)) if r is not None]
+    merged = ({**INTERRUPTED, **row} for row in replay(paths))  # start lines are partial
+    rows = [r for r in map(request_from_json, merged) if r is not None]
     await store.insert_requests(rows)
     for path in paths:
         path.unlink(missing_ok=True)
