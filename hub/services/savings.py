@@ -90,6 +90,10 @@ class SavingsService:
         self._writes: set[asyncio.Task[None]] = set()  # masks and events of proxied requests
         self._unsaved: dict[int, tuple[str, list[JSON]]] = {}
 
+    def _threshold(self, route: Route | None) -> float:
+        per_model = route.model.compaction_threshold if route and route.model else None
+        return per_model or self._config.compaction_threshold
+
     def _plan(
         self,
         route: Route | None,
@@ -99,13 +103,11 @@ class SavingsService:
         session_id: int | None = None,
         keep: int | None = None,
     ) -> Plan:
-        model = route.model if route else None
-        per_model = model.compaction_threshold if model else None
         return Plan(
             masking=self._config.masking,
             compaction=self._config.compaction or force,
             max_context=route.max_context if route else None,
-            threshold=per_model or self._config.compaction_threshold,
+            threshold=self._threshold(route),
             keep_rounds=keep or self._config.keep_recent_rounds,
             batch=self._config.rewrite_batch_rounds,
             summarise_old=self._config.summarise_old_rounds,
@@ -129,6 +131,11 @@ class SavingsService:
         if not allowed or not session.compaction:
             return Rewrite(messages, 0)
         if not self._config.masking and not (self._config.compaction and route.max_context):
+            return Rewrite(messages, 0)
+        window = route.max_context
+        limit = None if window is None else min(int(self._threshold(route) * window), window)
+        keep = self._config.keep_recent_rounds
+        if await self._pipeline.unchanged(messages, tools or [], session.id, keep, limit):
             return Rewrite(messages, 0)
         plan = self._plan(route, session_id=session.id)
         result = await self._pipeline.run(messages, plan, tools or [])
