@@ -1,4 +1,4 @@
-"""``SavingsPipeline.unchanged``: the pass skipped for short requests, never wrongly.
+"""``SavingsPipeline.untouched``: the pass skipped for short requests, never wrongly.
 
 Whenever it says a request goes out as it is, the full pass, run on the same
 request, must agree: same messages, nothing saved, not over the window.
@@ -49,9 +49,10 @@ def test_a_skipped_pass_is_one_that_would_change_nothing(counter, run, data) -> 
 
     async def check() -> None:
         pipeline = _pipeline(counter)
-        skipped = await pipeline.unchanged(run, [], SESSION, keep, limit)
-        event(f"passe évitée : {skipped}")
-        if skipped:
+        counted = await pipeline.untouched(run, [], SESSION, keep, limit)
+        event(f"passe évitée : {counted is not None}")
+        if counted is not None:
+            assert counted == tokens
             result = await pipeline.run(run, _plan(window, keep))
             assert result.messages == run
             assert result.tokens_before == result.tokens_after == tokens
@@ -65,10 +66,10 @@ async def test_short_chats_skip_the_pass_and_the_limit_is_inclusive(counter) -> 
     chat = [{"role": "system", "content": "Sois bref."}, {"role": "user", "content": "Bonjour"}]
     tools = [{"type": "function", "function": {"name": "ls", "parameters": {}}}]
     tokens = counter.count_chat(chat, tools)
-    assert await pipeline.unchanged(chat, tools, SESSION, 8, tokens)
-    assert not await pipeline.unchanged(chat, tools, SESSION, 8, tokens - 1)  # tools count
-    assert await pipeline.unchanged(chat, tools, SESSION, 8, None)  # no window known
-    assert not await pipeline.unchanged(chat * 5, tools, SESSION, 8, None)  # 10 > 8 messages
+    assert await pipeline.untouched(chat, tools, SESSION, 8, tokens) == tokens
+    assert await pipeline.untouched(chat, tools, SESSION, 8, tokens - 1) is None  # tools count
+    assert await pipeline.untouched(chat, tools, SESSION, 8, None) == tokens  # no window known
+    assert await pipeline.untouched(chat * 5, tools, SESSION, 8, None) is None  # 10 > 8
 
 
 async def test_a_session_with_rewritten_rounds_takes_the_pass(counter) -> None:
@@ -81,5 +82,5 @@ async def test_a_session_with_rewritten_rounds_takes_the_pass(counter) -> None:
     result = await pipeline.run(run, _plan(200_000, 2))
     assert result.tokens_after < result.tokens_before  # old rounds were rewritten
     # the same session's next request is short, but its earlier levels may still apply
-    assert not await pipeline.unchanged(run[:2], [], SESSION, 8, 100_000)
-    assert await pipeline.unchanged(run[:2], [], SESSION + 1, 8, 100_000)
+    assert await pipeline.untouched(run[:2], [], SESSION, 8, 100_000) is None
+    assert await pipeline.untouched(run[:2], [], SESSION + 1, 8, 100_000) is not None

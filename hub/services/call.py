@@ -39,6 +39,7 @@ class Call:
     bodies: CapturedBodies | None = None  # [logging] store_bodies: for the inspector
     admission: Admission | None = None  # a virtual key's reservation, settled by the row
     answered: bool = False  # its answer facts are journaled: the outcome is decided
+    prompt_tokens: int | None = None  # tiktoken's count of what was forwarded, if known
 
     @property
     def key_id(self) -> str | None:
@@ -46,7 +47,9 @@ class Call:
 
     async def prompt_estimate(self, counter: TokenCounter) -> int:
         """tiktoken's count of what was forwarded (cached per message; big ones in a thread)."""
-        return await counter.count_chat_async(self.messages, self.tools)
+        if self.prompt_tokens is None:
+            self.prompt_tokens = await counter.count_chat_async(self.messages, self.tools)
+        return self.prompt_tokens
 
     def start_facts(self) -> JSONObject:
         """What the journal's start line adds to ``INTERRUPTED``: the row left if the hub

@@ -150,6 +150,7 @@ class ChatService:
             tools=tools,
             tokens_saved=tokens_saved,
             admission=admission,
+            prompt_tokens=rewrite.prompt_tokens,
         )
         # 503 if storage cannot: nothing sent upstream
         self._recorder.begin(call.request_id, call.start_facts())

@@ -68,6 +68,7 @@ class ContextTooLarge(HubError):
 class Rewrite:
     messages: list[JSON]
     tokens_saved: int
+    prompt_tokens: int | None = None  # of ``messages`` and the tools, when already counted
 
 
 class SavingsService:
@@ -135,8 +136,9 @@ class SavingsService:
         window = route.max_context
         limit = None if window is None else min(int(self._threshold(route) * window), window)
         keep = self._config.keep_recent_rounds
-        if await self._pipeline.unchanged(messages, tools or [], session.id, keep, limit):
-            return Rewrite(messages, 0)
+        tokens = await self._pipeline.untouched(messages, tools or [], session.id, keep, limit)
+        if tokens is not None:
+            return Rewrite(messages, 0, tokens)
         plan = self._plan(route, session_id=session.id)
         result = await self._pipeline.run(messages, plan, tools or [])
         if result.over_window and route.max_context is not None:

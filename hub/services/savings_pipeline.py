@@ -89,33 +89,32 @@ class SavingsPipeline:
         self._memo_lock = threading.Lock()  # passes of concurrent requests share the memo
         self.histories = Histories()
 
-    async def unchanged(
+    async def untouched(
         self,
         messages: list[JSON],
         tools: Sequence[JSON],
         session_id: int,
         keep_rounds: int,
         limit: int | None,
-    ) -> bool:
-        """True when ``run`` would forward ``messages`` as they are: found without a pass.
+    ) -> int | None:
+        """The prompt's tokens when ``run`` would forward ``messages`` as they are, else None.
 
         Short requests (most chat turns, every request of an editor's quick actions) have
         no more messages than kept rounds, so no round is old, and fit below ``limit``
         (``compaction_threshold × max_context``), so nothing escalates. The pass (layout,
         levels, rebuilt list: ~0.1 M instructions per request) is skipped for them. Exact,
-        not a guess: tokens are counted as the pass counts them (cached per message), and
-        a session whose earlier pass or ``apply`` left rounds rewritten takes the pass.
+        not a guess: tokens are counted as the pass counts them (cached per message; the
+        request's row reuses the count), and a session whose earlier pass or ``apply``
+        left rounds rewritten takes the pass.
         """
         if len(messages) > keep_rounds:  # a round is at least one message
-            return False
+            return None
         history = self.histories.peek(session_id)
         if history is not None and (history.levels.masked or history.applied.masked):
-            return False
-        if limit is None:  # no window: only old rounds are ever rewritten
-            return True
+            return None
         size = json_chars(messages) + json_chars(tools)
         tokens = await run_sized(size, lambda: self._counter.count_chat(messages, tools))
-        return tokens <= limit
+        return tokens if limit is None or tokens <= limit else None
 
     async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
         """``tools`` only count toward the window: their schemas fill it too."""
