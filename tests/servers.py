@@ -13,11 +13,14 @@ from hub.api.slow_clients import HeaderDeadlineProtocol
 
 
 @asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[str]:
-    """The hub's own HTTP protocol (header deadline of the app's config), as ``serve`` has it."""
+async def serve(
+    app: ASGIApp, http: type[asyncio.Protocol] | str = HeaderDeadlineProtocol
+) -> AsyncIterator[str]:
+    """By default the hub's own HTTP protocol (header deadline of the app's config), as
+    ``serve`` has it; ``http="h11"`` for an ASGI server that knows nothing of the hub."""
     config = uvicorn.Config(
         app,
-        http=HeaderDeadlineProtocol,
+        http=http,
         host="127.0.0.1",
         port=0,
         log_level="warning",

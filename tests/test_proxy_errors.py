@@ -193,6 +193,19 @@ async def test_client_disconnect_cancels_upstream_and_is_recorded(http, fake_ups
 
 
 async def test_non_stream_disconnect_cancels_upstream(hub_url, http, fake_upstream) -> None:
+    await _disconnect_while_upstream_thinks(hub_url, http, fake_upstream)
+
+
+async def test_non_stream_disconnect_on_another_asgi_server(hub_config, fake_upstream) -> None:
+    # no ON_DISCONNECT callback from the protocol: the route's watcher task notices
+    async with (
+        serve(create_app(hub_config), http="h11") as url,
+        httpx2.AsyncClient(base_url=url, timeout=10) as http,
+    ):
+        await _disconnect_while_upstream_thinks(url, http, fake_upstream)
+
+
+async def _disconnect_while_upstream_thinks(hub_url, http, fake_upstream) -> None:
     host, port = hub_url.removeprefix("http://").split(":")
     _reader, writer = await asyncio.open_connection(host, int(port))
     body = json.dumps({"model": "fake/hang", "messages": HELLO}).encode()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -12,6 +12,7 @@ from starlette.routing import Route
 from hub.api.auth import request_key
 from hub.api.chat_validation import validate_chat
 from hub.api.errors import read_object
+from hub.api.slow_clients import ON_DISCONNECT
 from hub.api.state import HubState, hub_of
 from hub.config import ModelConfig
 from hub.core.errors import HubError, NotFoundError
@@ -86,21 +87,29 @@ async def _until_disconnect(
 ) -> JsonReply | StreamReply:
     """Run the upstream call in this task, cancelling it if the client goes away meanwhile.
 
-    The body is already read, so the next ``receive`` only returns on disconnect. One
-    watcher task per request (it was two tasks and an ``asyncio.wait``).
+    Under the hub's uvicorn protocol the connection's loss calls back (``ON_DISCONNECT``);
+    under any other ASGI server a watcher task waits on ``receive`` (the body is already
+    read, so it only returns on disconnect).
     """
     handler = asyncio.current_task()
     assert handler is not None
     gone = False
 
-    async def watch() -> None:
+    def lost() -> None:
         nonlocal gone
+        if not gone:
+            gone = True
+            handler.cancel()
+
+    async def watch() -> None:
         while (await request.receive())["type"] != "http.disconnect":
             continue
-        gone = True
-        handler.cancel()
+        lost()
 
-    watcher = asyncio.create_task(watch())
+    hook = request.scope.get("extensions", {}).get(ON_DISCONNECT)
+    callbacks: list[Callable[[], None]] = hook["callbacks"] if hook else []
+    watcher = None if hook else asyncio.create_task(watch())
+    callbacks.append(lost)
     try:
         return await work
     except asyncio.CancelledError:
@@ -109,7 +118,9 @@ async def _until_disconnect(
         handler.uncancel()
         raise HubError("Client déconnecté.", status=499, code="client_disconnected") from None
     finally:
-        watcher.cancel()
+        callbacks.remove(lost)
+        if watcher is not None:
+            watcher.cancel()
 
 
 routes = [

@@ -9,11 +9,16 @@ connection (and a file descriptor) indefinitely. Two deadlines fix that:
   the request's first byte on a kept-alive connection), else the connection is closed.
 - ``BodyDeadline`` (ASGI middleware): the whole body must arrive within
   ``body_timeout`` seconds of the first read, else a 408 and the connection is closed.
+
+The protocol also tells a request directly when its client goes away
+(``ON_DISCONNECT``): the chat route otherwise needs a task per request blocked on
+``receive()`` just to notice a disconnect (~6 % of a proxied request's CPU).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import Config
@@ -24,6 +29,9 @@ from hub.api.browser_guard import is_mcp_path, send_refusal
 from hub.config import ServerConfig
 
 HEADER_TIMEOUT = "header_timeout"  # key of the app's lifespan state read by the protocol
+# ``scope["extensions"][ON_DISCONNECT]["callbacks"]``: what the protocol calls if the
+# connection is lost (ASGI extensions are dicts).
+ON_DISCONNECT = "kimi.on_disconnect"
 
 
 def deadline_state(server: ServerConfig) -> dict[str, float]:
@@ -55,6 +63,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
             timeout if isinstance(timeout, float) else ServerConfig.header_timeout
         )
         self._header_timer: asyncio.TimerHandle | None = None
+        self._on_lost: list[Callable[[], None]] = []
 
     def _arm(self) -> None:
         if self._header_timer is None:
@@ -75,6 +84,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope["extensions"] = {ON_DISCONNECT: {"callbacks": self._on_lost}}
         self._arm()
 
     def on_headers_complete(self) -> None:
@@ -84,6 +94,8 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        for callback in list(self._on_lost):
+            callback()
 
 
 class BodyDeadline:
