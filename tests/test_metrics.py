@@ -80,6 +80,13 @@ async def test_metrics_match_stored_rows(hub: str) -> None:
     )
     durations = sum(v for _, v in samples["kimi_request_duration_seconds_count"])
     assert durations == len(rows)
+    histogram = samples["kimi_request_duration_seconds_bucket"]
+    buckets = [(float(labels["le"]), v) for labels, v in histogram if labels["model"] == "priced"]
+    assert buckets == sorted(buckets) and buckets[-1] == (float("inf"), 3)  # cumulative
+    priced = [r["total_ms"] / 1000 for r in rows if r["model_key"] == "priced"]
+    assert all(v == sum(s <= le for s in priced) for le, v in buckets)
+    assert sum(v for labels, v in samples["kimi_request_duration_seconds_sum"]
+               if labels["model"] == "priced") == pytest.approx(sum(priced))  # fmt: skip
     assert sum(v for _, v in samples["kimi_time_to_first_byte_seconds_count"]) == sum(
         r["ttfb_ms"] is not None for r in rows
     )
