@@ -112,8 +112,7 @@ class SavingsPipeline:
         history = self.histories.peek(session_id)
         if history is not None and (history.levels.masked or history.applied.masked):
             return None
-        size = json_chars(messages) + json_chars(tools)
-        tokens = await run_sized(size, lambda: self._counter.count_chat(messages, tools))
+        tokens = await self._counter.count_chat_async(messages, tools)  # new ones in a thread
         return tokens if limit is None or tokens <= limit else None
 
     async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
