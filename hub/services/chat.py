@@ -224,8 +224,7 @@ class ChatService:
             self._record(call, status="error", http_status=502, error=type(exc).__name__)
             raise UpstreamError("Réponse du fournisseur interrompue.") from None
         finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+            await _close(response)
         content = self._pool.redactor.data(content)  # an upstream may echo our key, 2xx too
         if response.status_code >= 400:
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
@@ -279,12 +278,22 @@ class ChatService:
                 code = 499 if status == "cancelled" else reply.response.status_code
                 self._record(call, status=status, http_status=code,
                              outcome=(tracker.usage, tracker.text), error=error)  # fmt: skip
-            with anyio.CancelScope(shield=True):
-                await reply.response.aclose()
+            await _close(reply.response)
 
     async def _estimated_usage(self, call: Call, tracker: StreamTracker) -> bytes:
         prompt = await call.prompt_estimate(self._counter)
         return usage_event(tracker.last, prompt, self._counter.count_text(tracker.text))
+
+
+async def _close(response: httpx2.Response) -> None:
+    """Release the upstream connection, even while cancelled.
+
+    A body read to its end is already closed (httpx2 closes it), and the shielded scope
+    costs ~66 000 instructions, 3 % of a proxied request: it is paid only when needed.
+    """
+    if not response.is_closed:
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
 
 
 def _media(reply: UpstreamReply) -> dict[str, str]:
