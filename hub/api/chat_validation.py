@@ -86,18 +86,16 @@ def _check_number(name: str, value: JSON) -> None:
         raise _fail(name, f"« {name} » doit être {bounds} (reçu : {value:g}).", "invalid_value")
 
 
-SHAPES: tuple[tuple[str, type, str], ...] = (
-    ("stream", bool, "un booléen"),
-    ("tools", list, "une liste"),
-    ("stream_options", dict, "un objet"),
-)
-
-
 def _check_scalars(payload: JSONObject) -> None:
     for name in NUMBERS:
         if name in payload:
             _check_number(name, payload[name])
-    for name, kind, label in SHAPES:
+    shapes: tuple[tuple[str, type, str], ...] = (
+        ("stream", bool, "un booléen"),
+        ("tools", list, "une liste"),
+        ("stream_options", dict, "un objet"),
+    )
+    for name, kind, label in shapes:
         value = payload.get(name)
         if value is not None and not isinstance(value, kind):
             raise _wrong_type(name, label, value)
@@ -108,6 +106,8 @@ def _check_scalars(payload: JSONObject) -> None:
 
 
 def _check_content(param: str, content: JSON) -> None:
+    if content is None or isinstance(content, str):
+        return
     if not isinstance(content, list):
         raise _wrong_type(param, "une chaîne ou une liste de parties {type, …}", content)
     for index, part in enumerate(content):
@@ -119,15 +119,11 @@ def _check_content(param: str, content: JSON) -> None:
 
 
 def _check_message(index: int, message: JSON) -> None:
-    role = message.get("role") if isinstance(message, dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    if role in ROLES and (content is None or isinstance(content, str)):  # the usual message
-        if content is not None or role not in CONTENT_REQUIRED:
-            return
-    param = f"messages[{index}]"  # built only to name a field in an error
+    param = f"messages[{index}]"
     if not isinstance(message, dict):
         raise _fail(param, f"« {param} » doit être un objet {{role, content}} "
                     f"(reçu : {kind_of(message)}).", "invalid_message")  # fmt: skip
+    role = message.get("role")
     if role is None:
         raise _fail(f"{param}.role", f"« {param}.role » manquant : "
                     f"{', '.join(ROLES)} attendu.", "invalid_message")  # fmt: skip
@@ -136,11 +132,10 @@ def _check_message(index: int, message: JSON) -> None:
     if role not in ROLES:
         raise _fail(f"{param}.role", f"« {param}.role » vaut « {role[:40]} » : valeurs "
                     f"acceptées : {', '.join(ROLES)}.", "invalid_value")  # fmt: skip
-    if role in CONTENT_REQUIRED and content is None:
+    if role in CONTENT_REQUIRED and message.get("content") is None:
         raise _fail(f"{param}.content", f"« {param}.content » manquant (rôle « {role} »).",
                     "invalid_message")  # fmt: skip
-    if content is not None:
-        _check_content(f"{param}.content", content)
+    _check_content(f"{param}.content", message.get("content"))
 
 
 def validate_chat(payload: JSONObject) -> None:
