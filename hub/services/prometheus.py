@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_left
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -110,11 +111,27 @@ class _Rows(Collector):
     """
 
     def __init__(self) -> None:
-        self.tallies: dict[tuple[str, str, str, str], _Tally] = {}
-        self.latency: dict[tuple[str, str], _Buckets] = {}
-        self.ttfb: dict[tuple[str, str], _Buckets] = {}
-        self.retries: dict[str, int] = {}
-        self.saved: dict[str, int] = {}
+        self.tallies: defaultdict[tuple[str, str, str, str], _Tally] = defaultdict(_Tally)
+        self.latency: defaultdict[tuple[str, str], _Buckets] = defaultdict(_Buckets)
+        self.ttfb: defaultdict[tuple[str, str], _Buckets] = defaultdict(_Buckets)
+        self.retries: defaultdict[str, int] = defaultdict(int)
+        self.saved: defaultdict[str, int] = defaultdict(int)
+
+    def observe(self, row: RequestRecord) -> None:
+        """One stored request row."""
+        tally = self.tallies[row.model_key, row.provider, row.key_id or NO_KEY, row.status]
+        tally.requests += 1
+        tally.prompt += row.prompt_tokens
+        tally.completion += row.completion_tokens
+        tally.cached += row.cached_tokens
+        tally.cost += row.cost
+        self.latency[row.model_key, row.provider].observe(row.total_ms / 1000)
+        if row.ttfb_ms is not None:
+            self.ttfb[row.model_key, row.provider].observe(row.ttfb_ms / 1000)
+        if row.attempts > 1:
+            self.retries[row.provider] += row.attempts - 1
+        if row.tokens_saved:
+            self.saved[row.model_key] += row.tokens_saved
 
     def collect(self) -> Iterable[Metric]:
         who = ["model", "provider", "key"]
@@ -162,27 +179,7 @@ class HubMetrics:
 
     def observe(self, row: RequestRecord) -> None:
         """One stored request row."""
-        rows = self._rows
-        model, provider = row.model_key, row.provider
-        label = (model, provider, row.key_id or NO_KEY, row.status)
-        tally = rows.tallies.get(label)
-        if tally is None:
-            tally = rows.tallies[label] = _Tally()
-        tally.requests += 1
-        tally.prompt += row.prompt_tokens
-        tally.completion += row.completion_tokens
-        tally.cached += row.cached_tokens
-        tally.cost += row.cost
-        pair = (model, provider)
-        latency = rows.latency.get(pair) or rows.latency.setdefault(pair, _Buckets())
-        latency.observe(row.total_ms / 1000)
-        if row.ttfb_ms is not None:
-            ttfb = rows.ttfb.get(pair) or rows.ttfb.setdefault(pair, _Buckets())
-            ttfb.observe(row.ttfb_ms / 1000)
-        if row.attempts > 1:
-            rows.retries[provider] = rows.retries.get(provider, 0) + row.attempts - 1
-        if row.tokens_saved:
-            rows.saved[model] = rows.saved.get(model, 0) + row.tokens_saved
+        self._rows.observe(row)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
