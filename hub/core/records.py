@@ -146,7 +146,7 @@ def request_from_json(data: JSONObject) -> RequestRecord | None:
             tokens_saved=int(number("tokens_saved")),
             request_id=optional_text("request_id"),
             key_id=optional_text("key_id"),
-            cached_tokens=int(number("cached_tokens")) if "cached_tokens" in data else 0,
+            cached_tokens=int(number("cached_tokens")),
         )
     except TypeError:
         return None
