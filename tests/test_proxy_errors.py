@@ -49,6 +49,10 @@ def _assert_openai_error(response: httpx2.Response, status: int, code: str | Non
         ),
         (b'{"model": "fake/echo", "messages": [{"role": "user"}], "tools": {}}', None, "tools"),
         (b"[" * 100000 + b"]" * 100000, None, None),
+        # not JSON (RFC 8259): json.loads would let them through, to be forwarded as NaN
+        (b'{"model": "fake/echo", "messages": [], "temperature": NaN}', "invalid_json", None),
+        (b'{"model": "fake/echo", "messages": [], "top_p": -Infinity}', "invalid_json", None),
+        (b'{"model": "fake/echo", "messages": [], "temperature": 1e400}', "invalid_json", None),
     ],
 )
 async def test_malformed_requests_get_400_in_french(
@@ -60,6 +64,19 @@ async def test_malformed_requests_get_400_in_french(
     if param:
         assert error["param"] == param
     assert fake_upstream.received == []
+
+
+async def test_numbers_past_64_bits_reach_the_upstream_intact(http, fake_upstream) -> None:
+    body = (
+        b'{"model": "fake/echo", "messages": [{"role": "user", "content": "x"}],'
+        b' "seed": 123456789012345678901234567890, "metadata": {"n": 1.5e300}}'
+    )
+    response = await http.post("/chat/completions", content=body,
+                               headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    [received] = fake_upstream.received
+    assert received["seed"] == 123456789012345678901234567890  # not 1.2345678901234568e+29
+    assert received["metadata"] == {"n": 1.5e300}
 
 
 async def test_oversized_body_is_413(http, fake_upstream) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hub.core.errors import HubError, UpstreamError, invalid_unicode
 from hub.core.ids import ascii_int
+from hub.core.jsoncodec import loads
 from hub.core.jsontypes import JSON, JSONObject, has_lone_surrogate
 from hub.services.limits import LimitExceeded
 
@@ -56,14 +55,13 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     if not raw.strip():
         raise HubError("Corps de requête vide : un objet JSON est attendu.", code="invalid_json")
     try:
-        text = raw.decode("utf-8")  # strict: UTF-8-encoded surrogates are refused too
-        parsed: JSON = json.loads(text)
+        parsed = loads(raw)  # strict UTF-8: UTF-8-encoded surrogates are refused too
     except UnicodeDecodeError:
         raise HubError("Corps de requête : UTF-8 invalide.", code="invalid_json") from None
     except (ValueError, RecursionError) as exc:
         raise HubError(f"JSON invalide : {exc}.", code="invalid_json") from None
     # only escapes can make a lone surrogate
-    if ("\\ud" in text or "\\uD" in text) and has_lone_surrogate(parsed):
+    if (b"\\ud" in raw or b"\\uD" in raw) and has_lone_surrogate(parsed):
         raise invalid_unicode()
     return parsed
 

@@ -19,19 +19,16 @@ committed to the database and a newer segment is current.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.core.jsoncodec import dumps, loads
 from hub.core.jsontypes import JSONObject, as_object, as_str
 
 SEGMENT_BYTES = 8 * 1024 * 1024
-# One encoder for every line: ``json.dumps`` with keyword arguments builds a new one per
-# call (a quarter of the cost of encoding a journal line).
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass
@@ -75,10 +72,7 @@ class Journal:
         return _Segment(path, fd)
 
     def _append(self, kind: str, entries: list[tuple[str, JSONObject]]) -> _Segment:
-        lines = [
-            _ENCODE({"k": kind, "id": request_id, "row": row}) + "\n" for request_id, row in entries
-        ]
-        data = "".join(lines).encode()
+        data = b"".join([dumps({"k": kind, "id": rid, "row": row}) + b"\n" for rid, row in entries])
         segment = self._current
         written = os.write(segment.fd, data)
         if written != len(data):
@@ -164,7 +158,7 @@ def replay(paths: Iterable[Path]) -> list[JSONObject]:
         with path.open("rb") as handle:
             for raw in handle:
                 try:
-                    entry = as_object(json.loads(raw))
+                    entry = as_object(loads(raw))
                 except ValueError:  # a line cut by a full disk: nothing to recover
                     continue
                 request_id = as_str((entry or {}).get("id"))

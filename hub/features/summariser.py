@@ -7,13 +7,13 @@ answer (errors, failing tests, outline, files, ``mask:`` reference).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import anyio
 import httpx2
 
 from hub.core.errors import HubError
+from hub.core.jsoncodec import dumps, loads
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object, as_str
 from hub.features.salient import clip, error_lines, failing_tests, outline, paths
 from hub.proxy.routing import Route
@@ -125,7 +125,7 @@ async def llm_summary(pool: ProviderPool, route: Route, messages: Sequence[JSON]
     }
     try:
         with anyio.fail_after(LLM_TIMEOUT):
-            reply = await pool.post_chat(route, json.dumps(body, ensure_ascii=False).encode())
+            reply = await pool.post_chat(route, dumps(body))
             try:
                 raw = await reply.response.aread()
             finally:
@@ -136,7 +136,7 @@ async def llm_summary(pool: ProviderPool, route: Route, messages: Sequence[JSON]
     if reply.response.status_code >= 400:
         raise SummariserError(f"le résumeur a répondu {reply.response.status_code}")
     try:
-        parsed: JSON = json.loads(raw)
+        parsed = loads(raw)
     except ValueError:
         raise SummariserError("réponse du résumeur illisible (JSON invalide)") from None
     choice = as_object(next(iter(as_list((as_object(parsed) or {}).get("choices"))), None))

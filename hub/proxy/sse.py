@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from hub.core.jsoncodec import loads
 from hub.core.jsontypes import JSONObject, as_int, as_list, as_object, as_str
 
 
@@ -176,7 +177,7 @@ class StreamTracker:
 
 def _payload(data: str) -> JSONObject | None:
     try:
-        parsed = json.loads(data)
+        parsed = loads(data.encode())
     except ValueError:
         return None
     return as_object(parsed)

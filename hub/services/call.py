@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
 from hub.core.body_store import CapturedBodies
+from hub.core.jsoncodec import loads
 from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.core.records import RequestRecord, RequestStatus
 from hub.core.tokens import TokenCounter
@@ -166,7 +166,7 @@ def json_outcome(content: bytes) -> Outcome:
     The text is only read to estimate completion tokens when the upstream sent no usage.
     """
     try:
-        parsed: JSON = json.loads(content)
+        parsed = loads(content)
     except ValueError:  # a 2xx body that is not JSON: relayed as is, usage estimated
         parsed = None
     payload = as_object(parsed) or {}

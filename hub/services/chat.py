@@ -19,6 +19,7 @@ import anyio
 import httpx2
 
 from hub.core.errors import UpstreamError
+from hub.core.jsoncodec import dumps
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object
 from hub.core.records import RequestStatus
 from hub.core.tokens import TokenCounter
@@ -160,7 +161,7 @@ class ChatService:
             options = as_object(payload.get("stream_options")) or {}
             wants_usage = options.get("include_usage") is True
             upstream["stream_options"] = {**options, "include_usage": True}
-        body = json.dumps(upstream, ensure_ascii=False).encode()
+        body = dumps(upstream)
         call.bodies = self._recorder.capture(payload, upstream)
         result: JsonReply | StreamReply
         if stream:
