@@ -40,11 +40,18 @@ def _outcome(parse, raw: bytes) -> tuple[str, str]:
         return "error", "value"
 
 
+def _non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, list) and any(_non_finite(item) for item in value)
+
+
 def _reference(raw: bytes) -> object:
     parsed = json.loads(raw.decode("utf-8"))
-    text = json.dumps(parsed)  # writes NaN/Infinity where there are any
-    if "NaN" in text or "Infinity" in text:
-        raise ValueError("non fini")
+    if _non_finite(parsed):
+        raise ValueError("NaN, Infinity : pas du JSON")
     return parsed
 
 

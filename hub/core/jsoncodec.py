@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 import orjson
 
 from hub.core.jsontypes import JSON
 
 # 19 digits reach past 2**63: such an integer would come back from orjson as a float.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# Found by mapping every digit to "0" and the rest to " ", then a substring search: 1.5 ns
+# a byte, where ``re.search(rb"[0-9]{19}")`` took 22 (more than orjson's whole parse).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 def _finite(text: str) -> float:
@@ -46,7 +48,7 @@ def loads(raw: bytes) -> JSON:
     Raises ``UnicodeDecodeError`` (not UTF-8, UTF-8-encoded surrogates included),
     ``ValueError`` (not JSON) or ``RecursionError`` (nested too deep), as ``json`` does.
     """
-    if _LONG_NUMBER.search(raw) is None:
+    if _LONG_NUMBER not in raw.translate(_DIGITS_ONLY):
         try:
             parsed: JSON = orjson.loads(raw)
         except orjson.JSONDecodeError:
