@@ -214,7 +214,7 @@ async def test_non_stream_disconnect_cancels_upstream(hub_url, http, fake_upstre
 
 
 async def test_non_stream_disconnect_on_another_asgi_server(hub_config, fake_upstream) -> None:
-    # no ON_DISCONNECT callback from the protocol: the route's watcher task notices
+    # no on_disconnect callback from the protocol: the route's watcher task notices
     async with (
         serve(create_app(hub_config), http="h11") as url,
         httpx2.AsyncClient(base_url=url, timeout=10) as http,

@@ -75,3 +75,23 @@ async def test_slow_body_gets_408_in_french(hub_config: HubConfig) -> None:
             writer.close()
         async with httpx2.AsyncClient(base_url=url) as http:
             assert (await http.post("/api/sessions", json={"name": "après"})).status_code == 201
+
+
+async def test_a_kept_alive_connection_times_its_next_body_again(hub_config: HubConfig) -> None:
+    # the first body came whole (BodyDeadline skips its timer); the second must not inherit that
+    config = replace(hub_config, server=replace(hub_config.server, body_timeout=0.5))
+    async with serve(create_app(config)) as url:
+        reader, writer = await _open(url)
+        head = (
+            "POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        )
+        whole = b'{"name": "vite"}'
+        writer.write(f"{head}Content-Length: {len(whole)}\r\n\r\n".encode() + whole)
+        await writer.drain()
+        first = await reader.readuntil(b"\r\n\r\n")
+        assert first.startswith(b"HTTP/1.1 201"), first
+        writer.write(f'{head}Content-Length: 1000\r\n\r\n{{"name": '.encode())
+        await writer.drain()
+        rest = await reader.read()  # the first body, then the 408 and the hub hangs up
+        assert b"HTTP/1.1 408" in rest and "Corps de requête trop lent".encode() in rest
+        writer.close()

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from hub.api.auth import request_key
 from hub.api.chat_validation import validate_chat
 from hub.api.errors import read_object
-from hub.api.slow_clients import ON_DISCONNECT
+from hub.api.slow_clients import HOOKS
 from hub.api.state import HubState, hub_of
 from hub.config import ModelConfig
 from hub.core.errors import HubError, NotFoundError
@@ -87,7 +87,7 @@ async def _until_disconnect(
 ) -> JsonReply | StreamReply:
     """Run the upstream call in this task, cancelling it if the client goes away meanwhile.
 
-    Under the hub's uvicorn protocol the connection's loss calls back (``ON_DISCONNECT``);
+    Under the hub's uvicorn protocol the connection's loss calls back (``on_disconnect``);
     under any other ASGI server a watcher task waits on ``receive`` (the body is already
     read, so it only returns on disconnect).
     """
@@ -106,9 +106,9 @@ async def _until_disconnect(
             continue
         lost()
 
-    hook = request.scope.get("extensions", {}).get(ON_DISCONNECT)
-    callbacks: list[Callable[[], None]] = hook["callbacks"] if hook else []
-    watcher = None if hook else asyncio.create_task(watch())
+    hooks = request.scope.get("extensions", {}).get(HOOKS)
+    callbacks: list[Callable[[], None]] = hooks["on_disconnect"] if hooks else []
+    watcher = None if hooks else asyncio.create_task(watch())
     callbacks.append(lost)
     try:
         return await work

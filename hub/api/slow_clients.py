@@ -10,9 +10,11 @@ connection (and a file descriptor) indefinitely. Two deadlines fix that:
 - ``BodyDeadline`` (ASGI middleware): the whole body must arrive within
   ``body_timeout`` seconds of the first read, else a 408 and the connection is closed.
 
-The protocol also tells a request directly when its client goes away
-(``ON_DISCONNECT``): the chat route otherwise needs a task per request blocked on
-``receive()`` just to notice a disconnect (~6 % of a proxied request's CPU).
+The protocol also tells a request what only it knows (``scope["extensions"][HOOKS]``):
+``on_disconnect``, callbacks it calls when the client goes away (the chat route otherwise
+needs a task per request blocked on ``receive()`` just to notice: ~6 % of a proxied
+request's CPU), and ``body_complete``, true once the whole body is in (then
+``BodyDeadline`` has nothing to time: most bodies arrive with their headers).
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ from hub.api.browser_guard import is_mcp_path, send_refusal
 from hub.config import ServerConfig
 
 HEADER_TIMEOUT = "header_timeout"  # key of the app's lifespan state read by the protocol
-# ``scope["extensions"][ON_DISCONNECT]["callbacks"]``: what the protocol calls if the
-# connection is lost (ASGI extensions are dicts).
-ON_DISCONNECT = "kimi.on_disconnect"
+HOOKS = "kimi.protocol"  # ``scope["extensions"][HOOKS]``: see the module's docstring
 
 
 def deadline_state(server: ServerConfig) -> dict[str, float]:
@@ -64,6 +64,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         )
         self._header_timer: asyncio.TimerHandle | None = None
         self._on_lost: list[Callable[[], None]] = []
+        self._hooks: dict[object, object] = {}
 
     def _arm(self) -> None:
         if self._header_timer is None:
@@ -84,12 +85,17 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {ON_DISCONNECT: {"callbacks": self._on_lost}}
+        self._hooks = {"on_disconnect": self._on_lost, "body_complete": False}
+        self.scope["extensions"] = {HOOKS: self._hooks}
         self._arm()
 
     def on_headers_complete(self) -> None:
         self._disarm()
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._hooks["body_complete"] = True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -112,10 +118,13 @@ class BodyDeadline:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         body_done = False
+        hooks = scope.get("extensions", {}).get(HOOKS, {})
 
         async def timed_receive() -> Message:
             nonlocal deadline, body_done
-            if body_done:  # past the body, receive only waits for a disconnect
+            # past the body, receive only waits for a disconnect; a body already in whole
+            # is handed over at once (an ``asyncio.timeout`` costs more than the route's parse)
+            if body_done or hooks.get("body_complete"):
                 return await receive()
             deadline = deadline or loop.time() + self.timeout
             async with asyncio.timeout_at(deadline):
