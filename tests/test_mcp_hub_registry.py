@@ -29,8 +29,10 @@ from tests.mcp_upstreams import (
     until,
 )
 
+# Quick pings and backoff, but generous deadlines: a Python MCP server takes seconds to
+# import the SDK on a loaded CI core, and a missed deadline restarts it mid-test.
 FAST = SupervisorSettings(
-    init_timeout=3, ping_interval=0.2, ping_timeout=2, backoff_initial=0.05, backoff_max=0.5
+    init_timeout=15, ping_interval=0.2, ping_timeout=10, backoff_initial=0.05, backoff_max=0.5
 )
 SECRET = "tres-secret-1234"
 

@@ -115,7 +115,6 @@ class BodyDeadline:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        loop = asyncio.get_running_loop()
         deadline: float | None = None
         body_done = False
         hooks = scope.get("extensions", {}).get(HOOKS, {})
@@ -126,7 +125,7 @@ class BodyDeadline:
             # is handed over at once (an ``asyncio.timeout`` costs more than the route's parse)
             if body_done or hooks.get("body_complete"):
                 return await receive()
-            deadline = deadline or loop.time() + self.timeout
+            deadline = deadline or asyncio.get_running_loop().time() + self.timeout
             async with asyncio.timeout_at(deadline):
                 message = await receive()
             if message["type"] != "http.request" or not message.get("more_body", False):

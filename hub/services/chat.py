@@ -184,7 +184,7 @@ class ChatService:
             call.timed_out = True
             task.cancel()
 
-        timer = asyncio.get_running_loop().call_later(self._pool.retry.total_timeout, expire)
+        timer = task.get_loop().call_later(self._pool.retry.total_timeout, expire)
         try:
             return await self._complete(call, await self._send(call, route, body))
         except asyncio.CancelledError:
