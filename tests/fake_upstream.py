@@ -1,8 +1,8 @@
 """A small OpenAI-compatible upstream for tests and benchmarks.
 
 The upstream model name picks the behaviour: ``echo`` (default), ``no-usage``,
-``slow`` (waits ``delay`` seconds per chunk), ``flaky`` (429 then OK), ``down``
-(always 500), ``cut`` (stream dies mid-way), ``hang`` (never answers), ``bad``
+``slow`` (waits ``delay`` seconds before each chunk but the first), ``flaky`` (429 then
+OK), ``down`` (always 500), ``cut`` (stream dies mid-way), ``hang`` (never answers), ``bad``
 (400 with an OpenAI error), ``echo-key`` (400 whose message repeats the Authorization
 header it received, like a careless upstream; ``echo-key-escaped``, ``-base64``, ``-sse``
 and ``-ok`` echo it JSON-escaped, in base64, in an SSE error event, in a 200 answer),
@@ -139,7 +139,7 @@ class FakeUpstream:
             for index, word in enumerate(words):
                 if model == "cut" and index == 3:
                     raise ConnectionResetError("coupure simulée")
-                if model == "slow":
+                if model == "slow" and index > 0:
                     await asyncio.sleep(self.delay)
                 delta = {"content": word if index == 0 else " " + word}
                 chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}

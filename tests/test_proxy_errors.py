@@ -209,6 +209,32 @@ async def test_client_disconnect_cancels_upstream_and_is_recorded(http, fake_ups
     assert row["status"] == "cancelled"
 
 
+@pytest.mark.parametrize("protocol", ["hub", "h11"])
+async def test_stream_disconnect_cancels_a_silent_upstream_at_once(
+    hub_config, fake_upstream, protocol
+) -> None:
+    # First word, then a minute of silence: the hub must see the client leave from the
+    # connection (its protocol's callback; under h11, Starlette's listener task), not at its
+    # next write to the client, a minute later.
+    fake_upstream.delay = 60
+    server = serve(create_app(hub_config), **({"http": "h11"} if protocol == "h11" else {}))
+    async with server as url, httpx2.AsyncClient(base_url=url, timeout=10) as http:
+        body = {"model": "fake/slow", "messages": HELLO, "stream": True}
+        async with http.stream("POST", "/chat/completions", json=body) as response:
+            async for _ in response.aiter_bytes():
+                break
+        for _ in range(250):
+            if fake_upstream.cancelled:
+                break
+            await asyncio.sleep(0.02)
+        assert fake_upstream.cancelled == 1
+        for _ in range(250):
+            if rows := await _rows(http):
+                break
+            await asyncio.sleep(0.02)
+        assert [(r["status"], r["http_status"]) for r in rows] == [("cancelled", 499)]
+
+
 async def test_non_stream_disconnect_cancels_upstream(hub_url, http, fake_upstream) -> None:
     await _disconnect_while_upstream_thinks(hub_url, http, fake_upstream)
 

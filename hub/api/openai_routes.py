@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hub.api.auth import request_key
 from hub.api.chat_validation import validate_chat
+from hub.api.disconnects import RelayedStream, until_disconnect
 from hub.api.errors import read_object
-from hub.api.slow_clients import HOOKS
 from hub.api.state import HubState, hub_of
 from hub.config import ModelConfig
-from hub.core.errors import HubError, NotFoundError
+from hub.core.errors import NotFoundError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.proxy.routing import MISSING_KEY
-from hub.services.chat import JsonReply, StreamReply
+from hub.services.chat import StreamReply
 
 SESSION_HEADER = "x-kimi-session"
 COMPACTION_HEADER = "x-kimi-compaction"
@@ -71,56 +68,15 @@ async def chat_completions(request: Request) -> Response:
     admission = await hub.limits.admit(key, payload) if key else None
     try:
         work = hub.chat.handle(route, payload, header, compaction, admission)
-        reply = await _until_disconnect(request, work)
-    except BaseException:
+        reply = await until_disconnect(request, work)
+    except BaseException:  # ClientGone included: a 499, which nobody will read
         if admission is not None:
             admission.release()  # no-op once the request is being recorded
         raise
     if isinstance(reply, StreamReply):
         headers = {"cache-control": "no-cache", "x-accel-buffering": "no", **reply.headers}
-        return StreamingResponse(reply.chunks, headers=headers, media_type="text/event-stream")
+        return RelayedStream(reply.chunks, headers)
     return Response(reply.body, status_code=reply.status, headers=reply.headers)
-
-
-async def _until_disconnect(
-    request: Request, work: Coroutine[None, None, JsonReply | StreamReply]
-) -> JsonReply | StreamReply:
-    """Run the upstream call in this task, cancelling it if the client goes away meanwhile.
-
-    Under the hub's uvicorn protocol the connection's loss calls back (``on_disconnect``);
-    under any other ASGI server a watcher task waits on ``receive`` (the body is already
-    read, so it only returns on disconnect).
-    """
-    handler = asyncio.current_task()
-    assert handler is not None
-    gone = False
-
-    def lost() -> None:
-        nonlocal gone
-        if not gone:
-            gone = True
-            handler.cancel()
-
-    async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            continue
-        lost()
-
-    hooks = request.scope.get("extensions", {}).get(HOOKS)
-    callbacks: list[Callable[[], None]] = hooks["on_disconnect"] if hooks else []
-    watcher = None if hooks else asyncio.create_task(watch())
-    callbacks.append(lost)
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if not gone:
-            raise
-        handler.uncancel()
-        raise HubError("Client déconnecté.", status=499, code="client_disconnected") from None
-    finally:
-        callbacks.remove(lost)
-        if watcher is not None:
-            watcher.cancel()
 
 
 routes = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 import anyio
@@ -44,7 +44,7 @@ class JsonReply:
 
 @dataclass
 class StreamReply:
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes, None]
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -238,7 +238,7 @@ class ChatService:
 
     async def _relay(
         self, call: Call, reply: UpstreamReply, wants_usage: bool
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Pass on what each upstream read delivered, at once, as one chunk.
 
         Events are split only to be observed (``StreamTracker``); the only changes are
