@@ -120,11 +120,15 @@ class SavingsPipeline:
         history = self.histories.get(plan.session_id)
         async with history.lock:
             overhead = await run_sized(json_chars(tools), lambda: self._counter.count_tools(tools))
-            same = history.common(messages)
-            layout = await run_sized(
-                json_chars(messages[same:]), lambda: self._prepare(messages, history, plan)
-            )
-            levels = self._levels(layout, plan, history, overhead)
+            size = json_chars(messages[history.common(messages) :])  # what is new: the work
+            layout = await run_sized(size, lambda: self._prepare(messages, history, plan))
+
+            # Sizing levels builds the extractive summary and counts it with tiktoken:
+            # ~45 ms for a 200k-token history seen cold, too long to hold the loop.
+            async def sized_levels() -> Levels:
+                return await run_sized(size, lambda: self._levels(layout, plan, history, overhead))
+
+            levels = await sized_levels()
             reason = (
                 NO_SUMMARISER
                 if levels.summarised and self._config.summariser_model is None
@@ -134,12 +138,11 @@ class SavingsPipeline:
                 if not levels.summarised or self._config.summariser_model is None:
                     break
                 reason = await self._llm_segments(layout, levels, plan)
-                settled, levels = levels, self._levels(layout, plan, history, overhead)
+                settled, levels = levels, await sized_levels()
                 if levels == settled:
                     break
             return await run_sized(
-                json_chars(messages[same:]),
-                lambda: self._result(layout, levels, plan, history, overhead, reason),
+                size, lambda: self._result(layout, levels, plan, history, overhead, reason)
             )
 
     def _prepare(self, messages: list[JSON], history: History, plan: Plan) -> Layout:
