@@ -4,7 +4,7 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.core.jsoncodec import dumps, loads
@@ -55,17 +55,20 @@ def _reference(raw: bytes) -> object:
     return parsed
 
 
+@settings(deadline=None)  # a loaded CI core: no per-example time limit
 @given(values, st.booleans(), st.sampled_from([None, 1]))
 def test_loads_reads_what_json_reads(value, ascii_only, indent) -> None:
     raw = json.dumps(value, ensure_ascii=ascii_only, indent=indent).encode("utf-8", "surrogatepass")
     assert _outcome(loads, raw) == _outcome(_reference, raw)
 
 
+@settings(deadline=None)  # a loaded CI core: no per-example time limit
 @given(st.binary(max_size=60) | values.map(lambda v: json.dumps(v)[:-1].encode("utf-8", "replace")))
 def test_loads_refuses_what_json_refuses(raw) -> None:
     assert _outcome(loads, raw) == _outcome(_reference, raw)
 
 
+@settings(deadline=None)  # a loaded CI core: no per-example time limit
 @given(values)
 def test_dumps_round_trips(value) -> None:
     if has_lone_surrogate(value):
