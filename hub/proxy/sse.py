@@ -110,35 +110,35 @@ OTHER, USAGE_ONLY, DONE = 0, 1, 2  # what ``StreamTracker.observe`` saw
 class StreamTracker:
     """What a relayed stream said: usage if sent, whether it ended, the text (lazily).
 
-    Only events that mention ``usage`` or ``[DONE]`` are read while the stream runs; the
-    others are kept as received and parsed once, at the end, if their text is needed (no
-    upstream usage to record, or a stream cut before ``[DONE]``). JSON work per event was
-    most of the hub's CPU on a stream.
+    Only events that mention ``usage`` are parsed while the stream runs; the others are
+    kept as text and parsed once, at the end, if their text is needed (no upstream usage
+    to record, or a stream cut before ``[DONE]``). JSON work per event was most of the
+    hub's CPU on a stream.
     """
 
     usage: Usage | None = None
     done: bool = False
-    _pending: list[bytes] = field(default_factory=list)
+    _pending: list[str] = field(default_factory=list)
     _parts: list[str] = field(default_factory=list)
     _finished: bool = False
     last: JSONObject = field(default_factory=dict)  # ``id``/``model``/``created`` seen last
 
     def observe(self, event: bytes) -> int:
         """Record one event: ``USAGE_ONLY`` (a usage chunk, choices empty), ``DONE``, ``OTHER``."""
-        if b'"usage"' not in event and b"[DONE]" not in event:
-            self._pending.append(event)
-            return OTHER
         data = event_data(event)
         if data is None:
             return OTHER
         if data.strip() == "[DONE]":
             self.done = True
             return DONE
+        if '"usage"' not in data:
+            self._pending.append(data)
+            return OTHER
         payload = _payload(data)
         if payload is None:
             return OTHER
         if as_list(payload.get("choices")):
-            self._pending.append(event)
+            self._pending.append(data)
         usage = usage_of(payload)
         if usage is None:
             return OTHER
@@ -151,9 +151,8 @@ class StreamTracker:
 
     def _parse(self) -> None:
         pending, self._pending = self._pending, []
-        for event in pending:
-            data = event_data(event)
-            payload = None if data is None else _payload(data)
+        for data in pending:
+            payload = _payload(data)
             if payload is None:
                 continue
             self.last = {k: payload[k] for k in ("id", "model", "created") if k in payload}
