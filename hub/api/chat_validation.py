@@ -86,16 +86,18 @@ def _check_number(name: str, value: JSON) -> None:
         raise _fail(name, f"« {name} » doit être {bounds} (reçu : {value:g}).", "invalid_value")
 
 
+SHAPES: tuple[tuple[str, type, str], ...] = (
+    ("stream", bool, "un booléen"),
+    ("tools", list, "une liste"),
+    ("stream_options", dict, "un objet"),
+)
+
+
 def _check_scalars(payload: JSONObject) -> None:
     for name in NUMBERS:
         if name in payload:
             _check_number(name, payload[name])
-    shapes: tuple[tuple[str, type, str], ...] = (
-        ("stream", bool, "un booléen"),
-        ("tools", list, "une liste"),
-        ("stream_options", dict, "un objet"),
-    )
-    for name, kind, label in shapes:
+    for name, kind, label in SHAPES:
         value = payload.get(name)
         if value is not None and not isinstance(value, kind):
             raise _wrong_type(name, label, value)
