@@ -95,7 +95,7 @@ class RelayedStream(StreamingResponse):
 
     def __init__(self, chunks: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
         super().__init__(chunks, headers=headers, media_type="text/event-stream")
-        self._chunks = chunks
+        self._chunks = chunks  # ``body_iterator`` is typed as any async iterable; this closes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         callbacks = _callbacks(scope)
