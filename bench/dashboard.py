@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx2
 
 from bench.proxy import _free_port, _machine, _spawn
-from hub.core.database import SqlParam
-from hub.core.store import Store
+from hub.core.storage.database import SqlParam
+from hub.core.storage.store import Store
 
 HAVE_CHROMIUM = Path("/usr/bin/chromium").exists()
 

@@ -214,7 +214,7 @@ def _servers(server: str, relay_port: int, hub_port: int, config: Path) -> list[
     """Relay and hub under the same ASGI server: the ratios compare the apps, not servers."""
     if server == "granian":
         return [_granian("bench.bare_relay:create", relay_port, "--factory"),
-                _granian("hub.cli:app_from_env", hub_port, "--factory")]  # fmt: skip
+                _granian("hub.cli.main:app_from_env", hub_port, "--factory")]  # fmt: skip
     return [_uvicorn("bench.bare_relay:create", relay_port, "--factory"),
             ["-m", "hub", "serve", "--config", str(config), "--port", str(hub_port),
              "--log-level", "warning"]]  # fmt: skip

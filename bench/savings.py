@@ -37,7 +37,7 @@ from hub.api.app import create_app
 from hub.config import SavingsConfig, load_config
 from hub.core.jsontypes import JSON
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.services.savings import Rewrite
+from hub.services.savings.service import Rewrite
 from tests.fake_upstream import FakeUpstream
 from tests.servers import serve
 

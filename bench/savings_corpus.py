@@ -22,14 +22,14 @@ from pathlib import Path
 
 from hub.config import HubConfig, SavingsConfig
 from hub.core.jsontypes import JSON, as_list, as_object, as_str
-from hub.core.savings_store import SavingsStore
-from hub.core.store import Store
+from hub.core.storage.savings import SavingsStore
+from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.features.rounds import head_end, round_starts
-from hub.features.summariser import text_of
+from hub.features.savings.rounds import head_end, round_starts
+from hub.features.savings.summariser import text_of
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
-from hub.services.savings_pipeline import Plan, SavingsPipeline
+from hub.services.savings.pipeline import Plan, SavingsPipeline
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "savings_corpus"
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from hub.core.jsontypes import JSON, as_list, as_object, as_str
 from hub.core.tokens import TokenCounter
-from hub.features.rounds import head_end
-from hub.features.summariser import text_of
+from hub.features.savings.rounds import head_end
+from hub.features.savings.summariser import text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = "KIMI_AGENT_TRANSCRIPTS"

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
-from hub.api.slow_clients import HeaderDeadlineProtocol
+from hub.api.middleware.slow_clients import HeaderDeadlineProtocol
 
 
 @asynccontextmanager

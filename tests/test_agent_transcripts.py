@@ -13,14 +13,14 @@ import pytest
 
 from bench.transcripts import folder, load
 from hub.config import HubConfig
-from hub.core.savings_store import SavingsStore
-from hub.core.store import Store
+from hub.core.storage.savings import SavingsStore
+from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.features.rounds import head_end, round_starts
-from hub.features.salient import failing_tests, outline
+from hub.features.savings.rounds import head_end, round_starts
+from hub.features.savings.salient import failing_tests, outline
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
-from hub.services.savings_pipeline import Plan, SavingsPipeline
+from hub.services.savings.pipeline import Plan, SavingsPipeline
 from tests.test_savings_properties import alternates, assert_valid
 
 WINDOW = 32_768

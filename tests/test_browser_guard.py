@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-import hub.api.ws
+import hub.api.routes.ws
 from hub.api.app import create_app
 from hub.config import HubConfig
 from tests.dashboard_browser import browser
@@ -168,7 +168,7 @@ async def test_ws_key_is_a_first_message_never_a_query(
 ) -> None:
     url = ws_url(keyed_hub)
     with monkeypatch.context() as patch:  # this client sends nothing: no need to wait 10 s
-        patch.setattr(hub.api.ws, "AUTH_TIMEOUT", 0.5)
+        patch.setattr(hub.api.routes.ws, "AUTH_TIMEOUT", 0.5)
         async with websockets.connect(f"{url}?token={HUB_KEY}") as socket:
             with pytest.raises(ConnectionClosed) as closed:
                 await socket.recv()  # the query is ignored: no auth message came

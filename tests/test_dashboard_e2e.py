@@ -12,7 +12,7 @@ from openai import AsyncOpenAI
 from playwright.async_api import Browser, Page, expect
 
 from hub.config import HubConfig, load_config
-from hub.core.store import Store
+from hub.core.storage.store import Store
 from tests.dashboard_browser import (
     MOBILE,
     RestartableHub,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx2
 
-from hub.api.dashboard import CONTENT_SECURITY_POLICY, STATIC_DIR
+from hub.api.routes.dashboard import CONTENT_SECURITY_POLICY, STATIC_DIR
 
 MODULES = sorted(p.name for p in (STATIC_DIR / "js" / "modules").glob("*.js"))
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from playwright.async_api import Browser, expect
 
-from hub.core.savings_store import SavingsStore
+from hub.core.storage.savings import SavingsStore
 from tests.dashboard_browser import RestartableHub, browser, dash_hub, fake_record, open_dashboard
 
 __all__ = ["browser", "dash_hub"]  # fixtures

@@ -18,9 +18,9 @@ import anyio
 import httpx2
 from anyio.abc import Process
 
-from hub.core.journal import Journal, orphans, replay
 from hub.core.records import RequestRecord, request_from_json
-from hub.core.store import Store
+from hub.core.storage.journal import Journal, orphans, replay
+from hub.core.storage.store import Store
 from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.fake_upstream import FakeUpstream
 from tests.mcp_upstreams import PYTHON, ROOT, free_port, until
@@ -216,7 +216,7 @@ def test_committing_a_rotated_segment_closes_it_once(tmp_path: Path, monkeypatch
     # a batch holding several rows of a rotated segment closed its descriptor once per row:
     # EBADF killed the row writer (no row stored after ~8 MiB of journal, stop hung) or,
     # had the number been reused meanwhile, closed some other file or socket
-    monkeypatch.setattr("hub.core.journal.SEGMENT_BYTES", 200)
+    monkeypatch.setattr("hub.core.storage.journal.SEGMENT_BYTES", 200)
     journal = Journal(tmp_path, "x.db")
     for i in range(5):
         journal.started(f"r{i}", _row(f"r{i}", "interrupted").to_json())

@@ -17,7 +17,7 @@ import httpx2
 from hub.api.app import create_app
 from hub.api.state import HubState
 from hub.config import HubConfig
-from hub.services.exports import EXPORT_PAGE, csv_cell
+from hub.services.reporting.exports import EXPORT_PAGE, csv_cell
 from tests.dashboard_browser import fake_record
 from tests.servers import serve
 

@@ -18,7 +18,7 @@ from hub.api.app import create_app, open_hub
 from hub.config import load_config
 from hub.core.error_text import french_reason
 from hub.core.records import RequestRecord
-from hub.services.failure_log import failure_line
+from hub.services.chat.failure_log import failure_line
 from tests.conftest import write_config
 from tests.servers import serve
 

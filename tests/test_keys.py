@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 from openai import AsyncOpenAI
 
 from hub.api.app import create_app
-from hub.cli import main as cli_main
+from hub.cli.main import main as cli_main
 from hub.config import load_config
 from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.fake_upstream import FakeUpstream

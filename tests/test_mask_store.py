@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hub.core.masks import MaskStore
-from hub.core.store import Store
-from hub.features.sanitizer import mask_hash
+from hub.core.storage.masks import MaskStore
+from hub.core.storage.store import Store
+from hub.features.savings.sanitizer import mask_hash
 
 
 async def test_dedup_roundtrip_and_retention(tmp_path) -> None:

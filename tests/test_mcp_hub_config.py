@@ -8,7 +8,7 @@ from pathlib import Path
 import mcp_types as types
 import pytest
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.config import ConfigError, McpConfig, McpServerConfig, load_config
 from hub.features.mcp_hub.naming import accept_tools, server_name_problem, split_prefixed
 from hub.features.mcp_hub.servers_json import MAX_FILE_BYTES, configured_servers, load_servers_json

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from hub.core.keys_store import KeyLimits, KeyRecord, KeyStore
 from hub.core.records import RequestRecord
-from hub.core.store import Store
-from hub.services.limit_counters import Refusal, Reservation
-from hub.services.redis_limits import RedisCounters
+from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
+from hub.core.storage.store import Store
+from hub.services.access.counters import Refusal, Reservation
+from hub.services.access.redis_counters import RedisCounters
 
 
 def _key(**limits: object) -> KeyRecord:

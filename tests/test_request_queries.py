@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from hub.core.body_store import BodyStore, CapturedBodies
 from hub.core.redact import Redactor
-from hub.core.request_queries import RequestFilter, RequestQueries
-from hub.core.store import Store
+from hub.core.storage.bodies import BodyStore, CapturedBodies
+from hub.core.storage.queries import RequestFilter, RequestQueries
+from hub.core.storage.store import Store
 from tests.dashboard_browser import fake_record
 
 DAY = 86_400

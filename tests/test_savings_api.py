@@ -14,7 +14,7 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from hub.features.compaction import SUMMARY_MARKER
+from hub.features.savings.compaction import SUMMARY_MARKER
 from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.fake_upstream import SUMMARY
 from tests.servers import serve

@@ -17,7 +17,7 @@ from hub.config import HubConfig
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
-from hub.services.savings_pipeline import Plan, SavingsPipeline
+from hub.services.savings.pipeline import Plan, SavingsPipeline
 from tests.test_savings_properties import agent_runs, conversations
 
 SESSION = 7

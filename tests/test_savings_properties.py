@@ -12,15 +12,15 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from hub.core.masks import MaskStore
-from hub.core.store import Store
+from hub.core.storage.masks import MaskStore
+from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.features.compaction import SUMMARY_MARKER
-from hub.features.rounds import Levels, head_end
-from hub.features.sanitizer import mask_hash, placeholder
-from hub.features.summariser import rounds_digest
-from hub.services.savings_layout import Layout
-from hub.services.savings_state import History
+from hub.features.savings.compaction import SUMMARY_MARKER
+from hub.features.savings.layout import Layout
+from hub.features.savings.rounds import Levels, head_end
+from hub.features.savings.sanitizer import mask_hash, placeholder
+from hub.features.savings.state import History
+from hub.features.savings.summariser import rounds_digest
 
 LINES = (
     "2026-03-02 10:00:01,120 INFO [worker-1] job 8812 traité en 41 ms",

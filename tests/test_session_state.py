@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from hub.config import ProviderConfig, SessionsConfig
-from hub.core.store import Store
+from hub.core.storage.store import Store
 from hub.proxy.routing import Route
 from hub.services.events import EventBus
-from hub.services.session_state import MemorySessionState
-from hub.services.sessions import SessionService
+from hub.services.sessions.service import SessionService
+from hub.services.sessions.state import MemorySessionState
 
 
 async def test_state_follows_writes_and_matches_the_store(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from hub.cli import GC_YOUNG_THRESHOLD, steady_gc
+from hub.cli.main import GC_YOUNG_THRESHOLD, steady_gc
 
 
 def test_steady_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:

@@ -23,10 +23,10 @@ import pytest
 
 from hub.api.app import create_app
 from hub.config import load_config
-from hub.core.journal import Journal
 from hub.core.records import RequestRecord
-from hub.core.store import Store
-from hub.services.row_writer import RowWriter, StorageUnavailable
+from hub.core.storage.journal import Journal
+from hub.core.storage.store import Store
+from hub.services.recording.row_writer import RowWriter, StorageUnavailable
 from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.servers import serve
 

@@ -3,12 +3,12 @@
 import asyncio
 import sqlite3
 
-from hub.core.keys_store import KeyLimits, KeyRecord, KeyStore
-from hub.core.masks import MaskStore
-from hub.core.migrations import MIGRATIONS, Dialects, for_dialect
 from hub.core.records import RequestRecord
-from hub.core.savings_store import CachedCompaction, SavingsStore
-from hub.core.store import Store
+from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
+from hub.core.storage.masks import MaskStore
+from hub.core.storage.migrations import MIGRATIONS, Dialects, for_dialect
+from hub.core.storage.savings import CachedCompaction, SavingsStore
+from hub.core.storage.store import Store
 
 
 def _record(session_id: int, **changes) -> RequestRecord:

@@ -1,6 +1,6 @@
 """What a tool is, what it receives, and strict argument readers (French errors).
 
-Tools know nothing of MCP transports: ``hub.api.mcp`` turns a ``ToolSpec`` into an
+Tools know nothing of MCP transports: ``hub.api.mcp.server`` turns a ``ToolSpec`` into an
 MCP tool, a returned ``JSONObject`` into structured content, and a ``HubError``
 into an ``isError`` result.
 """
@@ -14,9 +14,9 @@ from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.tokens import TokenCounter
 from hub.features.workspace import WorkspaceGuard
-from hub.services.savings import SavingsService
-from hub.services.sessions import SessionService
-from hub.services.stats import StatsService
+from hub.services.reporting.session_stats import StatsService
+from hub.services.savings.service import SavingsService
+from hub.services.sessions.service import SessionService
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 

@@ -2,7 +2,7 @@
 
 ``tools/list`` then shows the pinned tools and these three; the agent finds a tool by
 keywords (BM25 over names, descriptions and parameter names), reads its full schema,
-and calls it by name. ``tool_call`` is dispatched by the MCP server (``hub.api.mcp``),
+and calls it by name. ``tool_call`` is dispatched by the MCP server (``hub.api.mcp.server``),
 which answers exactly what a direct call of that tool answers.
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.core.jsontypes import JSON, JSONObject
-from hub.services.sessions import MAX_NAME_LENGTH
+from hub.services.sessions.service import MAX_NAME_LENGTH
 from tools.base import SESSION_ID, ToolCall, ToolSpec, arg_bool, arg_str, need_int, need_str
 
 NAME: JSONObject = {"type": "string", "maxLength": MAX_NAME_LENGTH, "description": "Nom"}

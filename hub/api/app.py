@@ -17,57 +17,52 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.api import (
-    analytics_routes,
-    dashboard,
-    health,
-    keys_routes,
-    mcp_profiles,
-    mcp_proxy,
-    mcp_servers,
-    metrics_route,
-    openai_routes,
-    rest,
-    savings_routes,
-    ws,
-)
-from hub.api.auth import ApiKeyMiddleware
-from hub.api.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.errors import error_response, hub_error_handler
-from hub.api.mcp_common import ResultLimiter, security_settings
-from hub.api.slow_clients import BodyDeadline, deadline_state
+from hub.api.mcp import profiles as mcp_profiles
+from hub.api.mcp import proxy as mcp_proxy
+from hub.api.mcp.common import ResultLimiter, security_settings
+from hub.api.middleware.auth import ApiKeyMiddleware
+from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
+from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
+from hub.api.routes import analytics as analytics_routes
+from hub.api.routes import dashboard, health, mcp_servers, ws
+from hub.api.routes import keys as keys_routes
+from hub.api.routes import metrics as metrics_route
+from hub.api.routes import openai as openai_routes
+from hub.api.routes import savings as savings_routes
+from hub.api.routes import sessions as rest
 from hub.api.state import HubState
 from hub.config import HubConfig
-from hub.core.body_store import BodyStore
-from hub.core.database import DatabaseUnavailable
 from hub.core.errors import HubError
-from hub.core.journal import Journal
-from hub.core.keys_store import KeyStore
-from hub.core.masks import MaskStore
-from hub.core.savings_store import SavingsStore
-from hub.core.store import Store, StoreOpenError
+from hub.core.storage.bodies import BodyStore
+from hub.core.storage.database import DatabaseUnavailable
+from hub.core.storage.journal import Journal
+from hub.core.storage.keys import KeyStore
+from hub.core.storage.masks import MaskStore
+from hub.core.storage.savings import SavingsStore
+from hub.core.storage.store import Store, StoreOpenError
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.mcp_hub import UpstreamHub
 from hub.features.mcp_hub.servers_json import configured_servers
 from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
-from hub.services.analytics import AnalyticsService
-from hub.services.chat import ChatService
-from hub.services.cluster import joined_cluster, replica_name
+from hub.services.access.budgets import LimitService
+from hub.services.access.counters import MemoryCounters
+from hub.services.access.keys import KeyService
+from hub.services.chat.failure_log import log_failure
+from hub.services.chat.service import ChatService
+from hub.services.cluster.joining import joined_cluster, replica_name
 from hub.services.events import EventBus
-from hub.services.failure_log import log_failure
-from hub.services.keys import KeyService
-from hub.services.limit_counters import MemoryCounters
-from hub.services.limits import LimitService
-from hub.services.metrics import MetricRecorder
-from hub.services.prometheus import HubMetrics
-from hub.services.row_writer import recover
-from hub.services.savings import SavingsService
-from hub.services.savings_pipeline import SavingsPipeline
-from hub.services.session_state import MemorySessionState, SessionState
-from hub.services.sessions import SessionService
-from hub.services.shared_sessions import SharedSessionState
-from hub.services.stats import StatsService
+from hub.services.recording.recorder import MetricRecorder
+from hub.services.recording.row_writer import recover
+from hub.services.reporting.analytics import AnalyticsService
+from hub.services.reporting.prometheus import HubMetrics
+from hub.services.reporting.session_stats import StatsService
+from hub.services.savings.pipeline import SavingsPipeline
+from hub.services.savings.service import SavingsService
+from hub.services.sessions.service import SessionService
+from hub.services.sessions.shared import SharedSessionState
+from hub.services.sessions.state import MemorySessionState, SessionState
 
 log = logging.getLogger("hub")
 

@@ -9,7 +9,7 @@ from hub.core.errors import HubError, UpstreamError, invalid_unicode
 from hub.core.ids import ascii_int
 from hub.core.jsoncodec import loads
 from hub.core.jsontypes import JSON, JSONObject, has_lone_surrogate
-from hub.services.limits import LimitExceeded
+from hub.services.access.budgets import LimitExceeded
 
 NO_RETRY = {"x-should-retry": "false"}
 

@@ -19,8 +19,8 @@ from starlette.datastructures import QueryParams
 
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
-from hub.core.request_queries import STATUSES, RequestFilter
-from hub.services.sessions import parse_session_id
+from hub.core.storage.queries import STATUSES, RequestFilter
+from hub.services.sessions.service import parse_session_id
 
 MAX_TEXT = 200
 DAY = 86_400

@@ -7,24 +7,24 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from hub.api.mcp_proxy import UpstreamEndpoints
+from hub.api.mcp.proxy import UpstreamEndpoints
 from hub.config import HubConfig
-from hub.core.store import Store
+from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter
 from hub.features.mcp_hub import UpstreamHub
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
-from hub.services.analytics import AnalyticsService
-from hub.services.chat import ChatService
-from hub.services.cluster import ClusterLink
+from hub.services.access.budgets import LimitService
+from hub.services.access.keys import KeyService
+from hub.services.chat.service import ChatService
+from hub.services.cluster.joining import ClusterLink
 from hub.services.events import EventBus
-from hub.services.keys import KeyService
-from hub.services.limits import LimitService
-from hub.services.metrics import MetricRecorder
-from hub.services.prometheus import HubMetrics
-from hub.services.savings import SavingsService
-from hub.services.sessions import SessionService
-from hub.services.stats import StatsService
+from hub.services.recording.recorder import MetricRecorder
+from hub.services.reporting.analytics import AnalyticsService
+from hub.services.reporting.prometheus import HubMetrics
+from hub.services.reporting.session_stats import StatsService
+from hub.services.savings.service import SavingsService
+from hub.services.sessions.service import SessionService
 
 
 @dataclass

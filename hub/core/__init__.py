@@ -1,1 +1,1 @@
-"""Core: typed records, errors, token counting and the SQLite store. Imports no other layer."""
+"""Core: typed records, errors, JSON, token counting and storage. Imports no other layer."""

@@ -60,7 +60,7 @@ class RequestRecord:
     attempts: int = 1
     tokens_saved: int = 0
     request_id: str | None = None  # unique per request; makes journal replay idempotent
-    key_id: str | None = None  # the virtual key that made it (hub/services/keys.py)
+    key_id: str | None = None  # the virtual key that made it (hub/services/access/keys.py)
     cached_tokens: int = 0
     id: int | None = None
 

@@ -1,1 +1,1 @@
-"""Features: MCP client hub, sanitizer, compaction, workspace guard."""
+"""Features: the MCP client hub, context savings and the workspace guard."""

@@ -1,1 +1,1 @@
-"""Services: sessions, metrics, the event bus and the chat orchestration."""
+"""Services, by domain: chat, savings, sessions, access, recording, reporting, cluster."""

@@ -1,0 +1,1 @@
+"""The hub's MCP endpoints: /mcp and profiles, /servers/NAME/mcp, and stdio."""

@@ -1,0 +1,217 @@
+"""``/servers/NAME/mcp``: each upstream MCP server alone, unprefixed, over Streamable HTTP.
+
+One lowlevel ``mcp.server.Server`` per upstream forwards tools, prompts and resources
+to that upstream's live connection; one session manager per upstream runs for the
+hub's lifetime. A server's ``max_result_tokens`` applies here too.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import anyio
+import mcp_types as types
+from anyio.abc import TaskGroup
+from mcp.client import Client
+from mcp.server import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from pydantic import BaseModel
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from hub.api.mcp.common import (
+    Ctx,
+    ListChangedServer,
+    ResultLimiter,
+    Sessions,
+    announce,
+    dispatch,
+    invalid_text,
+    progress_relay,
+    refusing_invalid_text,
+    remember,
+)
+from hub.core.errors import HubError
+from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
+from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
+
+MAX_BODY = 4 * 1024 * 1024
+KINDS = ("tools", "prompts", "resources")
+logger = logging.getLogger(__name__)
+
+
+def _unavailable(exc: UpstreamUnavailable) -> MCPError:
+    return MCPError(types.INTERNAL_ERROR, str(exc))
+
+
+def proxy_server(
+    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter
+) -> Server[JSONObject]:
+    """A server whose every answer comes from ``connection``'s upstream."""
+
+    async def list_tools(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        remember(sessions, ctx)
+        return types.ListToolsResult(tools=connection.tools)
+
+    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        refused = invalid_text(params)
+        if refused is not None:  # the upstream never sees it
+            return error_result(refused)
+        try:
+            result = await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
+        except UpstreamUnavailable as exc:
+            return error_result(f"Appel impossible : {exc}.")
+        tool = next((t for t in connection.tools if t.name == params.name), None)
+        limit = connection.config.max_result_tokens
+        if tool is None or limit is None:
+            return result
+        detail: JSONObject = {"server": connection.config.name, "tool": tool.name}
+        return await limiter.apply(result, limit, tool, detail)
+
+    async def list_prompts(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        remember(sessions, ctx)
+        return types.ListPromptsResult(prompts=connection.prompts)
+
+    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        return await _upstream(connection).get_prompt(params.name, params.arguments)
+
+    async def list_resources(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        remember(sessions, ctx)
+        return types.ListResourcesResult(resources=connection.resources)
+
+    async def read_resource(
+        ctx: Ctx, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        return await _upstream(connection).read_resource(str(params.uri))
+
+    async def list_templates(
+        ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        cursor = params.cursor if params else None
+        return await _upstream(connection).list_resource_templates(cursor=cursor)
+
+    async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
+        return await _upstream(connection).session.subscribe_resource(str(params.uri))
+
+    async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        return await _upstream(connection).session.unsubscribe_resource(str(params.uri))
+
+    async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
+        argument = {"name": params.argument.name, "value": params.argument.value}
+        context = params.context.arguments if params.context else None
+        return await _upstream(connection).complete(params.ref, argument, context)
+
+    async def set_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
+        # One upstream session serves every downstream client: the last level set wins.
+        request = types.SetLevelRequest(params=types.SetLevelRequestParams(level=params.level))
+        return await _upstream(connection).session.send_request(request, types.EmptyResult)
+
+    with warnings.catch_warnings():  # logging/setLevel is deprecated in 2026-07-28, still used
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        return ListChangedServer(
+            connection.config.name,
+            on_list_tools=list_tools,
+            on_call_tool=call_tool,
+            on_list_prompts=list_prompts,
+            on_get_prompt=refusing_invalid_text(get_prompt),
+            on_list_resources=list_resources,
+            on_read_resource=refusing_invalid_text(read_resource),
+            on_list_resource_templates=refusing_invalid_text(list_templates),
+            on_subscribe_resource=refusing_invalid_text(subscribe),
+            on_unsubscribe_resource=refusing_invalid_text(unsubscribe),
+            on_completion=refusing_invalid_text(complete),
+            on_set_logging_level=set_level,
+        )
+
+
+def _upstream(connection: UpstreamConnection) -> Client:
+    try:
+        return connection.connected()
+    except UpstreamUnavailable as exc:
+        raise _unavailable(exc) from None
+
+
+class UpstreamEndpoints:
+    """The session managers behind ``/servers/NAME/mcp``, one per configured upstream."""
+
+    def __init__(
+        self, upstreams: UpstreamHub, security: TransportSecuritySettings, limiter: ResultLimiter
+    ) -> None:
+        self._upstreams = upstreams
+        self._sessions: dict[str, Sessions] = {}
+        self._managers: dict[str, StreamableHTTPSessionManager] = {}
+        for name, connection in upstreams.connections.items():
+            sessions: Sessions = {}
+            self._sessions[name] = sessions
+            self._managers[name] = StreamableHTTPSessionManager(
+                app=proxy_server(connection, sessions, limiter),
+                security_settings=security,
+                max_request_body_size=MAX_BODY,
+            )
+        self._seen = self._lists()
+        self._group: TaskGroup | None = None
+
+    def _lists(self) -> dict[str, tuple[str, str, str]]:
+        """What each upstream shows, as text: a relist with the same content is no change."""
+
+        def text(items: Sequence[BaseModel]) -> str:
+            return "\n".join(item.model_dump_json() for item in items)
+
+        return {
+            name: (text(c.tools), text(c.prompts), text(c.resources))
+            for name, c in self._upstreams.connections.items()
+        }
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[UpstreamEndpoints]:
+        async with AsyncExitStack() as stack:
+            for manager in self._managers.values():
+                await stack.enter_async_context(manager.run())
+            self._group = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(self._group.cancel_scope.cancel)
+            remove = self._upstreams.on_change(self._changed)
+            stack.callback(remove)
+            yield self
+
+    def _changed(self) -> None:
+        lists = self._lists()
+        for name, current in lists.items():
+            before = self._seen.get(name)
+            if before is not None and self._group is not None:
+                kinds = [k for k, a, b in zip(KINDS, before, current, strict=True) if a != b]
+                if kinds:
+                    self._group.start_soon(self._announce, name, kinds)
+        self._seen = lists
+
+    async def _announce(self, name: str, kinds: list[str]) -> None:
+        await announce(self._sessions[name], kinds)
+
+    async def handle(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        missing = HubError(
+            f"Serveur MCP « {name[:100]} » inconnu.", status=404, code="mcp_server_not_found"
+        )
+        await dispatch(self._managers, name, missing, scope, receive, send)
+
+
+class _ProxyApp:
+    """An ASGI app (not a function) so Starlette's Route passes it scope/receive/send."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoints = scope["app"].state.hub.mcp_endpoints
+        assert isinstance(endpoints, UpstreamEndpoints)
+        await endpoints.handle(str(scope["path_params"]["name"]), scope, receive, send)
+
+
+routes = [Route("/servers/{name}/mcp", endpoint=_ProxyApp(), methods=["GET", "POST", "DELETE"])]

@@ -1,0 +1,1 @@
+"""ASGI middleware and uvicorn hooks: callers, browser policy, slow clients, disconnects."""

@@ -1,0 +1,141 @@
+"""Who is calling: the admin key (``[server].api_key``), a virtual key, or nobody.
+
+The admin key opens every route. A virtual key (``sk-kp-…``, hub/services/access/keys.py)
+opens the routes a client uses (``/models``, ``/chat/completions``, the MCP
+endpoints) and is put in the ASGI scope for attribution and limits. ``/metrics`` also
+takes ``[server].metrics_key``. Without an admin key the hub is open (loopback only),
+but a virtual key is still checked and attributed. An unknown key and a malformed
+header get the same answer. Open paths: ``/health`` and the dashboard's static files.
+``/ws`` is let through without the header: browsers cannot set it on a WebSocket,
+so the endpoint reads the admin key from the first message instead (never from the
+URL, which access logs keep); ``state["authenticated"]`` says if the header did.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hub.core.errors import HubError
+from hub.core.storage.keys import KeyRecord
+from hub.services.access.keys import SECRET_PREFIX, KeyService
+
+OPEN_PATHS = ("/health", "/", "/favicon.ico")
+OPEN_PREFIXES = ("/static/",)
+WS_PATH = "/ws"
+CLIENT_PATHS = ("/models", "/chat/completions", "/mcp")
+CLIENT_PREFIXES = ("/models/", "/mcp/", "/servers/", "/profiles/")
+KEY_SCOPE = "kimi.key"
+INVALID_KEY = "Clé API absente ou invalide (en-tête Authorization: Bearer)."
+
+
+def request_key(connection: HTTPConnection) -> KeyRecord | None:
+    """The virtual key the request came with (None: admin key or open hub)."""
+    key = connection.scope.get(KEY_SCOPE)
+    return key if isinstance(key, KeyRecord) else None
+
+
+def _token(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            raw = bytes(value)
+            return raw[7:].strip() if raw[:7].lower() == b"bearer " else b""
+    return None
+
+
+def _same(token: bytes | None, key: str | None) -> bool:
+    return token is not None and key is not None and hmac.compare_digest(token, key.encode())
+
+
+def key_matches(candidate: str, key: str) -> bool:
+    return _same(candidate.encode(), key)
+
+
+class ApiKeyMiddleware:
+    def __init__(self, app: ASGIApp, api_key: str | None, metrics_key: str | None) -> None:
+        self.app = app
+        self._admin = api_key
+        self._metrics = metrics_key
+
+    async def _check(self, scope: Scope) -> None:
+        """Raise the HubError to answer with; mark the scope with a virtual key."""
+        path = str(scope.get("path", ""))
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            return
+        token = _token(scope)
+        if _same(token, self._admin) or (path == "/metrics" and _same(token, self._metrics)):
+            return
+        if token is not None and token.startswith(SECRET_PREFIX.encode()):
+            keys = scope["app"].state.hub.keys
+            assert isinstance(keys, KeyService)
+            key = await keys.authenticate(token.decode(errors="replace"))
+            if key is None:
+                raise _invalid()
+            if path in CLIENT_PATHS or path.startswith(CLIENT_PREFIXES):
+                if key.limits.tools and path.startswith(("/mcp/", "/servers/", "/profiles/")):
+                    raise HubError(  # tool patterns are enforced on /mcp only
+                        "Clé limitée à certains outils : utilisez /mcp.",
+                        status=403,
+                        error_type="permission_error",
+                        code="tools_restricted",
+                    )
+                scope[KEY_SCOPE] = key
+                return
+            if self._admin is not None or (path == "/metrics" and self._metrics is not None):
+                raise HubError(
+                    "Cette route est réservée à la clé d'administration.",
+                    status=403,
+                    error_type="permission_error",
+                    code="admin_key_required",
+                )
+            return
+        if self._admin is None and not (path == "/metrics" and self._metrics is not None):
+            return
+        raise _invalid()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket" and scope.get("path") == WS_PATH:
+            header_ok = self._admin is None or _same(_token(scope), self._admin)
+            scope.setdefault("state", {})["authenticated"] = header_ok
+            await self.app(scope, receive, send)  # else the first message carries the key
+            return
+        try:
+            await self._check(scope)
+        except HubError as exc:
+            await _refuse(scope, send, exc)
+            return
+        await self.app(scope, receive, send)
+
+
+def _invalid() -> HubError:
+    return HubError(
+        INVALID_KEY, status=401, error_type="authentication_error", code="invalid_api_key"
+    )
+
+
+async def _refuse(scope: Scope, send: Send, error: HubError) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = json.dumps(
+        {
+            "error": {
+                "message": error.message,
+                "type": error.error_type,
+                "param": None,
+                "code": error.code,
+            }
+        },
+        ensure_ascii=False,
+    ).encode()
+    headers = [(b"content-type", b"application/json")]
+    if error.status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,86 @@
+"""``GET /models`` and ``POST /chat/completions``: the OpenAI wire format, nothing else."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.api.errors import read_object
+from hub.api.middleware.auth import request_key
+from hub.api.middleware.disconnects import RelayedStream, until_disconnect
+from hub.api.routes.chat_validation import validate_chat
+from hub.api.state import HubState, hub_of
+from hub.config import ModelConfig
+from hub.core.errors import NotFoundError
+from hub.core.jsontypes import JSON, JSONObject
+from hub.proxy.routing import MISSING_KEY
+from hub.services.chat.service import StreamReply
+
+SESSION_HEADER = "x-kimi-session"
+COMPACTION_HEADER = "x-kimi-compaction"
+
+
+def _model_json(hub: HubState, key: str, model: ModelConfig) -> JSONObject:
+    data: JSONObject = {
+        "id": key,
+        "object": "model",
+        "created": int(hub.started_at),
+        "owned_by": model.provider,
+        "context_length": model.max_context,
+        "max_context": model.max_context,
+    }
+    variable = hub.router.missing_keys().get(model.provider)
+    if variable:  # listed all the same: a new user sees what the hub would serve
+        data["status"] = MISSING_KEY
+        data["missing_variable"] = variable
+    return data
+
+
+async def list_models(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    data: list[JSON] = [_model_json(hub, k, m) for k, m in hub.router.models.items()]
+    return JSONResponse({"object": "list", "data": data})
+
+
+async def retrieve_model(request: Request) -> JSONResponse:
+    """``GET /models/{id}`` (the SDK's ``models.retrieve``); ids may contain '/'."""
+    hub = hub_of(request)
+    key = str(request.path_params["model_id"])
+    model = hub.router.models.get(key)
+    if model is None:
+        known = ", ".join(sorted(hub.router.models)) or "aucun"
+        raise NotFoundError(
+            f"Modèle « {key[:200]} » inconnu. Modèles configurés : {known}.",
+            code="model_not_found",
+        )
+    return JSONResponse(_model_json(hub, key, model))
+
+
+async def chat_completions(request: Request) -> Response:
+    hub = hub_of(request)
+    payload = await read_object(request, hub.config.server.max_body_bytes)
+    validate_chat(payload)
+    route = hub.router.usable(str(payload["model"]))  # 404 unknown, 401 provider key not set
+    header = request.headers.get(SESSION_HEADER)
+    compaction = request.headers.get(COMPACTION_HEADER)
+    key = request_key(request)
+    admission = await hub.limits.admit(key, payload) if key else None
+    try:
+        work = hub.chat.handle(route, payload, header, compaction, admission)
+        reply = await until_disconnect(request, work)
+    except BaseException:  # ClientGone included: a 499, which nobody will read
+        if admission is not None:
+            admission.release()  # no-op once the request is being recorded
+        raise
+    if isinstance(reply, StreamReply):
+        headers = {"cache-control": "no-cache", "x-accel-buffering": "no", **reply.headers}
+        return RelayedStream(reply.chunks, headers)
+    return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+routes = [
+    Route("/models", list_models, methods=["GET"]),
+    Route("/models/{model_id:path}", retrieve_model, methods=["GET"]),
+    Route("/chat/completions", chat_completions, methods=["POST"]),
+]

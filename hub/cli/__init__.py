@@ -1,0 +1,1 @@
+"""The ``kimi-proxy`` command: serve, mcp, keys, config checks, and its logging set-up."""

@@ -1,0 +1,1 @@
+"""Context savings, pure: rounds, masking, salient lines, summaries, request layout."""

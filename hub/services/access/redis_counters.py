@@ -1,0 +1,160 @@
+"""Key counters in Redis (team mode): every replica checks and counts in one Lua script.
+
+Per key: the period's spend (a float, ``INCRBYFLOAT``), the admissions of the last minute
+(a sorted set by time) and their tokens (a hash). The check and the count run in one
+script, so two replicas cannot both take the last request of a budget or a minute.
+A budget's spend starts from the stored rows (read once per process and period, written
+with ``SET NX``: the first replica's value wins). Settling is queued, never awaited by
+the request. If Redis does not answer, the request is admitted uncounted and a warning is
+logged once per outage: a Redis outage must not stop the team (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import redis.asyncio
+from redis.exceptions import RedisError
+
+from hub.core.storage.keys import KeyRecord, KeyStore
+from hub.services.access.counters import (
+    WINDOW_SECONDS,
+    Reason,
+    Refusal,
+    Reservation,
+    period_start,
+)
+
+logger = logging.getLogger(__name__)
+
+RESERVE = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rpm, tpm, budget = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local spent = 0
+if budget >= 0 then
+  redis.call('SET', KEYS[1], ARGV[9], 'NX')
+  if tonumber(ARGV[10]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[10]) end
+  spent = tonumber(redis.call('GET', KEYS[1]))
+  if spent >= budget then return {1, 0, tostring(spent)} end
+end
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if #old > 0 then
+  redis.call('ZREM', KEYS[2], unpack(old))
+  redis.call('HDEL', KEYS[3], unpack(old))
+end
+local members = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+if rpm >= 0 and #members / 2 >= rpm then
+  return {2, math.max(1, math.ceil(tonumber(members[2]) + window - now)), tostring(spent)}
+end
+if tpm >= 0 then
+  local used = 0
+  for i = 1, #members, 2 do
+    used = used + tonumber(redis.call('HGET', KEYS[3], members[i]) or '0')
+  end
+  if used >= tpm then
+    local freed = 0
+    for i = 1, #members, 2 do
+      freed = freed + tonumber(redis.call('HGET', KEYS[3], members[i]) or '0')
+      if freed >= used - tpm + 1 then
+        return {3, math.max(1, math.ceil(tonumber(members[i + 1]) + window - now)), tostring(spent)}
+      end
+    end
+    return {3, window, tostring(spent)}
+  end
+end
+redis.call('ZADD', KEYS[2], now, ARGV[8])
+redis.call('HSET', KEYS[3], ARGV[8], ARGV[7])
+redis.call('EXPIRE', KEYS[2], window * 2)
+redis.call('EXPIRE', KEYS[3], window * 2)
+if budget >= 0 then spent = tonumber(redis.call('INCRBYFLOAT', KEYS[1], ARGV[6])) end
+return {0, 0, tostring(spent)}
+"""
+
+ADJUST = """
+if tonumber(ARGV[1]) ~= 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+end
+return 1
+"""
+
+REASONS: dict[int, Reason] = {1: "budget", 2: "rpm", 3: "tpm"}
+PERIOD_TTL = {"day": 2 * 86_400, "month": 32 * 86_400, "total": 0}
+
+
+def _names(key_id: str, start: float) -> tuple[str, str, str]:
+    base = f"kimi:limits:{{{key_id}}}"  # one hash slot per key (Redis Cluster)
+    return f"{base}:budget:{int(start)}", f"{base}:window", f"{base}:tokens"
+
+
+class RedisCounters:
+    def __init__(self, client: redis.asyncio.Redis, store: KeyStore) -> None:
+        self._reserve = client.register_script(RESERVE)
+        self._adjust = client.register_script(ADJUST)
+        self._store = store
+        self._initial: dict[tuple[str, float], float] = {}
+        self._spent: dict[tuple[str, float], float] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+        self._down = False
+
+    def _outage(self, exc: RedisError) -> None:
+        if not self._down:
+            logger.warning("Redis injoignable : limites des clés non comptées (%s)", exc)
+        self._down = True
+
+    async def reserve(
+        self, key: KeyRecord, now: float, cost: float, tokens: float, member: str
+    ) -> Reservation | Refusal:
+        limits = key.limits
+        start = period_start(limits.period, now)
+        initial = 0.0
+        if limits.budget is not None:
+            if (key.id, start) not in self._initial:
+                self._initial[key.id, start] = await self._store.spent_since(key.id, start)
+            initial = self._initial[key.id, start]
+        args = (
+            now, WINDOW_SECONDS, -1 if limits.rpm is None else limits.rpm,
+            -1 if limits.tpm is None else limits.tpm,
+            -1 if limits.budget is None else limits.budget,
+            cost, tokens, member, repr(initial), PERIOD_TTL[limits.period],
+        )  # fmt: skip
+        try:
+            result: object = await self._reserve(keys=_names(key.id, start), args=args)
+        except RedisError as exc:
+            self._outage(exc)
+            return Reservation(key.id, start, member)
+        self._down = False
+        if not (isinstance(result, list) and len(result) == 3):
+            raise RuntimeError(f"réponse Redis inattendue : {result!r}")
+        code, retry, spent = int(result[0]), int(result[1]), float(result[2])
+        self._spent[key.id, start] = spent
+        if code in REASONS:
+            return Refusal(REASONS[code], retry or None)
+        return Reservation(key.id, start, member)
+
+    def adjust(self, reservation: Reservation, cost: float, tokens: float) -> None:
+        budget, _, token_hash = _names(reservation.key_id, reservation.start)
+        spent = self._spent.get((reservation.key_id, reservation.start))
+        if spent is not None:
+            self._spent[reservation.key_id, reservation.start] = spent + cost
+
+        async def send() -> None:
+            try:
+                args = (cost, reservation.member, tokens)
+                await self._adjust(keys=(budget, token_hash), args=args)
+            except RedisError as exc:
+                self._outage(exc)
+
+        task = asyncio.create_task(send())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        while self._pending:
+            await asyncio.gather(*list(self._pending))
+
+    def spent(self, key: KeyRecord, now: float) -> float:
+        return self._spent.get((key.id, period_start(key.limits.period, now)), 0.0)

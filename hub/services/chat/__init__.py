@@ -1,0 +1,1 @@
+"""One chat request's path: route, session, savings, forward, relay, record."""

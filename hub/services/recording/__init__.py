@@ -1,0 +1,1 @@
+"""Request rows: journaled, written in batches off the response path, and the context gauge."""

@@ -1,0 +1,1 @@
+"""Reading the rows back: analytics, per-session statistics, exports, Prometheus."""

@@ -1,0 +1,1 @@
+"""Context savings on live requests: switched per session, cached, recorded."""
