@@ -24,12 +24,12 @@ import httpx2
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.servers import serve
+from tests.support.servers import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM = (
     "import sys, uvicorn\n"
-    "from tests.fake_upstream import FakeUpstream\n"
+    "from tests.support.fake_upstream import FakeUpstream\n"
     "uvicorn.run(FakeUpstream().app(), host='127.0.0.1', port=int(sys.argv[1]),"
     " log_level='warning')\n"
 )

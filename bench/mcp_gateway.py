@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = ROOT / "node_modules/@modelcontextprotocol"
 EVERYTHING = MODULES / "server-everything/dist/index.js"
 FILESYSTEM = MODULES / "server-filesystem/dist/index.js"
-DYNAMIC = ROOT / "tests/mcp_dynamic_server.py"
+DYNAMIC = ROOT / "tests/support/mcp_dynamic_server.py"
 PROFILES = {  # name -> (endpoint path, TOML of the profile; "" = the default /mcp)
     "default": ("/mcp", ""),
     "search": ("/profiles/search/mcp", 'discovery = "search"\n'),

@@ -38,8 +38,8 @@ from hub.config import SavingsConfig, load_config
 from hub.core.jsontypes import JSON
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.services.savings.service import Rewrite
-from tests.fake_upstream import FakeUpstream
-from tests.servers import serve
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.servers import serve
 
 BIG = 50_000
 CONFIG = """

@@ -14,12 +14,12 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
-from tests.engines import missing_engines, running_postgres, running_redis
-from tests.fake_upstream import FakeUpstream
-from tests.servers import serve
+from tests.support.engines import missing_engines, running_postgres, running_redis
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.servers import serve
 
 if TYPE_CHECKING:
-    from tests.replicas import Replica
+    from tests.support.replicas import Replica
 
 CONFIG = """
 [server]
@@ -157,7 +157,7 @@ async def two_replicas(
     tmp_path: Path, upstream_url: str, postgres_url: str, redis_url: str
 ) -> AsyncIterator[list[Replica]]:
     """Replicas « A » and « B »: two hub processes on this test's PostgreSQL and Redis."""
-    from tests.replicas import replicas  # tests.replicas imports this module
+    from tests.support.replicas import replicas  # tests.support.replicas imports this module
 
     async with replicas(tmp_path, upstream_url, postgres_url, redis_url, ("A", "B")) as started:
         yield started

@@ -1,0 +1,294 @@
+"""The hub's MCP server over Streamable HTTP, with the SDK's own client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx2
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+from openai import AsyncOpenAI
+
+from hub.api.app import create_app
+from hub.config import HubConfig, load_config
+from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.servers import serve
+
+EXPECTED_TOOLS = {
+    "sessions_list", "session_get", "session_create", "session_activate", "session_rename",
+    "session_delete", "tokens_count", "context_status", "session_stats", "global_stats",
+    "compaction_preview", "compaction_apply", "compress_messages", "mask_get", "fs_read",
+    "fs_write",
+    "fs_list", "fs_tree", "fs_search",
+}  # fmt: skip
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "main.py").write_text("print('bonjour')\n# TODO: aiguille\n")
+    (root / "notes.txt").write_text("une aiguille dans la botte\n")
+    return root
+
+
+@pytest.fixture
+def hub_config(tmp_path: Path, upstream_url: str, workspace: Path) -> HubConfig:
+    extra = f'\n[mcp]\nworkspace = "{workspace}"\n'
+    path = write_config(tmp_path, upstream_url, extra)
+    return load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
+
+
+def data(result: types.CallToolResult) -> dict[str, object]:
+    assert not result.is_error, result.content
+    assert isinstance(result.structured_content, dict)
+    text = result.content[0]
+    assert isinstance(text, types.TextContent)
+    assert json.loads(text.text) == result.structured_content
+    return result.structured_content
+
+
+def error_text(result: types.CallToolResult) -> str:
+    assert result.is_error
+    text = result.content[0]
+    assert isinstance(text, types.TextContent)
+    return str(json.loads(text.text)["erreur"])
+
+
+async def test_list_tools_with_annotations(hub_url: str) -> None:
+    async with Client(f"{hub_url}/mcp") as client:
+        listed = await client.list_tools()
+        names = {tool.name for tool in listed.tools}
+        assert names == EXPECTED_TOOLS
+        by_name = {tool.name: tool for tool in listed.tools}
+        assert by_name["session_delete"].annotations.destructive_hint is True
+        assert by_name["tokens_count"].annotations.read_only_hint is True
+        assert by_name["fs_read"].input_schema["additionalProperties"] is False
+
+
+async def test_session_tools_match_rest(hub_url: str, http: httpx2.AsyncClient) -> None:
+    async with Client(f"{hub_url}/mcp") as client:
+        created = data(await client.call_tool("session_create", {"name": "Depuis MCP"}))
+        rest = (await http.get(f"/api/sessions/{created['id']}")).json()
+        assert rest == created
+        listed = data(await client.call_tool("sessions_list", {}))
+        assert listed == (await http.get("/api/sessions")).json()
+        renamed = data(
+            await client.call_tool(
+                "session_rename", {"session_id": created["id"], "name": "Renommée"}
+            )
+        )
+        assert renamed["name"] == "Renommée"
+        assert data(await client.call_tool("session_get", {"session_id": created["id"]})) == renamed
+        other = data(await client.call_tool("session_create", {"activate": False}))
+        activated = data(await client.call_tool("session_activate", {"session_id": other["id"]}))
+        assert activated["active"] is True
+        assert data(await client.call_tool("session_delete", {"session_id": other["id"]})) == {
+            "deleted": other["id"]
+        }
+        assert (await http.get(f"/api/sessions/{other['id']}")).status_code == 404
+
+
+async def test_stats_tools_match_rest(
+    hub_url: str, http: httpx2.AsyncClient, openai_client: AsyncOpenAI
+) -> None:
+    async with Client(f"{hub_url}/mcp") as client:
+        await openai_client.chat.completions.create(
+            model="fake/echo", messages=[{"role": "user", "content": "bonjour le monde"}]
+        )
+        stats = data(await client.call_tool("global_stats", {}))
+        assert stats == (await http.get("/api/stats")).json()
+        session_id = stats["active_session"]["id"]  # type: ignore[index]
+        per_session = data(await client.call_tool("session_stats", {"session_id": session_id}))
+        rest = (await http.get(f"/api/sessions/{session_id}/metrics")).json()
+        assert per_session["totals"] == rest["totals"]
+        assert per_session["gauge"] == rest["gauge"]
+        status = data(await client.call_tool("context_status", {}))
+        assert status["gauge"] == rest["gauge"]
+        counted = data(await client.call_tool("tokens_count", {"text": "bonjour le monde"}))
+        assert counted["tokens"] == 4
+        chat = data(
+            await client.call_tool(
+                "tokens_count", {"messages": [{"role": "user", "content": "bonjour le monde"}]}
+            )
+        )
+        assert chat["tokens"] == rest["requests"][0]["prompt_estimate"]
+
+
+async def test_compaction_tools(hub_url: str, openai_client: AsyncOpenAI) -> None:
+    async with Client(f"{hub_url}/mcp") as client:
+        messages: list[dict[str, str]] = [{"role": "system", "content": "Tu es utile."}]
+        for i in range(8):
+            messages.append({"role": "user", "content": f"Corrige src/app{i}.py s'il te plaît"})
+            dump = "".join(f"ligne {n} du fichier src/app{i}.py : x = {n}\n" for n in range(150))
+            messages.append({"role": "assistant", "content": f"Error: échec du test {i}\n{dump}"})
+        # over the 1 000-token window even compacted: sent with savings off (else refused)
+        await openai_client.chat.completions.create(
+            model="fake/echo",
+            messages=messages,  # type: ignore[arg-type]
+            extra_headers={"X-Kimi-Compaction": "off"},
+        )
+        session = data(await client.call_tool("context_status", {}))["session"]
+        session_id = session["id"]  # type: ignore[index]
+        progress: list[float] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress.append(done)
+
+        preview = data(
+            await client.call_tool(
+                "compaction_preview", {"session_id": session_id}, progress_callback=on_progress
+            )
+        )
+        assert progress == [0, 1]
+        assert preview["tokens_after"] < preview["tokens_before"]  # type: ignore[operator]
+        kept = preview["messages"]
+        assert isinstance(kept, list)
+        # system prompt and the last user turn onwards are never rewritten
+        assert kept[0] == messages[0] and kept[-2:] == messages[-2:]
+        applied = data(await client.call_tool("compaction_apply", {"session_id": session_id}))
+        assert applied["applied"] is True
+        direct = data(await client.call_tool("compress_messages", {"messages": messages}))
+        assert direct["messages"] == kept
+        fresh = data(await client.call_tool("session_create", {}))
+        missing = await client.call_tool("compaction_preview", {"session_id": fresh["id"]})
+        assert "Aucune requête" in error_text(missing)
+
+
+async def test_filesystem_tools(hub_url: str, workspace: Path) -> None:
+    async with Client(f"{hub_url}/mcp") as client:
+        written = data(await client.call_tool("fs_write", {"path": "src/new.txt", "content": "é"}))
+        assert written == {"path": "src/new.txt", "bytes": 2}
+        assert (workspace / "src" / "new.txt").read_text() == "é"
+        read = data(await client.call_tool("fs_read", {"path": "src/new.txt"}))
+        assert read["content"] == "é" and read["truncated"] is False
+        listed = data(await client.call_tool("fs_list", {"path": "src"}))
+        assert [e["path"] for e in listed["entries"]] == ["src/main.py", "src/new.txt"]  # type: ignore[index, union-attr]
+        progress: list[float] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress.append(done)
+
+        tree = data(await client.call_tool("fs_tree", {}, progress_callback=on_progress))
+        assert {"src", "notes.txt", "src/main.py"} <= {e["path"] for e in tree["entries"]}  # type: ignore[index, union-attr]
+        assert progress, "la progression doit être notifiée"
+        found = data(await client.call_tool("fs_search", {"query": "aiguille"}))
+        assert {m["path"] for m in found["matches"]} == {"notes.txt", "src/main.py"}  # type: ignore[index, union-attr]
+        escape = await client.call_tool("fs_read", {"path": "../../etc/passwd"})
+        assert "« .. »" in error_text(escape)
+        outside = await client.call_tool("fs_read", {"path": "/etc/passwd"})
+        assert "sort de l'espace" in error_text(outside)
+
+
+@pytest.mark.filterwarnings("ignore:ping is removed")
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"),
+    [
+        ("session_get", {}, "manquant"),
+        ("session_get", {"session_id": "1"}, "entier"),
+        ("session_get", {"session_id": 0}, "compris entre"),
+        ("session_get", {"session_id": 999999}, "introuvable"),
+        ("session_get", {"session_id": 1, "x": 1}, "inconnu"),
+        ("session_create", {"name": "x" * 10_000}, "dépasse"),
+        ("session_rename", {"session_id": 1, "name": "   "}, "vide"),
+        ("tokens_count", {}, "soit"),
+        ("tokens_count", {"messages": "pas une liste"}, "liste"),
+        ("fs_read", {"path": "a\x00b"}, "caractère nul"),
+        ("fs_search", {"query": ""}, "vide"),
+        ("compress_messages", {"messages": {"a": 1}}, "liste"),
+    ],
+)
+async def test_bad_arguments_are_tool_errors(
+    hub_url: str, name: str, arguments: dict[str, object], expected: str
+) -> None:
+    async with Client(f"{hub_url}/mcp", mode="legacy") as client:
+        result = await client.call_tool(name, arguments)
+        assert expected in error_text(result)
+        # The (stateful, handshake-era) session survives a failing tool.
+        assert (await client.send_ping()) is not None
+
+
+async def test_unknown_tool_is_protocol_error(hub_url: str) -> None:
+    async with Client(f"{hub_url}/mcp") as client:
+        with pytest.raises(MCPError) as info:
+            await client.call_tool("outil_inexistant", {})
+        assert info.value.code == types.INVALID_PARAMS
+        assert data(await client.call_tool("sessions_list", {}))["sessions"] is not None
+
+
+async def test_session_resources(hub_url: str, http: httpx2.AsyncClient) -> None:
+    async with Client(f"{hub_url}/mcp") as client:
+        created = (await http.post("/api/sessions", json={"name": "Ressource"})).json()
+        listed = await client.list_resources()
+        uris = {str(r.uri) for r in listed.resources}
+        assert {"kimi://sessions", f"kimi://sessions/{created['id']}"} <= uris
+        templates = await client.list_resource_templates()
+        assert templates.resource_templates[0].uri_template == "kimi://sessions/{id}"
+        read = await client.read_resource(f"kimi://sessions/{created['id']}")
+        body = json.loads(read.contents[0].text)  # type: ignore[union-attr]
+        assert body["session"] == created
+        listing = await client.read_resource("kimi://sessions")
+        assert json.loads(listing.contents[0].text)["sessions"]  # type: ignore[union-attr]
+        for bad in (
+            "kimi://sessions/abc",
+            "kimi://sessions/999999",
+            "kimi://sessions/²",
+            "kimi://sessions/١٢",
+            "kimi://sessions/0",
+            "file:///etc/passwd",
+        ):
+            with pytest.raises(MCPError):
+                await client.read_resource(bad)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_protocol_versions(hub_url: str, mode: str) -> None:
+    async with Client(f"{hub_url}/mcp", mode=mode) as mcp_client:
+        expected = "2025-11-25" if mode == "legacy" else "2026-07-28"
+        assert mcp_client.protocol_version == expected
+        assert data(await mcp_client.call_tool("tokens_count", {"text": "a"}))["tokens"] == 1
+
+
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
+async def test_initialize_negotiates_older_versions(http: httpx2.AsyncClient, version: str) -> None:
+    body = {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": version, "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}},
+    }  # fmt: skip
+    headers = {"accept": "application/json, text/event-stream"}
+    response = await http.post("/mcp", json=body, headers=headers)
+    assert response.status_code == 200
+    event = next(line for line in response.text.splitlines() if line.startswith("data:"))
+    assert json.loads(event[5:])["result"]["protocolVersion"] == version
+
+
+async def test_missing_workspace_disables_file_tools(tmp_path: Path, upstream_url: str) -> None:
+    extra = f'\n[mcp]\nworkspace = "{tmp_path / "absent"}"\n'
+    config = load_config(write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": "k"})
+    async with serve(create_app(config)) as url, Client(f"{url}/mcp") as mcp_client:
+        result = await mcp_client.call_tool("fs_list", {})
+        assert "Aucun espace de travail" in error_text(result)
+
+
+async def test_tree_progress_from_worker_thread(hub_url: str, workspace: Path) -> None:
+    big = workspace / "big"
+    big.mkdir()
+    for i in range(450):
+        (big / f"f{i:03}.txt").write_text("x")
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with Client(f"{hub_url}/mcp") as client:
+        tree = data(
+            await client.call_tool("fs_tree", {"path": "big"}, progress_callback=on_progress)
+        )
+        assert len(tree["entries"]) == 450  # type: ignore[arg-type]
+        capped = data(await client.call_tool("fs_tree", {"path": "big", "max_entries": 10}))
+        assert capped["truncated"] is True
+    assert progress[:2] == [200, 400] and progress[-1] == 450

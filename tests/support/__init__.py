@@ -1,0 +1,1 @@
+"""Helpers the tests share: fake upstream, servers on loopback, MCP upstreams, engines."""
