@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp import profiles as mcp_profiles
 from hub.api.mcp import proxy as mcp_proxy
-from hub.api.mcp.common import ResultLimiter, security_settings
 from hub.api.middleware.auth import ApiKeyMiddleware
 from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
@@ -105,14 +104,9 @@ async def open_hub(
             configured_servers(config.mcp, os.environ),
             on_status=lambda s: bus.publish("mcp_status", s),
         )
-        limiter = ResultLimiter(counter, savings)
-        endpoints = mcp_proxy.UpstreamEndpoints(
-            upstreams, security_settings(config.server), limiter
-        )
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
-        await stack.enter_async_context(endpoints.running())
         key_store = KeyStore(store)
         keys = KeyService(key_store)
         await stack.enter_async_context(keys.running())
@@ -135,7 +129,6 @@ async def open_hub(
             savings=savings,
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
-            mcp_endpoints=endpoints,
             keys=keys,
             limits=limits,
             metrics=metrics,
@@ -176,6 +169,7 @@ def create_app(
                 log.critical("%s", exc)
                 raise
             await stack.enter_async_context(mcp_profiles.serve_http(app, hub))
+            await stack.enter_async_context(mcp_proxy.serve_http(app, hub))
             app.state.hub = hub
             yield deadline_state(config.server)  # read by uvicorn's HeaderDeadlineProtocol
 

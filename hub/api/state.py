@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from hub.api.mcp.proxy import UpstreamEndpoints
 from hub.config import HubConfig
 from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter
@@ -17,7 +16,7 @@ from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.keys import KeyService
 from hub.services.chat.service import ChatService
-from hub.services.cluster.joining import ClusterLink
+from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
 from hub.services.recording.recorder import MetricRecorder
 from hub.services.reporting.analytics import AnalyticsService
@@ -42,7 +41,6 @@ class HubState:
     savings: SavingsService
     analytics: AnalyticsService
     upstreams: UpstreamHub
-    mcp_endpoints: UpstreamEndpoints
     keys: KeyService
     limits: LimitService
     metrics: HubMetrics

@@ -21,6 +21,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from pydantic import BaseModel
+from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -35,7 +36,9 @@ from hub.api.mcp.common import (
     progress_relay,
     refusing_invalid_text,
     remember,
+    security_settings,
 )
+from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
@@ -205,11 +208,21 @@ class UpstreamEndpoints:
         await dispatch(self._managers, name, missing, scope, receive, send)
 
 
+@asynccontextmanager
+async def serve_http(app: Starlette, hub: HubState) -> AsyncIterator[None]:
+    """Run the upstreams' session managers for the app's lifetime (inside its lifespan)."""
+    limiter = ResultLimiter(hub.counter, hub.savings)
+    endpoints = UpstreamEndpoints(hub.upstreams, security_settings(hub.config.server), limiter)
+    async with endpoints.running():
+        app.state.mcp_servers = endpoints
+        yield
+
+
 class _ProxyApp:
     """An ASGI app (not a function) so Starlette's Route passes it scope/receive/send."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoints = scope["app"].state.hub.mcp_endpoints
+        endpoints = scope["app"].state.mcp_servers
         assert isinstance(endpoints, UpstreamEndpoints)
         await endpoints.handle(str(scope["path_params"]["name"]), scope, receive, send)
 

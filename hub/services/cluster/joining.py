@@ -1,4 +1,4 @@
-"""Team mode wiring: which replica this is, and the link that makes replicas act as one.
+"""Team mode wiring: which replica this is, and joining the link between replicas.
 
 Without ``[cluster] redis_url`` there is no link: one process, events stay in memory.
 With it, ``joined_cluster`` starts a ``RedisLink`` (``hub.services.cluster.redis_link``, needs
@@ -9,46 +9,14 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
 
 from hub.config import ClusterConfig
 from hub.core.errors import missing_team_extra
-from hub.core.jsontypes import JSON, JSONObject, as_object
-from hub.core.storage.keys import KeyStore
-from hub.services.access.counters import Counters
+from hub.core.jsontypes import JSON, as_object
+from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
-
-Handler = Callable[[JSON], Awaitable[None]]
-Reloader = Callable[[], Awaitable[None]]
-
-
-class ClusterLink(Protocol):
-    """What services need from the link between replicas."""
-
-    replica: str
-
-    def on(self, kind: str, handler: Handler) -> None: ...
-
-    def on_reconnect(self, reload: Reloader) -> None: ...
-
-    def send(self, kind: str, data: JSON) -> None:
-        """Queue for the other replicas; never waits."""
-        ...
-
-    async def publish(self, kind: str, data: JSON) -> None:
-        """Hand to Redis now (a change others must see at once); degrades, never raises."""
-        ...
-
-    def status(self) -> JSONObject: ...
-
-    def key_counters(self, store: KeyStore) -> Counters:
-        """Virtual keys' budgets and rates, counted once for every replica."""
-        ...
-
-    @property
-    def healthy(self) -> bool: ...
 
 
 def replica_name(config: ClusterConfig) -> str:

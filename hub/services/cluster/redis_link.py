@@ -25,7 +25,7 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.storage.keys import KeyStore
 from hub.services.access.counters import Counters
 from hub.services.access.redis_counters import RedisCounters
-from hub.services.cluster.joining import Handler, Reloader
+from hub.services.cluster.protocol import Handler, Reloader
 
 log = logging.getLogger("hub.cluster")
 

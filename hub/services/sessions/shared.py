@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from hub.core.jsontypes import JSON, as_int, as_object, as_str
 from hub.core.records import SessionRecord
-from hub.services.cluster.joining import ClusterLink
+from hub.services.cluster.protocol import ClusterLink
 from hub.services.sessions.state import MemorySessionState
 
 KIND = "session_state"
