@@ -52,10 +52,10 @@ from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
 from hub.services.events import EventBus
-from hub.services.recording.recorder import MetricRecorder
+from hub.services.recording.recorder import RequestRecorder
 from hub.services.recording.row_writer import recover
 from hub.services.reporting.analytics import AnalyticsService
-from hub.services.reporting.prometheus import HubMetrics
+from hub.services.reporting.prometheus import PrometheusMetrics
 from hub.services.reporting.session_stats import StatsService
 from hub.services.savings.pipeline import SavingsPipeline
 from hub.services.savings.service import SavingsService
@@ -94,7 +94,7 @@ async def open_hub(
         sessions = SessionService(store, state, bus, config.sessions)
         bodies = BodyStore(store, config.logging.body_retention, pool.redactor)
         kept = bodies if config.logging.store_bodies else None
-        recorder = MetricRecorder(store, bus, config.sessions, router.models, journal, bodies=kept)
+        recorder = RequestRecorder(store, bus, config.sessions, router.models, journal, bodies=kept)
         await stack.enter_async_context(recorder.running())
         masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
         pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)
@@ -112,7 +112,7 @@ async def open_hub(
         await stack.enter_async_context(keys.running())
         counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
         limits = LimitService(counters, router, counter)
-        metrics = HubMetrics(upstreams, keys, limits)
+        metrics = PrometheusMetrics(upstreams, keys, limits)
         recorder.observers.append(metrics.observe)
         recorder.observers.append(functools.partial(log_failure, log))
         yield HubState(

@@ -18,9 +18,9 @@ from hub.services.access.keys import KeyService
 from hub.services.chat.service import ChatService
 from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
-from hub.services.recording.recorder import MetricRecorder
+from hub.services.recording.recorder import RequestRecorder
 from hub.services.reporting.analytics import AnalyticsService
-from hub.services.reporting.prometheus import HubMetrics
+from hub.services.reporting.prometheus import PrometheusMetrics
 from hub.services.reporting.session_stats import StatsService
 from hub.services.savings.service import SavingsService
 from hub.services.sessions.service import SessionService
@@ -35,7 +35,7 @@ class HubState:
     router: ModelRouter
     pool: ProviderPool
     sessions: SessionService
-    recorder: MetricRecorder
+    recorder: RequestRecorder
     stats: StatsService
     chat: ChatService
     savings: SavingsService
@@ -43,7 +43,7 @@ class HubState:
     upstreams: UpstreamHub
     keys: KeyService
     limits: LimitService
-    metrics: HubMetrics
+    metrics: PrometheusMetrics
     cluster: ClusterLink | None = None
     started_at: float = field(default_factory=time.time)
 

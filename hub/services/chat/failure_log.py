@@ -1,6 +1,6 @@
 """One French log line per failed upstream request, with its journal number and reason.
 
-A ``MetricRecorder`` observer: it sees each row once stored, so the number in the log is
+A ``RequestRecorder`` observer: it sees each row once stored, so the number in the log is
 the one the dashboard's journal and inspector show. Each replica logs its own requests.
 """
 

@@ -28,7 +28,7 @@ from hub.proxy.sse import DONE, USAGE_ONLY, SSESplitter, StreamTracker, usage_ev
 from hub.proxy.upstream import ProviderPool, UpstreamReply
 from hub.services.access.budgets import Admission
 from hub.services.chat.call import NO_OUTCOME, Call, Outcome, json_outcome
-from hub.services.recording.recorder import MetricRecorder
+from hub.services.recording.recorder import RequestRecorder
 from hub.services.savings.service import ContextTooLarge, SavingsService
 from hub.services.sessions.service import SessionService
 
@@ -58,7 +58,7 @@ class ChatService:
         self,
         pool: ProviderPool,
         sessions: SessionService,
-        recorder: MetricRecorder,
+        recorder: RequestRecorder,
         counter: TokenCounter,
         savings: SavingsService,
     ) -> None:

@@ -50,7 +50,7 @@ MAX_UNSAVED_BODIES = 1000
 logger = logging.getLogger(__name__)
 
 
-class MetricRecorder:
+class RequestRecorder:
     """One row per request, in batches; ``flush`` gives read-your-writes."""
 
     def __init__(

@@ -15,7 +15,7 @@ from hub.core.records import Totals
 from hub.core.storage.bodies import BodyStore
 from hub.core.storage.queries import GroupRow, RequestFilter, RequestQueries
 from hub.core.storage.store import Store
-from hub.services.recording.recorder import MetricRecorder
+from hub.services.recording.recorder import RequestRecorder
 
 PERCENTILES = (0.5, 0.9, 0.99)
 
@@ -40,7 +40,7 @@ def _grouped(rows: list[GroupRow], key: str) -> list[JSON]:
 
 class AnalyticsService:
     def __init__(
-        self, store: Store, recorder: MetricRecorder, bodies: BodyStore, store_bodies: bool
+        self, store: Store, recorder: RequestRecorder, bodies: BodyStore, store_bodies: bool
     ) -> None:
         self._queries = RequestQueries(store)
         self._recorder = recorder

@@ -21,7 +21,7 @@ from hub.core.jsontypes import JSON
 from hub.core.records import RequestRecord, Totals
 from hub.core.storage.queries import RequestFilter, RequestQueries
 from hub.core.storage.store import Store
-from hub.services.recording.recorder import MetricRecorder
+from hub.services.recording.recorder import RequestRecorder
 from hub.services.sessions.service import SessionService
 
 EXPORT_COLUMNS = (
@@ -49,7 +49,7 @@ def csv_cell(column: str, value: JSON) -> str:
 
 
 class Exporter:
-    def __init__(self, store: Store, sessions: SessionService, recorder: MetricRecorder) -> None:
+    def __init__(self, store: Store, sessions: SessionService, recorder: RequestRecorder) -> None:
         self._store = store
         self._queries = RequestQueries(store)
         self._sessions = sessions

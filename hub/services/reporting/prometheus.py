@@ -1,6 +1,6 @@
 """``GET /metrics``: Prometheus counters of this process, fed by each stored request row.
 
-Counters move when a row is stored (``MetricRecorder.observers``), so they match the
+Counters move when a row is stored (``RequestRecorder.observers``), so they match the
 rows this replica wrote since it started; they are plain numbers turned into metrics when
 Prometheus scrapes, like MCP upstream state and per-key budgets, read then. One registry
 per hub (no global default registry).
@@ -170,7 +170,7 @@ class _Rows(Collector):
         return [requests, tokens, cost, latency, ttfb, retries, saved]
 
 
-class HubMetrics:
+class PrometheusMetrics:
     def __init__(self, upstreams: UpstreamHub, keys: KeyService, limits: LimitService) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._rows = _Rows()

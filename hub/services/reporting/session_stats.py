@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.core.jsontypes import JSONObject
 from hub.core.storage.store import Store
-from hub.services.recording.recorder import MetricRecorder
+from hub.services.recording.recorder import RequestRecorder
 from hub.services.reporting.exports import Exporter
 from hub.services.savings.service import SavingsService
 from hub.services.sessions.service import SessionService
@@ -15,7 +15,7 @@ class StatsService:
         self,
         store: Store,
         sessions: SessionService,
-        recorder: MetricRecorder,
+        recorder: RequestRecorder,
         savings: SavingsService,
     ) -> None:
         self._store = store
