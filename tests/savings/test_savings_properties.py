@@ -18,7 +18,7 @@ from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.savings.compaction import SUMMARY_MARKER
 from hub.features.savings.layout import Layout
 from hub.features.savings.rounds import Levels, head_end
-from hub.features.savings.sanitizer import mask_hash, placeholder
+from hub.features.savings.sanitizer import MaskMemo, mask_hash, placeholder
 from hub.features.savings.state import History
 from hub.features.savings.summariser import rounds_digest
 
@@ -205,7 +205,7 @@ def alternates(messages: list[dict]) -> bool:
 def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
     history = History()
     history.sync(run, counter)
-    layout = Layout(run, history, counter, batch=batch, min_tokens=20, memo={})
+    layout = Layout(run, history, counter, batch=batch, min_tokens=20, memo=MaskMemo(1000))
     rounds = layout.rounds
     summarised = data.draw(st.integers(0, max(rounds - 1, 0)))
     masked = data.draw(st.integers(summarised, max(rounds - 1, summarised)))
@@ -236,7 +236,7 @@ def test_summary_grows_by_appending() -> None:
         ]
     history = History()
     history.sync(run, counter)
-    layout = Layout(run, history, counter, batch=10, min_tokens=20, memo={})
+    layout = Layout(run, history, counter, batch=10, min_tokens=20, memo=MaskMemo(1000))
     first, _ = layout.build(Levels(10, 10))
     second, _ = layout.build(Levels(20, 20))
     assert second[2]["content"].startswith(first[2]["content"])
@@ -264,7 +264,7 @@ def unmask(messages: list[dict], originals: Mapping[str, str]) -> list[dict]:
 def masked_layout(run: list[dict], counter: TokenCounter, min_tokens: int) -> Layout:
     history = History()
     history.sync(run, counter)
-    return Layout(run, history, counter, batch=1, min_tokens=min_tokens, memo={})
+    return Layout(run, history, counter, batch=1, min_tokens=min_tokens, memo=MaskMemo(1000))
 
 
 @settings(max_examples=150, deadline=None)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import MutableMapping
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.core.jsontypes import JSON, JSONObject, as_object
@@ -36,8 +37,30 @@ class MaskedOriginal:
     kind: str
 
 
-# hash:role:min_tokens -> (placeholder, kind, tokens, placeholder tokens), None = left as is
-MaskMemo = MutableMapping[str, tuple[str, str, int, int] | None]
+# (placeholder, kind, tokens, placeholder tokens); None = left as is
+Decision = tuple[str, str, int, int] | None
+
+
+class MaskMemo:
+    """Masking decisions by ``hash:role:min_tokens``, the least recently used dropped past
+    ``size``: clients resend whole histories every turn, so the hot entries are the live
+    sessions' and the memo stays flat however many sessions come and go."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._decisions: OrderedDict[str, Decision] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._decisions)
+
+    def decide(self, key: str, make: Callable[[], Decision]) -> Decision:
+        if key in self._decisions:
+            self._decisions.move_to_end(key)
+            return self._decisions[key]
+        decided = self._decisions[key] = make()
+        if len(self._decisions) > self.size:
+            self._decisions.popitem(last=False)
+        return decided
 
 
 def mask_hash(text: str) -> str:
@@ -123,10 +146,7 @@ def _mask_text(
         return None
     digest = mask_hash(text)
     key = f"{digest}:{role}:{min_tokens}"
-    if key in memo:
-        decided = memo[key]
-    else:
-        decided = memo[key] = _decide(text, role, counter, min_tokens, digest)
+    decided = memo.decide(key, lambda: _decide(text, role, counter, min_tokens, digest))
     if decided is None:
         return None
     replacement, kind, tokens, replacement_tokens = decided

@@ -79,13 +79,15 @@ class SavingsPipeline:
         pool: ProviderPool,
         counter: TokenCounter,
         store: SavingsStore,
+        *,
+        memo_size: int = MEMO_SIZE,
     ) -> None:
         self._config = config
         self._router = router
         self._pool = pool
         self._counter = counter
         self._store = store
-        self._memo: MaskMemo = {}
+        self.memo = MaskMemo(memo_size)
         self._memo_lock = threading.Lock()  # passes of concurrent requests share the memo
         self.histories = Histories()
 
@@ -154,7 +156,7 @@ class SavingsPipeline:
                 self._counter,
                 batch=plan.batch,
                 min_tokens=self._config.mask_min_tokens,
-                memo=self._memo,
+                memo=self.memo,
             )
 
     def _levels(self, layout: Layout, plan: Plan, history: History, overhead: int) -> Levels:
