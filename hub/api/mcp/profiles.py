@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp.common import ResultLimiter, Sessions, announce, dispatch, security_settings
-from hub.api.mcp.server import build_server, own_tools, tool_deps
+from hub.api.mcp.server import ProfileServer, own_tools, tool_deps
 from hub.api.mcp.stdin import reparse_lone_surrogates
 from hub.api.state import HubState
 from hub.config import McpProfileConfig
@@ -47,9 +47,8 @@ class ProfileEndpoint:
         self.sessions: Sessions = {}
         self.bus = InMemorySubscriptionBus()  # 2026-07-28 clients: subscriptions/listen
         limiter = ResultLimiter(hub.counter, hub.savings)
-        self.server: Server[JSONObject] = build_server(
-            tool_deps(hub), self.profile, self.sessions, ListenHandler(self.bus), limiter, wait
-        )
+        handlers = ProfileServer(tool_deps(hub), self.profile, self.sessions, limiter, wait)
+        self.server: Server[JSONObject] = handlers.build(ListenHandler(self.bus))
         self._seen = self.signature()
 
     def signature(self) -> Signature:

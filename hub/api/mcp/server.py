@@ -1,6 +1,6 @@
 """The hub as an MCP server for one tool profile: own tools, upstream tools, sessions.
 
-``build_server`` makes one lowlevel ``Server`` per profile (``hub.api.mcp.profiles``
+``ProfileServer`` makes one lowlevel ``Server`` per profile (``hub.api.mcp.profiles``
 mounts them at ``/mcp`` and ``/profiles/NAME/mcp``, and serves one over stdio for
 ``kimi-proxy mcp``). A tool that fails answers ``isError`` with a
 French message; a malformed request (unknown tool, bad resource URI) is a
@@ -116,65 +116,67 @@ def _refused(name: str) -> MCPError:
     return MCPError(types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {name[:100]}")
 
 
-def build_server(
-    deps: ToolDeps,
-    profile: Profile,
-    sessions: Sessions,
-    listen: ListenHandler,
-    limiter: ResultLimiter,
-    first_list_wait: float = 0.0,
-) -> Server[JSONObject]:
-    """One profile's tools (the hub's own and upstream ones) and resources."""
-    specs = {spec.name: spec for spec in ALL_TOOLS}
-    upstreams = profile.upstreams
-    waited = anyio.Event()
+class ProfileServer:
+    """The handlers of one profile's lowlevel ``Server``: tools, resources, prompts."""
+
+    def __init__(
+        self,
+        deps: ToolDeps,
+        profile: Profile,
+        sessions: Sessions,
+        limiter: ResultLimiter,
+        first_list_wait: float = 0.0,
+    ) -> None:
+        self._deps = deps
+        self._profile = profile
+        self._sessions = sessions
+        self._limiter = limiter
+        self._first_list_wait = first_list_wait
+        self._specs = {spec.name: spec for spec in ALL_TOOLS}
+        self._waited = anyio.Event()
+
+    def build(self, listen: ListenHandler) -> Server[JSONObject]:
+        # Prompts only exist upstream: offer the capability only when the profile has upstreams.
+        offer_prompts = bool(self._profile.servers())
+        return ListChangedServer(
+            "kimi-proxy-hub",
+            version=__version__,
+            title="Kimi Proxy Hub",
+            instructions=INSTRUCTIONS,
+            on_list_tools=self.list_tools,
+            on_call_tool=self.call_tool,
+            on_list_resources=self.list_resources,
+            on_list_resource_templates=self.list_templates,
+            on_read_resource=refusing_invalid_text(self.read_resource),
+            on_list_prompts=self.list_prompts if offer_prompts else None,
+            on_get_prompt=refusing_invalid_text(self.get_prompt) if offer_prompts else None,
+            on_subscriptions_listen=listen,
+        )
 
     async def list_tools(
-        ctx: Ctx, params: types.PaginatedRequestParams | None
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        remember(sessions, ctx)
-        if not waited.is_set():  # stdio one-shot clients: give upstreams a moment to start
-            await upstreams.wait_started(first_list_wait)
-            waited.set()
+        remember(self._sessions, ctx)
+        profile = self._profile
+        if not self._waited.is_set():  # stdio one-shot clients: give upstreams a moment
+            await profile.upstreams.wait_started(self._first_list_wait)
+            self._waited.set()
         listed = (
             [*profile.pinned(), *META_TOOLS] if profile.search_mode else profile.catalogue().tools()
         )
         return types.ListToolsResult(tools=[t for t in listed if tool_allowed(ctx, t.name)])
 
-    async def run_tool(ctx: Ctx, name: str, arguments: JSONObject) -> types.CallToolResult:
-        if not tool_allowed(ctx, name):  # a virtual key's MCP tool patterns
-            raise MCPError(
-                types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {name[:100]}"
-            )
-        entry = profile.catalogue().by_name.get(name)
-        if entry is None:
-            raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {name[:100]}")
-        if entry.server is None:
-            spec = specs[entry.upstream_name]
-
-            async def work() -> JSONObject:
-                check_known(spec, arguments)
-                # report_progress is a no-op when the client asked for no progress
-                return await spec.handler(ToolCall(deps, arguments, ctx.session.report_progress))
-
-            return await _guarded(spec.name, work)
-        relay = progress_relay(ctx)
-        result = await upstreams.call_on(entry.server, entry.upstream_name, arguments, relay)
-        detail: JSONObject = {"server": entry.server, "tool": entry.upstream_name,
-                              "profile": profile.name}  # fmt: skip
-        return await limiter.apply(result, profile.result_limit(entry.server), entry.tool, detail)
-
-    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        self, ctx: Ctx, params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         refused = invalid_text(params)
         if refused is not None:  # before any tool or upstream runs
             return _failure(refused)
         arguments: JSONObject = dict(params.arguments or {})
-        if not (profile.search_mode and params.name in META_NAMES):
-            return await run_tool(ctx, params.name, arguments)
+        if not (self._profile.search_mode and params.name in META_NAMES):
+            return await self._run_tool(ctx, params.name, arguments)
         if not tool_allowed(ctx, params.name):
-            raise MCPError(
-                types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {params.name}"
-            )
+            raise _refused(params.name)
         if params.name == discovery.CALL:
             try:
                 target, inner = discovery.call_target(arguments)
@@ -182,8 +184,8 @@ def build_server(
                 return _failure(exc.message)
             if target in META_NAMES:
                 return _failure(f"« {target} » est un méta-outil : l'appeler directement.")
-            return await run_tool(ctx, target, inner)
-        catalogue = profile.catalogue().restricted(lambda name: tool_allowed(ctx, name))
+            return await self._run_tool(ctx, target, inner)
+        catalogue = self._profile.catalogue().restricted(lambda name: tool_allowed(ctx, name))
         handler = discovery.search if params.name == discovery.SEARCH else discovery.describe
 
         async def meta() -> JSONObject:
@@ -191,70 +193,94 @@ def build_server(
 
         return await _guarded(params.name, meta)
 
+    async def _run_tool(self, ctx: Ctx, name: str, arguments: JSONObject) -> types.CallToolResult:
+        if not tool_allowed(ctx, name):  # a virtual key's MCP tool patterns
+            raise _refused(name)
+        profile = self._profile
+        entry = profile.catalogue().by_name.get(name)
+        if entry is None:
+            raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {name[:100]}")
+        if entry.server is None:
+            spec = self._specs[entry.upstream_name]
+
+            async def work() -> JSONObject:
+                check_known(spec, arguments)
+                # report_progress is a no-op when the client asked for no progress
+                call = ToolCall(self._deps, arguments, ctx.session.report_progress)
+                return await spec.handler(call)
+
+            return await _guarded(spec.name, work)
+        relay = progress_relay(ctx)
+        result = await profile.upstreams.call_on(
+            entry.server, entry.upstream_name, arguments, relay
+        )
+        detail: JSONObject = {
+            "server": entry.server,
+            "tool": entry.upstream_name,
+            "profile": profile.name,
+        }
+        limit = profile.result_limit(entry.server)
+        return await self._limiter.apply(result, limit, entry.tool, detail)
+
     async def list_resources(
-        ctx: Ctx, params: types.PaginatedRequestParams | None
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        remember(sessions, ctx)
-        records = await deps.sessions.list()
-        listing = types.Resource(name="sessions", uri=SESSIONS_URI, title="Sessions",
-                                 mime_type="application/json")  # fmt: skip
-        return types.ListResourcesResult(
-            resources=[listing] + [
-                types.Resource(name=f"session-{s.id}", uri=f"{SESSIONS_URI}/{s.id}",
-                               title=s.name, mime_type="application/json")
-                for s in records
-            ] + upstreams.list_resources(profile.servers())
-        )  # fmt: skip
+        remember(self._sessions, ctx)
+        listing = types.Resource(
+            name="sessions", uri=SESSIONS_URI, title="Sessions", mime_type="application/json"
+        )
+        sessions = [
+            types.Resource(
+                name=f"session-{s.id}",
+                uri=f"{SESSIONS_URI}/{s.id}",
+                title=s.name,
+                mime_type="application/json",
+            )
+            for s in await self._deps.sessions.list()
+        ]
+        upstream = self._profile.upstreams.list_resources(self._profile.servers())
+        return types.ListResourcesResult(resources=[listing, *sessions, *upstream])
 
     async def list_templates(
-        ctx: Ctx, params: types.PaginatedRequestParams | None
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
         template = types.ResourceTemplate(
-            name="session", uri_template=SESSIONS_URI + "/{id}", title="Une session",
+            name="session",
+            uri_template=SESSIONS_URI + "/{id}",
+            title="Une session",
             mime_type="application/json",
-        )  # fmt: skip
+        )
         return types.ListResourceTemplatesResult(resource_templates=[template])
 
     async def read_resource(
-        ctx: Ctx, params: types.ReadResourceRequestParams
+        self, ctx: Ctx, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         if not params.uri.startswith(SESSIONS_URI):
-            return await upstreams.read_resource(params.uri, profile.servers())
+            return await self._profile.upstreams.read_resource(params.uri, self._profile.servers())
         session_id = _session_id(params.uri)
         if session_id is None:
-            data: JSONObject = {"sessions": [s.to_json() for s in await deps.sessions.list()]}
+            sessions = await self._deps.sessions.list()
+            data: JSONObject = {"sessions": [s.to_json() for s in sessions]}
         else:
             try:
-                data = await deps.stats.session_stats(session_id, last=20)
+                data = await self._deps.stats.session_stats(session_id, last=20)
             except HubError as exc:
                 raise MCPError(types.INVALID_PARAMS, exc.message) from None
         text = json.dumps(data, ensure_ascii=False)
-        contents = types.TextResourceContents(uri=params.uri, mime_type="application/json",
-                                              text=text)  # fmt: skip
+        contents = types.TextResourceContents(
+            uri=params.uri, mime_type="application/json", text=text
+        )
         return types.ReadResourceResult(contents=[contents])
 
     async def list_prompts(
-        ctx: Ctx, params: types.PaginatedRequestParams | None
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
-        remember(sessions, ctx)
-        return types.ListPromptsResult(prompts=upstreams.list_prompts(profile.servers()))
+        remember(self._sessions, ctx)
+        prompts = self._profile.upstreams.list_prompts(self._profile.servers())
+        return types.ListPromptsResult(prompts=prompts)
 
-    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await upstreams.get_prompt(params.name, params.arguments, profile.servers())
-
-    # Prompts only exist upstream: offer the capability only when the profile has upstreams.
-    offer_prompts = bool(profile.servers())
-    return ListChangedServer(
-        "kimi-proxy-hub",
-        version=__version__,
-        title="Kimi Proxy Hub",
-        instructions=INSTRUCTIONS,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        on_list_resources=list_resources,
-        on_list_resource_templates=list_templates,
-        on_read_resource=refusing_invalid_text(read_resource),
-        on_list_prompts=list_prompts if offer_prompts else None,
-        on_get_prompt=refusing_invalid_text(get_prompt) if offer_prompts else None,
-        on_subscriptions_listen=listen,
-    )
+    async def get_prompt(
+        self, ctx: Ctx, params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        servers = self._profile.servers()
+        return await self._profile.upstreams.get_prompt(params.name, params.arguments, servers)
