@@ -74,7 +74,6 @@ FAILING_TEST = re.compile(
     r"|^(?:FAIL|ERROR):\s+(\w+)\s+\(([\w.]+)\)|^\[ERROR\]\s+(\S+?)(?:\s|:|$))",
     re.MULTILINE,
 )
-LINE_MENTION = re.compile(r"\bline (\d+)\b")
 
 
 def outline(text: str, limit: int = 40) -> list[str]:

@@ -31,7 +31,6 @@ EXPORT_COLUMNS = (
     "cached_tokens", "key_id",
 )  # fmt: skip
 EXPORT_PAGE = 1000
-SEPARATORS = (",", ";", "\t")
 
 
 def csv_cell(column: str, value: JSON) -> str:
