@@ -48,10 +48,9 @@ GC_YOUNG_THRESHOLD = 10_000
 def steady_gc() -> None:
     """Freeze what start-up created and collect young objects less often.
 
-    Measured under load (docs/BENCHMARKS.md): with ~110 000 objects left by imports, a
-    full collection took ~70 ms, and young ones (one every ~8 requests) ~0.3 ms each:
-    about a third of the hub's CPU per proxied request. A request's objects die by
-    reference counting; cycles are still collected, every 10 000 net allocations.
+    The objects left by imports made every full collection long and young ones frequent,
+    a large share of the hub's CPU under load (docs/BENCHMARKS.md). A request's objects
+    die by reference counting; cycles are still collected, less often.
     """
     gc.collect()
     gc.freeze()

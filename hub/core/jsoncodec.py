@@ -1,9 +1,8 @@
 """JSON on the proxy's hot path: orjson, with the standard library as the reference.
 
 Per proxied request the hub parses the client's body and the provider's answer and
-encodes the upstream body and two journal lines. With ``json`` that was ~20 µs a request
-on the bench's small chat (and milliseconds on a 100k-token prompt); orjson does the same
-in a fifth of the time. Everywhere else (exports, MCP, token counting) ``json`` stays:
+encodes the upstream body and two journal lines; orjson does that several times faster
+than ``json`` (docs/BENCHMARKS.md). Everywhere else (exports, MCP, token counting) ``json`` stays:
 off the hot path, its output (``", "`` separators) is what token counts were made with.
 
 ``loads`` gives what ``json.loads`` gives, or raises what it raises: the input goes to

@@ -1,7 +1,7 @@
 """Run CPU work inline when it is small, in a worker thread when it is not.
 
-A thread hop costs 50–200 µs (more on a busy loop); tokenising or hashing a few
-kilobytes costs less. Large inputs (a 100k-token history) must leave the event loop.
+A thread hop costs more than tokenising or hashing a few kilobytes, so small inputs stay
+inline; large ones (a 100k-token history) must leave the event loop.
 """
 
 from __future__ import annotations

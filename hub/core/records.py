@@ -37,8 +37,8 @@ class RequestRecord:
     """One proxied chat request, whatever its outcome.
 
     A value: never changed once built. Not ``frozen`` because a frozen ``__init__`` sets
-    each of the 22 fields through ``object.__setattr__``: 45 000 instructions per row
-    against 16 000 (callgrind), paid by every request and every row read back.
+    each field through ``object.__setattr__``, about three times the cost, paid by every
+    request and every row read back.
     """
 
     session_id: int
@@ -65,8 +65,8 @@ class RequestRecord:
     id: int | None = None
 
     def to_json(self) -> JSONObject:
-        # Every field is a scalar: a shallow copy is asdict() without its deep copies, which
-        # cost ~100 µs per row three times per request (journal start, end, metric event).
+        # Every field is a scalar: a shallow copy is asdict() without its deep copies, paid
+        # three times per request (journal start, end, metric event).
         data: JSONObject = dict(vars(self))
         data["total_tokens"] = self.prompt_tokens + self.completion_tokens
         return data
@@ -74,9 +74,8 @@ class RequestRecord:
     def stored_as(self, row_id: int) -> RequestRecord:
         """This row with its database id: ``dataclasses.replace`` without its cost.
 
-        ``replace`` re-runs ``__init__`` with 22 keyword arguments (72 000 instructions per
-        stored row when it was frozen, callgrind); copying the instance dictionary takes
-        ~10 000. The original stays unchanged.
+        ``replace`` re-runs ``__init__`` with every field as a keyword argument; copying the
+        instance dictionary is several times cheaper. The original stays unchanged.
         """
         copy = object.__new__(RequestRecord)
         copy.__dict__.update(vars(self), id=row_id)
@@ -85,7 +84,7 @@ class RequestRecord:
 
 # The row of a request that never ended (the hub died while it ran). A journal's start
 # line carries only what differs from it (``Call.start_facts``): encoding the whole row
-# before every upstream call cost ~135 000 instructions, a fifth of the hub's overhead.
+# before every upstream call was a large share of the hub's overhead.
 INTERRUPTED: JSONObject = {
     "prompt_tokens": 0,
     "completion_tokens": 0,

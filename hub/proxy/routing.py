@@ -1,4 +1,4 @@
-"""Model name → provider, exactly as DESIGN.md says and nothing fancier."""
+"""Model name → provider: a configured model key, or ``provider/model``, nothing fancier."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ class ModelRouter:
     def __init__(self, config: HubConfig) -> None:
         self._providers = {n: p for n, p in config.providers.items() if p.enabled}
         self._models = {k: m for k, m in config.models.items() if m.provider in self._providers}
-        # Built once: every chat request resolves its model (a frozen Route costs ~11 000
-        # instructions to build).
+        # Built once: every chat request resolves its model, and a frozen Route is not
+        # free to build.
         self._routes = {
             k: Route(k, self._providers[m.provider], m.model, m) for k, m in self._models.items()
         }

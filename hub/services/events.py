@@ -26,7 +26,7 @@ class Published:
     """An event, serialised at most once: on the first WebSocket that sends it.
 
     In-process listeners (the failure log) read ``data``; with no dashboard open, no
-    event is ever encoded (it was ~6 % of the hub's CPU under load).
+    event is ever encoded, which under load was a visible share of the hub's CPU.
     """
 
     __slots__ = ("_text", "data")

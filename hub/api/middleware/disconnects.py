@@ -4,8 +4,8 @@ Under the hub's uvicorn protocol the connection's loss calls back
 (``scope["extensions"][HOOKS]["on_disconnect"]``) and the callback cancels the request's
 own task: no second task per request. Under any other ASGI server the chat route keeps a
 watcher task on ``receive()``, and streams go through Starlette's ``StreamingResponse``
-(which runs one too). Starlette's version of that, an anyio task group and a listener task
-per stream, cost 345 000 instructions a stream: 16 % of a proxied stream.
+(which runs one too): an anyio task group and a listener task per stream, a large share
+of a proxied stream's cost (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ connection (and a file descriptor) indefinitely. Two deadlines fix that:
 
 The protocol also tells a request what only it knows (``scope["extensions"][HOOKS]``):
 ``on_disconnect``, callbacks it calls when the client goes away (the chat route otherwise
-needs a task per request blocked on ``receive()`` just to notice: ~6 % of a proxied
-request's CPU), and ``body_complete``, true once the whole body is in (then
+needs a task per request blocked on ``receive()`` just to notice), and
+``body_complete``, true once the whole body is in (then
 ``BodyDeadline`` has nothing to time: most bodies arrive with their headers).
 """
 

@@ -31,7 +31,7 @@ from hub.core.storage.store import Store
 logger = logging.getLogger("hub.rows")
 BATCH = 500
 # After the first row of a batch, wait this long for more (unless a reader is waiting):
-# one transaction per 50 ms instead of one per row (each statement is a hop to the SQLite
+# one transaction per window instead of one per row (each statement is a hop to the SQLite
 # thread, under the GIL).
 COALESCE = 0.05
 RETRY_MIN, RETRY_MAX = 0.1, 5.0

@@ -106,8 +106,8 @@ class _Rows(Collector):
     """Counters and histograms of the stored request rows.
 
     A row moves plain numbers (``observe``); ``prometheus_client``'s own ``Counter`` and
-    ``Histogram`` take a lock on every increment: their seven updates per row cost ~60 000
-    instructions, about 3 % of a proxied request.
+    ``Histogram`` take a lock on every increment, which every proxied request would pay
+    (measured in docs/BENCHMARKS.md).
     """
 
     def __init__(self) -> None:

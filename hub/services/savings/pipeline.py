@@ -104,7 +104,7 @@ class SavingsPipeline:
         Short requests (most chat turns, every request of an editor's quick actions) have
         no more messages than kept rounds, so no round is old, and fit below ``limit``
         (``compaction_threshold × max_context``), so nothing escalates. The pass (layout,
-        levels, rebuilt list: ~0.1 M instructions per request) is skipped for them. Exact,
+        levels, rebuilt list) is skipped for them. Exact,
         not a guess: tokens are counted as the pass counts them (cached per message; the
         request's row reuses the count), and a session whose earlier pass or ``apply``
         left rounds rewritten takes the pass.
@@ -125,8 +125,8 @@ class SavingsPipeline:
             size = json_chars(messages[history.common(messages) :])  # what is new: the work
             layout = await run_sized(size, lambda: self._prepare(messages, history, plan))
 
-            # Sizing levels builds the extractive summary and counts it with tiktoken:
-            # ~45 ms for a 200k-token history seen cold, too long to hold the loop.
+            # Sizing levels builds the extractive summary and counts it with tiktoken: on a
+            # long history seen cold, too long to hold the event loop.
             async def sized_levels() -> Levels:
                 return await run_sized(size, lambda: self._levels(layout, plan, history, overhead))
 
