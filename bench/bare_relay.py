@@ -28,9 +28,11 @@ def create() -> Starlette:
     async def chat(request: Request) -> Response:
         body = await request.body()
         outgoing = client.build_request(
-            "POST", f"{upstream}/chat/completions", content=body,
+            "POST",
+            f"{upstream}/chat/completions",
+            content=body,
             headers={"content-type": "application/json"},
-        )  # fmt: skip
+        )
         response = await client.send(outgoing, stream=True)
         media = response.headers.get("content-type", "application/json")
         if media.startswith("text/event-stream"):

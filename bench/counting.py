@@ -55,8 +55,13 @@ async def counting_report(reps: int) -> list[str]:
     for rep in range(reps):
         for name, samples in timings.items():
             fresh = json.loads(encoded)  # new string objects, like a parsed request body
-            fresh.append({"role": "user", "content": f"Nouvelle question {name} {rep} : "
-                          "pourquoi ce test échoue-t-il sur test_proxy.py ?"})  # fmt: skip
+            fresh.append(
+                {
+                    "role": "user",
+                    "content": f"Nouvelle question {name} {rep} : "
+                    "pourquoi ce test échoue-t-il sur test_proxy.py ?",
+                }
+            )
             started = time.perf_counter()
             if name == "count_chat":
                 counter.count_chat(fresh)

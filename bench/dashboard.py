@@ -29,9 +29,13 @@ HAVE_CHROMIUM = Path("/usr/bin/chromium").exists()
 
 DAY = 86_400
 MODELS = (
-    ("kimi/k2", "kimi"), ("kimi/k2-turbo", "kimi"), ("deep/chat", "deep"),
-    ("deep/reasoner", "deep"), ("local/qwen", "local"), ("local/llama", "local"),
-)  # fmt: skip
+    ("kimi/k2", "kimi"),
+    ("kimi/k2-turbo", "kimi"),
+    ("deep/chat", "deep"),
+    ("deep/reasoner", "deep"),
+    ("local/qwen", "local"),
+    ("local/llama", "local"),
+)
 CONFIG = """
 [database]
 path = "{db}"
@@ -68,13 +72,28 @@ async def fill(path: Path, rows: int) -> None:
         model, provider = MODELS[rng.randrange(len(MODELS))]
         failed = rng.random() < 0.04
         prompt, completion = rng.randint(200, 60_000), rng.randint(10, 2_000)
-        batch.append((
-            1 + min(19, index * 20 // rows), created, model, provider, model.split("/")[1], 1,
-            prompt, completion, "upstream", prompt - 40, rng.uniform(80, 900),
-            rng.uniform(300, 30_000), "error" if failed else "ok", 502 if failed else 200,
-            "Fournisseur injoignable après 3 tentative(s) : ConnectError." if failed else None,
-            (prompt * 0.6 + completion * 2.5) / 1e6, 1, rng.choice((0, 0, 0, 1500)),
-        ))  # fmt: skip
+        batch.append(
+            (
+                1 + min(19, index * 20 // rows),
+                created,
+                model,
+                provider,
+                model.split("/")[1],
+                1,
+                prompt,
+                completion,
+                "upstream",
+                prompt - 40,
+                rng.uniform(80, 900),
+                rng.uniform(300, 30_000),
+                "error" if failed else "ok",
+                502 if failed else 200,
+                "Fournisseur injoignable après 3 tentative(s) : ConnectError." if failed else None,
+                (prompt * 0.6 + completion * 2.5) / 1e6,
+                1,
+                rng.choice((0, 0, 0, 1500)),
+            )
+        )
         if len(batch) == 10_000:
             await _insert(store, batch)
             batch = []
@@ -178,8 +197,19 @@ async def main(argv: list[str]) -> None:
         config = Path(tmp) / "config.toml"
         config.write_text(CONFIG.format(db=db, models=_models()))
         port = _free_port()
-        hub = _spawn(["-m", "hub", "serve", "--config", str(config), "--port", str(port),
-                      "--log-level", "warning"])  # fmt: skip
+        hub = _spawn(
+            [
+                "-m",
+                "hub",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ]
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             await _wait(url)
@@ -193,7 +223,9 @@ async def main(argv: list[str]) -> None:
     for name, ms in api:
         print(f"| {name} | {ms:.1f} |")
     if page:
-        print(f"| page complète dans chromium (médiane de {len(page)}, min {min(page):.0f},"
-              f" max {max(page):.0f}) | {statistics.median(page):.0f} |")  # fmt: skip
+        print(
+            f"| page complète dans chromium (médiane de {len(page)}, min {min(page):.0f},"
+            f" max {max(page):.0f}) | {statistics.median(page):.0f} |"
+        )
     else:
         print("| page complète dans chromium | non mesurée : /usr/bin/chromium absent |")

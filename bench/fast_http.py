@@ -58,8 +58,10 @@ STREAM_EVENTS = [
     + b"\n\n",
     b"data: [DONE]\n\n",
 ]
-JSON_HEADERS = [(b"content-type", b"application/json"),
-                (b"content-length", str(len(COMPLETION)).encode())]  # fmt: skip
+JSON_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(COMPLETION)).encode()),
+]
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 

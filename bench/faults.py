@@ -43,9 +43,21 @@ def _config(tmp: Path, database: Path, upstream: int) -> Path:
 
 def _hub(config: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve", "--config", str(config), "--port", str(port),
-         "--log-level", "error"], cwd=ROOT, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def _load(port: int, count: int, conc: int, answers: Counter[str]) -> None:

@@ -97,9 +97,16 @@ async def _measure(server: Server, port: int, stream: bool, requests: int, tmp: 
     """Millions of instructions per request of one server process."""
     out_dir = tmp / f"cg-{server.label}-{stream}".replace(" ", "_").replace(",", "")
     out_dir.mkdir()
-    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-               f"--callgrind-out-file={out_dir}/callgrind.out", sys.executable, *server.args,
-               "--port", str(port)]  # fmt: skip
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={out_dir}/callgrind.out",
+        sys.executable,
+        *server.args,
+        "--port",
+        str(port),
+    ]
     proc = _valgrind(command, server.env)
     try:
         await _wait_port(port)
@@ -125,8 +132,20 @@ async def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         up = _free_port()
-        upstream = _spawn(["-m", "uvicorn", UPSTREAMS["raw"], "--host", HOST, "--port",
-                           str(up), "--log-level", "warning", "--no-access-log"])  # fmt: skip
+        upstream = _spawn(
+            [
+                "-m",
+                "uvicorn",
+                UPSTREAMS["raw"],
+                "--host",
+                HOST,
+                "--port",
+                str(up),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ]
+        )
         config = _write_config(tmp, "hub", up)
         quiet = tmp / "hub-no-savings.toml"
         quiet.write_text(
@@ -135,15 +154,38 @@ async def main(argv: list[str]) -> None:
         )
         base = dict(os.environ)
         servers = [
-            Server("relais", ["-m", "uvicorn", "--factory", "bench.bare_relay:create",
-                              "--host", HOST, "--log-level", "warning", "--no-access-log"],
-                   "/chat/completions", "fast",
-                   {**base, "BENCH_UPSTREAM": f"http://{HOST}:{up}/v1"}),
-            Server("hub", ["-m", "hub", "serve", "--config", str(config),
-                           "--log-level", "warning"], "/chat/completions", "fast/chat", base),
-            Server("hub, économies coupées", ["-m", "hub", "serve", "--config", str(quiet),
-                   "--log-level", "warning"], "/chat/completions", "fast/chat", base),
-        ]  # fmt: skip
+            Server(
+                "relais",
+                [
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "bench.bare_relay:create",
+                    "--host",
+                    HOST,
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                "/chat/completions",
+                "fast",
+                {**base, "BENCH_UPSTREAM": f"http://{HOST}:{up}/v1"},
+            ),
+            Server(
+                "hub",
+                ["-m", "hub", "serve", "--config", str(config), "--log-level", "warning"],
+                "/chat/completions",
+                "fast/chat",
+                base,
+            ),
+            Server(
+                "hub, économies coupées",
+                ["-m", "hub", "serve", "--config", str(quiet), "--log-level", "warning"],
+                "/chat/completions",
+                "fast/chat",
+                base,
+            ),
+        ]
         try:
             await _wait_port(up)
             results: dict[tuple[str, bool], float] = {}

@@ -63,10 +63,29 @@ async def main(argv: list[str]) -> None:
     up_port, hub_port = _free_port(), _free_port()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        upstream = ["-m", "uvicorn", "bench.fast_http:fast_upstream", "--host", HOST, "--port",
-                    str(up_port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
-        hub = ["-m", "hub", "serve", "--config", str(_config(tmp, up_port)), "--port",
-               str(hub_port), "--log-level", "warning"]  # fmt: skip
+        upstream = [
+            "-m",
+            "uvicorn",
+            "bench.fast_http:fast_upstream",
+            "--host",
+            HOST,
+            "--port",
+            str(up_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        hub = [
+            "-m",
+            "hub",
+            "serve",
+            "--config",
+            str(_config(tmp, up_port)),
+            "--port",
+            str(hub_port),
+            "--log-level",
+            "warning",
+        ]
         procs = [_spawn(upstream), _spawn(hub)]
         try:
             for port in (up_port, hub_port):
@@ -76,8 +95,10 @@ async def main(argv: list[str]) -> None:
                 "clé virtuelle": await _secret(hub_port, {}),
                 "clé virtuelle + limites": await _secret(hub_port, HUGE),
             }
-            targets = [Target(n, hub_port, "/chat/completions", "fast/chat", token)
-                       for n, token in callers.items()]  # fmt: skip
+            targets = [
+                Target(n, hub_port, "/chat/completions", "fast/chat", token)
+                for n, token in callers.items()
+            ]
             results = {(t.label, c): Samples() for t in targets for c in (1, 32)}
             for conc in (1, 32):
                 for _ in range(args.rounds):
@@ -90,13 +111,17 @@ async def main(argv: list[str]) -> None:
             for proc in procs:
                 proc.wait(timeout=10)
     errors = sum(s.errors for s in results.values())
-    print(f"\n{args.rounds} tours × {args.requests} requêtes (×4 à c=32), non-stream, ms ; "
-          f"erreurs HTTP : {errors}\n")  # fmt: skip
+    print(
+        f"\n{args.rounds} tours × {args.requests} requêtes (×4 à c=32), non-stream, ms ; "
+        f"erreurs HTTP : {errors}\n"
+    )
     print("| appelant | c | p50 | p99 | req/s | ratio req/s vs admin |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for conc in (1, 32):
         base = results["clé admin", conc].rate
         for name in callers:
             s = results[name, conc]
-            print(f"| {name} | {conc} | {_pct(s.total, 0.5):.3f} | {_pct(s.total, 0.99):.3f} "
-                  f"| {s.rate:.0f} | {s.rate / base:.2f} |")  # fmt: skip
+            print(
+                f"| {name} | {conc} | {_pct(s.total, 0.5):.3f} | {_pct(s.total, 0.99):.3f} "
+                f"| {s.rate:.0f} | {s.rate / base:.2f} |"
+            )

@@ -122,8 +122,10 @@ async def main(argv: list[str]) -> None:
         body_json = {"model": "big", "messages": messages}
         body = json.dumps(body_json).encode()
         print(f"{len(messages)} messages, {len(body) / 1e6:.2f} MB")
-        print(f"{'cas (médiane de ' + str(args.repeat) + ')':<34} {'requête ms':>11}"
-              f" {'blocage max ms':>15} {'CPU boucle max ms':>18} {'status':>7}")  # fmt: skip
+        print(
+            f"{'cas (médiane de ' + str(args.repeat) + ')':<34} {'requête ms':>11}"
+            f" {'blocage max ms':>15} {'CPU boucle max ms':>18} {'status':>7}"
+        )
         cases = [
             ("masquage+compaction, 1M", "true", "true", 1_000_000),
             ("masquage+compaction, 100k", "true", "true", 100_000),
@@ -134,9 +136,15 @@ async def main(argv: list[str]) -> None:
             for _ in range(args.repeat):
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / "config.toml"
-                    path.write_text(CONFIG.format(db=Path(tmp) / "hub.db", port=args.port,
-                                                  max_context=max_context, masking=masking,
-                                                  compaction=compaction))  # fmt: skip
+                    path.write_text(
+                        CONFIG.format(
+                            db=Path(tmp) / "hub.db",
+                            port=args.port,
+                            max_context=max_context,
+                            masking=masking,
+                            compaction=compaction,
+                        )
+                    )
                     async with serve(create_app(load_config(path, {}))) as url:
                         async with httpx2.AsyncClient(base_url=url, timeout=60) as client:
                             for label in ("froid", "chaud"):
@@ -146,8 +154,10 @@ async def main(argv: list[str]) -> None:
                 block = statistics.median(r[1] for r in results)
                 cpu = statistics.median(r[2] for r in results)
                 status = results[-1][3]
-                print(f"{name + ' ' + label:<34} {total:>11.1f} {block:>15.1f} {cpu:>18.1f}"
-                      f" {status:>7}")  # fmt: skip
+                print(
+                    f"{name + ' ' + label:<34} {total:>11.1f} {block:>15.1f} {cpu:>18.1f}"
+                    f" {status:>7}"
+                )
     finally:
         child.terminate()
         await child.wait()

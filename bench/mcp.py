@@ -75,8 +75,18 @@ async def main(argv: list[str]) -> None:
         config.write_text(f'[database]\npath = "hub.db"\n[mcp]\nworkspace = "{tmp}"\n')
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "hub", "serve", "--config", str(config), "--port", str(port),
-               "--log-level", "warning"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "hub",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         hub = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=os.environ.copy())
         try:
             await _wait_ready(url)
@@ -84,8 +94,10 @@ async def main(argv: list[str]) -> None:
             for mode, label in (("legacy", "2025-11-25 (session)"), ("auto", "2026-07-28")):
                 for concurrency in (1, 16):
                     lat, rate = await _run(url, mode, concurrency, args.calls)
-                    print(f"{label:<22} {concurrency:>5} {len(lat):>6} {_pct(lat, 0.5):>8.2f} "
-                          f"{_pct(lat, 0.99):>8.2f} {rate:>9.0f}")  # fmt: skip
+                    print(
+                        f"{label:<22} {concurrency:>5} {len(lat):>6} {_pct(lat, 0.5):>8.2f} "
+                        f"{_pct(lat, 0.99):>8.2f} {rate:>9.0f}"
+                    )
         finally:
             hub.terminate()
             await asyncio.wait_for(hub.wait(), timeout=10)

@@ -45,9 +45,11 @@ PROFILES = {  # name -> (endpoint path, TOML of the profile; "" = the default /m
         "/profiles/search-pinned/mcp",
         'discovery = "search"\npinned = ["files__read_text_file", "files__list_directory"]\n',
     ),
-    "files-only": ("/profiles/files-only/mcp", 'servers = ["files"]\ntools.allow = ["files__*"]\n'
-                   'prefix = "on_collision"\n'),
-}  # fmt: skip
+    "files-only": (
+        "/profiles/files-only/mcp",
+        'servers = ["files"]\ntools.allow = ["files__*"]\nprefix = "on_collision"\n',
+    ),
+}
 
 
 def _config(tmp: str) -> str:
@@ -65,10 +67,16 @@ def _config(tmp: str) -> str:
 
 def _openai_tools(tools: list[dict[str, JSON]]) -> list[JSON]:
     return [
-        {"type": "function", "function": {"name": t["name"], "description": t.get("description"),
-                                          "parameters": t["inputSchema"]}}
+        {
+            "type": "function",
+            "function": {
+                "name": t["name"],
+                "description": t.get("description"),
+                "parameters": t["inputSchema"],
+            },
+        }
         for t in tools
-    ]  # fmt: skip
+    ]
 
 
 async def _latency(call: object, calls: int) -> list[float]:
@@ -90,18 +98,26 @@ async def _hub_figures(calls: int) -> None:
         path = Path(tmp) / "config.toml"
         path.write_text(_config(tmp))
         command = [sys.executable, "-m", "hub", "serve", "--config", str(path)]
-        hub = await anyio.open_process([*command, "--port", str(port), "--log-level", "warning"],
-                                       cwd=ROOT, stdout=None, stderr=None)  # fmt: skip
+        hub = await anyio.open_process(
+            [*command, "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT,
+            stdout=None,
+            stderr=None,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             await _wait_ready(base)
-            print(f"{'profil':<16}{'mode':<8}{'outils listés':>14}{'outils joignables':>19}"
-                  f"{'tokens schémas':>16}{'ratio':>8}")  # fmt: skip
+            print(
+                f"{'profil':<16}{'mode':<8}{'outils listés':>14}{'outils joignables':>19}"
+                f"{'tokens schémas':>16}{'ratio':>8}"
+            )
             reference = 0
             for name, (endpoint, toml) in PROFILES.items():
                 async with Client(base + endpoint, mode="legacy", cache=None) as client:
-                    listed = [t.model_dump(by_alias=True, exclude_none=True)
-                              for t in (await client.list_tools()).tools]  # fmt: skip
+                    listed = [
+                        t.model_dump(by_alias=True, exclude_none=True)
+                        for t in (await client.list_tools()).tools
+                    ]
                     reachable = len(listed)
                     if "search" in toml:
                         found = await client.call_tool("tool_search", {"query": "a", "limit": 1})
@@ -110,8 +126,10 @@ async def _hub_figures(calls: int) -> None:
                 tokens = counter.count_tools(_openai_tools(listed))
                 reference = reference or tokens
                 mode = "search" if "search" in toml else "list"
-                print(f"{name:<16}{mode:<8}{len(listed):>14}{reachable:>19}{tokens:>16}"
-                      f"{tokens / reference:>8.2f}")  # fmt: skip
+                print(
+                    f"{name:<16}{mode:<8}{len(listed):>14}{reachable:>19}{tokens:>16}"
+                    f"{tokens / reference:>8.2f}"
+                )
             echo = {"message": "bench"}
             meta_args = {"name": "everything__echo", "arguments": echo}
             search_args = {"query": "echo back the input", "limit": 5}
@@ -181,8 +199,10 @@ async def _kill_figures(kills: int) -> None:
                 while connection.status.state != ServerState.DOWN:  # noqa: ASYNC110
                     await anyio.sleep(0.001)  # measuring: poll finely, no event to wait on
             delays.append((time.perf_counter() - started) * 1000)
-    print(f"\nkill -9 d'un enfant stdio → « down » ({kills} fois, ping toutes les heures) : "
-          f"médiane {statistics.median(delays):.0f} ms, max {max(delays):.0f} ms")  # fmt: skip
+    print(
+        f"\nkill -9 d'un enfant stdio → « down » ({kills} fois, ping toutes les heures) : "
+        f"médiane {statistics.median(delays):.0f} ms, max {max(delays):.0f} ms"
+    )
 
 
 def _free_port() -> int:

@@ -201,32 +201,75 @@ def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
 
 
 def _uvicorn(app: str, port: int, *extra: str) -> list[str]:
-    return ["-m", "uvicorn", app, *extra, "--host", HOST, "--port", str(port),
-            "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    return [
+        "-m",
+        "uvicorn",
+        app,
+        *extra,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def _granian(app: str, port: int, *extra: str) -> list[str]:
-    return ["-m", "granian", "--interface", "asgi", *extra, "--host", HOST, "--port", str(port),
-            "--loop", "uvloop", "--log-level", "warning", "--no-ws", app]  # fmt: skip
+    return [
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        *extra,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--log-level",
+        "warning",
+        "--no-ws",
+        app,
+    ]
 
 
 def _servers(server: str, relay_port: int, hub_port: int, config: Path) -> list[list[str]]:
     """Relay and hub under the same ASGI server: the ratios compare the apps, not servers."""
     if server == "granian":
-        return [_granian("bench.bare_relay:create", relay_port, "--factory"),
-                _granian("hub.cli.main:app_from_env", hub_port, "--factory")]  # fmt: skip
-    return [_uvicorn("bench.bare_relay:create", relay_port, "--factory"),
-            ["-m", "hub", "serve", "--config", str(config), "--port", str(hub_port),
-             "--log-level", "warning"]]  # fmt: skip
+        return [
+            _granian("bench.bare_relay:create", relay_port, "--factory"),
+            _granian("hub.cli.main:app_from_env", hub_port, "--factory"),
+        ]
+    return [
+        _uvicorn("bench.bare_relay:create", relay_port, "--factory"),
+        [
+            "-m",
+            "hub",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(hub_port),
+            "--log-level",
+            "warning",
+        ],
+    ]
 
 
 def _machine() -> str:
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    model = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines()
-                  if ln.startswith("Model name:")), "?")  # fmt: skip
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name:")),
+        "?",
+    )
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine : {model}, {os.cpu_count()} cœurs partagés (amont, relais, hub, client), "
-            f"Python {platform.python_version()}, charge moyenne {load}")  # fmt: skip
+    return (
+        f"machine : {model}, {os.cpu_count()} cœurs partagés (amont, relais, hub, client), "
+        f"Python {platform.python_version()}, charge moyenne {load}"
+    )
 
 
 def _table(name: str, res: dict[tuple[str, bool, int], Samples]) -> list[str]:
@@ -237,8 +280,11 @@ def _table(name: str, res: dict[tuple[str, bool, int], Samples]) -> list[str]:
         "| CPU relais/hub |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for label, stream, attr in (("non-stream", False, "total"), ("stream TTFB", True, "ttfb"),
-                                ("stream total", True, "total")):  # fmt: skip
+    for label, stream, attr in (
+        ("non-stream", False, "total"),
+        ("stream TTFB", True, "ttfb"),
+        ("stream total", True, "total"),
+    ):
         for conc in (1, 32):
             if attr == "ttfb" and conc > 1:  # wrk times whole responses: TTFB at c=1 only
                 continue
@@ -271,11 +317,21 @@ def _targets(name: str, res: dict[tuple[str, bool, int], Samples]) -> list[str]:
         # Paired: hub and relay measured seconds apart in the same round, then the median
         # over rounds; the VM's core speed drifts ±30 % from one window to the next.
         ratio, spread = _paired(hub.round_rates, relay.round_rates)
-        out.append(check(f"{kind} c=32 req/s hub ≥ 0,7 × relais", ratio >= 0.7,
-                         f"{ratio:.2f} (médiane par tour ; tours {spread})"))  # fmt: skip
+        out.append(
+            check(
+                f"{kind} c=32 req/s hub ≥ 0,7 × relais",
+                ratio >= 0.7,
+                f"{ratio:.2f} (médiane par tour ; tours {spread})",
+            )
+        )
         cpu, spread = _paired(hub.round_cpu, relay.round_cpu)
-        out.append(check(f"{kind} CPU/req hub ≤ 1,5 × relais", cpu <= 1.5,
-                         f"{cpu:.2f} (médiane par tour ; tours {spread})"))  # fmt: skip
+        out.append(
+            check(
+                f"{kind} CPU/req hub ≤ 1,5 × relais",
+                cpu <= 1.5,
+                f"{cpu:.2f} (médiane par tour ; tours {spread})",
+            )
+        )
         if name == "starlette":
             direct = hub.rate / res["direct", stream, 32].rate
             out.append(check(f"{kind} c=32 hub ≥ 0,35 × direct", direct >= 0.35, f"{direct:.2f}"))
@@ -315,17 +371,21 @@ async def _burst(hub: Target) -> str:
         conn.close()
     rows = await asyncio.to_thread(_stats, hub.port) - before
     ok = samples.errors == 0 and rows == 100 and len(samples.total) == 100
-    return (f"- [{'OK' if ok else 'RATÉ'}] rafale 100 requêtes à c=64 : {len(samples.total)} "
-            f"réponses, {samples.errors} erreur(s), {rows} ligne(s) stockée(s)")  # fmt: skip
+    return (
+        f"- [{'OK' if ok else 'RATÉ'}] rafale 100 requêtes à c=64 : {len(samples.total)} "
+        f"réponses, {samples.errors} erreur(s), {rows} ligne(s) stockée(s)"
+    )
 
 
 async def _run_upstream(name: str, tmp: Path, args: argparse.Namespace) -> list[str]:
     up, relay_port, hub_port = _free_port(), _free_port(), _free_port()
     config = _write_config(tmp, f"hub-{name}", up)
     relay, hub = _servers(args.server, relay_port, hub_port, config)
-    procs = [_spawn(_uvicorn(UPSTREAMS[name], up)),
-             _spawn(relay, BENCH_UPSTREAM=f"http://{HOST}:{up}/v1"),
-             _spawn(hub, KIMI_PROXY_CONFIG=str(config))]  # fmt: skip
+    procs = [
+        _spawn(_uvicorn(UPSTREAMS[name], up)),
+        _spawn(relay, BENCH_UPSTREAM=f"http://{HOST}:{up}/v1"),
+        _spawn(hub, KIMI_PROXY_CONFIG=str(config)),
+    ]
     try:
         for port in (up, relay_port, hub_port):
             await _wait_port(port)
@@ -334,8 +394,7 @@ async def _run_upstream(name: str, tmp: Path, args: argparse.Namespace) -> list[
             Target("relais", relay_port, "/chat/completions", "fast", pid=procs[1].pid),
             Target("hub", hub_port, "/chat/completions", "fast/chat", pid=procs[2].pid),
         ]
-        res = {(t.label, s, c): Samples() for t in targets for s in (False, True)
-               for c in (1, 32)}  # fmt: skip
+        res = {(t.label, s, c): Samples() for t in targets for s in (False, True) for c in (1, 32)}
         for stream in (False, True):
             for conc in (1, 32):
                 count = args.requests * (4 if conc > 1 else 1)
@@ -363,11 +422,18 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--requests", type=int, default=300, help="par phase à c=1 (×4 à c=32)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", choices=sorted(UPSTREAMS))
-    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn",
-                        help="serveur ASGI du relais et du hub")  # fmt: skip
-    parser.add_argument("--load", choices=["wrk", "python"],
-                        default="wrk" if wrk.available() else "python",
-                        help="client des phases c=32 (wrk si installé)")  # fmt: skip
+    parser.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default="uvicorn",
+        help="serveur ASGI du relais et du hub",
+    )
+    parser.add_argument(
+        "--load",
+        choices=["wrk", "python"],
+        default="wrk" if wrk.available() else "python",
+        help="client des phases c=32 (wrk si installé)",
+    )
     parser.add_argument("--seconds", type=float, default=4.0, help="durée d'une phase wrk")
     args = parser.parse_args(argv)
     print(_machine())

@@ -51,8 +51,12 @@ def _config(tmp: Path, upstream: int) -> Path:
 
 
 def _demo(action: str, tmp: Path, port: int, config: Path) -> None:
-    env = {**os.environ, "KIMI_TEAM_DIR": str(tmp / "team"), "KIMI_TEAM_PORT": str(port),
-           "KIMI_PROXY_VENV": sys.prefix}  # fmt: skip
+    env = {
+        **os.environ,
+        "KIMI_TEAM_DIR": str(tmp / "team"),
+        "KIMI_TEAM_PORT": str(port),
+        "KIMI_PROXY_VENV": sys.prefix,
+    }
     args = [str(DEMO), action, *(["--config", str(config)] if action == "start" else [])]
     subprocess.run(args, env=env, check=True, cwd=ROOT)
 
@@ -84,28 +88,58 @@ async def main(argv: list[str]) -> None:
         tmp = Path(tmp_name)
         os.chmod(tmp, 0o755)  # PostgreSQL runs as its own user inside
         config = _config(tmp, up_port)
-        upstream = ["-m", "uvicorn", "bench.fast_http:fast_upstream", "--host", HOST, "--port",
-                    str(up_port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+        upstream = [
+            "-m",
+            "uvicorn",
+            "bench.fast_http:fast_upstream",
+            "--host",
+            HOST,
+            "--port",
+            str(up_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
         procs = [_spawn(upstream)]
-        procs.append(_spawn(["-m", "hub", "serve", "--config", str(config), "--port",
-                             str(solo_port), "--log-level", "warning"]))  # fmt: skip
+        procs.append(
+            _spawn(
+                [
+                    "-m",
+                    "hub",
+                    "serve",
+                    "--config",
+                    str(config),
+                    "--port",
+                    str(solo_port),
+                    "--log-level",
+                    "warning",
+                ]
+            )
+        )
         try:
             _demo("start", tmp, nginx_port, config)
             for port in (up_port, solo_port):
                 await wait_port(port)
             targets = [
                 Target("1 réplique, SQLite", solo_port, "/chat/completions", "fast/chat"),
-                Target("1 réplique, PostgreSQL + Redis", nginx_port + 11, "/chat/completions",
-                       "fast/chat"),
+                Target(
+                    "1 réplique, PostgreSQL + Redis",
+                    nginx_port + 11,
+                    "/chat/completions",
+                    "fast/chat",
+                ),
                 Target("2 répliques derrière nginx", nginx_port, "/chat/completions", "fast/chat"),
-            ]  # fmt: skip
+            ]
             results = {t.label: Samples() for t in targets}
             for _ in range(args.rounds):
                 for target in targets:
-                    await _phase(target, False, args.concurrency, args.requests,
-                                 results[target.label])  # fmt: skip
-            print(f"\n{args.rounds} tours × {args.requests} requêtes non-stream par cible, "
-                  f"c={args.concurrency}\n")  # fmt: skip
+                    await _phase(
+                        target, False, args.concurrency, args.requests, results[target.label]
+                    )
+            print(
+                f"\n{args.rounds} tours × {args.requests} requêtes non-stream par cible, "
+                f"c={args.concurrency}\n"
+            )
             print("\n".join(_table(results, targets)))
         finally:
             _demo("stop", tmp, nginx_port, config)

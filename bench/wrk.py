@@ -71,9 +71,17 @@ async def run(url: str, body: bytes, conc: int, seconds: float, token: str = "")
         script = Path(tmp) / "post.lua"
         script.write_text(_script(body, token))
         proc = await asyncio.create_subprocess_exec(
-            "wrk", "-t1", f"-c{conc}", f"-d{seconds:g}s", "--latency", "-s", str(script), url,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            "wrk",
+            "-t1",
+            f"-c{conc}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         out, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"wrk a échoué ({proc.returncode}) : {out.decode(errors='replace')}")

@@ -45,19 +45,43 @@ async def mask_get(call: ToolCall) -> JSONObject:
 
 
 TOOLS = (
-    ToolSpec("compaction_preview", "Aperçu de compaction",
-             "Ce que la compaction ferait des messages de la dernière requête d'une session.",
-             {"session_id": SESSION_ID}, compaction_preview, required=("session_id",)),
-    ToolSpec("compaction_apply", "Appliquer la compaction",
-             "Compacte la dernière requête connue d'une session et active la compaction.",
-             {"session_id": SESSION_ID}, compaction_apply, required=("session_id",),
-             read_only=False),
-    ToolSpec("compress_messages", "Compresser des messages",
-             "Compresse une liste de messages (messages système et derniers échanges intacts).",
-             {"messages": MESSAGES}, compress_messages, required=("messages",)),
-    ToolSpec("mask_get", "Contenu masqué",
-             "Rend, octet pour octet, un contenu masqué à partir de sa référence mask:<hash>.",
-             {"hash": {"type": "string", "description": "hash ou référence « mask:<hash> »",
-                       "maxLength": 64}},
-             mask_get, required=("hash",)),
-)  # fmt: skip
+    ToolSpec(
+        "compaction_preview",
+        "Aperçu de compaction",
+        "Ce que la compaction ferait des messages de la dernière requête d'une session.",
+        {"session_id": SESSION_ID},
+        compaction_preview,
+        required=("session_id",),
+    ),
+    ToolSpec(
+        "compaction_apply",
+        "Appliquer la compaction",
+        "Compacte la dernière requête connue d'une session et active la compaction.",
+        {"session_id": SESSION_ID},
+        compaction_apply,
+        required=("session_id",),
+        read_only=False,
+    ),
+    ToolSpec(
+        "compress_messages",
+        "Compresser des messages",
+        "Compresse une liste de messages (messages système et derniers échanges intacts).",
+        {"messages": MESSAGES},
+        compress_messages,
+        required=("messages",),
+    ),
+    ToolSpec(
+        "mask_get",
+        "Contenu masqué",
+        "Rend, octet pour octet, un contenu masqué à partir de sa référence mask:<hash>.",
+        {
+            "hash": {
+                "type": "string",
+                "description": "hash ou référence « mask:<hash> »",
+                "maxLength": 64,
+            }
+        },
+        mask_get,
+        required=("hash",),
+    ),
+)

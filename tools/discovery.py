@@ -20,32 +20,61 @@ DESCRIPTION_CHARS = 300
 NAME: JSONObject = {"type": "string", "maxLength": 200, "description": "Nom exact de l'outil"}
 
 
-def _tool(name: str, title: str, description: str, properties: JSONObject,
-          required: list[JSON], read_only: bool) -> types.Tool:  # fmt: skip
-    schema: JSONObject = {"type": "object", "properties": properties, "required": required,
-                          "additionalProperties": False}  # fmt: skip
+def _tool(
+    name: str,
+    title: str,
+    description: str,
+    properties: JSONObject,
+    required: list[JSON],
+    read_only: bool,
+) -> types.Tool:
+    schema: JSONObject = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
     return types.Tool(
-        name=name, title=title, description=description, input_schema=schema,
-        annotations=types.ToolAnnotations(title=title, read_only_hint=read_only,
-                                          open_world_hint=not read_only),
-    )  # fmt: skip
+        name=name,
+        title=title,
+        description=description,
+        input_schema=schema,
+        annotations=types.ToolAnnotations(
+            title=title, read_only_hint=read_only, open_world_hint=not read_only
+        ),
+    )
 
 
 META_TOOLS = (
-    _tool(SEARCH, "Chercher un outil",
-          "Cherche parmi tous les outils disponibles (mots-clés sur le nom, la description et "
-          "les paramètres) ; rend les meilleurs noms à décrire puis appeler.",
-          {"query": {"type": "string", "maxLength": 500, "description": "mots-clés"},
-           "limit": {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS, "default": 8}},
-          ["query"], True),
-    _tool(DESCRIBE, "Décrire un outil",
-          "Rend le schéma complet (paramètres, sortie, annotations) d'un outil trouvé par "
-          f"{SEARCH}.", {"name": NAME}, ["name"], True),
-    _tool(CALL, "Appeler un outil",
-          "Appelle un outil par son nom exact avec ses arguments ; rend son résultat tel quel.",
-          {"name": NAME, "arguments": {"type": "object", "description": "arguments de l'outil"}},
-          ["name"], False),
-)  # fmt: skip
+    _tool(
+        SEARCH,
+        "Chercher un outil",
+        "Cherche parmi tous les outils disponibles (mots-clés sur le nom, la description et "
+        "les paramètres) ; rend les meilleurs noms à décrire puis appeler.",
+        {
+            "query": {"type": "string", "maxLength": 500, "description": "mots-clés"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS, "default": 8},
+        },
+        ["query"],
+        True,
+    ),
+    _tool(
+        DESCRIBE,
+        "Décrire un outil",
+        f"Rend le schéma complet (paramètres, sortie, annotations) d'un outil trouvé par {SEARCH}.",
+        {"name": NAME},
+        ["name"],
+        True,
+    ),
+    _tool(
+        CALL,
+        "Appeler un outil",
+        "Appelle un outil par son nom exact avec ses arguments ; rend son résultat tel quel.",
+        {"name": NAME, "arguments": {"type": "object", "description": "arguments de l'outil"}},
+        ["name"],
+        False,
+    ),
+)
 META_NAMES = frozenset(tool.name for tool in META_TOOLS)
 
 
@@ -60,8 +89,14 @@ def search(catalogue: Catalogue, arguments: JSONObject) -> JSONObject:
     results: list[JSON] = []
     for hit in catalogue.index.search(query, limit):
         tool = catalogue.by_name[hit.name].tool
-        results.append({"name": tool.name, "title": tool.title, "score": hit.score,
-                        "description": _short(tool.description)})  # fmt: skip
+        results.append(
+            {
+                "name": tool.name,
+                "title": tool.title,
+                "score": hit.score,
+                "description": _short(tool.description),
+            }
+        )
     return {"query": query, "total_tools": len(catalogue.entries), "results": results}
 
 

@@ -14,14 +14,20 @@ from tools.base import ToolArgumentError, ToolCall, ToolSpec, arg_int, arg_str, 
 MAX_PATH = 4096
 MAX_READ = 1024 * 1024
 MAX_WRITE = 1024 * 1024
-PATH: JSONObject = {"type": "string", "maxLength": MAX_PATH,
-                    "description": "Chemin relatif à l'espace de travail"}  # fmt: skip
+PATH: JSONObject = {
+    "type": "string",
+    "maxLength": MAX_PATH,
+    "description": "Chemin relatif à l'espace de travail",
+}
 
 
 def _guard(call: ToolCall) -> WorkspaceGuard:
     if call.deps.workspace is None:
-        raise HubError("Aucun espace de travail configuré ([mcp].workspace introuvable).",
-                       status=503, code="no_workspace")  # fmt: skip
+        raise HubError(
+            "Aucun espace de travail configuré ([mcp].workspace introuvable).",
+            status=503,
+            code="no_workspace",
+        )
     return call.deps.workspace
 
 
@@ -48,8 +54,7 @@ async def fs_read(call: ToolCall) -> JSONObject:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise HubError("Fichier binaire ou non UTF-8 : lecture refusée.",
-                       code="not_text") from None  # fmt: skip
+        raise HubError("Fichier binaire ou non UTF-8 : lecture refusée.", code="not_text") from None
     return {"path": path, "content": text, "size": size, "truncated": size > len(data)}
 
 
@@ -93,21 +98,52 @@ async def fs_search(call: ToolCall) -> JSONObject:
 
 
 TOOLS = (
-    ToolSpec("fs_read", "Lire un fichier", "Lit un fichier texte de l'espace de travail.",
-             {"path": PATH, "max_bytes": {"type": "integer", "minimum": 1, "maximum": MAX_READ}},
-             fs_read, required=("path",)),
-    ToolSpec("fs_write", "Écrire un fichier",
-             "Écrit (remplace) un fichier texte de l'espace de travail, de façon atomique.",
-             {"path": PATH, "content": {"type": "string", "maxLength": MAX_WRITE}},
-             fs_write, required=("path", "content"), read_only=False, destructive=True),
-    ToolSpec("fs_list", "Lister un dossier", "Entrées d'un dossier (liens non suivis).",
-             {"path": PATH}, fs_list),
-    ToolSpec("fs_tree", "Arborescence", "Arborescence d'un dossier, en largeur d'abord.",
-             {"path": PATH, "max_depth": {"type": "integer", "minimum": 1, "maximum": 32},
-              "max_entries": {"type": "integer", "minimum": 1, "maximum": 20000}}, fs_tree),
-    ToolSpec("fs_search", "Rechercher du texte",
-             "Recherche littérale (pas d'expression régulière) dans les fichiers texte.",
-             {"query": {"type": "string", "minLength": 1, "maxLength": 1000}, "path": PATH,
-              "max_results": {"type": "integer", "minimum": 1, "maximum": 1000}},
-             fs_search, required=("query",)),
-)  # fmt: skip
+    ToolSpec(
+        "fs_read",
+        "Lire un fichier",
+        "Lit un fichier texte de l'espace de travail.",
+        {"path": PATH, "max_bytes": {"type": "integer", "minimum": 1, "maximum": MAX_READ}},
+        fs_read,
+        required=("path",),
+    ),
+    ToolSpec(
+        "fs_write",
+        "Écrire un fichier",
+        "Écrit (remplace) un fichier texte de l'espace de travail, de façon atomique.",
+        {"path": PATH, "content": {"type": "string", "maxLength": MAX_WRITE}},
+        fs_write,
+        required=("path", "content"),
+        read_only=False,
+        destructive=True,
+    ),
+    ToolSpec(
+        "fs_list",
+        "Lister un dossier",
+        "Entrées d'un dossier (liens non suivis).",
+        {"path": PATH},
+        fs_list,
+    ),
+    ToolSpec(
+        "fs_tree",
+        "Arborescence",
+        "Arborescence d'un dossier, en largeur d'abord.",
+        {
+            "path": PATH,
+            "max_depth": {"type": "integer", "minimum": 1, "maximum": 32},
+            "max_entries": {"type": "integer", "minimum": 1, "maximum": 20000},
+        },
+        fs_tree,
+    ),
+    ToolSpec(
+        "fs_search",
+        "Rechercher du texte",
+        "Recherche littérale (pas d'expression régulière) dans les fichiers texte.",
+        {
+            "query": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "path": PATH,
+            "max_results": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+        fs_search,
+        required=("query",),
+    ),
+)

@@ -51,22 +51,43 @@ async def global_stats(call: ToolCall) -> JSONObject:
     return await call.deps.stats.global_stats()
 
 
-MESSAGES: JSONObject = {"type": "array", "items": {"type": "object"}, "maxItems": MAX_MESSAGES,
-            "description": "Messages au format OpenAI chat"}  # fmt: skip
+MESSAGES: JSONObject = {
+    "type": "array",
+    "items": {"type": "object"},
+    "maxItems": MAX_MESSAGES,
+    "description": "Messages au format OpenAI chat",
+}
 TOOLS = (
-    ToolSpec("tokens_count", "Compter les tokens",
-             "Compte les tokens (cl100k_base) d'un texte ou d'une liste de messages.",
-             {"text": {"type": "string", "maxLength": MAX_TEXT}, "messages": MESSAGES},
-             tokens_count),
-    ToolSpec("context_status", "État du contexte",
-             "Jauge de contexte d'une session (par défaut la session active).",
-             {"session_id": SESSION_ID}, context_status),
-    ToolSpec("session_stats", "Statistiques d'une session",
-             "Totaux, jauge et dernières requêtes d'une session.",
-             {"session_id": SESSION_ID,
-              "last": {"type": "integer", "minimum": 0, "maximum": 500, "default": 20}},
-             session_stats, required=("session_id",)),
-    ToolSpec("global_stats", "Statistiques globales",
-             "Totaux de tous les appels, nombre de sessions, session active.", {},
-             global_stats),
-)  # fmt: skip
+    ToolSpec(
+        "tokens_count",
+        "Compter les tokens",
+        "Compte les tokens (cl100k_base) d'un texte ou d'une liste de messages.",
+        {"text": {"type": "string", "maxLength": MAX_TEXT}, "messages": MESSAGES},
+        tokens_count,
+    ),
+    ToolSpec(
+        "context_status",
+        "État du contexte",
+        "Jauge de contexte d'une session (par défaut la session active).",
+        {"session_id": SESSION_ID},
+        context_status,
+    ),
+    ToolSpec(
+        "session_stats",
+        "Statistiques d'une session",
+        "Totaux, jauge et dernières requêtes d'une session.",
+        {
+            "session_id": SESSION_ID,
+            "last": {"type": "integer", "minimum": 0, "maximum": 500, "default": 20},
+        },
+        session_stats,
+        required=("session_id",),
+    ),
+    ToolSpec(
+        "global_stats",
+        "Statistiques globales",
+        "Totaux de tous les appels, nombre de sessions, session active.",
+        {},
+        global_stats,
+    ),
+)

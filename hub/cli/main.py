@@ -141,19 +141,29 @@ def _serve(args: argparse.Namespace) -> None:
         os.environ[HOST_ENV] = host
     if sock is None:
         uvicorn.run(
-            "hub.cli.main:app_from_env", factory=True, host=host, port=port, reload=True,
-            http=HeaderDeadlineProtocol, log_config=None,
-        )  # fmt: skip
+            "hub.cli.main:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            reload=True,
+            http=HeaderDeadlineProtocol,
+            log_config=None,
+        )
         return
     log.info("Hub à l'écoute sur http://%s:%d (configuration : %s)", host, port, config.source)
     if workers > 1:  # each worker is one replica: its own MCP children, same database
         os.environ[WORKERS_ENV] = str(workers)
         anyio.run(_migrate, config)
         shared = uvicorn.Config(
-            "hub.cli.main:app_from_env", factory=True, workers=workers, log_level=args.log_level,
-            http=HeaderDeadlineProtocol, log_config=None, access_log=False,  # slowloris too
+            "hub.cli.main:app_from_env",
+            factory=True,
+            workers=workers,
+            log_level=args.log_level,
+            http=HeaderDeadlineProtocol,
+            log_config=None,
+            access_log=False,  # slowloris too
             timeout_graceful_shutdown=_deadline(config),
-        )  # fmt: skip
+        )
         Multiprocess(shared, sockets=[sock]).run()
         return
     server = uvicorn.Server(

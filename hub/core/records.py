@@ -165,11 +165,14 @@ class Totals:
     def of(cls, rows: Sequence[RequestRecord]) -> Totals:
         """The totals of some request rows (what the store's ``totals`` sums in SQL)."""
         return cls(
-            len(rows), sum(r.prompt_tokens for r in rows),
-            sum(r.completion_tokens for r in rows), sum((r.cost for r in rows), 0.0),
-            sum(r.status != "ok" for r in rows), sum(r.tokens_saved for r in rows),
+            len(rows),
+            sum(r.prompt_tokens for r in rows),
+            sum(r.completion_tokens for r in rows),
+            sum((r.cost for r in rows), 0.0),
+            sum(r.status != "ok" for r in rows),
+            sum(r.tokens_saved for r in rows),
             sum(r.cached_tokens for r in rows),
-        )  # fmt: skip
+        )
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))

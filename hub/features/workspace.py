@@ -81,8 +81,9 @@ class WorkspaceGuard:
         except FileNotFoundError:
             return real
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise WorkspaceError("Type de fichier refusé (périphérique, FIFO ou socket).",
-                                 "path_special")  # fmt: skip
+            raise WorkspaceError(
+                "Type de fichier refusé (périphérique, FIFO ou socket).", "path_special"
+            )
         return real
 
     def relative(self, real: Path) -> str:
@@ -142,8 +143,9 @@ class WorkspaceGuard:
         dir_fd, _info = self._open(real.parent, os.O_RDONLY | os.O_DIRECTORY)
         tmp = f".{real.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | OPEN_FLAGS, 0o644,
-                         dir_fd=dir_fd)  # fmt: skip
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | OPEN_FLAGS, 0o644, dir_fd=dir_fd
+            )
             try:
                 with os.fdopen(fd, "wb", closefd=False) as handle:
                     handle.write(data)

@@ -63,10 +63,11 @@ class ProfileEndpoint:
         current = self.signature()
         kinds = [
             kind
-            for kind, before, after in zip(("tools", "prompts", "resources"), self._seen, current,
-                                           strict=True)
+            for kind, before, after in zip(
+                ("tools", "prompts", "resources"), self._seen, current, strict=True
+            )
             if before != after
-        ]  # fmt: skip
+        ]
         self._seen = current
         return kinds
 
@@ -121,12 +122,18 @@ class McpProfiles:
             profile = endpoint.profile
             path = "/mcp" if name == DEFAULT_PROFILE else f"/profiles/{name}/mcp"
             listed = len(profile.pinned()) + len(META_TOOLS) if profile.search_mode else None
-            described.append({
-                "name": name, "endpoint": path, "discovery": profile.config.discovery,
-                "prefix": profile.config.prefix, "servers": list[JSON](profile.servers()),
-                "tools": len(profile.catalogue().entries), "listed": listed,
-                "max_result_tokens": profile.config.max_result_tokens,
-            })  # fmt: skip
+            described.append(
+                {
+                    "name": name,
+                    "endpoint": path,
+                    "discovery": profile.config.discovery,
+                    "prefix": profile.config.prefix,
+                    "servers": list[JSON](profile.servers()),
+                    "tools": len(profile.catalogue().entries),
+                    "listed": listed,
+                    "max_result_tokens": profile.config.max_result_tokens,
+                }
+            )
         return described
 
     async def handle(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:

@@ -36,8 +36,11 @@ async def search(request: Request) -> JSONResponse:
 async def inspect(request: Request) -> JSONResponse:
     request_id = ascii_int(str(request.path_params["request_id"]))
     if not request_id:
-        raise HubError("Numéro de requête invalide : entier positif attendu.",
-                       param="request_id", code="invalid_request_id")  # fmt: skip
+        raise HubError(
+            "Numéro de requête invalide : entier positif attendu.",
+            param="request_id",
+            code="invalid_request_id",
+        )
     return JSONResponse(await hub_of(request).analytics.inspect(request_id))
 
 

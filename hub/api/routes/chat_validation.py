@@ -68,8 +68,7 @@ def _check_messages_list(payload: JSONObject) -> list[JSON]:
     if not isinstance(messages, list):
         raise _wrong_type("messages", "une liste d'objets {role, content}", messages)
     if not messages:
-        raise _fail("messages", "« messages » ne doit pas être une liste vide.",
-                    "missing_messages")  # fmt: skip
+        raise _fail("messages", "« messages » ne doit pas être une liste vide.", "missing_messages")
     return messages
 
 
@@ -123,20 +122,32 @@ def _check_content(param: str, content: JSON) -> None:
 def _check_message(index: int, message: JSON) -> None:
     param = f"messages[{index}]"
     if not isinstance(message, dict):
-        raise _fail(param, f"« {param} » doit être un objet {{role, content}} "
-                    f"(reçu : {kind_of(message)}).", "invalid_message")  # fmt: skip
+        raise _fail(
+            param,
+            f"« {param} » doit être un objet {{role, content}} (reçu : {kind_of(message)}).",
+            "invalid_message",
+        )
     role = message.get("role")
     if role is None:
-        raise _fail(f"{param}.role", f"« {param}.role » manquant : "
-                    f"{', '.join(ROLES)} attendu.", "invalid_message")  # fmt: skip
+        raise _fail(
+            f"{param}.role",
+            f"« {param}.role » manquant : {', '.join(ROLES)} attendu.",
+            "invalid_message",
+        )
     if not isinstance(role, str):
         raise _wrong_type(f"{param}.role", "une chaîne", role)
     if role not in ROLES:
-        raise _fail(f"{param}.role", f"« {param}.role » vaut « {role[:40]} » : valeurs "
-                    f"acceptées : {', '.join(ROLES)}.", "invalid_value")  # fmt: skip
+        raise _fail(
+            f"{param}.role",
+            f"« {param}.role » vaut « {role[:40]} » : valeurs acceptées : {', '.join(ROLES)}.",
+            "invalid_value",
+        )
     if role in CONTENT_REQUIRED and message.get("content") is None:
-        raise _fail(f"{param}.content", f"« {param}.content » manquant (rôle « {role} »).",
-                    "invalid_message")  # fmt: skip
+        raise _fail(
+            f"{param}.content",
+            f"« {param}.content » manquant (rôle « {role} »).",
+            "invalid_message",
+        )
     _check_content(f"{param}.content", message.get("content"))
 
 

@@ -45,8 +45,9 @@ def _patterns(name: str, value: JSON) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or len(value) > MAX_PATTERNS:
-        raise HubError(f"« {name} » doit être une liste de motifs (au plus {MAX_PATTERNS}).",
-                       param=name)  # fmt: skip
+        raise HubError(
+            f"« {name} » doit être une liste de motifs (au plus {MAX_PATTERNS}).", param=name
+        )
     if not all(isinstance(p, str) and 0 < len(p) <= 200 for p in value):
         raise HubError(f"« {name} » : chaque motif est une chaîne non vide.", param=name)
     return tuple(str(p) for p in value)

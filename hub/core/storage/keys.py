@@ -73,9 +73,12 @@ def _period(value: str) -> Period:
 
 def _key(row: Row) -> KeyRecord:
     limits = from_row(
-        KeyLimits, row, period=_period(row["period"]), models=_patterns(row["models"]),
+        KeyLimits,
+        row,
+        period=_period(row["period"]),
+        models=_patterns(row["models"]),
         tools=_patterns(row["tools"]),
-    )  # fmt: skip
+    )
     return from_row(KeyRecord, row, limits=limits)
 
 
@@ -102,9 +105,15 @@ class KeyStore:
         columns = ", ".join(("id", "name", "salt", "secret_hash", "created_at", *_LIMIT_COLUMNS))
         await self._store.write(
             f"INSERT INTO api_keys ({columns}) VALUES ({', '.join('?' * 12)})",
-            (key.id, key.name, key.salt, key.secret_hash, key.created_at,
-             *_limit_params(key.limits)),
-        )  # fmt: skip
+            (
+                key.id,
+                key.name,
+                key.salt,
+                key.secret_hash,
+                key.created_at,
+                *_limit_params(key.limits),
+            ),
+        )
 
     async def get(self, key_id: str) -> KeyRecord | None:
         row = await self._store.fetch_one("SELECT * FROM api_keys WHERE id = ?", (key_id,))

@@ -59,11 +59,16 @@ class SavingsStore:
             " summariser = excluded.summariser, tokens_before = excluded.tokens_before,"
             " tokens_after = excluded.tokens_after, created_at = excluded.created_at, hits = 0",
             (
-                cached.prefix_hash, session_id, cached.replaced,
-                json.dumps(cached.replacement, ensure_ascii=False), cached.summariser,
-                cached.tokens_before, cached.tokens_after, time.time(),
+                cached.prefix_hash,
+                session_id,
+                cached.replaced,
+                json.dumps(cached.replacement, ensure_ascii=False),
+                cached.summariser,
+                cached.tokens_before,
+                cached.tokens_after,
+                time.time(),
             ),
-        )  # fmt: skip
+        )
 
     async def add_event(
         self, session_id: int | None, kind: str, before: int, after: int, detail: JSONObject
@@ -73,9 +78,17 @@ class SavingsStore:
             "INSERT INTO savings_events (session_id, created_at, kind, tokens_before,"
             " tokens_after, detail) SELECT ?, ?, ?, ?, ?, ?"
             " WHERE CAST(? AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
-            (session_id, time.time(), kind, before, after, json.dumps(detail, ensure_ascii=False),
-             session_id, session_id),
-        )  # fmt: skip
+            (
+                session_id,
+                time.time(),
+                kind,
+                before,
+                after,
+                json.dumps(detail, ensure_ascii=False),
+                session_id,
+                session_id,
+            ),
+        )
 
     async def events(self, session_id: int | None = None, limit: int = 50) -> list[JSONObject]:
         where, params = ("WHERE session_id = ?", (session_id,)) if session_id else ("", ())

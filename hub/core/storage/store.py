@@ -33,9 +33,12 @@ BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL
 
 def _session(row: Row) -> SessionRecord:
     return from_row(
-        SessionRecord, row, active=bool(row["active"]), compaction=bool(row["compaction"]),
+        SessionRecord,
+        row,
+        active=bool(row["active"]),
+        compaction=bool(row["compaction"]),
         auto=bool(row["auto"]),
-    )  # fmt: skip
+    )
 
 
 def _filters(session_id: int | None, key_id: str | None) -> tuple[list[str], list[SqlParam]]:
@@ -66,18 +69,40 @@ def totals_of(row: Row, first: int = 0) -> Totals:
     """The ``Totals`` of ``TOTALS_COLUMNS`` read from ``row[first:]``."""
     values = [row[first + i] for i in range(7)]
     return Totals(
-        int(values[0]), int(values[1]), int(values[2]), float(values[3]), int(values[4]),
-        int(values[5]), int(values[6]),
-    )  # fmt: skip
+        int(values[0]),
+        int(values[1]),
+        int(values[2]),
+        float(values[3]),
+        int(values[4]),
+        int(values[5]),
+        int(values[6]),
+    )
 
 
 def _request_params(r: RequestRecord) -> tuple[SqlParam, ...]:
     return (
-        r.session_id, r.created_at, r.model_key, r.provider, r.upstream_model,
-        int(r.stream), r.prompt_tokens, r.completion_tokens, r.usage_source,
-        r.prompt_estimate, r.ttfb_ms, r.total_ms, r.status, r.http_status, r.error,
-        r.cost, r.attempts, r.tokens_saved, r.request_id, r.key_id, r.cached_tokens,
-    )  # fmt: skip
+        r.session_id,
+        r.created_at,
+        r.model_key,
+        r.provider,
+        r.upstream_model,
+        int(r.stream),
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.usage_source,
+        r.prompt_estimate,
+        r.ttfb_ms,
+        r.total_ms,
+        r.status,
+        r.http_status,
+        r.error,
+        r.cost,
+        r.attempts,
+        r.tokens_saved,
+        r.request_id,
+        r.key_id,
+        r.cached_tokens,
+    )
 
 
 async def _open_database(target: Path | str, pool_size: int) -> Database:

@@ -116,11 +116,17 @@ class RedisCounters:
                 self._initial[key.id, start] = await self._store.spent_since(key.id, start)
             initial = self._initial[key.id, start]
         args = (
-            now, WINDOW_SECONDS, -1 if limits.rpm is None else limits.rpm,
+            now,
+            WINDOW_SECONDS,
+            -1 if limits.rpm is None else limits.rpm,
             -1 if limits.tpm is None else limits.tpm,
             -1 if limits.budget is None else limits.budget,
-            cost, tokens, member, repr(initial), PERIOD_TTL[limits.period],
-        )  # fmt: skip
+            cost,
+            tokens,
+            member,
+            repr(initial),
+            PERIOD_TTL[limits.period],
+        )
         try:
             result: object = await self._reserve(keys=_names(key.id, start), args=args)
         except RedisError as exc:

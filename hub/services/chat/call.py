@@ -149,12 +149,22 @@ class Call:
         estimate = await self.prompt_estimate(counter)
         usage, text = outcome
         if usage is not None and status == "ok":
-            row = self._row(usage.prompt_tokens, usage.completion_tokens, estimate, "upstream",
-                            total_ms, status, http_status, error, usage.cached_tokens)  # fmt: skip
+            row = self._row(
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                estimate,
+                "upstream",
+                total_ms,
+                status,
+                http_status,
+                error,
+                usage.cached_tokens,
+            )
         else:
             completion = counter.count_text(text) if text else 0
-            row = self._row(estimate, completion, estimate, "estimated", total_ms, status,
-                            http_status, error)  # fmt: skip
+            row = self._row(
+                estimate, completion, estimate, "estimated", total_ms, status, http_status, error
+            )
         if self.admission is not None:
             self.admission.settle(row)
         return row

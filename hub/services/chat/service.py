@@ -116,8 +116,9 @@ class ChatService:
         admission: Admission | None,
     ) -> None:
         request_id = self._recorder.new_request_id()
-        call = Call(route, session_id, stream, request_id, messages, tools, attempts=0,
-                    admission=admission)  # fmt: skip
+        call = Call(
+            route, session_id, stream, request_id, messages, tools, attempts=0, admission=admission
+        )
         self._record(call, status="error", http_status=exc.status, error=exc.message)
 
     async def handle(
@@ -232,8 +233,9 @@ class ChatService:
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
             return JsonReply(response.status_code, content, _passthrough(reply))
         # Relayed byte for byte; usage and text are read when the row is built.
-        self._record(call, status="ok", http_status=response.status_code,
-                     outcome=json_outcome(content))  # fmt: skip
+        self._record(
+            call, status="ok", http_status=response.status_code, outcome=json_outcome(content)
+        )
         return JsonReply(response.status_code, content, _media(reply))
 
     async def _relay(
@@ -260,8 +262,12 @@ class ChatService:
                     if seen == DONE:
                         if wants_usage and tracker.usage is None:
                             out.append(await self._estimated_usage(call, tracker))
-                        self._record(call, status="ok", http_status=reply.response.status_code,
-                                     outcome=tracker.outcome())  # fmt: skip
+                        self._record(
+                            call,
+                            status="ok",
+                            http_status=reply.response.status_code,
+                            outcome=tracker.outcome(),
+                        )
                     out.append(event)
                 if out:  # whole events: a secret cannot straddle two reads' output
                     yield self._pool.redactor.data(b"".join(out))  # error events, echoes
@@ -277,8 +283,13 @@ class ChatService:
         finally:
             if not call.answered:  # not recorded at [DONE]: the text may be the estimate's
                 code = 499 if status == "cancelled" else reply.response.status_code
-                self._record(call, status=status, http_status=code,
-                             outcome=(tracker.usage, tracker.text), error=error)  # fmt: skip
+                self._record(
+                    call,
+                    status=status,
+                    http_status=code,
+                    outcome=(tracker.usage, tracker.text),
+                    error=error,
+                )
             await _close(reply.response)
 
     async def _estimated_usage(self, call: Call, tracker: StreamTracker) -> bytes:

@@ -25,11 +25,29 @@ from hub.services.recording.recorder import RequestRecorder
 from hub.services.sessions.service import SessionService
 
 EXPORT_COLUMNS = (
-    "id", "session_id", "created_at", "model_key", "provider", "upstream_model", "stream",
-    "prompt_tokens", "completion_tokens", "total_tokens", "usage_source", "prompt_estimate",
-    "ttfb_ms", "total_ms", "status", "http_status", "error", "cost", "attempts", "tokens_saved",
-    "cached_tokens", "key_id",
-)  # fmt: skip
+    "id",
+    "session_id",
+    "created_at",
+    "model_key",
+    "provider",
+    "upstream_model",
+    "stream",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "usage_source",
+    "prompt_estimate",
+    "ttfb_ms",
+    "total_ms",
+    "status",
+    "http_status",
+    "error",
+    "cost",
+    "attempts",
+    "tokens_saved",
+    "cached_tokens",
+    "key_id",
+)
 EXPORT_PAGE = 1000
 
 

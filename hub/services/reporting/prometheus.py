@@ -46,15 +46,18 @@ class _Live(Collector):
 
     def collect(self) -> Iterable[Metric]:
         state = GaugeMetricFamily(
-            "kimi_mcp_upstream_state", "État des serveurs MCP amont (1 = état courant)",
+            "kimi_mcp_upstream_state",
+            "État des serveurs MCP amont (1 = état courant)",
             labels=["server", "state"],
-        )  # fmt: skip
-        calls = CounterMetricFamily("kimi_mcp_tool_calls", "Appels d'outils MCP amont",
-                                    labels=["server", "result"])  # fmt: skip
+        )
+        calls = CounterMetricFamily(
+            "kimi_mcp_tool_calls", "Appels d'outils MCP amont", labels=["server", "result"]
+        )
         seconds = CounterMetricFamily(
-            "kimi_mcp_tool_call_seconds", "Durée cumulée des appels d'outils MCP amont",
+            "kimi_mcp_tool_call_seconds",
+            "Durée cumulée des appels d'outils MCP amont",
             labels=["server"],
-        )  # fmt: skip
+        )
         for status in self._upstreams.statuses():
             name = as_str(status.get("name")) or "?"
             for value in STATES:
@@ -65,9 +68,11 @@ class _Live(Collector):
             average = status.get("latency_ms_avg")
             if isinstance(average, int | float):
                 seconds.add_metric([name], average * total / 1000)
-        budget = GaugeMetricFamily("kimi_key_budget_remaining",
-                                   "Budget restant par clé sur la période en cours",
-                                   labels=["key", "name"])  # fmt: skip
+        budget = GaugeMetricFamily(
+            "kimi_key_budget_remaining",
+            "Budget restant par clé sur la période en cours",
+            labels=["key", "name"],
+        )
         for key in self._keys.known():
             remaining = self._limits.remaining(key)
             if remaining is not None and key.revoked_at is None:
@@ -135,36 +140,46 @@ class _Rows(Collector):
 
     def collect(self) -> Iterable[Metric]:
         who = ["model", "provider", "key"]
-        requests = CounterMetricFamily("kimi_requests", "Requêtes de chat proxifiées",
-                                       labels=[*who, "status"])  # fmt: skip
-        tokens = CounterMetricFamily("kimi_tokens", "Tokens par type (prompt, completion, cached)",
-                                     labels=[*who, "kind"])  # fmt: skip
+        requests = CounterMetricFamily(
+            "kimi_requests", "Requêtes de chat proxifiées", labels=[*who, "status"]
+        )
+        tokens = CounterMetricFamily(
+            "kimi_tokens", "Tokens par type (prompt, completion, cached)", labels=[*who, "kind"]
+        )
         cost = CounterMetricFamily("kimi_cost", "Coût des requêtes (devise des prix)", labels=who)
         costs: dict[tuple[str, str, str], float] = {}
         for (model, provider, key, status), tally in self.tallies.items():
             requests.add_metric([model, provider, key, status], tally.requests)
-            for kind, value in (("prompt", tally.prompt), ("completion", tally.completion),
-                                ("cached", tally.cached)):  # fmt: skip
+            for kind, value in (
+                ("prompt", tally.prompt),
+                ("completion", tally.completion),
+                ("cached", tally.cached),
+            ):
                 tokens.add_metric([model, provider, key, kind], value)
             costs[model, provider, key] = costs.get((model, provider, key), 0.0) + tally.cost
         for labels, spent in costs.items():
             cost.add_metric(list(labels), spent)
-        latency = HistogramMetricFamily("kimi_request_duration_seconds",
-                                        "Durée totale des requêtes",
-                                        labels=["model", "provider"])  # fmt: skip
-        ttfb = HistogramMetricFamily("kimi_time_to_first_byte_seconds",
-                                     "Délai jusqu'au premier octet du fournisseur",
-                                     labels=["model", "provider"])  # fmt: skip
+        latency = HistogramMetricFamily(
+            "kimi_request_duration_seconds",
+            "Durée totale des requêtes",
+            labels=["model", "provider"],
+        )
+        ttfb = HistogramMetricFamily(
+            "kimi_time_to_first_byte_seconds",
+            "Délai jusqu'au premier octet du fournisseur",
+            labels=["model", "provider"],
+        )
         for family, series in ((latency, self.latency), (ttfb, self.ttfb)):
             for (model, provider), buckets in series.items():
                 family.add_metric([model, provider], buckets.cumulative(), buckets.total)
-        retries = CounterMetricFamily("kimi_upstream_retries",
-                                      "Nouvelles tentatives vers le fournisseur",
-                                      labels=["provider"])  # fmt: skip
+        retries = CounterMetricFamily(
+            "kimi_upstream_retries", "Nouvelles tentatives vers le fournisseur", labels=["provider"]
+        )
         for provider, count in self.retries.items():
             retries.add_metric([provider], count)
-        saved = CounterMetricFamily("kimi_tokens_saved", "Tokens économisés (masquage, compaction)",
-                                    labels=["model"])  # fmt: skip
+        saved = CounterMetricFamily(
+            "kimi_tokens_saved", "Tokens économisés (masquage, compaction)", labels=["model"]
+        )
         for model, count in self.saved.items():
             saved.add_metric([model], count)
         return [requests, tokens, cost, latency, ttfb, retries, saved]

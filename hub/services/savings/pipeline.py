@@ -230,8 +230,9 @@ class SavingsPipeline:
                     continue
                 summariser = f"llm:{model_key}"
                 if plan.persist:
-                    entry = CachedCompaction(key, end, [{"role": "assistant", "content": text}],
-                                             summariser, 0, 0)  # fmt: skip
+                    entry = CachedCompaction(
+                        key, end, [{"role": "assistant", "content": text}], summariser, 0, 0
+                    )
                     await self._store.save_compaction(plan.session_id, entry)
             layout.history.segments[(first, end, layout.history.prefix(layout.start(end)))] = (
                 Segment(text, 0, summariser)

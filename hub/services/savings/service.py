@@ -237,8 +237,9 @@ class SavingsService:
 
     async def compress_messages(self, messages: list[JSON], keep: int | None = None) -> JSONObject:
         """Mask and compact any message list (no session, nothing cached)."""
-        result = await self._pipeline.run(messages, self._plan(None, force=True, persist=False,
-                                                              keep=keep))  # fmt: skip
+        result = await self._pipeline.run(
+            messages, self._plan(None, force=True, persist=False, keep=keep)
+        )
         await self._masks.put(result.masked_originals)
         return self._shape(result, {})
 

@@ -67,9 +67,12 @@ class SessionService:
     def _publish(self, action: str, session: SessionRecord | None, session_id: int) -> None:
         self._bus.publish(
             "session",
-            {"action": action, "session_id": session_id,
-             "session": session.to_json() if session else None},
-        )  # fmt: skip
+            {
+                "action": action,
+                "session_id": session_id,
+                "session": session.to_json() if session else None,
+            },
+        )
 
     async def refresh(self) -> list[SessionRecord]:
         """Reload the state from the store: changes made by another process on the file."""
