@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.api.chat_validation import validate_chat
 from hub.api.errors import read_object
 from hub.api.middleware.auth import request_key
 from hub.api.middleware.disconnects import RelayedStream, until_disconnect
-from hub.api.routes.chat_validation import validate_chat
 from hub.api.state import HubState, hub_of
 from hub.config import ModelConfig
 from hub.core.errors import NotFoundError
