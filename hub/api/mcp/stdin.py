@@ -4,7 +4,7 @@ The SDK's stdio transport parses each line with pydantic's strict JSON parser, w
 refuses a ``"\\ud800"`` escape; the SDK then drops the line and the client waits for
 an answer forever. Such a line is parsed again with ``json.loads`` (as the 2026-07-28
 HTTP transport does) and handed to the server, whose handlers refuse it in French
-(``mcp_common.invalid_text``), exactly as over HTTP. Nothing runs either way.
+(``hub.api.mcp.common.invalid_text``), exactly as over HTTP. Nothing runs either way.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""REST under /api: sessions, metrics, stats; exports live in ``export_routes``."""
+"""REST under /api: sessions, metrics, stats; exports live in ``routes.exports``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where a key's counters live: this process (default) or Redis (team mode, redis_limits.py).
+"""Where a key's counters live: this process (default) or Redis (team mode, redis_counters.py).
 
 Both answer the same question atomically: may this key start one more request now, and
 if so, count it (a reservation, adjusted when the request ends). Spend per period is

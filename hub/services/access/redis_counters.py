@@ -6,7 +6,8 @@ script, so two replicas cannot both take the last request of a budget or a minut
 A budget's spend starts from the stored rows (read once per process and period, written
 with ``SET NX``: the first replica's value wins). Settling is queued, never awaited by
 the request. If Redis does not answer, the request is admitted uncounted and a warning is
-logged once per outage: a Redis outage must not stop the team (docs/ARCHITECTURE.md).
+logged once per outage: a Redis outage must not stop the team
+(docs/decisions/0018-virtual-keys-and-budgets.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Request rows: journaled when a request starts and is answered, stored in batches.
 
-Policy when storage fails (documented in docs/ARCHITECTURE.md, "Durability"):
+Policy when storage fails (docs/decisions/0009-never-answer-unrecorded.md):
 - the database fails (full disk, read-only, locked): rows wait in memory (and in the
   journal), the writer retries with backoff, ``/health`` says ``dégradé`` with the
   reason, one log line per incident and one when it ends;
