@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx2
 
-from bench.proxy import _free_port, _machine, _spawn
+from bench.proxy import _free_port, _machine, _spawn, hub_serve
 from hub.core.storage.database import SqlParam
 from hub.core.storage.store import Store
 
@@ -197,19 +197,7 @@ async def main(argv: list[str]) -> None:
         config = Path(tmp) / "config.toml"
         config.write_text(CONFIG.format(db=db, models=_models()))
         port = _free_port()
-        hub = _spawn(
-            [
-                "-m",
-                "hub",
-                "serve",
-                "--config",
-                str(config),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ]
-        )
+        hub = _spawn(hub_serve(config, port))
         url = f"http://127.0.0.1:{port}"
         try:
             await _wait(url)

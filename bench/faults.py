@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.fast_http import Connection, request_head
-from bench.proxy import HOST, MESSAGES, _free_port, _spawn, _uvicorn, _wait_port
+from bench.proxy import HOST, MESSAGES, _free_port, _spawn, _uvicorn, _wait_port, hub_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,18 +43,7 @@ def _config(tmp: Path, database: Path, upstream: int) -> Path:
 
 def _hub(config: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hub",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--log-level",
-            "error",
-        ],
+        [sys.executable, *hub_serve(config, port, "error")],
         cwd=ROOT,
         stderr=subprocess.DEVNULL,
     )

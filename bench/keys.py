@@ -26,7 +26,9 @@ from bench.proxy import (
     _pct,
     _phase,
     _spawn,
+    _uvicorn,
     _wait_port,
+    hub_serve,
 )
 
 ADMIN = "bench-admin-key"
@@ -63,29 +65,8 @@ async def main(argv: list[str]) -> None:
     up_port, hub_port = _free_port(), _free_port()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        upstream = [
-            "-m",
-            "uvicorn",
-            "bench.fast_http:fast_upstream",
-            "--host",
-            HOST,
-            "--port",
-            str(up_port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        hub = [
-            "-m",
-            "hub",
-            "serve",
-            "--config",
-            str(_config(tmp, up_port)),
-            "--port",
-            str(hub_port),
-            "--log-level",
-            "warning",
-        ]
+        upstream = _uvicorn("bench.fast_http:fast_upstream", up_port)
+        hub = hub_serve(_config(tmp, up_port), hub_port)
         procs = [_spawn(upstream), _spawn(hub)]
         try:
             for port in (up_port, hub_port):

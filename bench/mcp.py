@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx2
 from mcp import Client
 
+from bench.proxy import hub_serve
+
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "mode                   conc. appels   p50 ms   p99 ms  appels/s"
 TEXT = "Combien de tokens dans cette courte phrase ?"
@@ -75,18 +77,7 @@ async def main(argv: list[str]) -> None:
         config.write_text(f'[database]\npath = "hub.db"\n[mcp]\nworkspace = "{tmp}"\n')
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "hub",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
+        cmd = [sys.executable, *hub_serve(config, port)]
         hub = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=os.environ.copy())
         try:
             await _wait_ready(url)

@@ -200,6 +200,21 @@ def _spawn(args: list[str], **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **env})
 
 
+def hub_serve(config: Path | str, port: int, log_level: str = "warning") -> list[str]:
+    """The arguments of ``python -m hub serve`` for one benchmark run."""
+    return [
+        "-m",
+        "hub",
+        "serve",
+        "--config",
+        str(config),
+        "--port",
+        str(port),
+        "--log-level",
+        log_level,
+    ]
+
+
 def _uvicorn(app: str, port: int, *extra: str) -> list[str]:
     return [
         "-m",
@@ -245,17 +260,7 @@ def _servers(server: str, relay_port: int, hub_port: int, config: Path) -> list[
         ]
     return [
         _uvicorn("bench.bare_relay:create", relay_port, "--factory"),
-        [
-            "-m",
-            "hub",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(hub_port),
-            "--log-level",
-            "warning",
-        ],
+        hub_serve(config, hub_port),
     ]
 
 

@@ -21,7 +21,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.proxy import HOST, ROOT, Samples, Target, _free_port, _machine, _pct, _phase, _spawn
+from bench.proxy import (
+    HOST,
+    ROOT,
+    Samples,
+    Target,
+    _free_port,
+    _machine,
+    _pct,
+    _phase,
+    _spawn,
+    _uvicorn,
+    hub_serve,
+)
 from bench.proxy import _wait_port as wait_port
 
 DEMO = ROOT / "scripts" / "team-demo.sh"
@@ -88,34 +100,9 @@ async def main(argv: list[str]) -> None:
         tmp = Path(tmp_name)
         os.chmod(tmp, 0o755)  # PostgreSQL runs as its own user inside
         config = _config(tmp, up_port)
-        upstream = [
-            "-m",
-            "uvicorn",
-            "bench.fast_http:fast_upstream",
-            "--host",
-            HOST,
-            "--port",
-            str(up_port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
+        upstream = _uvicorn("bench.fast_http:fast_upstream", up_port)
         procs = [_spawn(upstream)]
-        procs.append(
-            _spawn(
-                [
-                    "-m",
-                    "hub",
-                    "serve",
-                    "--config",
-                    str(config),
-                    "--port",
-                    str(solo_port),
-                    "--log-level",
-                    "warning",
-                ]
-            )
-        )
+        procs.append(_spawn(hub_serve(config, solo_port)))
         try:
             _demo("start", tmp, nginx_port, config)
             for port in (up_port, solo_port):
