@@ -1,7 +1,7 @@
 // Virtual keys panel (/api/keys): list, create (the secret is shown once), revoke.
 import { ApiError, request } from './api.js';
+import { confirmDialog } from './dialog.js';
 import { formatCost, formatDate, formatInt } from './format.js';
-import { confirmDialog } from './sessions.js';
 
 const PERIODS = { day: 'par jour', month: 'par mois', total: 'au total' };
 

@@ -1,5 +1,6 @@
 // Sessions panel: select (view), create, activate, rename, delete with confirmation.
 import { api } from './api.js';
+import { confirmDialog } from './dialog.js';
 import { formatDate } from './format.js';
 
 function button(text, action, extra = {}) {
@@ -9,16 +10,6 @@ function button(text, action, extra = {}) {
   el.dataset.action = action;
   Object.assign(el, extra);
   return el;
-}
-
-export function confirmDialog(dialog, text, okLabel = 'Supprimer') {
-  dialog.querySelector('#confirm-text').textContent = text;
-  dialog.querySelector('#confirm-ok').textContent = okLabel;
-  dialog.returnValue = '';
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
-  });
 }
 
 function sessionItem(session, viewedId) {
