@@ -12,6 +12,7 @@ import { createMcpPanel } from './modules/mcp.js';
 import { createSavingsPanel } from './modules/savings.js';
 import { createSessionsPanel } from './modules/sessions.js';
 import { connectSocket } from './modules/socket.js';
+import { setupToast } from './modules/toast.js';
 import {
   chartSeries, coalesce, frameThrottle, LOG_CAP, mergeRequests, oldestId,
 } from './modules/window.js';
@@ -21,6 +22,7 @@ const PAGE = 100;
 
 function main() {
   const bus = createBus();
+  setupToast({ bus });
   const view = {
     sessions: [], viewedId: null, follow: true, session: null, totals: null,
     rows: [], hasOlder: false,
@@ -34,7 +36,7 @@ function main() {
     list: $('session-list'), form: $('session-create'), dialog: $('confirm-dialog'), bus,
   });
   const mcpPanel = createMcpPanel({ root: $('mcp-panel'), bus });
-  createKeysPanel({ root: $('keys-panel'), dialog: $('confirm-dialog'), toast });
+  createKeysPanel({ root: $('keys-panel'), dialog: $('confirm-dialog'), bus });
   const savings = createSavingsPanel({
     els: {
       total: $('saved-total'), toggle: $('compaction-toggle'), preview: $('compaction-preview'),
@@ -179,14 +181,9 @@ function main() {
     }
   }
 
-  let toastTimer = null;
+  // Messages go through the bus like the panels' own; setupToast shows them.
   function toast(text, error = false) {
-    const el = $('toast');
-    el.textContent = text;
-    el.dataset.kind = error ? 'error' : 'info';
-    el.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
+    bus.emit('toast', { text, error });
   }
 
   function askToken() {
@@ -232,7 +229,6 @@ function main() {
     }
   }
 
-  bus.on('toast', ({ text, error }) => toast(text, error));
   bus.on('sessions:refresh', () => refreshSessions().catch((e) => toast(e.message, true)));
   bus.on('metrics:refresh', () => refreshMetrics().catch((e) => toast(e.message, true)));
   bus.on('session:view', ({ id, follow }) => {

@@ -74,7 +74,7 @@ function note(text) {
   return Object.assign(document.createElement('li'), { className: 'muted', textContent: text });
 }
 
-export function createKeysPanel({ root, dialog, toast }) {
+export function createKeysPanel({ root, dialog, bus }) {
   const list = root.querySelector('#key-list');
   const form = root.querySelector('#key-create');
   const secretBox = root.querySelector('#key-secret');
@@ -97,10 +97,10 @@ export function createKeysPanel({ root, dialog, toast }) {
     if (!(await confirmDialog(dialog, text, 'Révoquer'))) return;
     try {
       await request('DELETE', `/api/keys/${encodeURIComponent(key.id)}`);
-      toast(`Clé « ${key.name} » révoquée.`);
+      bus.emit('toast', { text: `Clé « ${key.name} » révoquée.` });
       await refresh();
     } catch (error) {
-      toast(error.message, true);
+      bus.emit('toast', { text: error.message, error: true });
     }
   }
 
@@ -114,7 +114,7 @@ export function createKeysPanel({ root, dialog, toast }) {
       form.reset();
       await refresh();
     } catch (error) {
-      toast(error.message, true);
+      bus.emit('toast', { text: error.message, error: true });
     }
   });
 
