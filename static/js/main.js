@@ -1,6 +1,6 @@
 // Entry point: builds the panels, wires them through the bus, keeps the page in step with /ws.
 import { createAnalyticsPanel } from './modules/analytics.js';
-import { api, apiToken, downloadWithToken, setApiToken } from './modules/api.js';
+import { api, apiToken, downloadWithToken } from './modules/api.js';
 import { createBus } from './modules/bus.js';
 import { createTokenChart } from './modules/chart.js';
 import { formatCost, formatInt } from './modules/format.js';
@@ -9,6 +9,7 @@ import { createInspector } from './modules/inspector.js';
 import { renderLog } from './modules/log.js';
 import { createKeysPanel } from './modules/keys.js';
 import { createMcpPanel } from './modules/mcp.js';
+import { setupPage } from './modules/page.js';
 import { createSavingsPanel } from './modules/savings.js';
 import { createSessionsPanel } from './modules/sessions.js';
 import { connectSocket } from './modules/socket.js';
@@ -23,6 +24,7 @@ const PAGE = 100;
 function main() {
   const bus = createBus();
   setupToast({ bus });
+  const page = setupPage({ bus });
   const view = {
     sessions: [], viewedId: null, follow: true, session: null, totals: null,
     rows: [], hasOlder: false,
@@ -165,33 +167,16 @@ function main() {
     $('provider-warnings').hidden = warnings.length === 0;
   }
 
-  async function refreshAll() {
-    document.body.classList.add('loading');
-    try {
-      await Promise.all([
-        refreshSessions(true), // full reload of the viewed session's window
-        refreshGlobal(), mcpPanel.refresh(), refreshProviders().then(() => analytics.refresh()),
-      ]);
-      document.body.classList.remove('stale');
-    } catch (error) {
-      toast(`Chargement impossible : ${error.message}`, true);
-      if (error.status === 401) askToken();
-    } finally {
-      document.body.classList.remove('loading');
-    }
-  }
+  bus.on('dashboard:refresh', ({ wait }) => {
+    wait(refreshSessions(true)); // full reload of the viewed session's window
+    wait(refreshGlobal());
+    wait(mcpPanel.refresh());
+    wait(refreshProviders().then(() => analytics.refresh()));
+  });
 
   // Messages go through the bus like the panels' own; setupToast shows them.
   function toast(text, error = false) {
     bus.emit('toast', { text, error });
-  }
-
-  function askToken() {
-    const token = window.prompt('Ce hub demande une clé API (KIMI_PROXY_API_KEY) :');
-    if (token) {
-      setApiToken(token.trim());
-      window.location.reload();
-    }
   }
 
   function onEvent(event) {
@@ -212,9 +197,6 @@ function main() {
       }
       case 'session':
         refreshSessions().then(refreshGlobal).catch((e) => toast(e.message, true));
-        break;
-      case 'alert':
-        if (event.message) toast(`Alerte : ${event.message}`, true);
         break;
       case 'mcp_status':
         mcpPanel.refresh();
@@ -239,19 +221,6 @@ function main() {
     if (follow) refreshSessions().catch((e) => toast(e.message, true));
   });
   bus.on('ws:event', onEvent);
-  bus.on('ws:open', ({ reconnected }) => {
-    $('banner').hidden = true;
-    $('conn-state').dataset.state = 'open';
-    $('conn-state').textContent = 'Connecté — en direct';
-    if (reconnected) refreshAll(); // events were missed while away: never show stale data
-  });
-  bus.on('ws:lost', () => {
-    $('banner').hidden = false;
-    $('conn-state').dataset.state = 'lost';
-    $('conn-state').textContent = 'Déconnecté';
-    document.body.classList.add('stale');
-  });
-
   $('mcp-refresh').addEventListener('click', () => mcpPanel.refresh());
   for (const table of [$('log-body'), $('search-results')]) {
     table.addEventListener('click', (event) => {
@@ -281,7 +250,7 @@ function main() {
     }
   });
 
-  refreshAll();
+  page.refreshAll();
   connectSocket(bus);
   globalThis.kimiDashboard = { view, bus, analytics }; // read by the end-to-end tests
 }

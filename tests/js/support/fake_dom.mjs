@@ -20,6 +20,12 @@ export class FakeElement {
     this.listeners = {};
     this.hidden = false;
     this.text = '';
+    const classes = new Set();
+    this.classList = {
+      add: (name) => classes.add(name),
+      remove: (name) => classes.delete(name),
+      contains: (name) => classes.has(name),
+    };
     Object.assign(this, props);
   }
 
