@@ -5,8 +5,8 @@ import { createBus } from './modules/bus.js';
 import { createTokenChart } from './modules/chart.js';
 import { formatCost, formatInt } from './modules/format.js';
 import { renderGauge } from './modules/gauge.js';
-import { createInspector } from './modules/inspector.js';
-import { renderLog } from './modules/log.js';
+import { createInspectorPanel } from './modules/inspector.js';
+import { inspectOnClick, renderLog } from './modules/log.js';
 import { createKeysPanel } from './modules/keys.js';
 import { createMcpPanel } from './modules/mcp.js';
 import { setupPage } from './modules/page.js';
@@ -37,8 +37,8 @@ function main() {
   const sessionsPanel = createSessionsPanel({
     list: $('session-list'), form: $('session-create'), dialog: $('confirm-dialog'), bus,
   });
-  const mcpPanel = createMcpPanel({ root: $('mcp-panel'), bus });
-  createKeysPanel({ root: $('keys-panel'), dialog: $('confirm-dialog'), bus });
+  createMcpPanel({ bus });
+  createKeysPanel({ bus });
   const savings = createSavingsPanel({
     els: {
       total: $('saved-total'), toggle: $('compaction-toggle'), preview: $('compaction-preview'),
@@ -60,7 +60,7 @@ function main() {
     },
     bus,
   });
-  createInspector({ dialog: $('inspector'), bus });
+  createInspectorPanel({ bus });
   // New rows move the figures: refresh the analytics at most every few seconds.
   let analyticsTimer = null;
   function analyticsSoon() {
@@ -170,7 +170,6 @@ function main() {
   bus.on('dashboard:refresh', ({ wait }) => {
     wait(refreshSessions(true)); // full reload of the viewed session's window
     wait(refreshGlobal());
-    wait(mcpPanel.refresh());
     wait(refreshProviders().then(() => analytics.refresh()));
   });
 
@@ -198,9 +197,6 @@ function main() {
       case 'session':
         refreshSessions().then(refreshGlobal).catch((e) => toast(e.message, true));
         break;
-      case 'mcp_status':
-        mcpPanel.refresh();
-        break;
       case 'masking':
       case 'compaction':
         savings.addEvent(event);
@@ -221,13 +217,8 @@ function main() {
     if (follow) refreshSessions().catch((e) => toast(e.message, true));
   });
   bus.on('ws:event', onEvent);
-  $('mcp-refresh').addEventListener('click', () => mcpPanel.refresh());
-  for (const table of [$('log-body'), $('search-results')]) {
-    table.addEventListener('click', (event) => {
-      const button = event.target.closest('button[data-inspect]');
-      if (button) bus.emit('inspect', { id: Number(button.dataset.inspect) });
-    });
-  }
+  inspectOnClick($('log-body'), bus);
+  inspectOnClick($('search-results'), bus);
   for (const link of document.querySelectorAll('a[href^="/api/export/"]')) {
     link.addEventListener('click', (event) => {
       if (!apiToken()) return; // no key: the plain link downloads by itself

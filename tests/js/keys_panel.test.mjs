@@ -27,7 +27,7 @@ function page(t, routes) {
 
 test('revoking a key asks first, then says so with a toast event on the bus', async (t) => {
   const { root, dialog, dom, bus, toasts } = page(t, { 'DELETE /api/keys/k1': null });
-  createKeysPanel({ root, dialog, bus });
+  createKeysPanel({ bus });
   await settle();
   await root.find('Révoquer').fire('click');
   assert.match(dialog.querySelector('#confirm-text').textContent, /Révoquer la clé « Alice »/);
@@ -38,7 +38,7 @@ test('revoking a key asks first, then says so with a toast event on the bus', as
 
 test('a cancelled revocation sends nothing and says nothing', async (t) => {
   const { root, dialog, dom, bus, toasts } = page(t, {});
-  createKeysPanel({ root, dialog, bus });
+  createKeysPanel({ bus });
   await settle();
   dialog.answer = 'cancel';
   await root.find('Révoquer').fire('click');
@@ -49,7 +49,7 @@ test('a cancelled revocation sends nothing and says nothing', async (t) => {
 test('a refused creation becomes an error toast event', async (t) => {
   const refused = () => json({ error: { message: 'Ce nom est déjà pris.' } }, 409);
   const { root, dialog, bus, toasts } = page(t, { 'POST /api/keys': refused });
-  createKeysPanel({ root, dialog, bus });
+  createKeysPanel({ bus });
   const form = root.querySelector('#key-create');
   form.values = { name: 'Alice' };
   await form.fire('submit');

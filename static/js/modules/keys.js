@@ -74,7 +74,9 @@ function note(text) {
   return Object.assign(document.createElement('li'), { className: 'muted', textContent: text });
 }
 
-export function createKeysPanel({ root, dialog, bus }) {
+export function createKeysPanel({ bus }) {
+  const root = document.getElementById('keys-panel');
+  const dialog = document.getElementById('confirm-dialog');
   const list = root.querySelector('#key-list');
   const form = root.querySelector('#key-create');
   const secretBox = root.querySelector('#key-secret');

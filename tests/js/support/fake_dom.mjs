@@ -40,6 +40,11 @@ export class FakeElement {
 
   append(...nodes) {
     for (const node of nodes) {
+      if (node?.tagName === '#FRAGMENT') {
+        this.append(...node.children);
+        node.children = [];
+        continue;
+      }
       const child = typeof node === 'string' ? new FakeElement('#text', { text: node }) : node;
       child.parent = this;
       this.children.push(child);
@@ -128,6 +133,7 @@ export function installFakeDom(elements, routes = {}) {
   globalThis.document = {
     body: new FakeElement('body'),
     createElement: (tag) => new FakeElement(tag),
+    createDocumentFragment: () => new FakeElement('#fragment'),
     getElementById: (id) => byId.get(id) ?? null,
   };
   globalThis.FormData = class {
