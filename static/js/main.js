@@ -34,19 +34,10 @@ function main() {
     root: $('gauge'), fill: $('gauge-fill'), text: $('gauge-text'),
     detail: $('gauge-detail'), meter: $('gauge-meter'),
   };
-  const sessionsPanel = createSessionsPanel({
-    list: $('session-list'), form: $('session-create'), dialog: $('confirm-dialog'), bus,
-  });
+  createSessionsPanel({ bus });
   createMcpPanel({ bus });
   createKeysPanel({ bus });
-  const savings = createSavingsPanel({
-    els: {
-      total: $('saved-total'), toggle: $('compaction-toggle'), preview: $('compaction-preview'),
-      apply: $('compaction-apply'), result: $('compaction-result'), list: $('savings-events'),
-    },
-    bus,
-    viewedId: () => view.viewedId,
-  });
+  createSavingsPanel({ bus });
 
   const known = { models: [], providers: [] };
   const analytics = createAnalyticsPanel({
@@ -101,7 +92,7 @@ function main() {
     renderHeader();
     renderTotals(data.totals);
     renderGauge(gaugeEls, data.gauge);
-    savings.setSession(data.session, data.totals);
+    bus.emit('session:summary', { session: data.session, totals: data.totals });
   }
 
   // Totals and gauge of the viewed session (the log keeps its own window).
@@ -121,8 +112,7 @@ function main() {
     view.viewedId = id;
     view.rows = [];
     view.hasOlder = false;
-    savings.resetPreview();
-    savings.load(id).catch((e) => toast(`Événements d’économies : ${e.message}`, true));
+    bus.emit('session:shown', { id });
     if (!id) {
       view.session = null;
       renderHeader();
@@ -149,7 +139,7 @@ function main() {
       target = active?.id ?? view.sessions[0]?.id ?? null;
       if (!stillThere) view.follow = true;
     }
-    sessionsPanel.set(view.sessions, target);
+    bus.emit('sessions:list', { sessions: view.sessions, viewedId: target });
     if (force || target !== view.viewedId) await loadSession(target);
   }
 
@@ -199,7 +189,6 @@ function main() {
         break;
       case 'masking':
       case 'compaction':
-        savings.addEvent(event);
         if (event.session_id === view.viewedId) refreshMetrics().catch((e) => toast(e.message, true));
         break;
       default:
@@ -212,7 +201,7 @@ function main() {
   bus.on('session:view', ({ id, follow }) => {
     const active = view.sessions.find((s) => s.active);
     view.follow = Boolean(follow) || active?.id === id;
-    sessionsPanel.set(view.sessions, id);
+    bus.emit('sessions:list', { sessions: view.sessions, viewedId: id });
     loadSession(id).catch((e) => toast(e.message, true));
     if (follow) refreshSessions().catch((e) => toast(e.message, true));
   });

@@ -1,4 +1,6 @@
 // Sessions panel: select (view), create, activate, rename, delete with confirmation.
+// Draws the list it is sent on the bus ('sessions:list'), asks for changes with
+// 'session:view' and 'sessions:refresh'.
 import { api } from './api.js';
 import { confirmDialog } from './dialog.js';
 import { formatDate } from './format.js';
@@ -65,7 +67,10 @@ export function sortSessions(sessions) {
   return [...sessions].sort((a, b) => Number(b.active) - Number(a.active) || b.id - a.id);
 }
 
-export function createSessionsPanel({ list, form, dialog, bus }) {
+export function createSessionsPanel({ bus }) {
+  const list = document.getElementById('session-list');
+  const form = document.getElementById('session-create');
+  const dialog = document.getElementById('confirm-dialog');
   let sessions = [];
   let viewedId = null;
 
@@ -124,11 +129,9 @@ export function createSessionsPanel({ list, form, dialog, bus }) {
     }
   });
 
-  return {
-    set(next, viewed) {
-      sessions = sortSessions(next);
-      viewedId = viewed;
-      render();
-    },
-  };
+  bus.on('sessions:list', ({ sessions: next, viewedId: viewed }) => {
+    sessions = sortSessions(next);
+    viewedId = viewed;
+    render();
+  });
 }
