@@ -10,6 +10,7 @@ import { inspectOnClick, renderLog } from './modules/log.js';
 import { createKeysPanel } from './modules/keys.js';
 import { createMcpPanel } from './modules/mcp.js';
 import { setupPage } from './modules/page.js';
+import { createProvidersPanel } from './modules/providers.js';
 import { createSavingsPanel } from './modules/savings.js';
 import { createSessionsPanel } from './modules/sessions.js';
 import { connectSocket } from './modules/socket.js';
@@ -39,25 +40,9 @@ function main() {
   createKeysPanel({ bus });
   createSavingsPanel({ bus });
 
-  const known = { models: [], providers: [] };
-  const analytics = createAnalyticsPanel({
-    els: {
-      root: $('analytics'), form: $('analytics-filters'), summary: $('analytics-summary'),
-      tokensChart: $('daily-tokens-chart'), requestsChart: $('daily-requests-chart'),
-      byModel: $('analytics-by-model'), byProvider: $('analytics-by-provider'),
-      latency: $('analytics-latency'), results: $('search-results'), pageInfo: $('search-info'),
-      newer: $('search-newer'), older: $('search-older'),
-      knownModels: () => known.models, knownProviders: () => known.providers,
-    },
-    bus,
-  });
+  createProvidersPanel({ bus });
+  const analytics = createAnalyticsPanel({ bus });
   createInspectorPanel({ bus });
-  // New rows move the figures: refresh the analytics at most every few seconds.
-  let analyticsTimer = null;
-  function analyticsSoon() {
-    if (analyticsTimer) return;
-    analyticsTimer = setTimeout(() => { analyticsTimer = null; analytics.refresh({ resetPage: false }); }, 3000);
-  }
 
   const drawRows = frameThrottle(() => {
     renderLog($('log-body'), view.rows);
@@ -143,24 +128,9 @@ function main() {
     if (force || target !== view.viewedId) await loadSession(target);
   }
 
-  // « clé manquante »: providers whose key variable is unset (GET /health).
-  async function refreshProviders() {
-    const [health, models] = await Promise.all([api.health(), api.models()]);
-    known.providers = Object.keys(health?.providers ?? {});
-    known.models = (models?.data ?? []).map((m) => String(m.id));
-    const warnings = Array.isArray(health?.warnings) ? health.warnings : [];
-    $('provider-warning-list').replaceChildren(...warnings.map((text) => {
-      const li = document.createElement('li');
-      li.textContent = String(text);
-      return li;
-    }));
-    $('provider-warnings').hidden = warnings.length === 0;
-  }
-
   bus.on('dashboard:refresh', ({ wait }) => {
     wait(refreshSessions(true)); // full reload of the viewed session's window
     wait(refreshGlobal());
-    wait(refreshProviders().then(() => analytics.refresh()));
   });
 
   // Messages go through the bus like the panels' own; setupToast shows them.
@@ -181,7 +151,6 @@ function main() {
           refreshSessions().catch((e) => toast(e.message, true)); // auto-session opened one
         }
         refreshGlobal().catch((e) => toast(e.message, true));
-        analyticsSoon();
         break;
       }
       case 'session':
@@ -207,7 +176,6 @@ function main() {
   });
   bus.on('ws:event', onEvent);
   inspectOnClick($('log-body'), bus);
-  inspectOnClick($('search-results'), bus);
   for (const link of document.querySelectorAll('a[href^="/api/export/"]')) {
     link.addEventListener('click', (event) => {
       if (!apiToken()) return; // no key: the plain link downloads by itself
