@@ -72,3 +72,21 @@ test('hub alerts become error toasts', (t) => {
   bus.emit('ws:event', { type: 'metric' });
   assert.deepEqual(toasts, [{ text: 'Alerte : budget atteint', error: true }]);
 });
+
+test('with an API key, export links download through fetch with it', async (t) => {
+  const link = new FakeElement('a', { href: '/api/export/csv?session=3' });
+  const dom = installFakeDom([link], { 'GET /api/export/csv?session=3': new Response('id\n1\n') });
+  t.after(dom.restore);
+  const bus = createBus();
+  setupPage({ bus });
+  const prevented = [];
+  const withoutKey = { preventDefault: () => prevented.push('sans clé') };
+  await link.fire('click', withoutKey); // the plain link downloads by itself
+  globalThis.sessionStorage = { getItem: () => 'secret' };
+  t.after(() => { delete globalThis.sessionStorage; });
+  await link.fire('click', { preventDefault: () => prevented.push('avec clé') });
+  await new Promise((resolve) => { setTimeout(resolve, 10); });
+  assert.deepEqual(prevented, ['avec clé']);
+  assert.deepEqual(dom.calls, ['GET /api/export/csv?session=3']);
+  assert.equal(dom.headers[0].Authorization, 'Bearer secret');
+});

@@ -1,7 +1,7 @@
 // The page as a whole: the connection state (#conn-state, #banner, greyed while stale),
-// the full reload every panel answers through 'dashboard:refresh', the API key prompt,
-// and the hub's alerts.
-import { setApiToken } from './api.js';
+// the full reload every panel answers through 'dashboard:refresh', the API key (prompt,
+// export links) and the hub's alerts.
+import { apiToken, downloadWithToken, setApiToken } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -45,6 +45,16 @@ export function setupPage({ bus }) {
       bus.emit('toast', { text: `Alerte : ${event.message}`, error: true });
     }
   });
+
+  // A plain link cannot send the key: with one, the exports download through fetch.
+  for (const link of document.querySelectorAll('a[href^="/api/export/"]')) {
+    link.addEventListener('click', (event) => {
+      if (!apiToken()) return; // no key: the plain link downloads by itself
+      event.preventDefault();
+      downloadWithToken(link.getAttribute('href'))
+        .catch((e) => bus.emit('toast', { text: e.message, error: true }));
+    });
+  }
 
   return { refreshAll };
 }

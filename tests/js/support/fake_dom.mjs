@@ -1,9 +1,15 @@
-// A few dozen lines of DOM, enough to drive a panel from node --test: elements with
-// children, text, dataset, listeners, '#id' / 'tag' / 'tag[data-x]' selectors, <dialog>,
-// plus a fetch that answers from a table. Not a browser: the real page has Playwright.
+// A little DOM, enough to drive a panel from node --test: elements with children, text,
+// dataset, listeners, the selectors the modules use ('#id', 'tag', 'tag[data-x]',
+// 'tag[attr^="…"]'), <dialog>, plus a fetch that answers from a table. Not a browser:
+// the real page is tested with Playwright (tests/dashboard/).
 
 function matches(el, selector) {
   if (selector.startsWith('#')) return el.id === selector.slice(1);
+  const prefixed = /^(\w+)\[(\w+)\^="([^"]*)"\]$/.exec(selector); // a[href^="/api/"]
+  if (prefixed) {
+    const [, tag, name, start] = prefixed;
+    return el.tagName === tag.toUpperCase() && String(el[name] ?? '').startsWith(start);
+  }
   const [, tag, data] = /^(\w*)(?:\[data-([\w-]+)\])?$/.exec(selector) ?? [];
   if (tag === undefined) throw new Error(`sélecteur non pris en charge : ${selector}`);
   const key = data?.replace(/-(\w)/g, (_, c) => c.toUpperCase());
@@ -20,6 +26,7 @@ export class FakeElement {
     this.listeners = {};
     this.hidden = false;
     this.text = '';
+    this.style = {};
     const classes = new Set();
     this.classList = {
       add: (name) => classes.add(name),
@@ -59,7 +66,16 @@ export class FakeElement {
 
   setAttribute(name, value) { this.attributes[name] = String(value); }
 
+  getAttribute(name) { return this.attributes[name] ?? this[name] ?? null; }
+
   focus() {}
+
+  click() { this.clicked = (this.clicked ?? 0) + 1; }
+
+  remove() {
+    if (this.parent) this.parent.children = this.parent.children.filter((c) => c !== this);
+    this.parent = null;
+  }
 
   select() {}
 
@@ -84,6 +100,17 @@ export class FakeElement {
 
   all(selector) {
     return this.children.flatMap((c) => [...(matches(c, selector) ? [c] : []), ...c.all(selector)]);
+  }
+
+  querySelectorAll(selector) {
+    return this.all(selector);
+  }
+
+  replaceWith(node) {
+    const siblings = this.parent?.children ?? [];
+    siblings.splice(siblings.indexOf(this), 1, node);
+    node.parent = this.parent;
+    this.parent = null;
   }
 
   querySelector(selector) {
@@ -122,7 +149,11 @@ const json = (body, status = 200) => new Response(JSON.stringify(body), {
 // Installs document, FormData and fetch on globalThis; `routes` maps 'GET /path' to a
 // body (answered 200, or `null` for 204) or to a function of the request body.
 export function installFakeDom(elements, routes = {}) {
-  const saved = { document: globalThis.document, FormData: globalThis.FormData, fetch: globalThis.fetch };
+  const saved = {
+    document: globalThis.document, FormData: globalThis.FormData, fetch: globalThis.fetch,
+    requestAnimationFrame: globalThis.requestAnimationFrame,
+  };
+  globalThis.requestAnimationFrame = (callback) => setTimeout(callback, 0);
   const byId = new Map();
   const register = (el) => {
     if (el.id) byId.set(el.id, el);
@@ -130,8 +161,12 @@ export function installFakeDom(elements, routes = {}) {
   };
   elements.forEach(register);
   const calls = [];
+  const headers = [];
+  const body = new FakeElement('body');
+  body.append(...elements);
   globalThis.document = {
-    body: new FakeElement('body'),
+    body,
+    querySelectorAll: (selector) => body.all(selector),
     createElement: (tag) => new FakeElement(tag),
     createDocumentFragment: () => new FakeElement('#fragment'),
     getElementById: (id) => byId.get(id) ?? null,
@@ -144,6 +179,7 @@ export function installFakeDom(elements, routes = {}) {
   globalThis.fetch = async (path, init = {}) => {
     const method = init.method ?? 'GET';
     calls.push(`${method} ${path}`);
+    headers.push(init.headers ?? {});
     const route = routes[`${method} ${path}`];
     if (route === undefined) return json({ error: { message: `Route inconnue : ${path}` } }, 404);
     const answer = typeof route === 'function' ? route(init.body && JSON.parse(init.body)) : route;
@@ -152,6 +188,7 @@ export function installFakeDom(elements, routes = {}) {
   };
   return {
     calls,
+    headers,
     restore: () => Object.assign(globalThis, saved),
   };
 }
