@@ -37,3 +37,22 @@ test('a throwing handler does not stop the others', (t) => {
 test('emitting a type nobody listens to is fine', () => {
   createBus().emit('personne', {});
 });
+
+test('gather waits for the work the handlers hand over', async () => {
+  const bus = createBus();
+  const done = [];
+  bus.on('reload', ({ wait, reason }) => wait(Promise.resolve().then(() => done.push(`a:${reason}`))));
+  bus.on('reload', () => done.push('b')); // a handler that starts nothing
+  bus.on('reload', ({ wait }) => wait(new Promise((r) => { setTimeout(() => { done.push('c'); r(); }, 5); })));
+  await bus.gather('reload', { reason: 'ws' });
+  assert.deepEqual(done, ['b', 'a:ws', 'c']);
+  await bus.gather('personne');
+});
+
+test('gather rejects with the first failure', async () => {
+  const bus = createBus();
+  const failure = Object.assign(new Error('Clé API requise ou invalide.'), { status: 401 });
+  bus.on('reload', ({ wait }) => wait(Promise.reject(failure)));
+  bus.on('reload', ({ wait }) => wait(Promise.resolve()));
+  await assert.rejects(bus.gather('reload'), failure);
+});

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { describeSaving, mergeSavings, normaliseSaving } from '../../static/js/modules/savings.js';
+import { createBus } from '../../static/js/modules/bus.js';
+import {
+  createSavingsPanel, describeSaving, mergeSavings, normaliseSaving,
+} from '../../static/js/modules/savings.js';
+import { FakeElement, installFakeDom, settle } from './support/fake_dom.mjs';
 
 const live = {
   type: 'compaction', at: 200, session_id: 3, event_id: 9, tokens_before: 1000, tokens_after: 400,
@@ -30,4 +34,30 @@ test('merge keeps the newest first, once per id', () => {
   const many = Array.from({ length: 50 }, (_, i) => ({ id: i, at: i }));
   assert.equal(mergeSavings(many).length, 30);
   assert.equal(mergeSavings(many)[0].id, 49);
+});
+
+test('the panel follows the viewed session from bus events alone', async (t) => {
+  const els = ['saved-total', 'compaction-toggle', 'compaction-preview', 'compaction-apply',
+    'compaction-result', 'savings-events'].map((id) => new FakeElement('div', { id }));
+  const [total, toggle, , apply, result, list] = els;
+  const dom = installFakeDom(els, { 'GET /api/savings?session=3': { events: [stored] } });
+  t.after(dom.restore);
+  const bus = createBus();
+  createSavingsPanel({ bus });
+
+  result.textContent = 'Aperçu — …';
+  apply.disabled = false;
+  bus.emit('session:shown', { id: 3 });
+  assert.equal(result.textContent, '');
+  assert.equal(apply.disabled, true);
+  await settle();
+  assert.match(list.textContent, /Masquage \(2 contenu\(s\)\)/);
+
+  bus.emit('ws:event', live);
+  bus.emit('ws:event', { ...live, session_id: 4, event_id: 10 }); // another session: not listed
+  assert.equal(list.children.length, 2);
+
+  bus.emit('session:summary', { session: { id: 3, compaction: true }, totals: { tokens_saved: 900 } });
+  assert.equal(toggle.checked, true);
+  assert.equal(total.textContent, '900');
 });

@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { createDailyCharts } from './daily_charts.js';
 import { formatCost, formatInt, formatMs, formatPercent } from './format.js';
-import { renderLog } from './log.js';
+import { inspectOnClick, renderLog } from './log.js';
 
 const PAGE = 50;
 const DAY_MS = 86_400_000;
@@ -80,10 +80,20 @@ function groupTable(tbody, entries, key, withProvider) {
   tbody.replaceChildren(...rows);
 }
 
-export function createAnalyticsPanel({ els, bus }) {
+export function createAnalyticsPanel({ bus }) {
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    root: $('analytics'), form: $('analytics-filters'), summary: $('analytics-summary'),
+    tokensChart: $('daily-tokens-chart'), requestsChart: $('daily-requests-chart'),
+    byModel: $('analytics-by-model'), byProvider: $('analytics-by-provider'),
+    latency: $('analytics-latency'), results: $('search-results'), pageInfo: $('search-info'),
+    newer: $('search-newer'), older: $('search-older'),
+  };
   const charts = createDailyCharts(els.tokensChart, els.requestsChart);
   const state = { filters: { ...presetRange(30) }, cursors: [null], page: 0 };
+  let known = { models: [], providers: [] }; // from 'providers:known', for the filter lists
   let latest = 0;
+  let soonTimer = null;
 
   function readForm() {
     const data = new FormData(els.form);
@@ -121,8 +131,8 @@ export function createAnalyticsPanel({ els, bus }) {
         els.latency.querySelector(`[data-latency="${kind}-${p}"]`).textContent = formatMs(data.latency_ms[kind][p]);
       }
     }
-    setOptions(els.form.elements.model, [...els.knownModels(), ...data.by_model.map((m) => m.model_key)]);
-    setOptions(els.form.elements.provider, [...els.knownProviders(), ...data.by_provider.map((p) => p.provider)]);
+    setOptions(els.form.elements.model, [...known.models, ...data.by_model.map((m) => m.model_key)]);
+    setOptions(els.form.elements.provider, [...known.providers, ...data.by_provider.map((p) => p.provider)]);
   }
 
   async function loadPage(mine) {
@@ -175,6 +185,18 @@ export function createAnalyticsPanel({ els, bus }) {
     state.page -= 1;
     const mine = ++latest;
     loadPage(mine).catch((e) => bus.emit('toast', { text: e.message, error: true }));
+  });
+  inspectOnClick(els.results, bus);
+
+  // The filter lists are complete once the hub's models and providers are known: load then.
+  bus.on('providers:known', ({ models, providers, wait }) => {
+    known = { models, providers };
+    wait(refresh());
+  });
+  // New rows move the figures: refresh at most every few seconds.
+  bus.on('ws:event', (event) => {
+    if (event.type !== 'metric' || soonTimer) return;
+    soonTimer = setTimeout(() => { soonTimer = null; refresh({ resetPage: false }); }, 3000);
   });
   writeForm();
   return { refresh, state };

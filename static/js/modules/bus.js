@@ -2,7 +2,7 @@
 
 export function createBus() {
   const handlers = new Map();
-  return {
+  const bus = {
     on(type, handler) {
       if (!handlers.has(type)) handlers.set(type, new Set());
       handlers.get(type).add(handler);
@@ -18,8 +18,17 @@ export function createBus() {
         }
       }
     },
+    // emit, with `wait(promise)` added to the payload for handlers that start work, then
+    // settle when all that work is done (rejects with the first failure, as Promise.all).
+    // The full reload uses it to know when every panel has its data.
+    async gather(type, payload = {}) {
+      const pending = [];
+      bus.emit(type, { ...payload, wait: (promise) => { pending.push(promise); } });
+      await Promise.all(pending);
+    },
     count(type) {
       return handlers.get(type)?.size ?? 0;
     },
   };
+  return bus;
 }

@@ -120,7 +120,8 @@ function bodiesView(bodies) {
   return wrap;
 }
 
-export function createInspector({ dialog, bus }) {
+export function createInspectorPanel({ bus }) {
+  const dialog = document.getElementById('inspector');
   const body = dialog.querySelector('#inspector-body');
   const title = dialog.querySelector('#inspector-title');
 

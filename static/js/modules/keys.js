@@ -1,7 +1,7 @@
 // Virtual keys panel (/api/keys): list, create (the secret is shown once), revoke.
 import { ApiError, request } from './api.js';
+import { confirmDialog } from './dialog.js';
 import { formatCost, formatDate, formatInt } from './format.js';
-import { confirmDialog } from './sessions.js';
 
 const PERIODS = { day: 'par jour', month: 'par mois', total: 'au total' };
 
@@ -74,7 +74,9 @@ function note(text) {
   return Object.assign(document.createElement('li'), { className: 'muted', textContent: text });
 }
 
-export function createKeysPanel({ root, dialog, toast }) {
+export function createKeysPanel({ bus }) {
+  const root = document.getElementById('keys-panel');
+  const dialog = document.getElementById('confirm-dialog');
   const list = root.querySelector('#key-list');
   const form = root.querySelector('#key-create');
   const secretBox = root.querySelector('#key-secret');
@@ -97,10 +99,10 @@ export function createKeysPanel({ root, dialog, toast }) {
     if (!(await confirmDialog(dialog, text, 'Révoquer'))) return;
     try {
       await request('DELETE', `/api/keys/${encodeURIComponent(key.id)}`);
-      toast(`Clé « ${key.name} » révoquée.`);
+      bus.emit('toast', { text: `Clé « ${key.name} » révoquée.` });
       await refresh();
     } catch (error) {
-      toast(error.message, true);
+      bus.emit('toast', { text: error.message, error: true });
     }
   }
 
@@ -114,7 +116,7 @@ export function createKeysPanel({ root, dialog, toast }) {
       form.reset();
       await refresh();
     } catch (error) {
-      toast(error.message, true);
+      bus.emit('toast', { text: error.message, error: true });
     }
   });
 

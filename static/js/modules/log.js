@@ -76,3 +76,11 @@ export function renderLog(tbody, rows, emptyText = 'Aucune requête dans cette s
   for (const row of rows) fragment.append(rowElement(row));
   tbody.replaceChildren(fragment);
 }
+
+// A click on a row number asks for the inspector through the bus ('inspect').
+export function inspectOnClick(tbody, bus) {
+  tbody.addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-inspect]');
+    if (button) bus.emit('inspect', { id: Number(button.dataset.inspect) });
+  });
+}

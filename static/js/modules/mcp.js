@@ -117,7 +117,8 @@ function message(text, className = 'muted') {
   return p;
 }
 
-export function createMcpPanel({ root, bus }) {
+export function createMcpPanel({ bus }) {
+  const root = document.getElementById('mcp-panel');
   let latest = 0; // mcp_status events come in bursts: only the newest answer is drawn
 
   async function refresh() {
@@ -159,6 +160,11 @@ export function createMcpPanel({ root, bus }) {
       bus.emit('toast', { text: `Redémarrage impossible : ${error.message}`, error: true });
     }
     await refresh();
+  });
+  document.getElementById('mcp-refresh').addEventListener('click', () => refresh());
+  bus.on('dashboard:refresh', ({ wait }) => wait(refresh()));
+  bus.on('ws:event', (event) => {
+    if (event.type === 'mcp_status') refresh();
   });
 
   return { refresh };

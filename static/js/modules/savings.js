@@ -58,9 +58,14 @@ export function describePreview(result) {
   return parts.length ? parts.join(' · ') : 'Compaction calculée.';
 }
 
-export function createSavingsPanel({ els, bus, viewedId }) {
+export function createSavingsPanel({ bus }) {
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    total: $('saved-total'), toggle: $('compaction-toggle'), preview: $('compaction-preview'),
+    apply: $('compaction-apply'), result: $('compaction-result'), list: $('savings-events'),
+  };
   let events = [];
-  let shown = null; // the session whose events the list holds
+  let shown = null; // the viewed session, whose events the list holds
 
   function renderEvents() {
     if (events.length === 0) {
@@ -82,7 +87,7 @@ export function createSavingsPanel({ els, bus, viewedId }) {
   }
 
   els.preview.addEventListener('click', async () => {
-    const id = viewedId();
+    const id = shown;
     if (!id) return;
     els.result.textContent = 'Calcul de l’aperçu…';
     els.apply.disabled = true;
@@ -95,7 +100,7 @@ export function createSavingsPanel({ els, bus, viewedId }) {
   });
 
   els.apply.addEventListener('click', async () => {
-    const id = viewedId();
+    const id = shown;
     if (!id) return;
     els.apply.disabled = true;
     try {
@@ -107,7 +112,7 @@ export function createSavingsPanel({ els, bus, viewedId }) {
   });
 
   els.toggle.addEventListener('change', async () => {
-    const id = viewedId();
+    const id = shown;
     try {
       await api.setCompaction(id, els.toggle.checked);
       bus.emit('toast', { text: els.toggle.checked ? 'Compaction automatique activée.' : 'Compaction automatique désactivée.' });
@@ -117,31 +122,35 @@ export function createSavingsPanel({ els, bus, viewedId }) {
     }
   });
 
-  return {
-    addEvent(raw) {
-      const event = normaliseSaving(raw);
-      if (shown !== null && event.session_id !== shown) return;
-      events = mergeSavings([event, ...events]);
-      renderEvents();
-    },
-    // Past events of a session from /api (live ones arriving meanwhile are kept).
-    async load(id) {
-      shown = id ?? null;
-      events = [];
-      renderEvents();
-      if (!id) return;
-      const data = await api.savings(id);
-      if (shown !== id) return; // another session was picked meanwhile
-      events = mergeSavings([...events, ...(data.events ?? []).map(normaliseSaving)]);
-      renderEvents();
-    },
-    setSession(session, totals) {
-      els.toggle.checked = Boolean(session?.compaction);
-      els.total.textContent = formatInt(totals?.tokens_saved ?? 0);
-    },
-    resetPreview() {
-      els.result.textContent = '';
-      els.apply.disabled = true;
-    },
-  };
+  function addEvent(raw) {
+    const event = normaliseSaving(raw);
+    if (shown !== null && event.session_id !== shown) return;
+    events = mergeSavings([event, ...events]);
+    renderEvents();
+  }
+
+  // Past events of a session from /api (live ones arriving meanwhile are kept).
+  async function load(id) {
+    shown = id ?? null;
+    events = [];
+    renderEvents();
+    if (!id) return;
+    const data = await api.savings(id);
+    if (shown !== id) return; // another session was picked meanwhile
+    events = mergeSavings([...events, ...(data.events ?? []).map(normaliseSaving)]);
+    renderEvents();
+  }
+
+  bus.on('session:shown', ({ id }) => {
+    els.result.textContent = '';
+    els.apply.disabled = true;
+    load(id).catch((e) => bus.emit('toast', { text: `Événements d’économies : ${e.message}`, error: true }));
+  });
+  bus.on('session:summary', ({ session, totals }) => {
+    els.toggle.checked = Boolean(session?.compaction);
+    els.total.textContent = formatInt(totals?.tokens_saved ?? 0);
+  });
+  bus.on('ws:event', (event) => {
+    if (event.type === 'masking' || event.type === 'compaction') addEvent(event);
+  });
 }

@@ -1,5 +1,8 @@
 // Sessions panel: select (view), create, activate, rename, delete with confirmation.
+// Draws the list it is sent on the bus ('sessions:list'), asks for changes with
+// 'session:view' and 'sessions:refresh'.
 import { api } from './api.js';
+import { confirmDialog } from './dialog.js';
 import { formatDate } from './format.js';
 
 function button(text, action, extra = {}) {
@@ -9,16 +12,6 @@ function button(text, action, extra = {}) {
   el.dataset.action = action;
   Object.assign(el, extra);
   return el;
-}
-
-export function confirmDialog(dialog, text, okLabel = 'Supprimer') {
-  dialog.querySelector('#confirm-text').textContent = text;
-  dialog.querySelector('#confirm-ok').textContent = okLabel;
-  dialog.returnValue = '';
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
-  });
 }
 
 function sessionItem(session, viewedId) {
@@ -74,7 +67,10 @@ export function sortSessions(sessions) {
   return [...sessions].sort((a, b) => Number(b.active) - Number(a.active) || b.id - a.id);
 }
 
-export function createSessionsPanel({ list, form, dialog, bus }) {
+export function createSessionsPanel({ bus }) {
+  const list = document.getElementById('session-list');
+  const form = document.getElementById('session-create');
+  const dialog = document.getElementById('confirm-dialog');
   let sessions = [];
   let viewedId = null;
 
@@ -133,11 +129,9 @@ export function createSessionsPanel({ list, form, dialog, bus }) {
     }
   });
 
-  return {
-    set(next, viewed) {
-      sessions = sortSessions(next);
-      viewedId = viewed;
-      render();
-    },
-  };
+  bus.on('sessions:list', ({ sessions: next, viewedId: viewed }) => {
+    sessions = sortSessions(next);
+    viewedId = viewed;
+    render();
+  });
 }
