@@ -127,8 +127,8 @@ def _body(model: str, stream: bool) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode()
 
 
-async def _wait_port(port: int) -> None:
-    for _ in range(600):
+async def _wait_port(port: int, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds / 0.05)):
         try:
             _, writer = await asyncio.open_connection(HOST, port)
         except OSError:
