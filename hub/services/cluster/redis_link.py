@@ -36,7 +36,6 @@ class RedisLink:
     def __init__(self, url: str, replica: str, channel: str, queue_size: int = 10_000) -> None:
         self.replica = replica
         self._sender = uuid.uuid4().hex  # unique per process, even when names repeat
-        self._url = url
         self._channel = channel
         self._client = redis.asyncio.Redis.from_url(
             url, socket_timeout=2.0, socket_connect_timeout=2.0
