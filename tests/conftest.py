@@ -4,63 +4,33 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx2
 import pytest
 import redis.asyncio
 from openai import AsyncOpenAI
+from playwright.async_api import Browser
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
+from tests.support.dashboard_browser import HAVE_CHROMIUM, chromium
 from tests.support.engines import missing_engines, running_postgres, running_redis
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.replicas import Replica, replicas
 from tests.support.servers import serve
 
-if TYPE_CHECKING:
-    from tests.support.replicas import Replica
 
-CONFIG = """
-[server]
-max_body_bytes = 65536
-
-[database]
-path = "hub.db"
-
-[retry]
-attempts = 3
-backoff_initial = 0.01
-backoff_max = 0.5
-connect_timeout = 2.0
-read_timeout = {read_timeout}
-
-[providers.fake]
-base_url = "{upstream}/v1"
-api_key = "${{FAKE_UPSTREAM_KEY}}"
-
-[providers.other]
-base_url = "{upstream}/v1"
-
-[models."fake/echo"]
-provider = "fake"
-model = "echo"
-max_context = 1000
-input_price = 1.0
-output_price = 2.0
-
-[models."other/echo"]
-provider = "other"
-model = "echo"
-max_context = 8000
-
-[models.small]
-provider = "fake"
-model = "echo"
-max_context = 60
-"""
-
-UPSTREAM_SECRET = "sk-upstream-secret-123"
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium; the test skips without it (never a downloaded browser)."""
+    if not HAVE_CHROMIUM:
+        pytest.skip(
+            "/usr/bin/chromium absent (apt-get install chromium) : tests navigateur ignorés"
+        )
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -72,14 +42,6 @@ def fake_upstream() -> FakeUpstream:
 async def upstream_url(fake_upstream: FakeUpstream) -> AsyncIterator[str]:
     async with serve(fake_upstream.app()) as url:
         yield url
-
-
-def write_config(
-    tmp_path: Path, upstream_url: str, extra: str = "", read_timeout: float = 5.0
-) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG.format(upstream=upstream_url, read_timeout=read_timeout) + extra)
-    return path
 
 
 @pytest.fixture
@@ -157,8 +119,6 @@ async def two_replicas(
     tmp_path: Path, upstream_url: str, postgres_url: str, redis_url: str
 ) -> AsyncIterator[list[Replica]]:
     """Replicas « A » and « B »: two hub processes on this test's PostgreSQL and Redis."""
-    from tests.support.replicas import replicas  # tests.support.replicas imports this module
-
     async with replicas(tmp_path, upstream_url, postgres_url, redis_url, ("A", "B")) as started:
         yield started
 

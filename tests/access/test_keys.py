@@ -23,28 +23,10 @@ from openai import AsyncOpenAI
 from hub.api.app import create_app
 from hub.cli.main import main as cli_main
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import ADMIN, COST, UPSTREAM_SECRET, keyed_config
 from tests.support.servers import serve
-
-ADMIN = "admin-secret-key"
-HELLO = [{"role": "user", "content": "Bonjour"}]
-# 9 completion tokens (the fake upstream's answer) at 1000 per million = 0.009 a request
-PRICED = """
-[models.priced]
-provider = "fake"
-model = "echo"
-input_price = 0.0
-output_price = 1000.0
-"""
-COST = 0.009
-
-
-def keyed_config(tmp_path: Path, upstream_url: str, extra: str = "") -> Path:
-    path = write_config(tmp_path, upstream_url, PRICED + extra)
-    text = path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n', 1)
-    path.write_text(text)
-    return path
 
 
 @dataclass

@@ -19,10 +19,9 @@ from hub.config import load_config
 from hub.core.error_text import french_reason
 from hub.core.records import RequestRecord
 from hub.services.chat.failure_log import failure_line
-from tests.conftest import write_config
+from tests.support.chats import HELLO
+from tests.support.hub_configs import write_config
 from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
 @pytest.fixture

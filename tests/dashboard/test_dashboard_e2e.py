@@ -13,18 +13,11 @@ from playwright.async_api import Browser, Page, expect
 
 from hub.config import HubConfig, load_config
 from hub.core.storage.store import Store
-from tests.support.dashboard_browser import (
-    MOBILE,
-    RestartableHub,
-    browser,
-    dash_hub,
-    fake_record,
-    open_dashboard,
-    screenshot,
-)
-from tests.support.mcp_upstreams import PYTHON, TESTS, until
+from tests.support.dashboard_browser import MOBILE, RestartableHub, open_dashboard, screenshot
+from tests.support.mcp_upstreams import PYTHON, TESTS
+from tests.support.polling import until
+from tests.support.records import fake_record
 
-__all__ = ["browser", "dash_hub"]  # fixtures
 CONTRAST_CHECK = (Path(__file__).parent / "dashboard_contrast.js").read_text()
 
 

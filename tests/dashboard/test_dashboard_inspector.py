@@ -12,19 +12,17 @@ from openai import AsyncOpenAI
 from playwright.async_api import Browser, Page, expect
 
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.savings.test_savings_api import SAVINGS, history
+from tests.support.chats import history
 from tests.support.dashboard_browser import (
     MOBILE,
     SCREENSHOTS,
     RestartableHub,
-    browser,
-    fake_record,
     open_dashboard,
     screenshot,
 )
+from tests.support.hub_configs import SAVINGS, UPSTREAM_SECRET, write_config
+from tests.support.records import fake_record
 
-__all__ = ["browser"]  # fixture
 DAY = 86_400
 BODIES = "\n[logging]\nstore_bodies = true\n"
 

@@ -14,16 +14,9 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_mcp import EXPECTED_TOOLS
 from tests.support.servers import serve
-
-EXPECTED_TOOLS = {
-    "sessions_list", "session_get", "session_create", "session_activate", "session_rename",
-    "session_delete", "tokens_count", "context_status", "session_stats", "global_stats",
-    "compaction_preview", "compaction_apply", "compress_messages", "mask_get", "fs_read",
-    "fs_write",
-    "fs_list", "fs_tree", "fs_search",
-}  # fmt: skip
 
 
 @pytest.fixture

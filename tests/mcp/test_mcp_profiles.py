@@ -16,8 +16,8 @@ from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import write_config
-from tests.mcp_hub.test_mcp_hub_api import wait_ready
+from tests.support.hub_configs import write_config
+from tests.support.hub_mcp import wait_ready
 from tests.support.mcp_upstreams import EVERYTHING_TOML, FILESYSTEM_JS, needs_node
 from tests.support.servers import serve
 

@@ -11,7 +11,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
 
 ACCEPT = {"accept": "application/json, text/event-stream"}

@@ -14,7 +14,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from hub.config import HubConfig, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.mcp_upstreams import AGENT_PROFILE_TOML, EVERYTHING_TOML, needs_node
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from tests.support.mcp_upstreams import (
     needs_node,
     progress_steps,
     running_in_task,
-    until,
 )
+from tests.support.polling import until
 
 OWN = types.Tool(name="own_tool", input_schema={"type": "object"})
 

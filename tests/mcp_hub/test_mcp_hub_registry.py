@@ -17,17 +17,15 @@ from tests.support.mcp_upstreams import (
     EVERYTHING_JS,
     FILESYSTEM_JS,
     TIME_BIN,
-    alive,
-    cmdline,
-    descendants,
     dynamic,
     everything_stdio,
     needs_node,
     needs_time,
     running_in_task,
     silent,
-    until,
 )
+from tests.support.polling import until
+from tests.support.processes import alive, cmdline, descendants
 
 # Quick pings and backoff, but generous deadlines: a Python MCP server takes seconds to
 # import the SDK on a loaded CI core, and a missed deadline restarts it mid-test.

@@ -18,8 +18,10 @@ from hub.api.app import create_app
 from hub.config import McpServerConfig, load_config
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import ServerState, SupervisorSettings, UpstreamHub
-from tests.conftest import write_config
-from tests.support.mcp_upstreams import PYTHON, TESTS, alive, dynamic, running_in_task, until
+from tests.support.hub_configs import write_config
+from tests.support.mcp_upstreams import PYTHON, TESTS, dynamic, running_in_task
+from tests.support.polling import until
+from tests.support.processes import alive
 from tests.support.servers import serve
 
 # Pings far apart: whatever is noticed here is noticed through the process exit.

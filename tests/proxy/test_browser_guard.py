@@ -23,11 +23,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 import hub.api.routes.ws
 from hub.api.app import create_app
 from hub.config import HubConfig
-from tests.support.dashboard_browser import browser
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.servers import serve
 
-__all__ = ["browser"]  # fixture
 EVIL = "attacker.example"
 HUB_KEY = "cle-du-hub-secrete-42"
 

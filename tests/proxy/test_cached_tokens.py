@@ -8,7 +8,7 @@ from openai import AsyncOpenAI
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.proxy.sse import usage_of
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
 
 MODELS = """

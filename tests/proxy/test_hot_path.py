@@ -5,11 +5,10 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
 async def _rows(http: httpx2.AsyncClient) -> list[dict]:

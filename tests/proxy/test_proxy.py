@@ -5,10 +5,9 @@ import json
 import httpx2
 from openai import AsyncOpenAI
 
-from tests.conftest import UPSTREAM_SECRET
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import REPLY
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from tests.support.hub_configs import UPSTREAM_SECRET
 
 
 async def _requests(http: httpx2.AsyncClient) -> list[dict]:

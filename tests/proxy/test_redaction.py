@@ -9,10 +9,9 @@ from hub.api.app import create_app
 from hub.config import load_config
 from hub.core.redact import REDACTED, Redactor
 from hub.proxy.upstream import provider_secrets
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
 def test_redactor_replaces_every_secret_longest_first() -> None:

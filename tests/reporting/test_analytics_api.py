@@ -12,9 +12,9 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.savings.test_savings_api import MASK_REF, SAVINGS, history
-from tests.support.dashboard_browser import fake_record
+from tests.support.chats import MASK_REF, history
+from tests.support.hub_configs import ADMIN, SAVINGS, UPSTREAM_SECRET, keyed_config, write_config
+from tests.support.records import fake_record
 from tests.support.servers import serve
 
 DAY = 86_400
@@ -191,8 +191,6 @@ async def test_inspector_shows_client_and_forwarded_bodies(
 
 
 async def test_filter_and_inspect_by_virtual_key(tmp_path: Path, upstream_url: str) -> None:
-    from tests.access.test_keys import ADMIN, keyed_config
-
     config = load_config(keyed_config(tmp_path, upstream_url), {"FAKE_UPSTREAM_KEY": "k"})
     async with serve(create_app(config)) as url:
         admin = httpx2.AsyncClient(base_url=url, headers={"authorization": f"Bearer {ADMIN}"})

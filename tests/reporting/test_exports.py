@@ -18,7 +18,7 @@ from hub.api.app import create_app
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.services.reporting.exports import EXPORT_PAGE, csv_cell
-from tests.support.dashboard_browser import fake_record
+from tests.support.records import fake_record
 from tests.support.servers import serve
 
 DAY1 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()

@@ -17,9 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.access.test_keys import ADMIN, HELLO, keyed_config
-from tests.conftest import UPSTREAM_SECRET
-from tests.mcp_hub.test_mcp_hub_api import wait_ready
+from tests.support.chats import HELLO
+from tests.support.hub_configs import ADMIN, UPSTREAM_SECRET, keyed_config
+from tests.support.hub_mcp import wait_ready
 from tests.support.mcp_upstreams import PYTHON, TESTS
 from tests.support.servers import serve
 

@@ -21,7 +21,7 @@ from hub.features.savings.salient import failing_tests, outline
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.savings.pipeline import Plan, SavingsPipeline
-from tests.savings.test_savings_properties import alternates, assert_valid
+from tests.support.chat_checks import alternates, assert_valid
 
 WINDOW = 32_768
 

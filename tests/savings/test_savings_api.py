@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,38 +14,10 @@ from openai import AsyncOpenAI
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.features.savings.compaction import SUMMARY_MARKER
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import MASK_REF, history
 from tests.support.fake_upstream import SUMMARY
+from tests.support.hub_configs import SAVINGS, UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
-
-SAVINGS = """
-[savings]
-masking = {masking}
-compaction = {compaction}
-mask_min_tokens = 50
-keep_recent_rounds = 1
-rewrite_batch_rounds = 1
-summarise_old_rounds = {summarise}
-{summariser}
-
-[models."fake/window"]
-provider = "fake"
-model = "echo"
-max_context = 600
-
-[models."fake/wide"]
-provider = "fake"
-model = "echo"
-max_context = 100000
-"""
-LOG = (
-    "\r\n".join(
-        f"2026-03-02 10:00:{i % 60:02d} INFO [worker-{i % 4}] tâche {i} traitée — ok 🙂"
-        for i in range(120)
-    )
-    + "\r\nKeyError: 'invoice_id'\n"
-)
-MASK_REF = re.compile(r"mask:([0-9a-f]{32})")
 
 
 @asynccontextmanager
@@ -72,24 +43,6 @@ async def hub(
     app = create_app(config)
     async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=10) as client:
         yield client, app
-
-
-def history(exchanges: int, tool_text: str = LOG) -> list[dict]:
-    messages: list[dict] = [{"role": "system", "content": "Tu es un agent de programmation."}]
-    for i in range(exchanges):
-        call = {
-            "id": f"call_{i}",
-            "type": "function",
-            "function": {"name": "read_logs", "arguments": '{"lines": 120}'},
-        }
-        messages += [
-            {"role": "user", "content": f"Demande {i} : regarde les journaux du worker."},
-            {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": f"call_{i}", "content": f"{tool_text}#{i}"},
-            {"role": "assistant", "content": f"Réponse {i} : `compute_tax_total` échoue."},
-        ]
-    messages.append({"role": "user", "content": "Et maintenant, corrige-le."})
-    return messages
 
 
 def chats(fake) -> list[dict]:

@@ -18,7 +18,7 @@ from hub.core.tokens import TokenCounter, load_encoding
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.savings.pipeline import Plan, SavingsPipeline
-from tests.savings.test_savings_properties import agent_runs, conversations
+from tests.support.chat_strategies import agent_runs, conversations
 
 SESSION = 7
 

@@ -3,7 +3,6 @@ property tests over conversations and agent runs, through the live ``Layout``.""
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -21,101 +20,13 @@ from hub.features.savings.rounds import Levels, head_end
 from hub.features.savings.sanitizer import mask_hash, placeholder
 from hub.features.savings.state import History
 from hub.features.savings.summariser import rounds_digest
-
-LINES = (
-    "2026-03-02 10:00:01,120 INFO [worker-1] job 8812 traité en 41 ms",
-    '  File "src/billing/invoice.py", line 142, in compute_tax_total',
-    "KeyError: 'invoice_id'",
-    '{"name": "requests", "version": "2.32.3", "licence": "Apache-2.0"}',
-    "tests/test_invoice.py::test_negative_discount PASSED",
-    "    rate = rates[line['invoice_id']]  # é à ü 🙂",
-)
+from tests.support.chat_checks import alternates, assert_valid
+from tests.support.chat_strategies import LINES, agent_runs, conversations
 
 
 @pytest.fixture(scope="module")
 def counter() -> TokenCounter:
     return TokenCounter(load_encoding())
-
-
-short_text = st.text(max_size=30)
-bulky_text = st.builds(
-    lambda lines, n: "\n".join(lines * n),
-    st.lists(st.sampled_from(LINES), min_size=1, max_size=4),
-    st.integers(5, 30),
-)
-text = st.one_of(short_text, bulky_text)
-image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-parts = st.lists(
-    st.one_of(st.builds(lambda t: {"type": "text", "text": t}, text), st.just(image)),
-    min_size=1,
-    max_size=3,
-)
-
-
-@st.composite
-def conversations(draw: st.DrawFn) -> list[dict]:
-    messages: list[dict] = []
-    if draw(st.booleans()):
-        messages.append({"role": "system", "content": draw(text)})
-    calls = 0
-    for _ in range(draw(st.integers(1, 6))):
-        messages.append({"role": "user", "content": draw(st.one_of(text, parts))})
-        for _ in range(draw(st.integers(0, 2))):
-            ids = [f"call_{calls + i}" for i in range(draw(st.integers(1, 3)))]
-            calls += len(ids)
-            tool_calls = [
-                {
-                    "id": i,
-                    "type": "function",
-                    "function": {
-                        "name": "read_file",
-                        "arguments": json.dumps({"path": "src/a.py"}),
-                    },
-                }
-                for i in ids
-            ]
-            content = draw(st.one_of(st.none(), short_text))
-            messages.append({"role": "assistant", "content": content, "tool_calls": tool_calls})
-            for call_id in ids:
-                tool_content = draw(st.one_of(text, parts))
-                messages.append({"role": "tool", "tool_call_id": call_id, "content": tool_content})
-        if draw(st.booleans()):
-            messages.append({"role": "system", "content": "Rappel : réponds en français."})
-        messages.append({"role": "assistant", "content": draw(text)})
-    if draw(st.booleans()):
-        messages.append({"role": "user", "content": draw(text)})
-    return messages
-
-
-def same(a: object, b: object) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def assert_valid(messages: list[dict], original: list[dict]) -> None:
-    originals = [json.dumps(m.get("tool_calls"), sort_keys=True) for m in original]
-    for index, message in enumerate(messages):
-        content = message.get("content")
-        assert content is None or isinstance(content, str | list)
-        for part in content if isinstance(content, list) else []:
-            assert isinstance(part, dict) and isinstance(part.get("type"), str)
-            if part["type"] == "text":
-                assert isinstance(part["text"], str)
-        if message.get("tool_calls"):
-            # ids untouched: the very same tool_calls list exists in the original
-            assert json.dumps(message["tool_calls"], sort_keys=True) in originals
-            ids = [c["id"] for c in message["tool_calls"]]
-            answers = []
-            for follower in messages[index + 1 :]:
-                if follower["role"] != "tool":
-                    break
-                answers.append(follower["tool_call_id"])
-            assert sorted(answers) == sorted(ids)  # any order, one answer per call
-        if message["role"] == "tool":
-            previous = index - 1
-            while messages[previous]["role"] == "tool":
-                previous -= 1
-            ids = [c["id"] for c in messages[previous].get("tool_calls") or []]
-            assert message["tool_call_id"] in ids
 
 
 def systems(messages: list[dict]) -> list[str]:
@@ -164,40 +75,6 @@ def test_rounds_digest_keeps_asks_errors_paths_identifiers() -> None:
     ):
         assert fact in summary
     assert len(summary) < len(region[2]["content"]) / 3
-
-
-@st.composite
-def agent_runs(draw: st.DrawFn) -> list[dict]:
-    """The shape of today's agents: one task, then many tool rounds (and stray feedback)."""
-    messages: list[dict] = [{"role": "system", "content": draw(text)}]
-    messages.append({"role": "user", "content": draw(text)})
-    calls = 0
-    for _ in range(draw(st.integers(0, 14))):
-        shape = draw(st.sampled_from(("tools", "tools", "tools", "plain", "feedback")))
-        if shape == "feedback":  # a format-error reply or "please continue"
-            messages.append({"role": "assistant", "content": draw(text)})
-            messages.append({"role": "user", "content": draw(text)})
-            continue
-        if shape == "plain":
-            messages.append({"role": "assistant", "content": draw(text)})
-            continue
-        ids = [f"call_{calls + i}" for i in range(draw(st.integers(1, 3)))]
-        calls += len(ids)
-        tool_calls = [
-            {"id": i, "type": "function", "function": {"name": "bash", "arguments": "{}"}}
-            for i in ids
-        ]
-        content = draw(st.one_of(st.none(), text))
-        messages.append({"role": "assistant", "content": content, "tool_calls": tool_calls})
-        for call_id in draw(st.permutations(ids)):
-            messages.append({"role": "tool", "tool_call_id": call_id, "content": draw(text)})
-    return messages
-
-
-def alternates(messages: list[dict]) -> bool:
-    """User and assistant turns alternate once tool and system messages are set aside."""
-    roles = [m["role"] for m in messages if m["role"] in ("user", "assistant")]
-    return all(a != b for a, b in itertools.pairwise(roles))
 
 
 @settings(max_examples=150, deadline=None)

@@ -11,10 +11,9 @@ import websockets
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import write_config
+from tests.support.chats import HELLO
+from tests.support.hub_configs import write_config
 from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
 async def _chat(

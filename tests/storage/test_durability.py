@@ -21,12 +21,13 @@ from anyio.abc import Process
 from hub.core.records import RequestRecord, request_from_json
 from hub.core.storage.journal import Journal, orphans, replay
 from hub.core.storage.store import Store
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.mcp_upstreams import PYTHON, ROOT, free_port, until
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.mcp_upstreams import PYTHON, ROOT
+from tests.support.polling import until
+from tests.support.ports import free_port
 from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
 @asynccontextmanager

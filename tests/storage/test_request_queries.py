@@ -9,7 +9,7 @@ from hub.core.redact import Redactor
 from hub.core.storage.bodies import BodyStore, CapturedBodies
 from hub.core.storage.queries import RequestFilter, RequestQueries
 from hub.core.storage.store import Store
-from tests.support.dashboard_browser import fake_record
+from tests.support.records import fake_record
 
 DAY = 86_400
 

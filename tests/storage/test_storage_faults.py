@@ -27,10 +27,9 @@ from hub.core.records import RequestRecord
 from hub.core.storage.journal import Journal
 from hub.core.storage.store import Store
 from hub.services.recording.row_writer import RowWriter, StorageUnavailable
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
 class FailingStore(Store):

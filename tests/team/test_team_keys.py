@@ -7,7 +7,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from tests.support.chats import HELLO
 
 
 async def test_rpm_and_budget_hold_across_replicas(two_replicas) -> None:

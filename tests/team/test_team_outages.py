@@ -10,8 +10,8 @@ import httpx2
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.support.engines import running_postgres, running_redis
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.replicas import team_config
 from tests.support.servers import serve
 

@@ -10,7 +10,7 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import ConfigError, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
 
 

@@ -12,8 +12,8 @@ import sys
 
 import httpx2
 
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.engines import free_port
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.ports import free_port
 from tests.support.replicas import team_config
 
 
