@@ -14,6 +14,7 @@ from playwright.async_api import Browser
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
+from tests.support.asgi import InProcess, in_process
 from tests.support.dashboard_browser import HAVE_CHROMIUM, chromium
 from tests.support.engines import missing_engines, running_postgres, running_redis
 from tests.support.fake_upstream import FakeUpstream
@@ -50,19 +51,43 @@ def hub_config(tmp_path: Path, upstream_url: str) -> HubConfig:
 
 
 @pytest.fixture
+async def asgi_hub(hub_config: HubConfig) -> AsyncIterator[InProcess]:
+    """The hub of ``hub_config`` started in-process: clients reach it with no socket."""
+    async with in_process(create_app(hub_config)) as hub:
+        yield hub
+
+
+@pytest.fixture
+async def asgi_http(asgi_hub: InProcess) -> AsyncIterator[httpx2.AsyncClient]:
+    """An httpx2 client of the in-process hub (``asgi_hub``)."""
+    async with asgi_hub.http() as client:
+        yield client
+
+
+@pytest.fixture
+async def asgi_openai(asgi_hub: InProcess) -> AsyncIterator[AsyncOpenAI]:
+    """The openai SDK on the in-process hub (``asgi_hub``)."""
+    async with asgi_hub.openai() as client:
+        yield client
+
+
+@pytest.fixture
 async def hub_url(hub_config: HubConfig) -> AsyncIterator[str]:
+    """The hub of ``hub_config`` served by uvicorn (the hub's protocol) on loopback."""
     async with serve(create_app(hub_config)) as url:
         yield url
 
 
 @pytest.fixture
 async def http(hub_url: str) -> AsyncIterator[httpx2.AsyncClient]:
+    """An httpx2 client of ``hub_url``, over the socket."""
     async with httpx2.AsyncClient(base_url=hub_url, timeout=10) as client:
         yield client
 
 
 @pytest.fixture
 async def openai_client(hub_url: str) -> AsyncIterator[AsyncOpenAI]:
+    """The openai SDK on ``hub_url``, over the socket."""
     async with AsyncOpenAI(base_url=hub_url, api_key="client-key", max_retries=0) as client:
         yield client
 
