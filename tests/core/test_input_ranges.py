@@ -58,7 +58,9 @@ async def test_ids_out_of_range_or_not_ascii_are_400(asgi_http: httpx2.AsyncClie
 async def test_session_header_out_of_range_is_400(asgi_http: httpx2.AsyncClient) -> None:
     body = {"model": "fake/echo", "messages": [{"role": "user", "content": "x"}]}
     for raw in (str(2**63).encode(), "²".encode("latin-1"), b"0", b"1_0"):
-        response = await asgi_http.post("/chat/completions", json=body, headers={"x-kimi-session": raw})
+        response = await asgi_http.post(
+            "/chat/completions", json=body, headers={"x-kimi-session": raw}
+        )
         assert response.status_code == 400, raw
         assert response.json()["error"]["code"] == "invalid_session_id"
 

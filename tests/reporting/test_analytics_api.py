@@ -1,21 +1,21 @@
-"""Analytics, journal search and the request inspector over REST (real hub, real SQLite)."""
+"""Analytics, journal search and the request inspector over REST (in-process hub, real SQLite)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx2
 import pytest
-from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
+from tests.support.asgi import InProcess, in_process
 from tests.support.chats import MASK_REF, history
 from tests.support.hub_configs import ADMIN, SAVINGS, UPSTREAM_SECRET, keyed_config, write_config
 from tests.support.records import fake_record
-from tests.support.servers import serve
 
 DAY = 86_400
 NOW = time.time()
@@ -44,10 +44,9 @@ async def _fill(app, count: int = 120) -> None:
 
 
 @pytest.fixture
-async def filled(hub_config):
-    app = create_app(hub_config)
-    async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=20) as http:
-        await _fill(app)
+async def filled(asgi_hub: InProcess) -> AsyncIterator[httpx2.AsyncClient]:
+    async with asgi_hub.http(timeout=20) as http:
+        await _fill(asgi_hub.app)
         yield http
 
 
@@ -167,8 +166,8 @@ async def test_inspector_shows_client_and_forwarded_bodies(
     config = load_config(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
-    async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
-        async with AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as sdk:
+    async with in_process(create_app(config)) as hub, hub.http() as http:
+        async with hub.openai("k") as sdk:
             sent = history(2)
             sent[-1] = {"role": "user", "content": f"ma clé est {UPSTREAM_SECRET}, corrige."}
             await sdk.chat.completions.create(model="fake/wide", messages=sent)
@@ -192,13 +191,13 @@ async def test_inspector_shows_client_and_forwarded_bodies(
 
 async def test_filter_and_inspect_by_virtual_key(tmp_path: Path, upstream_url: str) -> None:
     config = load_config(keyed_config(tmp_path, upstream_url), {"FAKE_UPSTREAM_KEY": "k"})
-    async with serve(create_app(config)) as url:
-        admin = httpx2.AsyncClient(base_url=url, headers={"authorization": f"Bearer {ADMIN}"})
+    async with in_process(create_app(config)) as hub:
+        admin = hub.http(headers={"authorization": f"Bearer {ADMIN}"})
         async with admin:
             created = (await admin.post("/api/keys", json={"name": "Alice"})).json()
-            async with AsyncOpenAI(base_url=url, api_key=created["secret"], max_retries=0) as sdk:
+            async with hub.openai(created["secret"]) as sdk:
                 await sdk.chat.completions.create(model="fake/echo", messages=history(0))
-            async with AsyncOpenAI(base_url=url, api_key=ADMIN, max_retries=0) as sdk:
+            async with hub.openai(ADMIN) as sdk:
                 await sdk.chat.completions.create(model="fake/echo", messages=history(0))
             found = (await admin.get("/api/requests", params={"key": created["id"]})).json()
             assert found["total"] == 1 and found["requests"][0]["key_id"] == created["id"]
