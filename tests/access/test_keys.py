@@ -1,4 +1,5 @@
-"""Virtual keys over real HTTP with the official openai SDK: issue, attribute, limit, revoke."""
+"""Virtual keys with the official openai SDK: issue, attribute, limit, revoke (in-process;
+the MCP client and the WebSocket over a socket)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.cli.main import main as cli_main
-from hub.config import load_config
+from hub.config import HubConfig, load_config
+from tests.support.asgi import in_process
 from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import ADMIN, COST, UPSTREAM_SECRET, keyed_config
@@ -31,9 +33,8 @@ from tests.support.servers import serve
 
 @dataclass
 class Hub:
-    url: str
     admin: httpx2.AsyncClient
-    config: Path
+    sdk: Callable[[str], AsyncOpenAI]
 
     async def key(self, **fields: object) -> tuple[str, dict]:
         response = await self.admin.post("/api/keys", json={"name": "test", **fields})
@@ -42,17 +43,29 @@ class Hub:
         return body.pop("secret"), body
 
     def client(self, secret: str) -> AsyncOpenAI:
-        return AsyncOpenAI(base_url=self.url, api_key=secret, max_retries=0)
+        return self.sdk(secret)
+
+
+ADMIN_HEADERS = {"authorization": f"Bearer {ADMIN}"}
+
+
+def _config(tmp_path: Path, upstream_url: str) -> HubConfig:
+    return load_config(keyed_config(tmp_path, upstream_url), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
 
 
 @pytest.fixture
 async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[Hub]:
-    path = keyed_config(tmp_path, upstream_url)
-    config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
-    async with serve(create_app(config)) as url:
-        headers = {"authorization": f"Bearer {ADMIN}"}
-        async with httpx2.AsyncClient(base_url=url, headers=headers, timeout=10) as admin:
-            yield Hub(url, admin, path)
+    """The admin-keyed hub, in-process."""
+    async with in_process(create_app(_config(tmp_path, upstream_url))) as app:
+        async with app.http(headers=ADMIN_HEADERS) as admin:
+            yield Hub(admin, app.openai)
+
+
+@pytest.fixture
+async def served_url(tmp_path: Path, upstream_url: str) -> AsyncIterator[str]:
+    """The admin-keyed hub on a socket, for a real MCP client."""
+    async with serve(create_app(_config(tmp_path, upstream_url))) as url:
+        yield url
 
 
 async def _files(folder: Path) -> list[Path]:
@@ -149,20 +162,18 @@ async def test_tiny_budget_holds_under_twenty_concurrent_requests(
 async def test_budget_counts_streams_when_they_end_and_survives_a_restart(
     tmp_path: Path, upstream_url: str
 ) -> None:
-    path = keyed_config(tmp_path, upstream_url)
-    config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
-    headers = {"authorization": f"Bearer {ADMIN}"}
-    async with serve(create_app(config)) as url:
-        async with httpx2.AsyncClient(base_url=url, headers=headers) as admin:
+    config = _config(tmp_path, upstream_url)
+    async with in_process(create_app(config)) as hub:
+        async with hub.http(headers=ADMIN_HEADERS) as admin:
             created = (await admin.post("/api/keys", json={"name": "s", "budget": COST})).json()
-        async with AsyncOpenAI(base_url=url, api_key=created["secret"], max_retries=0) as client:
+        async with hub.openai(created["secret"]) as client:
             stream = await client.chat.completions.create(
                 model="priced", messages=HELLO, stream=True
             )
             text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
             assert text
-    async with serve(create_app(config)) as url:  # spend is read back from the stored rows
-        async with AsyncOpenAI(base_url=url, api_key=created["secret"], max_retries=0) as client:
+    async with in_process(create_app(config)) as hub:  # spend is read back from the stored rows
+        async with hub.openai(created["secret"]) as client:
             with pytest.raises(openai.RateLimitError) as refused:
                 await _ask(client, "priced")
             assert refused.value.code == "budget_exceeded"
@@ -287,12 +298,19 @@ def test_cli_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "introuvable" in capsys.readouterr().err
 
 
-async def test_mcp_tool_patterns(hub: Hub) -> None:
+async def test_mcp_tool_patterns(served_url: str) -> None:
+    admin = httpx2.AsyncClient(base_url=served_url, headers=ADMIN_HEADERS)
+    hub = Hub(admin, lambda key: AsyncOpenAI(base_url=served_url, api_key=key, max_retries=0))
+    async with admin:
+        await _mcp_tool_patterns(hub, served_url)
+
+
+async def _mcp_tool_patterns(hub: Hub, url: str) -> None:
     secret, _ = await hub.key(name="Outils", tools=["tokens_*"])
     headers = {"authorization": f"Bearer {secret}"}
     async with (
         httpx2.AsyncClient(headers=headers) as authed,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=authed)) as client,
+        Client(streamable_http_client(f"{url}/mcp", http_client=authed)) as client,
     ):
         names = [tool.name for tool in (await client.list_tools()).tools]
         assert names and all(name.startswith("tokens_") for name in names)
@@ -305,7 +323,7 @@ async def test_mcp_tool_patterns(hub: Hub) -> None:
     free, _ = await hub.key(name="Tous outils")
     async with (
         httpx2.AsyncClient(headers={"authorization": f"Bearer {free}"}) as authed,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=authed)) as client,
+        Client(streamable_http_client(f"{url}/mcp", http_client=authed)) as client,
     ):
         assert "sessions_list" in [tool.name for tool in (await client.list_tools()).tools]
 
