@@ -10,10 +10,12 @@ from pathlib import Path
 import httpx2
 from mcp import Client
 from openai import AsyncOpenAI
+from starlette.applications import Starlette
 
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.features.savings.compaction import SUMMARY_MARKER
+from tests.support.asgi import in_process
 from tests.support.chats import MASK_REF, history
 from tests.support.fake_upstream import SUMMARY
 from tests.support.hub_configs import SAVINGS, UPSTREAM_SECRET, write_config
@@ -29,7 +31,9 @@ async def hub(
     compaction: bool = True,
     summariser: str | None = None,
     summarise: bool = True,
-) -> AsyncIterator[tuple[httpx2.AsyncClient, object]]:
+    socket: bool = False,
+) -> AsyncIterator[tuple[httpx2.AsyncClient, Starlette]]:
+    """The hub with these savings settings, in-process (on a socket for a real MCP client)."""
     line = f'summariser_model = "{summariser}"' if summariser else ""
     flags = {
         "masking": str(masking).lower(),
@@ -41,7 +45,11 @@ async def hub(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
     app = create_app(config)
-    async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=10) as client:
+    if socket:
+        async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=10) as client:
+            yield client, app
+        return
+    async with in_process(app) as running, running.http() as client:
         yield client, app
 
 
@@ -56,7 +64,7 @@ def summaries(fake) -> list[dict]:
 async def test_masked_request_reaches_upstream_and_original_comes_back(
     tmp_path, upstream_url, fake_upstream
 ) -> None:
-    async with hub(tmp_path, upstream_url, summarise=False) as (http, _):
+    async with hub(tmp_path, upstream_url, summarise=False, socket=True) as (http, _):
         sent = history(2)
         async with AsyncOpenAI(base_url=str(http.base_url), api_key="k", max_retries=0) as sdk:
             await sdk.chat.completions.create(model="fake/wide", messages=sent)
