@@ -246,14 +246,16 @@ async def test_protocol_versions(hub_url: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
-async def test_initialize_negotiates_older_versions(http: httpx2.AsyncClient, version: str) -> None:
+async def test_initialize_negotiates_older_versions(
+    asgi_http: httpx2.AsyncClient, version: str
+) -> None:
     body = {
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": version, "capabilities": {},
                    "clientInfo": {"name": "test", "version": "1"}},
     }  # fmt: skip
     headers = {"accept": "application/json, text/event-stream"}
-    response = await http.post("/mcp", json=body, headers=headers)
+    response = await asgi_http.post("/mcp", json=body, headers=headers)
     assert response.status_code == 200
     event = next(line for line in response.text.splitlines() if line.startswith("data:"))
     assert json.loads(event[5:])["result"]["protocolVersion"] == version

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.proxy.sse import usage_of
+from tests.support.asgi import in_process
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
-from tests.support.servers import serve
 
 MODELS = """
 [models."fake/cached"]
@@ -54,8 +53,8 @@ async def test_cached_tokens_are_stored_priced_and_shown(tmp_path, upstream_url)
     config = load_config(
         write_config(tmp_path, upstream_url, MODELS), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
-    async with serve(create_app(config)) as url:
-        async with AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as sdk:
+    async with in_process(create_app(config)) as hub, hub.http() as http:
+        async with hub.openai("k") as sdk:
             for model in ("fake/cached", "fake/cached-kimi", "fake/cached-deepseek"):
                 await sdk.chat.completions.create(model=model, messages=MESSAGES)
             stream = await sdk.chat.completions.create(
@@ -63,9 +62,8 @@ async def test_cached_tokens_are_stored_priced_and_shown(tmp_path, upstream_url)
             )
             async for _ in stream:
                 pass
-            http = sdk._client  # the SDK's own httpx client, same base URL
-            rows = (await http.get(f"{url}/api/export/json")).json()
-            stats = (await http.get(f"{url}/api/stats")).json()
+            rows = (await http.get("/api/export/json")).json()
+            stats = (await http.get("/api/stats")).json()
     by_model = {}
     for row in rows if isinstance(rows, list) else rows["requests"]:
         by_model.setdefault(row["model_key"], []).append(row)

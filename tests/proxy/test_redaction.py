@@ -2,16 +2,15 @@
 
 import json
 
-import httpx2
 import pytest
 
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.core.redact import REDACTED, Redactor
 from hub.proxy.upstream import provider_secrets
+from tests.support.asgi import in_process
 from tests.support.chats import HELLO
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
-from tests.support.servers import serve
 
 
 def test_redactor_replaces_every_secret_longest_first() -> None:
@@ -36,19 +35,19 @@ headers = { "X-Api-Key" = "hdr-secret-1", "OpenAI-Beta" = "assistants=v2" }
 
 
 @pytest.mark.parametrize("stream", [False, True])
-async def test_echoed_key_is_redacted_in_reply_rows_and_exports(http, fake_upstream, stream):
+async def test_echoed_key_is_redacted_in_reply_rows_and_exports(asgi_http, fake_upstream, stream):
     body = {"model": "fake/echo-key", "messages": HELLO, "stream": stream}
-    response = await http.post("/chat/completions", json=body)
+    response = await asgi_http.post("/chat/completions", json=body)
     assert fake_upstream.headers[-1]["authorization"] == f"Bearer {UPSTREAM_SECRET}"
     assert response.status_code == 400
     assert UPSTREAM_SECRET not in response.text
     assert response.json()["error"]["message"] == f"en-tête reçu : Bearer {REDACTED}"
-    exported = (await http.get("/api/export/json")).json()
+    exported = (await asgi_http.get("/api/export/json")).json()
     [row] = exported["requests"]
     assert row["status"] == "error" and REDACTED in row["error"]
     for path in ("/api/export/json", "/api/export/csv", "/api/stats", "/api/sessions"):
-        assert UPSTREAM_SECRET not in (await http.get(path)).text, path
-    metrics = await http.get(f"/api/sessions/{row['session_id']}/metrics")
+        assert UPSTREAM_SECRET not in (await asgi_http.get(path)).text, path
+    metrics = await asgi_http.get(f"/api/sessions/{row['session_id']}/metrics")
     assert UPSTREAM_SECRET not in metrics.text
 
 
@@ -66,8 +65,8 @@ async def test_summariser_error_text_is_redacted(tmp_path, upstream_url, fake_up
         {"role": "assistant", "content": "réponse " * 400},
         {"role": "user", "content": "deuxième question"},
     ]
-    async with serve(create_app(config)) as url:
-        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+    async with in_process(create_app(config)) as hub:
+        async with hub.http() as http:
             reply = await http.post(
                 "/chat/completions", json={"model": "fake/echo", "messages": history}
             )
