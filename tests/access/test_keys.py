@@ -28,6 +28,7 @@ from tests.support.asgi import in_process
 from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import ADMIN, COST, UPSTREAM_SECRET, keyed_config
+from tests.support.json_values import Json, JsonObject
 from tests.support.servers import serve
 
 
@@ -36,7 +37,7 @@ class Hub:
     admin: httpx2.AsyncClient
     sdk: Callable[[str], AsyncOpenAI]
 
-    async def key(self, **fields: object) -> tuple[str, dict]:
+    async def key(self, **fields: object) -> tuple[str, JsonObject]:
         response = await self.admin.post("/api/keys", json={"name": "test", **fields})
         assert response.status_code == 201, response.text
         body = response.json()
@@ -72,7 +73,7 @@ async def _files(folder: Path) -> list[Path]:
     return [Path(p) async for p in anyio.Path(folder).glob("hub.db*")]
 
 
-async def _ask(client: AsyncOpenAI, model: str = "fake/echo", **extra: object) -> str:
+async def _ask(client: AsyncOpenAI, model: str = "fake/echo", **extra: Json) -> str:
     reply = await client.chat.completions.create(model=model, messages=HELLO, **extra)
     return reply.choices[0].message.content or ""
 
@@ -264,7 +265,9 @@ async def test_update_changes_limits(hub: Hub) -> None:
         ("GET", "/api/keys/nope", None, 404),
     ],
 )
-async def test_hostile_key_requests(hub: Hub, method: str, path: str, body, status: int) -> None:
+async def test_hostile_key_requests(
+    hub: Hub, method: str, path: str, body: Json, status: int
+) -> None:
     response = await hub.admin.request(method, path, json=body)
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx2
 import openai
 import pytest
 from openai import AsyncOpenAI
@@ -20,7 +21,9 @@ from hub.core.records import RequestRecord
 from hub.services.chat.failure_log import failure_line
 from tests.support.asgi import InProcess, in_process
 from tests.support.chats import HELLO
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import write_config
+from tests.support.json_values import JsonObject
 
 
 @pytest.fixture
@@ -32,7 +35,9 @@ async def keyless_hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[InProc
         yield hub
 
 
-async def test_start_without_provider_key(keyless_hub: InProcess, fake_upstream) -> None:
+async def test_start_without_provider_key(
+    keyless_hub: InProcess, fake_upstream: FakeUpstream
+) -> None:
     async with keyless_hub.http() as http:
         health = (await http.get("/health")).json()
         assert health["status"] == "opérationnel"
@@ -59,7 +64,9 @@ async def test_start_without_provider_key(keyless_hub: InProcess, fake_upstream)
     assert len(fake_upstream.received) == 1  # only the keyed provider was called
 
 
-def test_start_up_warning_is_french(tmp_path: Path, upstream_url: str, caplog) -> None:
+def test_start_up_warning_is_french(
+    tmp_path: Path, upstream_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     config = load_config(write_config(tmp_path, upstream_url), {})
 
     async def run() -> None:
@@ -108,7 +115,13 @@ def _one(**message: object) -> dict[str, object]:
         (_body(messages=[{"role": "user", "content": "x" * 10}, 7]), "messages[1]", "objet"),
     ],
 )
-async def test_precise_french_validation(asgi_http, fake_upstream, body, param, fragment) -> None:
+async def test_precise_french_validation(
+    asgi_http: httpx2.AsyncClient,
+    fake_upstream: FakeUpstream,
+    body: JsonObject,
+    param: str,
+    fragment: str,
+) -> None:
     response = await asgi_http.post("/chat/completions", json=body)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -117,7 +130,9 @@ async def test_precise_french_validation(asgi_http, fake_upstream, body, param, 
     assert fake_upstream.received == []
 
 
-async def test_valid_fields_and_unknown_fields_pass_through(asgi_http, fake_upstream) -> None:
+async def test_valid_fields_and_unknown_fields_pass_through(
+    asgi_http: httpx2.AsyncClient, fake_upstream: FakeUpstream
+) -> None:
     body = _body(
         temperature=0, top_p=1, n=1, max_tokens=5, stop=["\n"], seed=4, x_custom={"a": 1},
         messages=[
@@ -133,7 +148,7 @@ async def test_valid_fields_and_unknown_fields_pass_through(asgi_http, fake_upst
     assert sent["seed"] == 4 and sent["x_custom"] == {"a": 1} and sent["temperature"] == 0
 
 
-async def test_models_retrieve(asgi_openai: AsyncOpenAI, asgi_http) -> None:
+async def test_models_retrieve(asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient) -> None:
     model = await asgi_openai.models.retrieve("fake/echo")
     assert model.id == "fake/echo" and model.owned_by == "fake"
     assert (await asgi_openai.models.retrieve("small")).id == "small"
@@ -163,7 +178,9 @@ def test_failure_line_names_request_and_reason() -> None:
     assert failure_line(replace(row, status="cancelled")) is None
 
 
-async def test_upstream_failure_is_one_log_line(tmp_path: Path, caplog) -> None:
+async def test_upstream_failure_is_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"

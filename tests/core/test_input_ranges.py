@@ -6,6 +6,7 @@ import httpx2
 import pytest
 
 from hub.core.ids import ascii_int
+from tests.support.fake_upstream import FakeUpstream
 
 JSON_TYPE = {"content-type": "application/json"}
 HUGE = [str(2**63), str(2**64), "9" * 40, "²", "٣", "١٢", "1_0", "%2B7", "-1", "0", "1e3", "0x10"]
@@ -59,7 +60,7 @@ async def test_session_header_out_of_range_is_400(asgi_http: httpx2.AsyncClient)
     body = {"model": "fake/echo", "messages": [{"role": "user", "content": "x"}]}
     for raw in (str(2**63).encode(), "²".encode("latin-1"), b"0", b"1_0"):
         response = await asgi_http.post(
-            "/chat/completions", json=body, headers={"x-kimi-session": raw}
+            "/chat/completions", json=body, headers={b"x-kimi-session": raw}
         )
         assert response.status_code == 400, raw
         assert response.json()["error"]["code"] == "invalid_session_id"
@@ -70,7 +71,7 @@ LONE = ["\\ud800", "\\udfff", "a\\ud83d", "\\ude00b"]
 
 @pytest.mark.parametrize("escape", LONE)
 async def test_lone_surrogates_anywhere_are_400(
-    asgi_http: httpx2.AsyncClient, fake_upstream, escape: str
+    asgi_http: httpx2.AsyncClient, fake_upstream: FakeUpstream, escape: str
 ) -> None:
     session = (await asgi_http.post("/api/sessions", json={})).json()["id"]
     bodies = [

@@ -112,13 +112,15 @@ async def _fill(hub: RestartableHub) -> None:
 
 
 async def chart_labels(page: Page, canvas: str) -> list[str]:
-    return await page.evaluate(f"() => Chart.getChart('{canvas}').data.labels")
+    labels: list[str] = await page.evaluate(f"() => Chart.getChart('{canvas}').data.labels")
+    return labels
 
 
 async def chart_total(page: Page, canvas: str, dataset: int) -> int:
-    return await page.evaluate(
+    total: int = await page.evaluate(
         f"() => Chart.getChart('{canvas}').data.datasets[{dataset}].data.reduce((a, b) => a + b, 0)"
     )
+    return total
 
 
 async def test_filters_and_date_ranges_change_charts_and_journal(

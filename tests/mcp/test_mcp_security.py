@@ -36,7 +36,9 @@ INIT = {
         ({}, 200),
     ],
 )
-async def test_host_and_origin(http: httpx2.AsyncClient, headers: dict[str, str], status: int):
+async def test_host_and_origin(
+    http: httpx2.AsyncClient, headers: dict[str, str], status: int
+) -> None:
     response = await http.post("/mcp", json=INIT, headers={**ACCEPT, **headers})
     assert response.status_code == status
 

@@ -190,11 +190,11 @@ async def test_server_everything_stdio_through_registry() -> None:
         assert result.content[0].text == "Echo: bonjour"  # type: ignore[union-attr]
         steps: list[float] = []
 
-        async def progress(value: float, total: float | None, message: str | None) -> None:
-            steps.append(value)
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            steps.append(progress)
 
         result = await hub.call_tool(
-            "everything__trigger-long-running-operation", {"duration": 0.3, "steps": 3}, progress
+            "everything__trigger-long-running-operation", {"duration": 0.3, "steps": 3}, on_progress
         )
         assert not result.is_error
         assert steps == [1, 2, 3]

@@ -7,12 +7,12 @@ import itertools
 import json
 import os
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 import mcp_types as types
 from mcp.client import Client
+from mcp.client.session import IncomingMessage, MessageHandlerFnT
 
 from hub.api.app import create_app
 from hub.config import McpServerConfig, load_config
@@ -138,8 +138,8 @@ discovery = "search"
     notes: list[str] = []
     search_notes: list[str] = []
 
-    def recorder(into: list[str]) -> Callable[[object], Awaitable[None]]:
-        async def on_message(message: object) -> None:
+    def recorder(into: list[str]) -> MessageHandlerFnT:
+        async def on_message(message: IncomingMessage) -> None:
             if isinstance(message, types.ToolListChangedNotification):
                 into.append("tools")
             elif isinstance(message, types.ServerNotification):
@@ -168,4 +168,4 @@ discovery = "search"
             found = await searching.call_tool("tool_search", {"query": "ajouté"})
     assert notes == ["tools"]  # tools only: prompts and resources did not change
     assert search_notes == ["tools"]  # search mode: the catalogue changed, once
-    assert found.structured_content["results"][0]["name"] == "dyn__extra"  # type: ignore[index]
+    assert found.structured_content["results"][0]["name"] == "dyn__extra"

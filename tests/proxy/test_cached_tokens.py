@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hub.api.app import create_app
@@ -9,6 +11,7 @@ from hub.config import load_config
 from hub.proxy.sse import usage_of
 from tests.support.asgi import in_process
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.json_values import Json, JsonObject
 
 MODELS = """
 [models."fake/cached"]
@@ -29,7 +32,9 @@ model = "cached-deepseek"
 input_price = 2.0
 cached_input_price = 0.2
 """
-MESSAGES = [{"role": "user", "content": "Bonjour, explique les caches de prompt. " * 20}]
+MESSAGES: list[Json] = [
+    {"role": "user", "content": "Bonjour, explique les caches de prompt. " * 20}
+]
 
 
 @pytest.mark.parametrize(
@@ -44,12 +49,12 @@ MESSAGES = [{"role": "user", "content": "Bonjour, explique les caches de prompt.
         ({}, 0),
     ],
 )
-def test_cached_tokens_under_every_name(usage: dict, cached: int) -> None:
+def test_cached_tokens_under_every_name(usage: JsonObject, cached: int) -> None:
     found = usage_of({"usage": {"prompt_tokens": 10, "completion_tokens": 1, **usage}})
     assert found is not None and found.cached_tokens == cached
 
 
-async def test_cached_tokens_are_stored_priced_and_shown(tmp_path, upstream_url) -> None:
+async def test_cached_tokens_are_stored_priced_and_shown(tmp_path: Path, upstream_url: str) -> None:
     config = load_config(
         write_config(tmp_path, upstream_url, MODELS), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
@@ -64,7 +69,7 @@ async def test_cached_tokens_are_stored_priced_and_shown(tmp_path, upstream_url)
                 pass
             rows = (await http.get("/api/export/json")).json()
             stats = (await http.get("/api/stats")).json()
-    by_model = {}
+    by_model: dict[str, list[Json]] = {}
     for row in rows if isinstance(rows, list) else rows["requests"]:
         by_model.setdefault(row["model_key"], []).append(row)
     for model, price in (

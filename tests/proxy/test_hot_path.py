@@ -1,5 +1,7 @@
 """The hot path's contracts: estimated usage when the upstream sends none, total deadline."""
 
+from pathlib import Path
+
 import httpx2
 from openai import AsyncOpenAI
 
@@ -9,10 +11,12 @@ from tests.support.asgi import in_process
 from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.json_values import Json
 
 
-async def _rows(http: httpx2.AsyncClient) -> list[dict]:
-    return (await http.get("/api/export/json")).json()["requests"]
+async def _rows(http: httpx2.AsyncClient) -> list[Json]:
+    rows: list[Json] = (await http.get("/api/export/json")).json()["requests"]
+    return rows
 
 
 async def test_include_usage_without_upstream_usage_gets_the_hub_estimate(
@@ -25,7 +29,7 @@ async def test_include_usage_without_upstream_usage_gets_the_hub_estimate(
     chunks = [chunk async for chunk in stream]
     final = chunks[-1]
     assert final.choices == [] and final.usage is not None
-    assert final.model_extra["x_kimi_usage"] == "estimated"
+    assert (final.model_extra or {})["x_kimi_usage"] == "estimated"
     [row] = await _rows(asgi_http)
     assert row["usage_source"] == "estimated"
     assert (final.usage.prompt_tokens, final.usage.completion_tokens) == (
@@ -50,7 +54,9 @@ async def test_upstream_usage_is_relayed_not_estimated(asgi_openai: AsyncOpenAI)
     assert final.usage is not None and "x_kimi_usage" not in (final.model_extra or {})
 
 
-async def test_non_stream_total_deadline_is_504_and_recorded(tmp_path, upstream_url) -> None:
+async def test_non_stream_total_deadline_is_504_and_recorded(
+    tmp_path: Path, upstream_url: str
+) -> None:
     extra = "total_timeout = 0.5\n"
     path = write_config(tmp_path, upstream_url)
     path.write_text(path.read_text().replace("[retry]\n", "[retry]\n" + extra, 1))

@@ -5,32 +5,35 @@ import json
 import httpx2
 from openai import AsyncOpenAI
 
+from hub.config import HubConfig
 from tests.support.chats import HELLO
-from tests.support.fake_upstream import REPLY
+from tests.support.fake_upstream import REPLY, FakeUpstream
 from tests.support.hub_configs import UPSTREAM_SECRET
+from tests.support.json_values import Json
 
 
-async def _requests(http: httpx2.AsyncClient) -> list[dict]:
+async def _requests(http: httpx2.AsyncClient) -> list[Json]:
     session = (await http.get("/api/stats")).json()["active_session"]
     metrics = await http.get(f"/api/sessions/{session['id']}/metrics")
-    return metrics.json()["requests"]
+    rows: list[Json] = metrics.json()["requests"]
+    return rows
 
 
 async def test_models_lists_config_keys_with_context(asgi_openai: AsyncOpenAI) -> None:
     models = await asgi_openai.models.list()
     ids = {m.id: m for m in models.data}
     assert set(ids) == {"fake/echo", "other/echo", "small"}
-    assert ids["fake/echo"].model_extra["max_context"] == 1000
+    assert (ids["fake/echo"].model_extra or {})["max_context"] == 1000
 
 
 async def test_non_stream_uses_upstream_usage_and_prices(
-    asgi_openai, asgi_http, fake_upstream
+    asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient, fake_upstream: FakeUpstream
 ) -> None:
     reply = await asgi_openai.chat.completions.create(model="fake/echo", messages=HELLO)
     assert reply.choices[0].message.content == REPLY
     [row] = await _requests(asgi_http)
     assert row["usage_source"] == "upstream"
-    assert row["prompt_tokens"] == reply.usage.prompt_tokens
+    assert reply.usage is not None and row["prompt_tokens"] == reply.usage.prompt_tokens
     assert row["completion_tokens"] == 9
     assert row["status"] == "ok" and row["http_status"] == 200
     assert row["prompt_estimate"] == 3 + 1 + 1 + 3  # "Bonjour" is one token
@@ -39,7 +42,9 @@ async def test_non_stream_uses_upstream_usage_and_prices(
     assert row["ttfb_ms"] is not None and row["total_ms"] >= row["ttfb_ms"]
 
 
-async def test_missing_usage_is_estimated_with_tiktoken(asgi_openai, asgi_http, hub_config) -> None:
+async def test_missing_usage_is_estimated_with_tiktoken(
+    asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient, hub_config: HubConfig
+) -> None:
     await asgi_openai.chat.completions.create(model="fake/no-usage", messages=HELLO)
     [row] = await _requests(asgi_http)
     assert row["usage_source"] == "estimated"
@@ -48,7 +53,7 @@ async def test_missing_usage_is_estimated_with_tiktoken(asgi_openai, asgi_http, 
 
 
 async def test_stream_relays_events_and_hides_injected_usage(
-    asgi_openai, asgi_http, fake_upstream
+    asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient, fake_upstream: FakeUpstream
 ) -> None:
     stream = await asgi_openai.chat.completions.create(
         model="fake/echo", messages=HELLO, stream=True
@@ -62,7 +67,9 @@ async def test_stream_relays_events_and_hides_injected_usage(
     assert row["completion_tokens"] == 9
 
 
-async def test_stream_keeps_usage_when_client_asked(asgi_openai, asgi_http) -> None:
+async def test_stream_keeps_usage_when_client_asked(
+    asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient
+) -> None:
     stream = await asgi_openai.chat.completions.create(
         model="fake/echo", messages=HELLO, stream=True, stream_options={"include_usage": True}
     )
@@ -70,7 +77,9 @@ async def test_stream_keeps_usage_when_client_asked(asgi_openai, asgi_http) -> N
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 9
 
 
-async def test_stream_without_upstream_usage_is_estimated(asgi_openai, asgi_http) -> None:
+async def test_stream_without_upstream_usage_is_estimated(
+    asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient
+) -> None:
     stream = await asgi_openai.chat.completions.create(
         model="fake/no-usage", messages=HELLO, stream=True
     )
@@ -80,13 +89,15 @@ async def test_stream_without_upstream_usage_is_estimated(asgi_openai, asgi_http
     assert row["completion_tokens"] > 0 and text == REPLY
 
 
-async def test_tools_and_multipart_pass_through_untouched(asgi_openai, fake_upstream) -> None:
+async def test_tools_and_multipart_pass_through_untouched(
+    asgi_openai: AsyncOpenAI, fake_upstream: FakeUpstream
+) -> None:
     schema = {"type": "object", "properties": {"p": {"type": "string"}}}
-    tools = [{"type": "function", "function": {"name": "lire", "parameters": schema}}]
+    tools: list[Json] = [{"type": "function", "function": {"name": "lire", "parameters": schema}}]
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
     call = {"id": "call_1", "type": "function",
             "function": {"name": "lire", "arguments": '{"p": "a"}'}}  # fmt: skip
-    messages = [
+    messages: list[Json] = [
         {"role": "user", "content": [{"type": "text", "text": "Décris"}, image]},
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "call_1", "content": "contenu"},
@@ -99,14 +110,18 @@ async def test_tools_and_multipart_pass_through_untouched(asgi_openai, fake_upst
     assert sent["tool_choice"] == "auto" and sent["temperature"] == 0.2
 
 
-async def test_client_authorization_is_not_forwarded(asgi_openai, fake_upstream) -> None:
+async def test_client_authorization_is_not_forwarded(
+    asgi_openai: AsyncOpenAI, fake_upstream: FakeUpstream
+) -> None:
     await asgi_openai.chat.completions.create(model="fake/echo", messages=HELLO)
     assert fake_upstream.headers[0]["authorization"] == f"Bearer {UPSTREAM_SECRET}"
     await asgi_openai.chat.completions.create(model="other/echo", messages=HELLO)
     assert "authorization" not in fake_upstream.headers[1]
 
 
-async def test_secrets_never_appear_in_api_or_exports(asgi_openai, asgi_http) -> None:
+async def test_secrets_never_appear_in_api_or_exports(
+    asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient
+) -> None:
     await asgi_openai.chat.completions.create(model="fake/echo", messages=HELLO)
     for path in (
         "/api/stats",
@@ -120,7 +135,7 @@ async def test_secrets_never_appear_in_api_or_exports(asgi_openai, asgi_http) ->
         assert UPSTREAM_SECRET not in body, path
 
 
-async def test_raw_stream_events_arrive_byte_for_byte(asgi_http) -> None:
+async def test_raw_stream_events_arrive_byte_for_byte(asgi_http: httpx2.AsyncClient) -> None:
     body = {"model": "fake/echo", "messages": HELLO, "stream": True,
             "stream_options": {"include_usage": True}}  # fmt: skip
     async with asgi_http.stream("POST", "/chat/completions", json=body) as response:

@@ -1,7 +1,9 @@
 """Configured secrets never leave the hub, even when an upstream echoes them back."""
 
 import json
+from pathlib import Path
 
+import httpx2
 import pytest
 
 from hub.api.app import create_app
@@ -10,6 +12,7 @@ from hub.core.redact import REDACTED, Redactor
 from hub.proxy.upstream import provider_secrets
 from tests.support.asgi import in_process
 from tests.support.chats import HELLO
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 
 
@@ -20,7 +23,7 @@ def test_redactor_replaces_every_secret_longest_first() -> None:
     assert Redactor([]).text("rien à masquer") == "rien à masquer"
 
 
-def test_provider_secrets_take_keys_and_secret_headers(tmp_path) -> None:
+def test_provider_secrets_take_keys_and_secret_headers(tmp_path: Path) -> None:
     extra = """
 [providers.headers]
 base_url = "http://127.0.0.1:1/v1"
@@ -35,7 +38,9 @@ headers = { "X-Api-Key" = "hdr-secret-1", "OpenAI-Beta" = "assistants=v2" }
 
 
 @pytest.mark.parametrize("stream", [False, True])
-async def test_echoed_key_is_redacted_in_reply_rows_and_exports(asgi_http, fake_upstream, stream):
+async def test_echoed_key_is_redacted_in_reply_rows_and_exports(
+    asgi_http: httpx2.AsyncClient, fake_upstream: FakeUpstream, stream: bool
+) -> None:
     body = {"model": "fake/echo-key", "messages": HELLO, "stream": stream}
     response = await asgi_http.post("/chat/completions", json=body)
     assert fake_upstream.headers[-1]["authorization"] == f"Bearer {UPSTREAM_SECRET}"
@@ -51,7 +56,9 @@ async def test_echoed_key_is_redacted_in_reply_rows_and_exports(asgi_http, fake_
     assert UPSTREAM_SECRET not in metrics.text
 
 
-async def test_summariser_error_text_is_redacted(tmp_path, upstream_url, fake_upstream) -> None:
+async def test_summariser_error_text_is_redacted(
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
+) -> None:
     """A summariser that echoes the key: the compaction event's reason stays clean."""
     extra = '\n[savings]\nsummariser_model = "fake/echo-key"\n'
     extra += "keep_recent_rounds = 1\nrewrite_batch_rounds = 1\n"
@@ -103,7 +110,7 @@ def test_redactor_sees_escaped_and_base64_forms() -> None:
     ],
 )
 async def test_every_echoed_form_is_redacted_for_client_store_and_ws(
-    http, hub_url, model, stream, status
+    http: httpx2.AsyncClient, hub_url: str, model: str, stream: bool, status: int
 ) -> None:
     """Issue #10 finding 6: what the client decodes, the row, the exports and /ws."""
     import base64

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from starlette.applications import Starlette
 
 from hub.api.app import create_app
 from hub.config import load_config
@@ -25,7 +26,7 @@ def _day(offset_days: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(NOW - offset_days * DAY))
 
 
-async def _fill(app, count: int = 120) -> None:
+async def _fill(app: Starlette, count: int = 120) -> None:
     state = app.state.hub
     session = await state.sessions.create("Analyse", activate=True)
     other = await state.sessions.create("Autre", activate=False)
@@ -50,7 +51,7 @@ async def filled(asgi_hub: InProcess) -> AsyncIterator[httpx2.AsyncClient]:
         yield http
 
 
-async def test_analytics_per_day_model_provider_latency(filled) -> None:
+async def test_analytics_per_day_model_provider_latency(filled: httpx2.AsyncClient) -> None:
     data = (await filled.get("/api/analytics", params={"tz": 0})).json()
     assert data["totals"]["requests"] == 120
     assert data["totals"]["errors"] == 12 and data["totals"]["error_rate"] == 0.1
@@ -66,10 +67,10 @@ async def test_analytics_per_day_model_provider_latency(filled) -> None:
     assert data["latency_ms"]["ttfb"]["p50"] is not None
 
 
-async def test_range_and_filters_change_the_figures(filled) -> None:
+async def test_range_and_filters_change_the_figures(filled: httpx2.AsyncClient) -> None:
     today = (await filled.get("/api/analytics", params={"from": _day(0), "to": _day(0)})).json()
     assert today["totals"]["requests"] == 20 and len(today["days"]) == 1
-    two = {"from": _day(1), "to": _day(0), "tz": 0}
+    two: dict[str, str | int] = {"from": _day(1), "to": _day(0), "tz": 0}
     assert (await filled.get("/api/analytics", params=two)).json()["totals"]["requests"] == 40
     iso = {"from": f"{_day(1)}T00:00:00", "to": f"{_day(0)}T00:00:00+00:00"}  # as exports
     assert (await filled.get("/api/analytics", params=iso)).json()["totals"]["requests"] == 20
@@ -82,7 +83,7 @@ async def test_range_and_filters_change_the_figures(filled) -> None:
     assert empty["latency_ms"]["total"] == {"p50": None, "p90": None, "p99": None}
 
 
-async def test_search_pages_with_keyset_cursor_and_total(filled) -> None:
+async def test_search_pages_with_keyset_cursor_and_total(filled: httpx2.AsyncClient) -> None:
     seen: list[int] = []
     before = None
     while True:
@@ -130,7 +131,9 @@ async def test_search_pages_with_keyset_cursor_and_total(filled) -> None:
         ({"model": "m" * 300}, "model"),
     ],
 )
-async def test_bad_filters_are_french_400(filled, params, param) -> None:
+async def test_bad_filters_are_french_400(
+    filled: httpx2.AsyncClient, params: dict[str, str], param: str | None
+) -> None:
     for path in ("/api/requests", "/api/analytics"):
         if path == "/api/analytics" and set(params) & {"limit", "before"}:
             continue
@@ -142,7 +145,7 @@ async def test_bad_filters_are_french_400(filled, params, param) -> None:
         assert "invalide" in error["message"]
 
 
-async def test_inspector_without_bodies(filled) -> None:
+async def test_inspector_without_bodies(filled: httpx2.AsyncClient) -> None:
     row = (await filled.get("/api/requests", params={"limit": 1})).json()["requests"][0]
     data = (await filled.get(f"/api/requests/{row['id']}")).json()
     assert data["request"] == row and data["session"]["name"] in ("Analyse", "Autre")

@@ -66,7 +66,7 @@ async def test_metrics_match_stored_rows(hub: InProcess) -> None:
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")
     samples = _samples(scraped.text)
-    counted = Counter()
+    counted: Counter[tuple[str, str, str]] = Counter()
     for labels, value in samples["kimi_requests_total"]:
         counted[(labels["model"], labels["key"], labels["status"])] += int(value)
     stored = Counter((r["model_key"], r["key_id"] or "aucune", r["status"]) for r in rows)
@@ -93,7 +93,9 @@ async def test_metrics_match_stored_rows(hub: InProcess) -> None:
     )
     remaining = samples["kimi_key_budget_remaining"]
     alice_cost = sum(r["cost"] for r in rows if r["key_id"] == key["id"])
-    assert remaining == [({"key": key["id"], "name": "Alice"}, pytest.approx(1.0 - alice_cost))]
+    [(labels, value)] = remaining
+    assert labels == {"key": key["id"], "name": "Alice"}
+    assert value == pytest.approx(1.0 - alice_cost)
     assert key["secret"] not in scraped.text
 
 

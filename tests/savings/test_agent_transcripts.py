@@ -31,7 +31,7 @@ def counter() -> TokenCounter:
     return TokenCounter(load_encoding())
 
 
-async def test_every_transcript_fits_and_stays_valid(counter) -> None:
+async def test_every_transcript_fits_and_stays_valid(counter: TokenCounter) -> None:
     if not folder().is_dir():
         pytest.skip(
             f"transcripts absents : {folder()} (KIMI_AGENT_TRANSCRIPTS pour un autre dossier)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 from hypothesis import event, given, settings
@@ -22,6 +23,7 @@ from hub.features.savings.state import History
 from hub.features.savings.summariser import rounds_digest
 from tests.support.chat_checks import alternates, assert_valid
 from tests.support.chat_strategies import LINES, agent_runs, conversations
+from tests.support.json_values import Json
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +31,15 @@ def counter() -> TokenCounter:
     return TokenCounter(load_encoding())
 
 
-def systems(messages: list[dict]) -> list[str]:
+def roles(messages: list[Json]) -> list[str]:
+    return [m["role"] for m in messages]
+
+
+def systems(messages: list[Json]) -> list[str]:
     return [json.dumps(m) for m in messages if m["role"] == "system"]
 
 
-def test_placeholder_is_french_and_keeps_the_error(counter) -> None:
+def test_placeholder_is_french_and_keeps_the_error(counter: TokenCounter) -> None:
     trace = "\n".join(["Traceback (most recent call last):", *LINES[1:2] * 30, LINES[2]])
     text = placeholder(trace, "trace d'erreur", 999, mask_hash(trace))
     assert "Contenu masqué" in text and "KeyError: 'invoice_id'" in text
@@ -42,7 +48,7 @@ def test_placeholder_is_french_and_keeps_the_error(counter) -> None:
 
 
 def test_rounds_digest_keeps_asks_errors_paths_identifiers() -> None:
-    region = [
+    region: list[Json] = [
         {"role": "user", "content": "Corrige `compute_tax_total` : les remises négatives cassent."},
         {
             "role": "assistant",
@@ -79,7 +85,9 @@ def test_rounds_digest_keeps_asks_errors_paths_identifiers() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(run=st.one_of(agent_runs(), conversations()), data=st.data(), batch=st.integers(1, 4))
-def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
+def test_round_rewrites_stay_valid(
+    counter: TokenCounter, run: list[Json], data: st.DataObject, batch: int
+) -> None:
     history = History()
     history.sync(run, counter)
     layout = Layout(run, history, counter, batch=batch, min_tokens=20, memo={})
@@ -95,7 +103,7 @@ def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
     assert_valid(out, run)
     event(f"résumé : {summarised > 0}")
     if summarised:
-        summary = out[head]
+        summary: Json = out[head]
         assert summary["content"].startswith(SUMMARY_MARKER)
         if alternates(run):
             assert alternates(out)
@@ -104,7 +112,7 @@ def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
 
 def test_summary_grows_by_appending() -> None:
     counter = TokenCounter(load_encoding())
-    run: list[dict] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
+    run: list[Json] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
     for i in range(30):
         call = {"id": f"c{i}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
         run += [
@@ -116,13 +124,15 @@ def test_summary_grows_by_appending() -> None:
     layout = Layout(run, history, counter, batch=10, min_tokens=20, memo={})
     first, _ = layout.build(Levels(10, 10))
     second, _ = layout.build(Levels(20, 20))
-    assert second[2]["content"].startswith(first[2]["content"])
+    earlier: Json = first[2]
+    later: Json = second[2]
+    assert later["content"].startswith(earlier["content"])
 
 
 REFERENCE = re.compile(r"\[Contenu masqué par Kimi Proxy Hub .*mask:([0-9a-f]{32}) ", re.S)
 
 
-def unmask(messages: list[dict], originals: Mapping[str, str]) -> list[dict]:
+def unmask(messages: list[Json], originals: Mapping[str, str]) -> list[Json]:
     """Placeholders replaced by the originals their ``mask:<hash>`` reference names."""
 
     def back(text: object) -> object:
@@ -138,7 +148,7 @@ def unmask(messages: list[dict], originals: Mapping[str, str]) -> list[dict]:
     return out
 
 
-def masked_layout(run: list[dict], counter: TokenCounter, min_tokens: int) -> Layout:
+def masked_layout(run: list[Json], counter: TokenCounter, min_tokens: int) -> Layout:
     history = History()
     history.sync(run, counter)
     return Layout(run, history, counter, batch=1, min_tokens=min_tokens, memo={})
@@ -150,12 +160,14 @@ def masked_layout(run: list[dict], counter: TokenCounter, min_tokens: int) -> La
     data=st.data(),
     min_tokens=st.integers(20, 200),
 )
-def test_masking_is_reversible_stable_and_spares_the_tail(counter, run, data, min_tokens) -> None:
+def test_masking_is_reversible_stable_and_spares_the_tail(
+    counter: TokenCounter, run: list[Json], data: st.DataObject, min_tokens: int
+) -> None:
     layout = masked_layout(run, counter, min_tokens)
     masked = data.draw(st.integers(0, max(layout.rounds - 1, 0)))
     out, originals = layout.build(Levels(0, masked))
     kept = layout.start(masked)
-    assert [m["role"] for m in out] == [m["role"] for m in run]
+    assert roles(out) == roles(run)
     assert out[kept:] == run[kept:]  # the newest rounds go as sent
     assert systems(out) == systems(run)
     assert_valid(out, run)
@@ -172,8 +184,10 @@ def test_masking_is_reversible_stable_and_spares_the_tail(counter, run, data, mi
     assert json.dumps(further[:kept]) == json.dumps(out[:kept])
 
 
-async def test_masked_originals_come_back_from_the_mask_store(counter, tmp_path) -> None:
-    run: list[dict] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
+async def test_masked_originals_come_back_from_the_mask_store(
+    counter: TokenCounter, tmp_path: Path
+) -> None:
+    run: list[Json] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
     for i in range(4):
         call = {"id": f"c{i}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
         output = "\n".join([*LINES, f"ligne {i} 🙂"] * 20)
@@ -187,5 +201,9 @@ async def test_masked_originals_come_back_from_the_mask_store(counter, tmp_path)
     async with await Store.open(tmp_path / "hub.db") as store:
         masks = MaskStore(store, retention=100)
         await masks.put([(m.hash, m.text, m.tokens) for m in originals])
-        fetched = {m.hash: await masks.get(m.hash) for m in originals}
+        fetched: dict[str, str] = {}
+        for item in originals:
+            text = await masks.get(item.hash)
+            assert text is not None, item.hash
+            fetched[item.hash] = text
     assert unmask(out, fetched) == run

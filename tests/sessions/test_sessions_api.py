@@ -5,6 +5,7 @@ import asyncio
 import csv
 import io
 import json
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -28,14 +29,14 @@ async def _chat(
     return response
 
 
-async def test_health_reports_french_status_and_database(asgi_http) -> None:
+async def test_health_reports_french_status_and_database(asgi_http: httpx2.AsyncClient) -> None:
     body = (await asgi_http.get("/health")).json()
     assert body["status"] == "opérationnel"
     assert body["database"]["status"] == "opérationnelle"
     assert body["version"] and body["uptime_s"] >= 0
 
 
-async def test_session_crud(asgi_http) -> None:
+async def test_session_crud(asgi_http: httpx2.AsyncClient) -> None:
     created = await asgi_http.post("/api/sessions", json={"name": "  Refactor  "})
     assert created.status_code == 201
     session = created.json()
@@ -71,7 +72,7 @@ async def test_session_crud(asgi_http) -> None:
     ],
 )
 async def test_bad_rest_input_is_a_french_openai_shaped_error(
-    asgi_http, method, path, body, status
+    asgi_http: httpx2.AsyncClient, method: str, path: str, body: bytes | None, status: int
 ) -> None:
     await asgi_http.post("/api/sessions", json={"name": "base"})
     headers = {"content-type": "application/json"}
@@ -80,7 +81,7 @@ async def test_bad_rest_input_is_a_french_openai_shaped_error(
     assert response.json()["error"]["message"]
 
 
-async def test_auto_session_keeps_going_across_model_changes(asgi_http) -> None:
+async def test_auto_session_keeps_going_across_model_changes(asgi_http: httpx2.AsyncClient) -> None:
     replies = [await _chat(asgi_http, model) for model in ("fake/echo", "other/echo", "fake/echo")]
     sessions = (await asgi_http.get("/api/sessions")).json()["sessions"]
     assert len(sessions) == 1 and sessions[0]["auto"] is True
@@ -90,7 +91,7 @@ async def test_auto_session_keeps_going_across_model_changes(asgi_http) -> None:
 
 
 async def test_auto_session_rolls_over_after_a_pause_but_a_chosen_one_stays(
-    tmp_path, upstream_url
+    tmp_path: Path, upstream_url: str
 ) -> None:
     path = write_config(tmp_path, upstream_url, "\n[sessions]\ninactivity_minutes = 0\n")
     config = load_config(path, {"FAKE_UPSTREAM_KEY": "k"})
@@ -106,7 +107,7 @@ async def test_auto_session_rolls_over_after_a_pause_but_a_chosen_one_stays(
         assert [s["auto"] for s in sessions] == [False, True, False]
 
 
-async def test_header_picks_session_explicitly(asgi_http) -> None:
+async def test_header_picks_session_explicitly(asgi_http: httpx2.AsyncClient) -> None:
     target = (
         await asgi_http.post("/api/sessions", json={"name": "cible", "activate": False})
     ).json()
@@ -116,7 +117,7 @@ async def test_header_picks_session_explicitly(asgi_http) -> None:
     assert metrics["session"]["model_key"] == "fake/echo"
 
 
-async def test_auto_session_can_be_switched_off(tmp_path, upstream_url) -> None:
+async def test_auto_session_can_be_switched_off(tmp_path: Path, upstream_url: str) -> None:
     path = write_config(tmp_path, upstream_url, "\n[sessions]\nauto_session = false\n")
     config = load_config(path, {"FAKE_UPSTREAM_KEY": "k"})
     async with in_process(create_app(config)) as hub, hub.http() as http:
@@ -125,7 +126,9 @@ async def test_auto_session_can_be_switched_off(tmp_path, upstream_url) -> None:
         assert len((await http.get("/api/sessions")).json()["sessions"]) == 1
 
 
-async def test_gauge_alerts_and_metric_events_reach_the_websocket(hub_url, http) -> None:
+async def test_gauge_alerts_and_metric_events_reach_the_websocket(
+    hub_url: str, http: httpx2.AsyncClient
+) -> None:
     ws_url = hub_url.replace("http://", "ws://") + "/ws"
     async with websockets.connect(ws_url) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
@@ -144,7 +147,7 @@ async def test_gauge_alerts_and_metric_events_reach_the_websocket(hub_url, http)
     assert gauge["max_context"] == 60 and gauge["ratio"] >= 0.95 and gauge["level"] == 3
 
 
-async def test_metrics_pages_back_through_history(asgi_http) -> None:
+async def test_metrics_pages_back_through_history(asgi_http: httpx2.AsyncClient) -> None:
     for _ in range(5):
         await _chat(asgi_http)
     session = (await asgi_http.get("/api/stats")).json()["active_session"]
@@ -158,7 +161,7 @@ async def test_metrics_pages_back_through_history(asgi_http) -> None:
     assert [r["id"] for r in older.json()["requests"]] == [3, 2, 1]
 
 
-async def test_exports_contain_every_request(asgi_http) -> None:
+async def test_exports_contain_every_request(asgi_http: httpx2.AsyncClient) -> None:
     await _chat(asgi_http)
     await asgi_http.post("/chat/completions", json={"model": "fake/bad", "messages": HELLO})
     csv_response = await asgi_http.get("/api/export/csv")
@@ -171,7 +174,7 @@ async def test_exports_contain_every_request(asgi_http) -> None:
     assert len(data["sessions"]) == 1 and len(data["requests"]) == 2  # one auto-session
 
 
-async def test_csv_export_neutralises_formulas(asgi_http) -> None:
+async def test_csv_export_neutralises_formulas(asgi_http: httpx2.AsyncClient) -> None:
     await asgi_http.post("/api/sessions", json={"name": "x"})
     hostile = [{"role": "user", "content": "x"}]
     await asgi_http.post(
@@ -181,7 +184,7 @@ async def test_csv_export_neutralises_formulas(asgi_http) -> None:
     assert "'=HYPERLINK(1)" in text
 
 
-async def test_api_key_protects_everything_but_health(tmp_path, upstream_url) -> None:
+async def test_api_key_protects_everything_but_health(tmp_path: Path, upstream_url: str) -> None:
     path = write_config(tmp_path, upstream_url)
     path.write_text(path.read_text().replace("[server]\n", '[server]\napi_key = "${HUB_KEY}"\n', 1))
     config = load_config(path, {"FAKE_UPSTREAM_KEY": "k", "HUB_KEY": "hub-secret"})

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 
+from tests.support.json_values import Json
 
-def assert_valid(messages: list[dict], original: list[dict]) -> None:
+
+def assert_valid(messages: list[Json], original: list[Json]) -> None:
     originals = [json.dumps(m.get("tool_calls"), sort_keys=True) for m in original]
     for index, message in enumerate(messages):
         content = message.get("content")
@@ -33,7 +35,7 @@ def assert_valid(messages: list[dict], original: list[dict]) -> None:
             assert message["tool_call_id"] in ids
 
 
-def alternates(messages: list[dict]) -> bool:
+def alternates(messages: list[Json]) -> bool:
     """User and assistant turns alternate once tool and system messages are set aside."""
     roles = [m["role"] for m in messages if m["role"] in ("user", "assistant")]
     return all(a != b for a, b in itertools.pairwise(roles))

@@ -9,6 +9,8 @@ import json
 
 from hypothesis import strategies as st
 
+from tests.support.json_values import Json
+
 LINES = (
     "2026-03-02 10:00:01,120 INFO [worker-1] job 8812 traité en 41 ms",
     '  File "src/billing/invoice.py", line 142, in compute_tax_total',
@@ -35,8 +37,8 @@ parts = st.lists(
 
 
 @st.composite
-def conversations(draw: st.DrawFn) -> list[dict]:
-    messages: list[dict] = []
+def conversations(draw: st.DrawFn) -> list[Json]:
+    messages: list[Json] = []
     if draw(st.booleans()):
         messages.append({"role": "system", "content": draw(text)})
     calls = 0
@@ -70,9 +72,9 @@ def conversations(draw: st.DrawFn) -> list[dict]:
 
 
 @st.composite
-def agent_runs(draw: st.DrawFn) -> list[dict]:
+def agent_runs(draw: st.DrawFn) -> list[Json]:
     """The shape of today's agents: one task, then many tool rounds (and stray feedback)."""
-    messages: list[dict] = [{"role": "system", "content": draw(text)}]
+    messages: list[Json] = [{"role": "system", "content": draw(text)}]
     messages.append({"role": "user", "content": draw(text)})
     calls = 0
     for _ in range(draw(st.integers(0, 14))):

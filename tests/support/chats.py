@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from openai.types.chat import ChatCompletionMessageParam
+
+from tests.support.json_values import Json
+
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Bonjour"}]
 
 LOG = (
     "\r\n".join(
@@ -19,10 +23,10 @@ MASK_REF = re.compile(r"mask:([0-9a-f]{32})")
 """A masked message's reference to its original (``GET /api/mask/{hash}``)."""
 
 
-def history(exchanges: int, tool_text: str = LOG) -> list[dict]:
+def history(exchanges: int, tool_text: str = LOG) -> list[Json]:
     """A system prompt, ``exchanges`` rounds of tool calls answered by ``tool_text``, and a
     last user message."""
-    messages: list[dict] = [{"role": "system", "content": "Tu es un agent de programmation."}]
+    messages: list[Json] = [{"role": "system", "content": "Tu es un agent de programmation."}]
     for i in range(exchanges):
         call = {
             "id": f"call_{i}",
@@ -37,3 +41,10 @@ def history(exchanges: int, tool_text: str = LOG) -> list[dict]:
         ]
     messages.append({"role": "user", "content": "Et maintenant, corrige-le."})
     return messages
+
+
+def mask_reference(text: str) -> re.Match[str]:
+    """The first mask reference in ``text`` (group 1: the hash); fails the test if none."""
+    found = MASK_REF.search(text)
+    assert found is not None, text[:300]
+    return found

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from hub.api.app import create_app
 from hub.api.state import HubState
@@ -25,8 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
-DESKTOP = {"width": 1280, "height": 800}
-MOBILE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+MOBILE: ViewportSize = {"width": 390, "height": 844}
 
 
 class RestartableHub:
@@ -97,7 +97,7 @@ class PageErrors(list[str]):
 
 
 async def open_dashboard(
-    browser: Browser, url: str, viewport: dict[str, int] = DESKTOP
+    browser: Browser, url: str, viewport: ViewportSize = DESKTOP
 ) -> tuple[Page, PageErrors]:
     context = await browser.new_context(
         viewport=viewport, locale="fr-FR", timezone_id="Europe/Paris", accept_downloads=True

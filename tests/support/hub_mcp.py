@@ -5,6 +5,8 @@ from __future__ import annotations
 import anyio
 import httpx2
 
+from tests.support.json_values import JsonObject
+
 EXPECTED_TOOLS = {
     "sessions_list", "session_get", "session_create", "session_activate", "session_rename",
     "session_delete", "tokens_count", "context_status", "session_stats", "global_stats",
@@ -15,7 +17,7 @@ EXPECTED_TOOLS = {
 """The hub's own tools on /mcp (with a workspace: the fs_* ones)."""
 
 
-async def servers(http: httpx2.AsyncClient) -> dict[str, dict[str, object]]:
+async def servers(http: httpx2.AsyncClient) -> dict[str, JsonObject]:
     """``GET /api/mcp/servers``, by name; checks every server names the answering replica."""
     response = await http.get("/api/mcp/servers")
     assert response.status_code == 200
@@ -24,9 +26,9 @@ async def servers(http: httpx2.AsyncClient) -> dict[str, dict[str, object]]:
     return {s["name"]: s for s in body["servers"]}
 
 
-async def wait_ready(http: httpx2.AsyncClient, *names: str) -> dict[str, dict[str, object]]:
+async def wait_ready(http: httpx2.AsyncClient, *names: str) -> dict[str, JsonObject]:
     """Poll until every upstream in ``names`` is ready (or degraded); fail after 30 s."""
-    latest: dict[str, dict[str, object]] = {}
+    latest: dict[str, JsonObject] = {}
 
     async def poll() -> None:
         latest.update(await servers(http))

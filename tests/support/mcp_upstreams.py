@@ -55,10 +55,10 @@ async def progress_steps(client: Client, tool: str) -> list[float]:
     """The progress values the everything server's long operation (2 steps) reports."""
     steps: list[float] = []
 
-    async def progress(value: float, total: float | None, message: str | None) -> None:
-        steps.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        steps.append(progress)
 
-    await client.call_tool(tool, {"duration": 0.2, "steps": 2}, progress_callback=progress)
+    await client.call_tool(tool, {"duration": 0.2, "steps": 2}, progress_callback=on_progress)
     return steps
 
 
