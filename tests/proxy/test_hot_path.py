@@ -11,12 +11,7 @@ from tests.support.asgi import in_process
 from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
-from tests.support.json_values import Json
-
-
-async def _rows(http: httpx2.AsyncClient) -> list[Json]:
-    rows: list[Json] = (await http.get("/api/export/json")).json()["requests"]
-    return rows
+from tests.support.hub_rows import stored_rows
 
 
 async def test_include_usage_without_upstream_usage_gets_the_hub_estimate(
@@ -30,7 +25,7 @@ async def test_include_usage_without_upstream_usage_gets_the_hub_estimate(
     final = chunks[-1]
     assert final.choices == [] and final.usage is not None
     assert (final.model_extra or {})["x_kimi_usage"] == "estimated"
-    [row] = await _rows(asgi_http)
+    [row] = await stored_rows(asgi_http)
     assert row["usage_source"] == "estimated"
     assert (final.usage.prompt_tokens, final.usage.completion_tokens) == (
         row["prompt_tokens"],
@@ -68,7 +63,7 @@ async def test_non_stream_total_deadline_is_504_and_recorded(
         assert response.status_code == 504, response.text
         assert response.json()["error"]["code"] == "upstream_timeout"
         assert response.headers["x-should-retry"] == "false"
-        [row] = await _rows(http)
+        [row] = await stored_rows(http)
         assert row["status"] == "error" and row["http_status"] == 504
         assert "délai total" in row["error"]
 

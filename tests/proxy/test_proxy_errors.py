@@ -17,14 +17,9 @@ from tests.support.asgi import in_process
 from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import write_config
+from tests.support.hub_rows import stored_rows
 from tests.support.json_values import Json
 from tests.support.servers import serve
-
-
-async def _rows(http: httpx2.AsyncClient) -> list[Json]:
-    data = (await http.get("/api/export/json")).json()
-    rows: list[Json] = data["requests"]
-    return rows
 
 
 def _assert_openai_error(response: httpx2.Response, status: int, code: str | None = None) -> Json:
@@ -135,7 +130,7 @@ async def test_429_is_retried_honouring_retry_after(
     fake_upstream.retry_after = "0.05"
     reply = await asgi_openai.chat.completions.create(model="fake/flaky", messages=HELLO)
     assert reply.choices[0].message.content
-    [row] = await _rows(asgi_http)
+    [row] = await stored_rows(asgi_http)
     assert row["attempts"] == 3 and row["status"] == "ok"
 
 
@@ -150,7 +145,7 @@ async def test_long_retry_after_is_passed_to_the_client(
     assert response.status_code == 429 and response.headers["retry-after"] == "120"
     assert "x-should-retry" not in response.headers  # the client's own retry may wait
     assert len(fake_upstream.received) == 1
-    [row] = await _rows(asgi_http)
+    [row] = await stored_rows(asgi_http)
     assert row["status"] == "error" and row["http_status"] == 429
 
 
@@ -163,7 +158,7 @@ async def test_5xx_is_retried_then_relayed_and_recorded(
     assert response.status_code == 500 and response.json()["error"]["message"] == "boom"
     assert response.headers["x-should-retry"] == "false"
     assert len(fake_upstream.received) == 3
-    [row] = await _rows(asgi_http)
+    [row] = await stored_rows(asgi_http)
     assert (row["status"], row["http_status"], row["attempts"]) == ("error", 500, 3)
 
 
@@ -200,7 +195,7 @@ async def test_unreachable_upstream_is_502_and_recorded(tmp_path: Path) -> None:
         error = _assert_openai_error(response, 502, "upstream_unreachable")
         assert response.headers["x-should-retry"] == "false"
         assert "injoignable" in error["message"] and "k" != error["message"]
-        [row] = await _rows(http)
+        [row] = await stored_rows(http)
         assert row["status"] == "error" and row["attempts"] == 3
 
 
@@ -216,7 +211,7 @@ async def test_timeout_before_first_byte_is_504(
         )
         _assert_openai_error(response, 504, "upstream_timeout")
         assert len(fake_upstream.received) == 3
-        [row] = await _rows(http)
+        [row] = await stored_rows(http)
         assert row["status"] == "error" and row["http_status"] == 504
 
 
@@ -228,7 +223,7 @@ async def test_stream_cut_midway_ends_with_error_event_and_partial_row(
         raw = b"".join([chunk async for chunk in response.aiter_bytes()])
     assert b'"code": "stream_interrupted"' in raw
     assert "interrompu" in raw.decode()
-    [row] = await _rows(asgi_http)
+    [row] = await stored_rows(asgi_http)
     assert row["status"] == "partial" and row["usage_source"] == "estimated"
     assert row["completion_tokens"] == 4  # "Bonjour", " !", " Vo", "ici" by cl100k_base
 
@@ -246,7 +241,7 @@ async def test_client_disconnect_cancels_upstream_and_is_recorded(
             break
         await asyncio.sleep(0.02)
     assert fake_upstream.cancelled == 1
-    [row] = await _rows(http)
+    [row] = await stored_rows(http)
     assert row["status"] == "cancelled"
 
 
@@ -270,7 +265,7 @@ async def test_stream_disconnect_cancels_a_silent_upstream_at_once(
             await asyncio.sleep(0.02)
         assert fake_upstream.cancelled == 1
         for _ in range(250):
-            if rows := await _rows(http):
+            if rows := await stored_rows(http):
                 break
             await asyncio.sleep(0.02)
         assert [(r["status"], r["http_status"]) for r in rows] == [("cancelled", 499)]
@@ -309,7 +304,7 @@ async def _disconnect_while_upstream_thinks(
         await asyncio.sleep(0.01)
     writer.close()  # the client goes away while the upstream is still thinking
     for _ in range(200):
-        rows = await _rows(http)
+        rows = await stored_rows(http)
         if rows:
             break
         await asyncio.sleep(0.02)

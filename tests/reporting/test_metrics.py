@@ -21,6 +21,7 @@ from tests.support.asgi import InProcess, in_process
 from tests.support.chats import HELLO
 from tests.support.hub_configs import ADMIN, UPSTREAM_SECRET, keyed_config
 from tests.support.hub_mcp import wait_ready
+from tests.support.hub_rows import stored_rows
 from tests.support.mcp_upstreams import PYTHON, TESTS
 from tests.support.servers import serve
 
@@ -61,7 +62,7 @@ async def test_metrics_match_stored_rows(hub: InProcess) -> None:
                 await alice.chat.completions.create(model="fake/bad", messages=HELLO)
         async with hub.openai(ADMIN) as admin_client:
             await admin_client.chat.completions.create(model="fake/echo", messages=HELLO)
-        rows = (await http.get("/api/export/json")).json()["requests"]
+        rows = await stored_rows(http)
         scraped = await http.get("/metrics", headers={"authorization": f"Bearer {SCRAPER}"})
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")

@@ -24,6 +24,7 @@ from hub.config import load_config
 from hub.core.offload import INLINE_CHARS
 from tests.support.asgi import in_process
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_rows import stored_rows
 from tests.support.servers import serve
 
 
@@ -71,6 +72,6 @@ async def test_no_long_text_is_tokenised_on_the_loop(
                 "/chat/completions", content=body, headers={"content-type": "application/json"}
             )
             assert response.status_code == 200, response.text
-            [row] = (await http.get("/api/export/json")).json()["requests"]
+            [row] = await stored_rows(http)
     assert row["tokens_saved"] > 20_000  # the pass did compact: the summary was built and sized
     assert on_loop == []

@@ -25,6 +25,7 @@ from hub.core.storage.store import Store
 from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_rows import stored_rows
 from tests.support.json_values import Json
 from tests.support.mcp_upstreams import PYTHON, ROOT
 from tests.support.polling import until
@@ -69,8 +70,7 @@ async def hub_process(config: Path) -> AsyncIterator[tuple[Process, httpx2.Async
 
 async def rows_after_restart(config: Path) -> list[Json]:
     async with hub_process(config) as (_, http):
-        rows: list[Json] = (await http.get("/api/export/json")).json()["requests"]
-        return rows
+        return await stored_rows(http)
 
 
 async def first_event(http: httpx2.AsyncClient, body: Json, started: asyncio.Event) -> bytes:

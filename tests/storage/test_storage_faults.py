@@ -30,6 +30,7 @@ from hub.services.recording.row_writer import RowWriter, StorageUnavailable
 from tests.support.asgi import in_process
 from tests.support.chats import HELLO
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_rows import stored_rows
 
 
 class FailingStore(Store):
@@ -195,5 +196,5 @@ async def test_full_disk_refuses_or_queues_and_loses_nothing(
                     break
                 await asyncio.sleep(0.1)
             answered = 2 + sum(r.status_code == 200 for r in answers)
-            rows = (await http.get("/api/export/json")).json()["requests"]
+            rows = await stored_rows(http)
             assert len(rows) == answered
