@@ -51,8 +51,12 @@ def hub_config(tmp_path: Path, upstream_url: str) -> HubConfig:
 
 
 @pytest.fixture
-async def asgi_hub(hub_config: HubConfig) -> AsyncIterator[InProcess]:
+async def asgi_hub(
+    hub_config: HubConfig, request: pytest.FixtureRequest
+) -> AsyncIterator[InProcess]:
     """The hub of ``hub_config`` started in-process: clients reach it with no socket."""
+    if "hub_url" in request.fixturenames:  # two hubs on one database file
+        pytest.fail("asgi_* et hub_url dans un même test : choisir l'un ou l'autre")
     async with in_process(create_app(hub_config)) as hub:
         yield hub
 
