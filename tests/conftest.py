@@ -4,63 +4,34 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx2
 import pytest
 import redis.asyncio
 from openai import AsyncOpenAI
+from playwright.async_api import Browser
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
+from tests.support.asgi import InProcess, in_process
+from tests.support.dashboard_browser import HAVE_CHROMIUM, chromium
 from tests.support.engines import missing_engines, running_postgres, running_redis
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.replicas import Replica, replicas
 from tests.support.servers import serve
 
-if TYPE_CHECKING:
-    from tests.support.replicas import Replica
 
-CONFIG = """
-[server]
-max_body_bytes = 65536
-
-[database]
-path = "hub.db"
-
-[retry]
-attempts = 3
-backoff_initial = 0.01
-backoff_max = 0.5
-connect_timeout = 2.0
-read_timeout = {read_timeout}
-
-[providers.fake]
-base_url = "{upstream}/v1"
-api_key = "${{FAKE_UPSTREAM_KEY}}"
-
-[providers.other]
-base_url = "{upstream}/v1"
-
-[models."fake/echo"]
-provider = "fake"
-model = "echo"
-max_context = 1000
-input_price = 1.0
-output_price = 2.0
-
-[models."other/echo"]
-provider = "other"
-model = "echo"
-max_context = 8000
-
-[models.small]
-provider = "fake"
-model = "echo"
-max_context = 60
-"""
-
-UPSTREAM_SECRET = "sk-upstream-secret-123"
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium; the test skips without it (never a downloaded browser)."""
+    if not HAVE_CHROMIUM:
+        pytest.skip(
+            "/usr/bin/chromium absent (apt-get install chromium) : tests navigateur ignorés"
+        )
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -74,33 +45,53 @@ async def upstream_url(fake_upstream: FakeUpstream) -> AsyncIterator[str]:
         yield url
 
 
-def write_config(
-    tmp_path: Path, upstream_url: str, extra: str = "", read_timeout: float = 5.0
-) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG.format(upstream=upstream_url, read_timeout=read_timeout) + extra)
-    return path
-
-
 @pytest.fixture
 def hub_config(tmp_path: Path, upstream_url: str) -> HubConfig:
     return load_config(write_config(tmp_path, upstream_url), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
 
 
 @pytest.fixture
+async def asgi_hub(
+    hub_config: HubConfig, request: pytest.FixtureRequest
+) -> AsyncIterator[InProcess]:
+    """The hub of ``hub_config`` started in-process: clients reach it with no socket."""
+    if "hub_url" in request.fixturenames:  # two hubs on one database file
+        pytest.fail("asgi_* et hub_url dans un même test : choisir l'un ou l'autre")
+    async with in_process(create_app(hub_config)) as hub:
+        yield hub
+
+
+@pytest.fixture
+async def asgi_http(asgi_hub: InProcess) -> AsyncIterator[httpx2.AsyncClient]:
+    """An httpx2 client of the in-process hub (``asgi_hub``)."""
+    async with asgi_hub.http() as client:
+        yield client
+
+
+@pytest.fixture
+async def asgi_openai(asgi_hub: InProcess) -> AsyncIterator[AsyncOpenAI]:
+    """The openai SDK on the in-process hub (``asgi_hub``)."""
+    async with asgi_hub.openai() as client:
+        yield client
+
+
+@pytest.fixture
 async def hub_url(hub_config: HubConfig) -> AsyncIterator[str]:
+    """The hub of ``hub_config`` served by uvicorn (the hub's protocol) on loopback."""
     async with serve(create_app(hub_config)) as url:
         yield url
 
 
 @pytest.fixture
 async def http(hub_url: str) -> AsyncIterator[httpx2.AsyncClient]:
+    """An httpx2 client of ``hub_url``, over the socket."""
     async with httpx2.AsyncClient(base_url=hub_url, timeout=10) as client:
         yield client
 
 
 @pytest.fixture
 async def openai_client(hub_url: str) -> AsyncIterator[AsyncOpenAI]:
+    """The openai SDK on ``hub_url``, over the socket."""
     async with AsyncOpenAI(base_url=hub_url, api_key="client-key", max_retries=0) as client:
         yield client
 
@@ -157,8 +148,6 @@ async def two_replicas(
     tmp_path: Path, upstream_url: str, postgres_url: str, redis_url: str
 ) -> AsyncIterator[list[Replica]]:
     """Replicas « A » and « B »: two hub processes on this test's PostgreSQL and Redis."""
-    from tests.support.replicas import replicas  # tests.support.replicas imports this module
-
     async with replicas(tmp_path, upstream_url, postgres_url, redis_url, ("A", "B")) as started:
         yield started
 

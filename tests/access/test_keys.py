@@ -1,4 +1,5 @@
-"""Virtual keys over real HTTP with the official openai SDK: issue, attribute, limit, revoke."""
+"""Virtual keys with the official openai SDK: issue, attribute, limit, revoke (in-process;
+the MCP client and the WebSocket over a socket)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,62 +23,57 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.cli.main import main as cli_main
-from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from hub.config import HubConfig, load_config
+from tests.support.asgi import in_process
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import ADMIN, COST, UPSTREAM_SECRET, keyed_config
+from tests.support.json_values import Json, JsonObject
 from tests.support.servers import serve
-
-ADMIN = "admin-secret-key"
-HELLO = [{"role": "user", "content": "Bonjour"}]
-# 9 completion tokens (the fake upstream's answer) at 1000 per million = 0.009 a request
-PRICED = """
-[models.priced]
-provider = "fake"
-model = "echo"
-input_price = 0.0
-output_price = 1000.0
-"""
-COST = 0.009
-
-
-def keyed_config(tmp_path: Path, upstream_url: str, extra: str = "") -> Path:
-    path = write_config(tmp_path, upstream_url, PRICED + extra)
-    text = path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n', 1)
-    path.write_text(text)
-    return path
 
 
 @dataclass
 class Hub:
-    url: str
     admin: httpx2.AsyncClient
-    config: Path
+    sdk: Callable[[str], AsyncOpenAI]
 
-    async def key(self, **fields: object) -> tuple[str, dict]:
+    async def key(self, **fields: object) -> tuple[str, JsonObject]:
         response = await self.admin.post("/api/keys", json={"name": "test", **fields})
         assert response.status_code == 201, response.text
         body = response.json()
         return body.pop("secret"), body
 
     def client(self, secret: str) -> AsyncOpenAI:
-        return AsyncOpenAI(base_url=self.url, api_key=secret, max_retries=0)
+        return self.sdk(secret)
+
+
+ADMIN_HEADERS = {"authorization": f"Bearer {ADMIN}"}
+
+
+def _config(tmp_path: Path, upstream_url: str) -> HubConfig:
+    return load_config(keyed_config(tmp_path, upstream_url), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
 
 
 @pytest.fixture
 async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[Hub]:
-    path = keyed_config(tmp_path, upstream_url)
-    config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
-    async with serve(create_app(config)) as url:
-        headers = {"authorization": f"Bearer {ADMIN}"}
-        async with httpx2.AsyncClient(base_url=url, headers=headers, timeout=10) as admin:
-            yield Hub(url, admin, path)
+    """The admin-keyed hub, in-process."""
+    async with in_process(create_app(_config(tmp_path, upstream_url))) as app:
+        async with app.http(headers=ADMIN_HEADERS) as admin:
+            yield Hub(admin, app.openai)
+
+
+@pytest.fixture
+async def served_url(tmp_path: Path, upstream_url: str) -> AsyncIterator[str]:
+    """The admin-keyed hub on a socket, for a real MCP client."""
+    async with serve(create_app(_config(tmp_path, upstream_url))) as url:
+        yield url
 
 
 async def _files(folder: Path) -> list[Path]:
     return [Path(p) async for p in anyio.Path(folder).glob("hub.db*")]
 
 
-async def _ask(client: AsyncOpenAI, model: str = "fake/echo", **extra: object) -> str:
+async def _ask(client: AsyncOpenAI, model: str = "fake/echo", **extra: Json) -> str:
     reply = await client.chat.completions.create(model=model, messages=HELLO, **extra)
     return reply.choices[0].message.content or ""
 
@@ -167,20 +163,18 @@ async def test_tiny_budget_holds_under_twenty_concurrent_requests(
 async def test_budget_counts_streams_when_they_end_and_survives_a_restart(
     tmp_path: Path, upstream_url: str
 ) -> None:
-    path = keyed_config(tmp_path, upstream_url)
-    config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
-    headers = {"authorization": f"Bearer {ADMIN}"}
-    async with serve(create_app(config)) as url:
-        async with httpx2.AsyncClient(base_url=url, headers=headers) as admin:
+    config = _config(tmp_path, upstream_url)
+    async with in_process(create_app(config)) as hub:
+        async with hub.http(headers=ADMIN_HEADERS) as admin:
             created = (await admin.post("/api/keys", json={"name": "s", "budget": COST})).json()
-        async with AsyncOpenAI(base_url=url, api_key=created["secret"], max_retries=0) as client:
+        async with hub.openai(created["secret"]) as client:
             stream = await client.chat.completions.create(
                 model="priced", messages=HELLO, stream=True
             )
             text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
             assert text
-    async with serve(create_app(config)) as url:  # spend is read back from the stored rows
-        async with AsyncOpenAI(base_url=url, api_key=created["secret"], max_retries=0) as client:
+    async with in_process(create_app(config)) as hub:  # spend is read back from the stored rows
+        async with hub.openai(created["secret"]) as client:
             with pytest.raises(openai.RateLimitError) as refused:
                 await _ask(client, "priced")
             assert refused.value.code == "budget_exceeded"
@@ -271,7 +265,9 @@ async def test_update_changes_limits(hub: Hub) -> None:
         ("GET", "/api/keys/nope", None, 404),
     ],
 )
-async def test_hostile_key_requests(hub: Hub, method: str, path: str, body, status: int) -> None:
+async def test_hostile_key_requests(
+    hub: Hub, method: str, path: str, body: Json, status: int
+) -> None:
     response = await hub.admin.request(method, path, json=body)
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]
@@ -305,12 +301,19 @@ def test_cli_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "introuvable" in capsys.readouterr().err
 
 
-async def test_mcp_tool_patterns(hub: Hub) -> None:
+async def test_mcp_tool_patterns(served_url: str) -> None:
+    admin = httpx2.AsyncClient(base_url=served_url, headers=ADMIN_HEADERS)
+    hub = Hub(admin, lambda key: AsyncOpenAI(base_url=served_url, api_key=key, max_retries=0))
+    async with admin:
+        await _mcp_tool_patterns(hub, served_url)
+
+
+async def _mcp_tool_patterns(hub: Hub, url: str) -> None:
     secret, _ = await hub.key(name="Outils", tools=["tokens_*"])
     headers = {"authorization": f"Bearer {secret}"}
     async with (
         httpx2.AsyncClient(headers=headers) as authed,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=authed)) as client,
+        Client(streamable_http_client(f"{url}/mcp", http_client=authed)) as client,
     ):
         names = [tool.name for tool in (await client.list_tools()).tools]
         assert names and all(name.startswith("tokens_") for name in names)
@@ -323,7 +326,7 @@ async def test_mcp_tool_patterns(hub: Hub) -> None:
     free, _ = await hub.key(name="Tous outils")
     async with (
         httpx2.AsyncClient(headers={"authorization": f"Bearer {free}"}) as authed,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=authed)) as client,
+        Client(streamable_http_client(f"{url}/mcp", http_client=authed)) as client,
     ):
         assert "sessions_list" in [tool.name for tool in (await client.list_tools()).tools]
 

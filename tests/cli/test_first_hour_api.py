@@ -19,23 +19,26 @@ from hub.config import load_config
 from hub.core.error_text import french_reason
 from hub.core.records import RequestRecord
 from hub.services.chat.failure_log import failure_line
-from tests.conftest import write_config
-from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from tests.support.asgi import InProcess, in_process
+from tests.support.chats import HELLO
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import write_config
+from tests.support.json_values import JsonObject
 
 
 @pytest.fixture
-async def keyless_url(tmp_path: Path, upstream_url: str) -> AsyncIterator[str]:
+async def keyless_hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[InProcess]:
     """The test config with FAKE_UPSTREAM_KEY unset: provider « fake » has no key."""
     config = load_config(write_config(tmp_path, upstream_url), {})
     assert config.providers["fake"].missing_key == "FAKE_UPSTREAM_KEY"
-    async with serve(create_app(config)) as url:
-        yield url
+    async with in_process(create_app(config)) as hub:
+        yield hub
 
 
-async def test_start_without_provider_key(keyless_url: str, fake_upstream, caplog) -> None:
-    async with httpx2.AsyncClient(base_url=keyless_url) as http:
+async def test_start_without_provider_key(
+    keyless_hub: InProcess, fake_upstream: FakeUpstream
+) -> None:
+    async with keyless_hub.http() as http:
         health = (await http.get("/health")).json()
         assert health["status"] == "opérationnel"
         assert health["providers"]["fake"] == {
@@ -49,7 +52,7 @@ async def test_start_without_provider_key(keyless_url: str, fake_upstream, caplo
         assert models["fake/echo"]["status"] == "clé manquante"
         assert "status" not in models["other/echo"]
         assert (await http.get("/api/sessions")).status_code == 200  # the rest works
-    async with AsyncOpenAI(base_url=keyless_url, api_key="k", max_retries=0) as client:
+    async with keyless_hub.openai("k") as client:
         with pytest.raises(openai.AuthenticationError) as caught:
             await client.chat.completions.create(model="fake/echo", messages=HELLO)
         assert caught.value.code == "missing_provider_key"
@@ -61,7 +64,9 @@ async def test_start_without_provider_key(keyless_url: str, fake_upstream, caplo
     assert len(fake_upstream.received) == 1  # only the keyed provider was called
 
 
-def test_start_up_warning_is_french(tmp_path: Path, upstream_url: str, caplog) -> None:
+def test_start_up_warning_is_french(
+    tmp_path: Path, upstream_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     config = load_config(write_config(tmp_path, upstream_url), {})
 
     async def run() -> None:
@@ -110,8 +115,14 @@ def _one(**message: object) -> dict[str, object]:
         (_body(messages=[{"role": "user", "content": "x" * 10}, 7]), "messages[1]", "objet"),
     ],
 )
-async def test_precise_french_validation(http, fake_upstream, body, param, fragment) -> None:
-    response = await http.post("/chat/completions", json=body)
+async def test_precise_french_validation(
+    asgi_http: httpx2.AsyncClient,
+    fake_upstream: FakeUpstream,
+    body: JsonObject,
+    param: str,
+    fragment: str,
+) -> None:
+    response = await asgi_http.post("/chat/completions", json=body)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["param"] == param
@@ -119,7 +130,9 @@ async def test_precise_french_validation(http, fake_upstream, body, param, fragm
     assert fake_upstream.received == []
 
 
-async def test_valid_fields_and_unknown_fields_pass_through(http, fake_upstream) -> None:
+async def test_valid_fields_and_unknown_fields_pass_through(
+    asgi_http: httpx2.AsyncClient, fake_upstream: FakeUpstream
+) -> None:
     body = _body(
         temperature=0, top_p=1, n=1, max_tokens=5, stop=["\n"], seed=4, x_custom={"a": 1},
         messages=[
@@ -129,21 +142,21 @@ async def test_valid_fields_and_unknown_fields_pass_through(http, fake_upstream)
             {"role": "developer", "content": "x"},
         ],
     )  # fmt: skip
-    response = await http.post("/chat/completions", json=body)
+    response = await asgi_http.post("/chat/completions", json=body)
     assert response.status_code == 200, response.text
     [sent] = fake_upstream.received
     assert sent["seed"] == 4 and sent["x_custom"] == {"a": 1} and sent["temperature"] == 0
 
 
-async def test_models_retrieve(openai_client: AsyncOpenAI, http) -> None:
-    model = await openai_client.models.retrieve("fake/echo")
+async def test_models_retrieve(asgi_openai: AsyncOpenAI, asgi_http: httpx2.AsyncClient) -> None:
+    model = await asgi_openai.models.retrieve("fake/echo")
     assert model.id == "fake/echo" and model.owned_by == "fake"
-    assert (await openai_client.models.retrieve("small")).id == "small"
+    assert (await asgi_openai.models.retrieve("small")).id == "small"
     with pytest.raises(openai.NotFoundError) as caught:
-        await openai_client.models.retrieve("gpt-9")
+        await asgi_openai.models.retrieve("gpt-9")
     assert caught.value.code == "model_not_found"
     assert "fake/echo" in caught.value.message
-    hostile = await http.get("/models/" + "%2e%2e/" * 50 + "x" * 5000)
+    hostile = await asgi_http.get("/models/" + "%2e%2e/" * 50 + "x" * 5000)
     assert hostile.status_code == 404
     assert set(hostile.json()["error"]) == {"message", "type", "param", "code"}
     assert len(hostile.json()["error"]["message"]) < 1000
@@ -165,13 +178,15 @@ def test_failure_line_names_request_and_reason() -> None:
     assert failure_line(replace(row, status="cancelled")) is None
 
 
-async def test_upstream_failure_is_one_log_line(tmp_path: Path, caplog) -> None:
+async def test_upstream_failure_is_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
     config = load_config(write_config(tmp_path, dead), {"FAKE_UPSTREAM_KEY": "k"})
     with caplog.at_level(logging.WARNING, logger="hub"):
-        async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
+        async with in_process(create_app(config)) as hub, hub.http() as http:
             response = await http.post("/chat/completions", json=_body())
             assert response.status_code == 502
             await http.get("/api/stats")  # flushes the row, hence the event

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "kimi-proxy"
 KIMI = Path(sys.executable).parent / "kimi-proxy"
@@ -28,12 +30,6 @@ api_key = "${{KIMI_TEST_ABSENT_KEY}}"
 provider = "p"
 model = "m"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

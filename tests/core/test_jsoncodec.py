@@ -2,13 +2,14 @@
 
 import json
 import math
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.core.jsoncodec import dumps, loads
-from hub.core.jsontypes import has_lone_surrogate
+from hub.core.jsontypes import JSON, has_lone_surrogate
 
 # Every JSON value, with the edges where orjson and json part: integers past 64 bits,
 # floats at the ends of their range, any text (lone surrogates included), deep nesting.
@@ -29,7 +30,7 @@ values = st.recursive(
 )
 
 
-def _outcome(parse, raw: bytes) -> tuple[str, str]:
+def _outcome(parse: Callable[[bytes], object], raw: bytes) -> tuple[str, str]:
     """What a parser made of ``raw``: the value (``repr`` tells 1 from 1.0 and -0.0 from 0.0)
     or the kind of error."""
     try:
@@ -57,20 +58,20 @@ def _reference(raw: bytes) -> object:
 
 @settings(deadline=None)  # a loaded CI core: no per-example time limit
 @given(values, st.booleans(), st.sampled_from([None, 1]))
-def test_loads_reads_what_json_reads(value, ascii_only, indent) -> None:
+def test_loads_reads_what_json_reads(value: JSON, ascii_only: bool, indent: int | None) -> None:
     raw = json.dumps(value, ensure_ascii=ascii_only, indent=indent).encode("utf-8", "surrogatepass")
     assert _outcome(loads, raw) == _outcome(_reference, raw)
 
 
 @settings(deadline=None)  # a loaded CI core: no per-example time limit
 @given(st.binary(max_size=60) | values.map(lambda v: json.dumps(v)[:-1].encode("utf-8", "replace")))
-def test_loads_refuses_what_json_refuses(raw) -> None:
+def test_loads_refuses_what_json_refuses(raw: bytes) -> None:
     assert _outcome(loads, raw) == _outcome(_reference, raw)
 
 
 @settings(deadline=None)  # a loaded CI core: no per-example time limit
 @given(values)
-def test_dumps_round_trips(value) -> None:
+def test_dumps_round_trips(value: JSON) -> None:
     if has_lone_surrogate(value):
         return  # never reaches dumps: read_json refuses it first (errors.invalid_unicode)
     assert repr(json.loads(dumps(value).decode("utf-8"))) == repr(json.loads(json.dumps(value)))
@@ -91,4 +92,6 @@ def test_integers_past_64_bits_survive_both_ways() -> None:
     assert parsed == {"seed": 123456789012345678901234567890, "n": -9223372036854775809}
     assert json.loads(dumps(parsed)) == parsed
     assert dumps({"é": 1.5, "x": [True, None]}) == '{"é":1.5,"x":[true,null]}'.encode()
-    assert math.isfinite(loads(b"[1.7976931348623157e308]")[0])
+    largest = loads(b"[1.7976931348623157e308]")
+    assert isinstance(largest, list) and isinstance(largest[0], float)
+    assert math.isfinite(largest[0])

@@ -1,8 +1,10 @@
 import socket
+from pathlib import Path
 
 import pytest
 
 from hub.core import tokens
+from hub.core.jsontypes import JSON
 from hub.core.tokens import TokenCounter, TokenizerError, load_encoding
 
 
@@ -23,7 +25,7 @@ def test_loading_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> N
     assert encoding.n_vocab == 100277
 
 
-def test_hash_comes_from_tiktoken_and_is_enforced(tmp_path) -> None:
+def test_hash_comes_from_tiktoken_and_is_enforced(tmp_path: Path) -> None:
     assert tokens.tiktoken_cl100k_sha256() == (
         "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
     )
@@ -55,28 +57,31 @@ def test_tool_calls_tools_and_parts_are_counted(counter: TokenCounter) -> None:
         ]
     )  # fmt: skip
     assert with_call > base + counter.count_text('{"path": "a.py"}')
-    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    tool: JSON = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
     assert counter.count_chat([], [tool]) > counter.count_chat([])
-    parts = [{"type": "text", "text": "hello"}, {"type": "image_url", "image_url": {"url": "x"}}]
+    parts: JSON = [
+        {"type": "text", "text": "hello"},
+        {"type": "image_url", "image_url": {"url": "x"}},
+    ]
     assert counter.count_chat([{"role": "user", "content": parts}]) == (
         counter.count_chat([{"role": "user", "content": "hello"}]) + tokens.IMAGE_PART_TOKENS
     )
 
 
 async def test_async_count_equals_sync_and_caches(counter: TokenCounter) -> None:
-    messages = [{"role": "user", "content": f"message {i} " * 50} for i in range(20)]
+    messages: list[JSON] = [{"role": "user", "content": f"message {i} " * 50} for i in range(20)]
     expected = counter.count_chat(messages)
     fresh = TokenCounter(load_encoding())
     assert await fresh.count_chat_async(messages) == expected
     calls = 0
     original = fresh._count_message_uncached
 
-    def spy(message):  # counts how many messages are really encoded
+    def spy(message: dict[str, JSON]) -> int:  # counts how many messages are really encoded
         nonlocal calls
         calls += 1
         return original(message)
 
     fresh._count_message_uncached = spy  # type: ignore[method-assign]
-    longer = [*messages, {"role": "assistant", "content": "nouvelle réponse"}]
+    longer: list[JSON] = [*messages, {"role": "assistant", "content": "nouvelle réponse"}]
     assert await fresh.count_chat_async(longer) == counter.count_chat(longer)
     assert calls == 1

@@ -9,22 +9,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from openai import AsyncOpenAI
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from hub.config import HubConfig, load_config
 from hub.core.storage.store import Store
-from tests.support.dashboard_browser import (
-    MOBILE,
-    RestartableHub,
-    browser,
-    dash_hub,
-    fake_record,
-    open_dashboard,
-    screenshot,
-)
-from tests.support.mcp_upstreams import PYTHON, TESTS, until
+from tests.support.dashboard_browser import MOBILE, RestartableHub, open_dashboard, screenshot
+from tests.support.mcp_upstreams import PYTHON, TESTS
+from tests.support.polling import until
+from tests.support.records import fake_record
 
-__all__ = ["browser", "dash_hub"]  # fixtures
 CONTRAST_CHECK = (Path(__file__).parent / "dashboard_contrast.js").read_text()
 
 
@@ -43,9 +36,10 @@ async def settle(page: Page) -> None:
 
 
 async def chart_data(page: Page) -> list[list[int]]:
-    return await page.evaluate(
+    data: list[list[int]] = await page.evaluate(
         "() => Chart.getChart('token-chart').data.datasets.map((d) => d.data)"
     )
+    return data
 
 
 async def test_live_gauge_chart_log_and_totals(browser: Browser, dash_hub: RestartableHub) -> None:
@@ -262,14 +256,16 @@ async def test_mcp_panel_against_the_real_servers_route(
         assert errors == []
 
 
-async def test_api_key_hub_asks_once_then_goes_live(browser: Browser, hub_config) -> None:
+async def test_api_key_hub_asks_once_then_goes_live(
+    browser: Browser, hub_config: HubConfig
+) -> None:
     secured = replace(hub_config, server=replace(hub_config.server, api_key="cle-du-hub-42"))
     async with RestartableHub(secured) as hub:
         context = await browser.new_context(locale="fr-FR")
         page = await context.new_page()
         asked: list[str] = []
 
-        async def answer(dialog) -> None:
+        async def answer(dialog: Dialog) -> None:
             asked.append(dialog.message)
             await dialog.accept("cle-du-hub-42")
 

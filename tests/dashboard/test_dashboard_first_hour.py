@@ -10,17 +10,9 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from hub.config import load_config
-from tests.conftest import write_config
-from tests.support.dashboard_browser import (
-    MOBILE,
-    RestartableHub,
-    browser,
-    fake_record,
-    open_dashboard,
-    screenshot,
-)
-
-__all__ = ["browser"]  # fixture
+from tests.support.dashboard_browser import MOBILE, RestartableHub, open_dashboard, screenshot
+from tests.support.hub_configs import write_config
+from tests.support.records import fake_record
 
 
 @pytest.fixture

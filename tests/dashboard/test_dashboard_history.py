@@ -6,16 +6,8 @@ import time
 
 from playwright.async_api import Browser, expect
 
-from tests.support.dashboard_browser import (
-    SCREENSHOTS,
-    RestartableHub,
-    browser,
-    dash_hub,
-    fake_record,
-    open_dashboard,
-)
-
-__all__ = ["browser", "dash_hub"]  # fixtures
+from tests.support.dashboard_browser import SCREENSHOTS, RestartableHub, open_dashboard
+from tests.support.records import fake_record
 
 ROWS = "#log-body tr[data-id]"
 

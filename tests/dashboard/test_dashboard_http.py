@@ -12,8 +12,8 @@ from hub.api.routes.dashboard import CONTENT_SECURITY_POLICY, STATIC_DIR
 MODULES = sorted(p.name for p in (STATIC_DIR / "js" / "modules").glob("*.js"))
 
 
-async def test_index_is_french_no_cache_with_csp(http: httpx2.AsyncClient) -> None:
-    response = await http.get("/")
+async def test_index_is_french_no_cache_with_csp(asgi_http: httpx2.AsyncClient) -> None:
+    response = await asgi_http.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-cache"
@@ -32,23 +32,23 @@ async def test_csp_allows_only_self() -> None:
     assert "unsafe" not in CONTENT_SECURITY_POLICY
 
 
-async def test_versioned_vendor_file_is_cacheable(http: httpx2.AsyncClient) -> None:
-    response = await http.get("/static/vendor/chart-4.6.1.umd.min.js")
+async def test_versioned_vendor_file_is_cacheable(asgi_http: httpx2.AsyncClient) -> None:
+    response = await asgi_http.get("/static/vendor/chart-4.6.1.umd.min.js")
     assert response.status_code == 200
     assert "immutable" in response.headers["cache-control"]
     assert "Chart.js v4.6.1" in response.text[:200]
 
 
-async def test_own_files_revalidate(http: httpx2.AsyncClient) -> None:
+async def test_own_files_revalidate(asgi_http: httpx2.AsyncClient) -> None:
     paths = [f"/static/js/modules/{name}" for name in MODULES]
     for path in [*paths, "/static/js/main.js", "/static/css/dashboard.css"]:
-        response = await http.get(path)
+        response = await asgi_http.get(path)
         assert response.status_code == 200, path
         assert response.headers["cache-control"] == "no-cache"
         assert "content-security-policy" in response.headers
-        again = await http.get(path, headers={"if-none-match": response.headers["etag"]})
+        again = await asgi_http.get(path, headers={"if-none-match": response.headers["etag"]})
         assert again.status_code == 304, path
-    assert "javascript" in (await http.get(paths[0])).headers["content-type"]
+    assert "javascript" in (await asgi_http.get(paths[0])).headers["content-type"]
 
 
 HOSTILE_PATHS = [
@@ -62,22 +62,22 @@ HOSTILE_PATHS = [
 ]
 
 
-async def test_hostile_or_missing_static_paths(http: httpx2.AsyncClient) -> None:
+async def test_hostile_or_missing_static_paths(asgi_http: httpx2.AsyncClient) -> None:
     for path in HOSTILE_PATHS:
-        response = await http.get(path)
+        response = await asgi_http.get(path)
         assert response.status_code == 404, path
         assert "kimi-proxy-hub" not in response.text
 
 
-async def test_wrong_method_on_index(http: httpx2.AsyncClient) -> None:
+async def test_wrong_method_on_index(asgi_http: httpx2.AsyncClient) -> None:
     headers = {"content-type": "application/json"}  # any other type is a 415 first
-    response = await http.post("/", content=b"x" * 1000, headers=headers)
+    response = await asgi_http.post("/", content=b"x" * 1000, headers=headers)
     assert response.status_code == 405
     assert "Méthode" in response.json()["error"]["message"]
 
 
-async def test_favicon(http: httpx2.AsyncClient) -> None:
-    response = await http.get("/favicon.ico")
+async def test_favicon(asgi_http: httpx2.AsyncClient) -> None:
+    response = await asgi_http.get("/favicon.ico")
     assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
 
 

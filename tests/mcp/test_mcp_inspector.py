@@ -13,10 +13,10 @@ import pytest
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import write_config
-from tests.mcp.test_conformance import _node
-from tests.mcp_hub.test_mcp_hub_api import wait_ready
+from tests.support.hub_configs import write_config
+from tests.support.hub_mcp import wait_ready
 from tests.support.mcp_upstreams import AGENT_PROFILE_TOML, EVERYTHING_TOML, needs_node
+from tests.support.node import node22
 from tests.support.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ async def inspector(node: str, cwd: Path, *args: str) -> dict[str, object]:
 
 @needs_node
 async def test_inspector_cli_on_every_endpoint(tmp_path: Path, upstream_url: str) -> None:
-    node = _node()
+    node = node22()
     if not LAUNCHER.exists() or node is None:
         pytest.skip("MCP Inspector ou Node 22 absent : lancer scripts/test-setup.sh (npm ci)")
     path = write_config(tmp_path, upstream_url, CONFIG)

@@ -16,8 +16,8 @@ from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import write_config
-from tests.mcp_hub.test_mcp_hub_api import wait_ready
+from tests.support.hub_configs import write_config
+from tests.support.hub_mcp import wait_ready
 from tests.support.mcp_upstreams import EVERYTHING_TOML, FILESYSTEM_JS, needs_node
 from tests.support.servers import serve
 
@@ -128,12 +128,12 @@ async def test_search_mode_finds_describes_and_calls(hub: Hub) -> None:
         assert listed == {"sessions_list", "everything__echo", "tool_search", "tool_describe",
                           "tool_call"}  # fmt: skip
         found = await client.call_tool("tool_search", {"query": "recursive tree view", "limit": 3})
-        results = found.structured_content["results"]  # type: ignore[index]
+        results = found.structured_content["results"]
         assert results[0]["name"] == "files__directory_tree"
         found = await client.call_tool("tool_search", {"query": "sum of two numbers"})
-        assert found.structured_content["results"][0]["name"] == "everything__get-sum"  # type: ignore[index]
+        assert found.structured_content["results"][0]["name"] == "everything__get-sum"
         described = await client.call_tool("tool_describe", {"name": "everything__get-sum"})
-        schema = described.structured_content["inputSchema"]  # type: ignore[index]
+        schema = described.structured_content["inputSchema"]
         assert set(schema["properties"]) == {"a", "b"}
         via_meta = await client.call_tool(
             "tool_call", {"name": "everything__get-sum", "arguments": {"a": 40, "b": 2}}
@@ -166,7 +166,7 @@ async def test_result_limit_masks_and_mask_get_gives_original(hub: Hub) -> None:
         reference = placeholder.split("mask:")[1].split()[0].strip(")")
         back = await client.call_tool("tool_call", {"name": "mask_get", "arguments": {
             "hash": f"mask:{reference}"}})  # fmt: skip
-        assert back.structured_content["content"] == original  # type: ignore[index]
+        assert back.structured_content["content"] == original
         small = await client.call_tool("everything__echo", {"message": "court"})
         assert text_of(small) == "Echo: court"
     async with httpx2.AsyncClient(base_url=hub.url, timeout=10) as http:

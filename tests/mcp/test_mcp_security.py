@@ -11,7 +11,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
 
 ACCEPT = {"accept": "application/json, text/event-stream"}
@@ -36,7 +36,9 @@ INIT = {
         ({}, 200),
     ],
 )
-async def test_host_and_origin(http: httpx2.AsyncClient, headers: dict[str, str], status: int):
+async def test_host_and_origin(
+    http: httpx2.AsyncClient, headers: dict[str, str], status: int
+) -> None:
     response = await http.post("/mcp", json=INIT, headers={**ACCEPT, **headers})
     assert response.status_code == status
 
@@ -86,15 +88,15 @@ async def test_api_key_protects_mcp(tmp_path: Path, upstream_url: str) -> None:
     ],
 )
 async def test_malformed_and_oversized(
-    http: httpx2.AsyncClient, body: bytes, content_type: str, status: int
+    asgi_http: httpx2.AsyncClient, body: bytes, content_type: str, status: int
 ) -> None:
     headers = {**ACCEPT, "content-type": content_type}
-    response = await http.post("/mcp", content=body, headers=headers)
+    response = await asgi_http.post("/mcp", content=body, headers=headers)
     assert response.status_code == status
 
 
-async def test_unknown_session_id_is_rejected(http: httpx2.AsyncClient) -> None:
+async def test_unknown_session_id_is_rejected(asgi_http: httpx2.AsyncClient) -> None:
     headers = {**ACCEPT, "mcp-session-id": "inconnue", "mcp-protocol-version": "2025-11-25"}
     body = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-    response = await http.post("/mcp", json=body, headers=headers)
+    response = await asgi_http.post("/mcp", json=body, headers=headers)
     assert response.status_code in (400, 404)

@@ -14,7 +14,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from hub.config import HubConfig, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.mcp_upstreams import AGENT_PROFILE_TOML, EVERYTHING_TOML, needs_node
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,9 @@ def structured(result: types.CallToolResult) -> dict[str, object]:
     return result.structured_content
 
 
-async def test_stdio_shares_the_database(hub_config: HubConfig, http: httpx2.AsyncClient) -> None:
+async def test_stdio_shares_the_database(
+    hub_config: HubConfig, asgi_http: httpx2.AsyncClient
+) -> None:
     async with Client(stdio_params(hub_config)) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert {"sessions_list", "tokens_count", "fs_read"} <= names
@@ -45,7 +47,7 @@ async def test_stdio_shares_the_database(hub_config: HubConfig, http: httpx2.Asy
         failed = await client.call_tool("session_get", {"session_id": 999999})
         assert failed.is_error
         listed = structured(await client.call_tool("sessions_list", {}))
-    rest = (await http.get("/api/sessions")).json()
+    rest = (await asgi_http.get("/api/sessions")).json()
     assert created in rest["sessions"]
     assert listed == rest
 

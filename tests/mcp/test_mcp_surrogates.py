@@ -24,8 +24,9 @@ from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import write_config
-from tests.mcp_hub.test_mcp_hub_api import servers, wait_ready
+from tests.support.hub_configs import write_config
+from tests.support.hub_mcp import servers, wait_ready
+from tests.support.json_values import JsonObject
 from tests.support.mcp_upstreams import AGENT_PROFILE_TOML, EVERYTHING_TOML, ROOT, needs_node
 from tests.support.servers import serve
 
@@ -96,14 +97,15 @@ async def test_hub_tools_refuse_before_running(hub_url: str, workspace: Path) ->
     before = listing(workspace)
     async with httpx2.AsyncClient(base_url=hub_url) as http, hostile(f"{hub_url}/mcp") as client:
         sessions = (await http.get("/api/sessions")).json()
-        for name, arguments in [
+        calls: list[tuple[str, JsonObject]] = [
             ("fs_write", {"path": "neuf.txt", "content": f"a{MARK}b"}),
             ("fs_write", {"path": f"{MARK}.txt", "content": "x"}),
             ("fs_write", {"path": "garde.txt", "content": "remplacé", MARK: 1}),  # a key
             ("session_create", {"name": f"Session {MARK}"}),
             ("tokens_count", {"messages": [{"role": "user", "content": [{"text": MARK}]}]}),
             ("outil_inexistant", {"x": MARK}),  # refused before the name is even looked up
-        ]:
+        ]
+        for name, arguments in calls:
             assert REFUSED in refusal(await client.call_tool(name, arguments)), name
         assert listing(workspace) == before
         assert (workspace / "garde.txt").read_text() == "intact\n"

@@ -16,7 +16,8 @@ from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import write_config
+from tests.support.hub_configs import write_config
+from tests.support.hub_mcp import servers, wait_ready
 from tests.support.mcp_upstreams import (
     DYN_TOML,
     EVERYTHING_TOML,
@@ -63,31 +64,6 @@ async def mcp_hub_url(tmp_path: Path, upstream_url: str) -> AsyncIterator[str]:
     env = {"FAKE_UPSTREAM_KEY": "k", "HUB_TEST_SECRET": SECRET, "REMOTE_TOKEN": HEADER_SECRET}
     async with serve(create_app(load_config(path, env))) as url:
         yield url
-
-
-async def servers(http: httpx2.AsyncClient) -> dict[str, dict[str, object]]:
-    response = await http.get("/api/mcp/servers")
-    assert response.status_code == 200
-    body = response.json()  # each replica supervises its own children, and says which it is
-    assert body["replica"] and all(s["replica"] == body["replica"] for s in body["servers"])
-    return {s["name"]: s for s in body["servers"]}
-
-
-async def wait_ready(http: httpx2.AsyncClient, *names: str) -> dict[str, dict[str, object]]:
-    latest: dict[str, dict[str, object]] = {}
-
-    async def poll() -> None:
-        latest.update(await servers(http))
-
-    def ready() -> bool:
-        return all(latest.get(n, {}).get("state") in ("ready", "degraded") for n in names)
-
-    with anyio.fail_after(30):
-        while True:
-            await poll()
-            if ready():
-                return latest
-            await anyio.sleep(0.05)
 
 
 @needs_node

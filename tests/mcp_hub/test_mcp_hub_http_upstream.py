@@ -13,15 +13,9 @@ import pytest
 
 from hub.config import load_config
 from hub.features.mcp_hub import SupervisorSettings, UpstreamHub
-from tests.support.mcp_upstreams import (
-    EVERYTHING_JS,
-    PYTHON,
-    ROOT,
-    alive,
-    free_port,
-    needs_node,
-    running_in_task,
-)
+from tests.support.mcp_upstreams import EVERYTHING_JS, PYTHON, ROOT, needs_node, running_in_task
+from tests.support.ports import free_port
+from tests.support.processes import alive
 
 SCRIPT = ROOT / "scripts" / "start-mcp-servers.sh"
 TOKEN = "jeton-http-4242"

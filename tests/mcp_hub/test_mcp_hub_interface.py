@@ -6,7 +6,7 @@ from __future__ import annotations
 import mcp_types as types
 import pytest
 from mcp.client import Client
-from mcp.server import Server
+from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from hub.features.mcp_hub import SupervisorSettings, UpstreamHub
@@ -16,17 +16,21 @@ from tests.support.mcp_upstreams import (
     needs_node,
     progress_steps,
     running_in_task,
-    until,
 )
+from tests.support.polling import until
 
 OWN = types.Tool(name="own_tool", input_schema={"type": "object"})
 
 
-def merged_server(hub: UpstreamHub) -> Server:
-    async def on_list_tools(ctx, params) -> types.ListToolsResult:
+def merged_server(hub: UpstreamHub) -> Server[object]:
+    async def on_list_tools(
+        ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[OWN, *hub.list_tools()])
 
-    async def on_call_tool(ctx, params) -> types.CallToolResult:
+    async def on_call_tool(
+        ctx: ServerRequestContext[object, object], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         if "__" in params.name:
 
             async def relay(progress: float, total: float | None, message: str | None) -> None:

@@ -17,17 +17,15 @@ from tests.support.mcp_upstreams import (
     EVERYTHING_JS,
     FILESYSTEM_JS,
     TIME_BIN,
-    alive,
-    cmdline,
-    descendants,
     dynamic,
     everything_stdio,
     needs_node,
     needs_time,
     running_in_task,
     silent,
-    until,
 )
+from tests.support.polling import until
+from tests.support.processes import alive, cmdline, descendants
 
 # Quick pings and backoff, but generous deadlines: a Python MCP server takes seconds to
 # import the SDK on a loaded CI core, and a missed deadline restarts it mid-test.
@@ -50,7 +48,7 @@ async def dyn_hub() -> AsyncIterator[UpstreamHub]:
     }
     hub = UpstreamHub(servers, FAST)
     async with running_in_task(hub):
-        await hub.connections["dyn"].wait_ready(20)
+        assert await hub.connections["dyn"].wait_ready(20)
         yield hub
 
 
@@ -117,7 +115,9 @@ async def test_upstream_list_changed_is_picked_up_and_announced(dyn_hub: Upstrea
 
 
 async def test_hang_on_initialize_marks_down_and_retries() -> None:
-    settings = SupervisorSettings(init_timeout=2, ping_interval=0.2, backoff_initial=0.05)
+    # long enough for the Python server to import the SDK on a loaded core (2 s was not:
+    # it never came up), short enough for the silent one to be given up on quickly
+    settings = SupervisorSettings(init_timeout=8, ping_interval=0.2, backoff_initial=0.05)
     async with running_in_task(
         UpstreamHub({"dyn": dynamic(), "silent": silent()}, settings)
     ) as hub:
@@ -125,8 +125,8 @@ async def test_hang_on_initialize_marks_down_and_retries() -> None:
 
 
 async def _hang_checks(dyn_hub: UpstreamHub) -> None:
-    await dyn_hub.connections["dyn"].wait_ready(20)
-    await until(lambda: dyn_hub.connections["silent"].status.restarts >= 1)
+    assert await dyn_hub.connections["dyn"].wait_ready(30)
+    await until(lambda: dyn_hub.connections["silent"].status.restarts >= 1, 30)
     status = dyn_hub.connections["silent"].status
     assert "initialisation" in str(status.last_error)
     assert status.tool_count == 0
@@ -168,7 +168,7 @@ async def test_no_child_is_left_after_the_hub_stops() -> None:
     hub = UpstreamHub(servers, FAST)
     before = descendants()  # what earlier tests left running here (a session's redis-server)
     async with hub.running():
-        await hub.connections["dyn"].wait_ready(20)
+        assert await hub.connections["dyn"].wait_ready(20)
         children = descendants() - before
         assert any("mcp_dynamic_server.py" in cmdline(p) for p in children)
         assert any("mcp_silent_server.py" in cmdline(p) for p in children)
@@ -192,11 +192,11 @@ async def test_server_everything_stdio_through_registry() -> None:
         assert result.content[0].text == "Echo: bonjour"  # type: ignore[union-attr]
         steps: list[float] = []
 
-        async def progress(value: float, total: float | None, message: str | None) -> None:
-            steps.append(value)
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            steps.append(progress)
 
         result = await hub.call_tool(
-            "everything__trigger-long-running-operation", {"duration": 0.3, "steps": 3}, progress
+            "everything__trigger-long-running-operation", {"duration": 0.3, "steps": 3}, on_progress
         )
         assert not result.is_error
         assert steps == [1, 2, 3]

@@ -10,17 +10,10 @@ import anyio
 import httpx2
 import pytest
 
-from tests.support.mcp_upstreams import (
-    EVERYTHING_JS,
-    PYTHON,
-    ROOT,
-    TESTS,
-    alive,
-    cmdline,
-    descendants,
-    free_port,
-    until,
-)
+from tests.support.mcp_upstreams import EVERYTHING_JS, PYTHON, ROOT, TESTS
+from tests.support.polling import until
+from tests.support.ports import free_port
+from tests.support.processes import alive, cmdline, descendants
 
 
 def config_text(tmp_path: Path) -> str:

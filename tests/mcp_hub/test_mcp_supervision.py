@@ -7,19 +7,21 @@ import itertools
 import json
 import os
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 import mcp_types as types
 from mcp.client import Client
+from mcp.client.session import IncomingMessage, MessageHandlerFnT
 
 from hub.api.app import create_app
 from hub.config import McpServerConfig, load_config
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import ServerState, SupervisorSettings, UpstreamHub
-from tests.conftest import write_config
-from tests.support.mcp_upstreams import PYTHON, TESTS, alive, dynamic, running_in_task, until
+from tests.support.hub_configs import write_config
+from tests.support.mcp_upstreams import PYTHON, TESTS, dynamic, running_in_task
+from tests.support.polling import until
+from tests.support.processes import alive
 from tests.support.servers import serve
 
 # Pings far apart: whatever is noticed here is noticed through the process exit.
@@ -136,8 +138,8 @@ discovery = "search"
     notes: list[str] = []
     search_notes: list[str] = []
 
-    def recorder(into: list[str]) -> Callable[[object], Awaitable[None]]:
-        async def on_message(message: object) -> None:
+    def recorder(into: list[str]) -> MessageHandlerFnT:
+        async def on_message(message: IncomingMessage) -> None:
             if isinstance(message, types.ToolListChangedNotification):
                 into.append("tools")
             elif isinstance(message, types.ServerNotification):
@@ -166,4 +168,4 @@ discovery = "search"
             found = await searching.call_tool("tool_search", {"query": "ajouté"})
     assert notes == ["tools"]  # tools only: prompts and resources did not change
     assert search_notes == ["tools"]  # search mode: the catalogue changed, once
-    assert found.structured_content["results"][0]["name"] == "dyn__extra"  # type: ignore[index]
+    assert found.structured_content["results"][0]["name"] == "dyn__extra"

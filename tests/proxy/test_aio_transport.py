@@ -59,7 +59,7 @@ async def client() -> AsyncIterator[tuple[httpx2.AsyncClient, str]]:
             yield http, url
 
 
-async def test_post_body_headers_and_keepalive(client) -> None:
+async def test_post_body_headers_and_keepalive(client: tuple[httpx2.AsyncClient, str]) -> None:
     http, url = client
     first = await http.post(f"{url}/echo", content=b"bonjour", headers={"authorization": "B x"})
     second = await http.post(f"{url}/echo", content="é".encode())
@@ -69,7 +69,7 @@ async def test_post_body_headers_and_keepalive(client) -> None:
     assert first.json()["port"] == second.json()["port"]  # one pooled connection, reused
 
 
-async def test_stream_arrives_chunk_by_chunk(client) -> None:
+async def test_stream_arrives_chunk_by_chunk(client: tuple[httpx2.AsyncClient, str]) -> None:
     http, url = client
     async with http.stream("GET", f"{url}/chunks") as response:
         parts = [part async for part in response.aiter_bytes()]
@@ -77,7 +77,7 @@ async def test_stream_arrives_chunk_by_chunk(client) -> None:
     assert len(parts) >= 2  # not buffered until the end
 
 
-async def test_read_timeout_is_httpx_read_timeout(client) -> None:
+async def test_read_timeout_is_httpx_read_timeout(client: tuple[httpx2.AsyncClient, str]) -> None:
     http, url = client
     with pytest.raises(httpx2.ReadTimeout):
         await http.get(f"{url}/hang", timeout=httpx2.Timeout(0.2))

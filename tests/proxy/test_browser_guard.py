@@ -19,15 +19,14 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 import hub.api.routes.ws
 from hub.api.app import create_app
 from hub.config import HubConfig
-from tests.support.dashboard_browser import browser
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.servers import serve
 
-__all__ = ["browser"]  # fixture
 EVIL = "attacker.example"
 HUB_KEY = "cle-du-hub-secrete-42"
 
@@ -159,7 +158,9 @@ async def test_ws_checks_origin_and_host(hub_url: str) -> None:
                "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "host": EVIL}  # fmt: skip
     async with httpx2.AsyncClient(base_url=hub_url) as http:
         assert (await http.get("/ws", headers=upgrade)).status_code == 403
-    async with websockets.connect(ws_url(hub_url), origin=hub_url) as socket:  # the dashboard
+    async with websockets.connect(
+        ws_url(hub_url), origin=Origin(hub_url)
+    ) as socket:  # the dashboard
         assert json.loads(await socket.recv())["type"] == "hello"
 
 

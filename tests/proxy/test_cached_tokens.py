@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.proxy.sse import usage_of
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.servers import serve
+from tests.support.asgi import in_process
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.json_values import Json, JsonObject
 
 MODELS = """
 [models."fake/cached"]
@@ -30,7 +32,9 @@ model = "cached-deepseek"
 input_price = 2.0
 cached_input_price = 0.2
 """
-MESSAGES = [{"role": "user", "content": "Bonjour, explique les caches de prompt. " * 20}]
+MESSAGES: list[Json] = [
+    {"role": "user", "content": "Bonjour, explique les caches de prompt. " * 20}
+]
 
 
 @pytest.mark.parametrize(
@@ -45,17 +49,17 @@ MESSAGES = [{"role": "user", "content": "Bonjour, explique les caches de prompt.
         ({}, 0),
     ],
 )
-def test_cached_tokens_under_every_name(usage: dict, cached: int) -> None:
+def test_cached_tokens_under_every_name(usage: JsonObject, cached: int) -> None:
     found = usage_of({"usage": {"prompt_tokens": 10, "completion_tokens": 1, **usage}})
     assert found is not None and found.cached_tokens == cached
 
 
-async def test_cached_tokens_are_stored_priced_and_shown(tmp_path, upstream_url) -> None:
+async def test_cached_tokens_are_stored_priced_and_shown(tmp_path: Path, upstream_url: str) -> None:
     config = load_config(
         write_config(tmp_path, upstream_url, MODELS), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
-    async with serve(create_app(config)) as url:
-        async with AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as sdk:
+    async with in_process(create_app(config)) as hub, hub.http() as http:
+        async with hub.openai("k") as sdk:
             for model in ("fake/cached", "fake/cached-kimi", "fake/cached-deepseek"):
                 await sdk.chat.completions.create(model=model, messages=MESSAGES)
             stream = await sdk.chat.completions.create(
@@ -63,10 +67,9 @@ async def test_cached_tokens_are_stored_priced_and_shown(tmp_path, upstream_url)
             )
             async for _ in stream:
                 pass
-            http = sdk._client  # the SDK's own httpx client, same base URL
-            rows = (await http.get(f"{url}/api/export/json")).json()
-            stats = (await http.get(f"{url}/api/stats")).json()
-    by_model = {}
+            rows = (await http.get("/api/export/json")).json()
+            stats = (await http.get("/api/stats")).json()
+    by_model: dict[str, list[Json]] = {}
     for row in rows if isinstance(rows, list) else rows["requests"]:
         by_model.setdefault(row["model_key"], []).append(row)
     for model, price in (

@@ -1,9 +1,12 @@
+import httpx2
 from openai import AsyncOpenAI
 
-from tests.support.fake_upstream import REPLY
+from tests.support.fake_upstream import REPLY, FakeUpstream
 
 
-async def test_non_streaming_roundtrip(openai_client: AsyncOpenAI, http, fake_upstream) -> None:
+async def test_non_streaming_roundtrip(
+    openai_client: AsyncOpenAI, http: httpx2.AsyncClient, fake_upstream: FakeUpstream
+) -> None:
     reply = await openai_client.chat.completions.create(
         model="fake/echo", messages=[{"role": "user", "content": "salut"}]
     )
@@ -13,7 +16,7 @@ async def test_non_streaming_roundtrip(openai_client: AsyncOpenAI, http, fake_up
     assert stats["totals"]["requests"] == 1
 
 
-async def test_streaming_roundtrip(openai_client: AsyncOpenAI, http) -> None:
+async def test_streaming_roundtrip(openai_client: AsyncOpenAI, http: httpx2.AsyncClient) -> None:
     stream = await openai_client.chat.completions.create(
         model="fake/echo", messages=[{"role": "user", "content": "salut"}], stream=True
     )

@@ -1,6 +1,7 @@
 """Configured secrets never leave the hub, even when an upstream echoes them back."""
 
 import json
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -9,10 +10,10 @@ from hub.api.app import create_app
 from hub.config import load_config
 from hub.core.redact import REDACTED, Redactor
 from hub.proxy.upstream import provider_secrets
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from tests.support.asgi import in_process
+from tests.support.chats import HELLO
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 
 
 def test_redactor_replaces_every_secret_longest_first() -> None:
@@ -22,7 +23,7 @@ def test_redactor_replaces_every_secret_longest_first() -> None:
     assert Redactor([]).text("rien à masquer") == "rien à masquer"
 
 
-def test_provider_secrets_take_keys_and_secret_headers(tmp_path) -> None:
+def test_provider_secrets_take_keys_and_secret_headers(tmp_path: Path) -> None:
     extra = """
 [providers.headers]
 base_url = "http://127.0.0.1:1/v1"
@@ -37,23 +38,27 @@ headers = { "X-Api-Key" = "hdr-secret-1", "OpenAI-Beta" = "assistants=v2" }
 
 
 @pytest.mark.parametrize("stream", [False, True])
-async def test_echoed_key_is_redacted_in_reply_rows_and_exports(http, fake_upstream, stream):
+async def test_echoed_key_is_redacted_in_reply_rows_and_exports(
+    asgi_http: httpx2.AsyncClient, fake_upstream: FakeUpstream, stream: bool
+) -> None:
     body = {"model": "fake/echo-key", "messages": HELLO, "stream": stream}
-    response = await http.post("/chat/completions", json=body)
+    response = await asgi_http.post("/chat/completions", json=body)
     assert fake_upstream.headers[-1]["authorization"] == f"Bearer {UPSTREAM_SECRET}"
     assert response.status_code == 400
     assert UPSTREAM_SECRET not in response.text
     assert response.json()["error"]["message"] == f"en-tête reçu : Bearer {REDACTED}"
-    exported = (await http.get("/api/export/json")).json()
+    exported = (await asgi_http.get("/api/export/json")).json()
     [row] = exported["requests"]
     assert row["status"] == "error" and REDACTED in row["error"]
     for path in ("/api/export/json", "/api/export/csv", "/api/stats", "/api/sessions"):
-        assert UPSTREAM_SECRET not in (await http.get(path)).text, path
-    metrics = await http.get(f"/api/sessions/{row['session_id']}/metrics")
+        assert UPSTREAM_SECRET not in (await asgi_http.get(path)).text, path
+    metrics = await asgi_http.get(f"/api/sessions/{row['session_id']}/metrics")
     assert UPSTREAM_SECRET not in metrics.text
 
 
-async def test_summariser_error_text_is_redacted(tmp_path, upstream_url, fake_upstream) -> None:
+async def test_summariser_error_text_is_redacted(
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
+) -> None:
     """A summariser that echoes the key: the compaction event's reason stays clean."""
     extra = '\n[savings]\nsummariser_model = "fake/echo-key"\n'
     extra += "keep_recent_rounds = 1\nrewrite_batch_rounds = 1\n"
@@ -67,8 +72,8 @@ async def test_summariser_error_text_is_redacted(tmp_path, upstream_url, fake_up
         {"role": "assistant", "content": "réponse " * 400},
         {"role": "user", "content": "deuxième question"},
     ]
-    async with serve(create_app(config)) as url:
-        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+    async with in_process(create_app(config)) as hub:
+        async with hub.http() as http:
             reply = await http.post(
                 "/chat/completions", json={"model": "fake/echo", "messages": history}
             )
@@ -105,7 +110,7 @@ def test_redactor_sees_escaped_and_base64_forms() -> None:
     ],
 )
 async def test_every_echoed_form_is_redacted_for_client_store_and_ws(
-    http, hub_url, model, stream, status
+    http: httpx2.AsyncClient, hub_url: str, model: str, stream: bool, status: int
 ) -> None:
     """Issue #10 finding 6: what the client decodes, the row, the exports and /ws."""
     import base64

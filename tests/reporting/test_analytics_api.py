@@ -1,21 +1,22 @@
-"""Analytics, journal search and the request inspector over REST (real hub, real SQLite)."""
+"""Analytics, journal search and the request inspector over REST (in-process hub, real SQLite)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx2
 import pytest
-from openai import AsyncOpenAI
+from starlette.applications import Starlette
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.savings.test_savings_api import MASK_REF, SAVINGS, history
-from tests.support.dashboard_browser import fake_record
-from tests.support.servers import serve
+from tests.support.asgi import InProcess, in_process
+from tests.support.chats import MASK_REF, history
+from tests.support.hub_configs import ADMIN, SAVINGS, UPSTREAM_SECRET, keyed_config, write_config
+from tests.support.records import fake_record
 
 DAY = 86_400
 NOW = time.time()
@@ -25,7 +26,7 @@ def _day(offset_days: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(NOW - offset_days * DAY))
 
 
-async def _fill(app, count: int = 120) -> None:
+async def _fill(app: Starlette, count: int = 120) -> None:
     state = app.state.hub
     session = await state.sessions.create("Analyse", activate=True)
     other = await state.sessions.create("Autre", activate=False)
@@ -44,14 +45,13 @@ async def _fill(app, count: int = 120) -> None:
 
 
 @pytest.fixture
-async def filled(hub_config):
-    app = create_app(hub_config)
-    async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=20) as http:
-        await _fill(app)
+async def filled(asgi_hub: InProcess) -> AsyncIterator[httpx2.AsyncClient]:
+    async with asgi_hub.http(timeout=20) as http:
+        await _fill(asgi_hub.app)
         yield http
 
 
-async def test_analytics_per_day_model_provider_latency(filled) -> None:
+async def test_analytics_per_day_model_provider_latency(filled: httpx2.AsyncClient) -> None:
     data = (await filled.get("/api/analytics", params={"tz": 0})).json()
     assert data["totals"]["requests"] == 120
     assert data["totals"]["errors"] == 12 and data["totals"]["error_rate"] == 0.1
@@ -67,10 +67,10 @@ async def test_analytics_per_day_model_provider_latency(filled) -> None:
     assert data["latency_ms"]["ttfb"]["p50"] is not None
 
 
-async def test_range_and_filters_change_the_figures(filled) -> None:
+async def test_range_and_filters_change_the_figures(filled: httpx2.AsyncClient) -> None:
     today = (await filled.get("/api/analytics", params={"from": _day(0), "to": _day(0)})).json()
     assert today["totals"]["requests"] == 20 and len(today["days"]) == 1
-    two = {"from": _day(1), "to": _day(0), "tz": 0}
+    two: dict[str, str | int] = {"from": _day(1), "to": _day(0), "tz": 0}
     assert (await filled.get("/api/analytics", params=two)).json()["totals"]["requests"] == 40
     iso = {"from": f"{_day(1)}T00:00:00", "to": f"{_day(0)}T00:00:00+00:00"}  # as exports
     assert (await filled.get("/api/analytics", params=iso)).json()["totals"]["requests"] == 20
@@ -83,7 +83,7 @@ async def test_range_and_filters_change_the_figures(filled) -> None:
     assert empty["latency_ms"]["total"] == {"p50": None, "p90": None, "p99": None}
 
 
-async def test_search_pages_with_keyset_cursor_and_total(filled) -> None:
+async def test_search_pages_with_keyset_cursor_and_total(filled: httpx2.AsyncClient) -> None:
     seen: list[int] = []
     before = None
     while True:
@@ -131,7 +131,9 @@ async def test_search_pages_with_keyset_cursor_and_total(filled) -> None:
         ({"model": "m" * 300}, "model"),
     ],
 )
-async def test_bad_filters_are_french_400(filled, params, param) -> None:
+async def test_bad_filters_are_french_400(
+    filled: httpx2.AsyncClient, params: dict[str, str], param: str | None
+) -> None:
     for path in ("/api/requests", "/api/analytics"):
         if path == "/api/analytics" and set(params) & {"limit", "before"}:
             continue
@@ -143,7 +145,7 @@ async def test_bad_filters_are_french_400(filled, params, param) -> None:
         assert "invalide" in error["message"]
 
 
-async def test_inspector_without_bodies(filled) -> None:
+async def test_inspector_without_bodies(filled: httpx2.AsyncClient) -> None:
     row = (await filled.get("/api/requests", params={"limit": 1})).json()["requests"][0]
     data = (await filled.get(f"/api/requests/{row['id']}")).json()
     assert data["request"] == row and data["session"]["name"] in ("Analyse", "Autre")
@@ -167,8 +169,8 @@ async def test_inspector_shows_client_and_forwarded_bodies(
     config = load_config(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
-    async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
-        async with AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as sdk:
+    async with in_process(create_app(config)) as hub, hub.http() as http:
+        async with hub.openai("k") as sdk:
             sent = history(2)
             sent[-1] = {"role": "user", "content": f"ma clé est {UPSTREAM_SECRET}, corrige."}
             await sdk.chat.completions.create(model="fake/wide", messages=sent)
@@ -191,16 +193,14 @@ async def test_inspector_shows_client_and_forwarded_bodies(
 
 
 async def test_filter_and_inspect_by_virtual_key(tmp_path: Path, upstream_url: str) -> None:
-    from tests.access.test_keys import ADMIN, keyed_config
-
     config = load_config(keyed_config(tmp_path, upstream_url), {"FAKE_UPSTREAM_KEY": "k"})
-    async with serve(create_app(config)) as url:
-        admin = httpx2.AsyncClient(base_url=url, headers={"authorization": f"Bearer {ADMIN}"})
+    async with in_process(create_app(config)) as hub:
+        admin = hub.http(headers={"authorization": f"Bearer {ADMIN}"})
         async with admin:
             created = (await admin.post("/api/keys", json={"name": "Alice"})).json()
-            async with AsyncOpenAI(base_url=url, api_key=created["secret"], max_retries=0) as sdk:
+            async with hub.openai(created["secret"]) as sdk:
                 await sdk.chat.completions.create(model="fake/echo", messages=history(0))
-            async with AsyncOpenAI(base_url=url, api_key=ADMIN, max_retries=0) as sdk:
+            async with hub.openai(ADMIN) as sdk:
                 await sdk.chat.completions.create(model="fake/echo", messages=history(0))
             found = (await admin.get("/api/requests", params={"key": created["id"]})).json()
             assert found["total"] == 1 and found["requests"][0]["key_id"] == created["id"]

@@ -1,7 +1,8 @@
 """Issue #10 finding 8 and issue #15 (CSV): streamed, filtered exports a spreadsheet reads.
 
-Rows are written straight to the store (the export reads the store); requests go
-through a real hub on loopback with httpx.
+Rows are written straight to the store (the export reads the store). The streamed export
+goes through a real hub on loopback: that other requests are answered while it streams
+needs a transport that streams; the parameter checks are in-process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hub.api.app import create_app
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.services.reporting.exports import EXPORT_PAGE, csv_cell
-from tests.support.dashboard_browser import fake_record
+from tests.support.records import fake_record
 from tests.support.servers import serve
 
 DAY1 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()
@@ -85,11 +86,11 @@ async def test_exports_stream_filter_and_format(hub_config: HubConfig) -> None:
         assert empty["requests"] == [] and empty["totals"]["requests"] == 0
 
 
-async def test_bad_export_parameters_are_400_in_french(http: httpx2.AsyncClient) -> None:
+async def test_bad_export_parameters_are_400_in_french(asgi_http: httpx2.AsyncClient) -> None:
     for query in ("sep=x", "status=bof", "from=hier", "from=2026-11-26&to=2026-11-25",
                   "model=" + "m" * 300, "session=²"):  # fmt: skip
-        response = await http.get(f"/api/export/csv?{query}")
+        response = await asgi_http.get(f"/api/export/csv?{query}")
         assert response.status_code == 400, query
         assert "invalide" in response.json()["error"]["message"]
-    assert (await http.get("/api/export/json?session=99")).status_code == 404
-    assert json.loads((await http.get("/api/export/json")).text)["requests"] == []
+    assert (await asgi_http.get("/api/export/json?session=99")).status_code == 404
+    assert json.loads((await asgi_http.get("/api/export/json")).text)["requests"] == []

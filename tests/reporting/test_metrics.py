@@ -1,4 +1,5 @@
-"""``GET /metrics`` parsed with prometheus-client's own parser, against the stored rows."""
+"""``GET /metrics`` parsed with prometheus-client's own parser, against the stored rows
+(in-process; the MCP upstream case over a socket, with a real MCP client)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ import openai
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from openai import AsyncOpenAI
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.access.test_keys import ADMIN, HELLO, keyed_config
-from tests.conftest import UPSTREAM_SECRET
-from tests.mcp_hub.test_mcp_hub_api import wait_ready
+from tests.support.asgi import InProcess, in_process
+from tests.support.chats import HELLO
+from tests.support.hub_configs import ADMIN, UPSTREAM_SECRET, keyed_config
+from tests.support.hub_mcp import wait_ready
+from tests.support.hub_rows import stored_rows
 from tests.support.mcp_upstreams import PYTHON, TESTS
 from tests.support.servers import serve
 
@@ -27,13 +29,13 @@ SCRAPER = "metrics-only-key"
 
 
 @pytest.fixture
-async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[str]:
+async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[InProcess]:
     path = keyed_config(tmp_path, upstream_url)
     text = path.read_text().replace("[server]\n", f'[server]\nmetrics_key = "{SCRAPER}"\n', 1)
     path.write_text(text)
     config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
-    async with serve(create_app(config)) as url:
-        yield url
+    async with in_process(create_app(config)) as hub:
+        yield hub
 
 
 def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -44,12 +46,12 @@ def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return found
 
 
-async def test_metrics_match_stored_rows(hub: str) -> None:
+async def test_metrics_match_stored_rows(hub: InProcess) -> None:
     admin = {"authorization": f"Bearer {ADMIN}"}
-    async with httpx2.AsyncClient(base_url=hub, headers=admin) as http:
+    async with hub.http(headers=admin) as http:
         created = await http.post("/api/keys", json={"name": "Alice", "budget": 1.0})
         key = created.json()
-        async with AsyncOpenAI(base_url=hub, api_key=key["secret"], max_retries=0) as alice:
+        async with hub.openai(key["secret"]) as alice:
             for _ in range(3):
                 await alice.chat.completions.create(model="priced", messages=HELLO)
             stream = await alice.chat.completions.create(
@@ -58,14 +60,14 @@ async def test_metrics_match_stored_rows(hub: str) -> None:
             _ = [chunk async for chunk in stream]
             with pytest.raises(openai.BadRequestError):  # an upstream 400: an error row
                 await alice.chat.completions.create(model="fake/bad", messages=HELLO)
-        async with AsyncOpenAI(base_url=hub, api_key=ADMIN, max_retries=0) as admin_client:
+        async with hub.openai(ADMIN) as admin_client:
             await admin_client.chat.completions.create(model="fake/echo", messages=HELLO)
-        rows = (await http.get("/api/export/json")).json()["requests"]
+        rows = await stored_rows(http)
         scraped = await http.get("/metrics", headers={"authorization": f"Bearer {SCRAPER}"})
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")
     samples = _samples(scraped.text)
-    counted = Counter()
+    counted: Counter[tuple[str, str, str]] = Counter()
     for labels, value in samples["kimi_requests_total"]:
         counted[(labels["model"], labels["key"], labels["status"])] += int(value)
     stored = Counter((r["model_key"], r["key_id"] or "aucune", r["status"]) for r in rows)
@@ -92,12 +94,14 @@ async def test_metrics_match_stored_rows(hub: str) -> None:
     )
     remaining = samples["kimi_key_budget_remaining"]
     alice_cost = sum(r["cost"] for r in rows if r["key_id"] == key["id"])
-    assert remaining == [({"key": key["id"], "name": "Alice"}, pytest.approx(1.0 - alice_cost))]
+    [(labels, value)] = remaining
+    assert labels == {"key": key["id"], "name": "Alice"}
+    assert value == pytest.approx(1.0 - alice_cost)
     assert key["secret"] not in scraped.text
 
 
-async def test_metrics_access(hub: str) -> None:
-    async with httpx2.AsyncClient(base_url=hub) as http:
+async def test_metrics_access(hub: InProcess) -> None:
+    async with hub.http() as http:
         created = await http.post(
             "/api/keys", json={"name": "x"}, headers={"authorization": f"Bearer {ADMIN}"}
         )

@@ -21,7 +21,7 @@ from hub.features.savings.salient import failing_tests, outline
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.savings.pipeline import Plan, SavingsPipeline
-from tests.savings.test_savings_properties import alternates, assert_valid
+from tests.support.chat_checks import alternates, assert_valid
 
 WINDOW = 32_768
 
@@ -31,7 +31,7 @@ def counter() -> TokenCounter:
     return TokenCounter(load_encoding())
 
 
-async def test_every_transcript_fits_and_stays_valid(counter) -> None:
+async def test_every_transcript_fits_and_stays_valid(counter: TokenCounter) -> None:
     if not folder().is_dir():
         pytest.skip(
             f"transcripts absents : {folder()} (KIMI_AGENT_TRANSCRIPTS pour un autre dossier)"

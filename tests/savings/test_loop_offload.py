@@ -1,6 +1,6 @@
 """A big prompt is tokenised off the event loop (coding standards: CPU-heavy work leaves it).
 
-The hub serves on this test's loop; a spy on tiktoken notes every text longer than
+The hub runs in-process on this test's loop; a spy on tiktoken notes every text longer than
 ``INLINE_CHARS`` that is encoded on the loop's thread. A history sent cold to a model
 whose window it overflows takes the whole savings pass (masking, extractive summary,
 levels) and must not encode one of them there: the ``bench loop_block`` history (200
@@ -14,7 +14,6 @@ import json
 import threading
 from pathlib import Path
 
-import httpx2
 import pytest
 import tiktoken
 
@@ -23,7 +22,9 @@ from bench.transcripts import folder, load
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.core.offload import INLINE_CHARS
+from tests.support.asgi import in_process
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_rows import stored_rows
 from tests.support.servers import serve
 
 
@@ -64,13 +65,13 @@ async def test_no_long_text_is_tokenised_on_the_loop(
                                       masking="true", compaction="true"))  # fmt: skip
         body = json.dumps({"model": "big", "messages": messages}).encode()
         async with (
-            serve(create_app(load_config(path, {}))) as url,
-            httpx2.AsyncClient(base_url=url, timeout=60) as http,
+            in_process(create_app(load_config(path, {}))) as hub,
+            hub.http(timeout=60) as http,
         ):
             response = await http.post(
                 "/chat/completions", content=body, headers={"content-type": "application/json"}
             )
             assert response.status_code == 200, response.text
-            [row] = (await http.get("/api/export/json")).json()["requests"]
+            [row] = await stored_rows(http)
     assert row["tokens_saved"] > 20_000  # the pass did compact: the summary was built and sized
     assert on_loop == []

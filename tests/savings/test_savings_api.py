@@ -3,50 +3,25 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
+import mcp_types as types
 from mcp import Client
 from openai import AsyncOpenAI
+from starlette.applications import Starlette
 
 from hub.api.app import create_app
 from hub.config import load_config
 from hub.features.savings.compaction import SUMMARY_MARKER
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.fake_upstream import SUMMARY
+from tests.support.asgi import in_process
+from tests.support.chats import history, mask_reference
+from tests.support.fake_upstream import SUMMARY, FakeUpstream
+from tests.support.hub_configs import SAVINGS, UPSTREAM_SECRET, write_config
+from tests.support.json_values import Json
 from tests.support.servers import serve
-
-SAVINGS = """
-[savings]
-masking = {masking}
-compaction = {compaction}
-mask_min_tokens = 50
-keep_recent_rounds = 1
-rewrite_batch_rounds = 1
-summarise_old_rounds = {summarise}
-{summariser}
-
-[models."fake/window"]
-provider = "fake"
-model = "echo"
-max_context = 600
-
-[models."fake/wide"]
-provider = "fake"
-model = "echo"
-max_context = 100000
-"""
-LOG = (
-    "\r\n".join(
-        f"2026-03-02 10:00:{i % 60:02d} INFO [worker-{i % 4}] tâche {i} traitée — ok 🙂"
-        for i in range(120)
-    )
-    + "\r\nKeyError: 'invoice_id'\n"
-)
-MASK_REF = re.compile(r"mask:([0-9a-f]{32})")
 
 
 @asynccontextmanager
@@ -58,7 +33,9 @@ async def hub(
     compaction: bool = True,
     summariser: str | None = None,
     summarise: bool = True,
-) -> AsyncIterator[tuple[httpx2.AsyncClient, object]]:
+    socket: bool = False,
+) -> AsyncIterator[tuple[httpx2.AsyncClient, Starlette]]:
+    """The hub with these savings settings, in-process (on a socket for a real MCP client)."""
     line = f'summariser_model = "{summariser}"' if summariser else ""
     flags = {
         "masking": str(masking).lower(),
@@ -70,40 +47,26 @@ async def hub(
         write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
     app = create_app(config)
-    async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=10) as client:
+    if socket:
+        async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=10) as client:
+            yield client, app
+        return
+    async with in_process(app) as running, running.http() as client:
         yield client, app
 
 
-def history(exchanges: int, tool_text: str = LOG) -> list[dict]:
-    messages: list[dict] = [{"role": "system", "content": "Tu es un agent de programmation."}]
-    for i in range(exchanges):
-        call = {
-            "id": f"call_{i}",
-            "type": "function",
-            "function": {"name": "read_logs", "arguments": '{"lines": 120}'},
-        }
-        messages += [
-            {"role": "user", "content": f"Demande {i} : regarde les journaux du worker."},
-            {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": f"call_{i}", "content": f"{tool_text}#{i}"},
-            {"role": "assistant", "content": f"Réponse {i} : `compute_tax_total` échoue."},
-        ]
-    messages.append({"role": "user", "content": "Et maintenant, corrige-le."})
-    return messages
-
-
-def chats(fake) -> list[dict]:
+def chats(fake: FakeUpstream) -> list[Json]:
     return [body for body in fake.received if body["model"] == "echo"]
 
 
-def summaries(fake) -> list[dict]:
+def summaries(fake: FakeUpstream) -> list[Json]:
     return [body for body in fake.received if body["model"] == "summarise"]
 
 
 async def test_masked_request_reaches_upstream_and_original_comes_back(
-    tmp_path, upstream_url, fake_upstream
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
 ) -> None:
-    async with hub(tmp_path, upstream_url, summarise=False) as (http, _):
+    async with hub(tmp_path, upstream_url, summarise=False, socket=True) as (http, _):
         sent = history(2)
         async with AsyncOpenAI(base_url=str(http.base_url), api_key="k", max_retries=0) as sdk:
             await sdk.chat.completions.create(model="fake/wide", messages=sent)
@@ -115,16 +78,18 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
         for index in (3, 7):
             content = forwarded[index]["content"]
             assert "Contenu masqué" in content and "KeyError: 'invoice_id'" in content
-            digest = MASK_REF.search(content).group(1)
+            digest = mask_reference(content).group(1)
             original = await http.get(f"/api/mask/{digest}")
             assert original.status_code == 200
             assert original.content == sent[index]["content"].encode("utf-8")
         async with Client(f"{http.base_url}/mcp") as mcp:  # the same original over MCP
-            reference = MASK_REF.search(forwarded[3]["content"]).group(0)
+            reference = mask_reference(forwarded[3]["content"]).group(0)
             fetched = await mcp.call_tool("mask_get", {"hash": reference})
+            assert fetched.structured_content is not None
             assert fetched.structured_content["content"] == sent[3]["content"]
             missing = await mcp.call_tool("mask_get", {"hash": "mask:" + "0" * 32})
-            assert missing.is_error and "introuvable" in missing.content[0].text
+            assert missing.is_error and isinstance(missing.content[0], types.TextContent)
+            assert "introuvable" in missing.content[0].text
         stats = (await http.get("/api/stats")).json()
         saved = stats["totals"]["tokens_saved"]
         assert saved > 500 and stats["savings"]["masking"] == {"events": 1, "tokens_saved": saved}
@@ -133,7 +98,7 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
         assert metrics["savings"]["masking"]["tokens_saved"] == saved
 
 
-async def compaction_of(http: httpx2.AsyncClient, app, messages: list[dict]) -> dict:
+async def compaction_of(http: httpx2.AsyncClient, app: Starlette, messages: list[Json]) -> Json:
     """Send ``messages`` to the 600-token model; the compaction event it caused."""
     async with app.state.hub.bus.subscribe() as events:
         body = {"model": "fake/window", "messages": messages}
@@ -145,7 +110,7 @@ async def compaction_of(http: httpx2.AsyncClient, app, messages: list[dict]) -> 
 
 
 async def test_compaction_summary_then_cache_hit_on_next_turn(
-    tmp_path, upstream_url, fake_upstream
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
 ) -> None:
     async with hub(tmp_path, upstream_url, masking=False, summariser="fake/summarise") as (
         http,
@@ -182,7 +147,7 @@ async def test_compaction_summary_then_cache_hit_on_next_turn(
 
 
 async def test_failing_summariser_falls_back_to_extractive(
-    tmp_path, upstream_url, fake_upstream
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
 ) -> None:
     async with hub(tmp_path, upstream_url, masking=False, summariser="fake/bad") as (http, _):
         sent = history(3, tool_text="ligne de journal\nValueError: total négatif\n" * 20)
@@ -194,7 +159,7 @@ async def test_failing_summariser_falls_back_to_extractive(
         summary = forwarded[2]["content"]
         assert summary.startswith(SUMMARY_MARKER) and "ValueError: total négatif" in summary
         assert "Demande 1 : regarde les journaux du worker." in summary
-        digest = MASK_REF.search(summary).group(1)  # the summarised tool answer stays retrievable
+        digest = mask_reference(summary).group(1)  # the summarised tool answer stays retrievable
         original = await http.get(f"/api/mask/{digest}")
         assert original.status_code == 200 and original.text in [m["content"] for m in sent]
         events = (await http.get("/api/savings")).json()["events"]
@@ -204,7 +169,7 @@ async def test_failing_summariser_falls_back_to_extractive(
 
 
 async def test_switches_header_session_and_unknown_window(
-    tmp_path, upstream_url, fake_upstream
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
 ) -> None:
     async with hub(tmp_path, upstream_url) as (http, _):
         sent = history(3)
@@ -214,7 +179,7 @@ async def test_switches_header_session_and_unknown_window(
         bad = await http.post(
             "/chat/completions",
             json=body,
-            headers={"X-Kimi-Compaction": "peut-être".encode("latin-1")},
+            headers={b"X-Kimi-Compaction": "peut-être".encode("latin-1")},
         )
         assert bad.status_code == 400
         assert bad.json()["error"]["code"] == "invalid_compaction_header"
@@ -237,7 +202,7 @@ async def test_switches_header_session_and_unknown_window(
 
 
 async def test_preview_then_apply_is_reused_by_next_turn(
-    tmp_path, upstream_url, fake_upstream
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
 ) -> None:
     async with hub(tmp_path, upstream_url, masking=False, summarise=False) as (http, _):
         sent = history(3, tool_text="ligne de journal\n" * 40)
@@ -268,7 +233,7 @@ async def test_preview_then_apply_is_reused_by_next_turn(
 JSON_TYPE = {"content-type": "application/json"}  # any other type is a 415 before parsing
 
 
-async def test_bad_input_on_savings_routes(tmp_path, upstream_url) -> None:
+async def test_bad_input_on_savings_routes(tmp_path: Path, upstream_url: str) -> None:
     async with hub(tmp_path, upstream_url) as (http, _):
         unknown = await http.get("/api/mask/" + "0123456789abcdef" * 2)
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "mask_not_found"
@@ -305,7 +270,7 @@ async def test_bad_input_on_savings_routes(tmp_path, upstream_url) -> None:
         assert (await http.get("/api/savings?session=999")).status_code == 404
 
 
-async def test_session_deleted_right_after_a_request(tmp_path, upstream_url) -> None:
+async def test_session_deleted_right_after_a_request(tmp_path: Path, upstream_url: str) -> None:
     async with hub(tmp_path, upstream_url) as (http, _):
         session = (await http.post("/api/sessions", json={})).json()["id"]
         body = {"model": "fake/wide", "messages": history(2)}
@@ -320,7 +285,9 @@ async def test_session_deleted_right_after_a_request(tmp_path, upstream_url) -> 
         assert overview.status_code == 200 and overview.json()["masking"]["events"] == 0
 
 
-async def test_global_switches(tmp_path, upstream_url, fake_upstream) -> None:
+async def test_global_switches(
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
+) -> None:
     sent = history(3)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -346,7 +313,9 @@ async def test_global_switches(tmp_path, upstream_url, fake_upstream) -> None:
         assert (await http.get("/api/stats")).json()["totals"]["tokens_saved"] == 0
 
 
-async def test_apply_does_not_count_masking_twice(tmp_path, upstream_url, fake_upstream) -> None:
+async def test_apply_does_not_count_masking_twice(
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
+) -> None:
     async with hub(tmp_path, upstream_url, summarise=False) as (http, _):
         sent = history(3)
         await http.post("/chat/completions", json={"model": "fake/wide", "messages": sent})
@@ -362,7 +331,9 @@ async def test_apply_does_not_count_masking_twice(tmp_path, upstream_url, fake_u
         assert [e["kind"] for e in after["events"]] == ["compaction", "masking"]
 
 
-async def test_short_chats_are_not_summarised(tmp_path, upstream_url, fake_upstream) -> None:
+async def test_short_chats_are_not_summarised(
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
+) -> None:
     """Under summarise_from_tokens (8192) old rounds are only masked; past it, summarised."""
     async with hub(tmp_path, upstream_url) as (http, _):
         short = history(2)
@@ -378,9 +349,11 @@ async def test_short_chats_are_not_summarised(tmp_path, upstream_url, fake_upstr
         assert forwarded[-1] == long[-1]
 
 
-async def test_model_summaries_survive_a_restart(tmp_path, upstream_url, fake_upstream) -> None:
+async def test_model_summaries_survive_a_restart(
+    tmp_path: Path, upstream_url: str, fake_upstream: FakeUpstream
+) -> None:
     sent = history(3, tool_text="ligne de journal\n" * 40)
-    forwarded: list[list[dict]] = []
+    forwarded: list[list[Json]] = []
     calls: list[int] = []
     for _ in range(2):  # the same database, a new process state
         async with hub(tmp_path, upstream_url, masking=False, summariser="fake/summarise") as (

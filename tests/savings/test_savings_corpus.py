@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bench.savings_corpus import CORPUS, all_facts, load_corpus, sent_text
+from tests.support.json_values import Json
 
 
 def test_corpus_shape() -> None:
-    corpus = load_corpus()
+    corpus: list[Json] = load_corpus()
     assert len(corpus) >= 10
     assert sum(p.stat().st_size for p in CORPUS.glob("*.json.gz")) < 15 * 1024 * 1024
     assert sum(1 for item in corpus if item["tokens"] > 50_000) >= 3

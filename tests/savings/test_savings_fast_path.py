@@ -18,7 +18,8 @@ from hub.core.tokens import TokenCounter, load_encoding
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.savings.pipeline import Plan, SavingsPipeline
-from tests.savings.test_savings_properties import agent_runs, conversations
+from tests.support.chat_strategies import agent_runs, conversations
+from tests.support.json_values import Json
 
 SESSION = 7
 
@@ -40,7 +41,9 @@ def _plan(window: int, keep: int) -> Plan:
 
 @settings(max_examples=200, deadline=None)
 @given(run=st.one_of(conversations(), agent_runs()), data=st.data())
-def test_a_skipped_pass_is_one_that_would_change_nothing(counter, run, data) -> None:
+def test_a_skipped_pass_is_one_that_would_change_nothing(
+    counter: TokenCounter, run: list[Json], data: st.DataObject
+) -> None:
     keep = max(len(run) + data.draw(st.integers(-3, 3)), 1)  # around its length
     tokens = counter.count_chat(run)
     # windows whose threshold lies around the request's size: both answers and the boundary
@@ -61,10 +64,13 @@ def test_a_skipped_pass_is_one_that_would_change_nothing(counter, run, data) -> 
     asyncio.run(check())
 
 
-async def test_short_chats_skip_the_pass_and_the_limit_is_inclusive(counter) -> None:
+async def test_short_chats_skip_the_pass_and_the_limit_is_inclusive(counter: TokenCounter) -> None:
     pipeline = _pipeline(counter)
-    chat = [{"role": "system", "content": "Sois bref."}, {"role": "user", "content": "Bonjour"}]
-    tools = [{"type": "function", "function": {"name": "ls", "parameters": {}}}]
+    chat: list[Json] = [
+        {"role": "system", "content": "Sois bref."},
+        {"role": "user", "content": "Bonjour"},
+    ]
+    tools: list[Json] = [{"type": "function", "function": {"name": "ls", "parameters": {}}}]
     tokens = counter.count_chat(chat, tools)
     assert await pipeline.untouched(chat, tools, SESSION, 8, tokens) == tokens
     assert await pipeline.untouched(chat, tools, SESSION, 8, tokens - 1) is None  # tools count
@@ -72,9 +78,9 @@ async def test_short_chats_skip_the_pass_and_the_limit_is_inclusive(counter) -> 
     assert await pipeline.untouched(chat * 5, tools, SESSION, 8, None) is None  # 10 > 8
 
 
-async def test_a_session_with_rewritten_rounds_takes_the_pass(counter) -> None:
+async def test_a_session_with_rewritten_rounds_takes_the_pass(counter: TokenCounter) -> None:
     pipeline = _pipeline(counter)
-    run: list[dict] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
+    run: list[Json] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
     for i in range(12):
         call = {"id": f"c{i}", "type": "function", "function": {"name": "cat", "arguments": "{}"}}
         run.append({"role": "assistant", "content": None, "tool_calls": [call]})

@@ -3,10 +3,10 @@ property tests over conversations and agent runs, through the live ``Layout``.""
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 from hypothesis import event, given, settings
@@ -21,15 +21,9 @@ from hub.features.savings.rounds import Levels, head_end
 from hub.features.savings.sanitizer import MaskMemo, mask_hash, placeholder
 from hub.features.savings.state import History
 from hub.features.savings.summariser import rounds_digest
-
-LINES = (
-    "2026-03-02 10:00:01,120 INFO [worker-1] job 8812 traité en 41 ms",
-    '  File "src/billing/invoice.py", line 142, in compute_tax_total',
-    "KeyError: 'invoice_id'",
-    '{"name": "requests", "version": "2.32.3", "licence": "Apache-2.0"}',
-    "tests/test_invoice.py::test_negative_discount PASSED",
-    "    rate = rates[line['invoice_id']]  # é à ü 🙂",
-)
+from tests.support.chat_checks import alternates, assert_valid
+from tests.support.chat_strategies import LINES, agent_runs, conversations
+from tests.support.json_values import Json
 
 
 @pytest.fixture(scope="module")
@@ -37,92 +31,15 @@ def counter() -> TokenCounter:
     return TokenCounter(load_encoding())
 
 
-short_text = st.text(max_size=30)
-bulky_text = st.builds(
-    lambda lines, n: "\n".join(lines * n),
-    st.lists(st.sampled_from(LINES), min_size=1, max_size=4),
-    st.integers(5, 30),
-)
-text = st.one_of(short_text, bulky_text)
-image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-parts = st.lists(
-    st.one_of(st.builds(lambda t: {"type": "text", "text": t}, text), st.just(image)),
-    min_size=1,
-    max_size=3,
-)
+def roles(messages: list[Json]) -> list[str]:
+    return [m["role"] for m in messages]
 
 
-@st.composite
-def conversations(draw: st.DrawFn) -> list[dict]:
-    messages: list[dict] = []
-    if draw(st.booleans()):
-        messages.append({"role": "system", "content": draw(text)})
-    calls = 0
-    for _ in range(draw(st.integers(1, 6))):
-        messages.append({"role": "user", "content": draw(st.one_of(text, parts))})
-        for _ in range(draw(st.integers(0, 2))):
-            ids = [f"call_{calls + i}" for i in range(draw(st.integers(1, 3)))]
-            calls += len(ids)
-            tool_calls = [
-                {
-                    "id": i,
-                    "type": "function",
-                    "function": {
-                        "name": "read_file",
-                        "arguments": json.dumps({"path": "src/a.py"}),
-                    },
-                }
-                for i in ids
-            ]
-            content = draw(st.one_of(st.none(), short_text))
-            messages.append({"role": "assistant", "content": content, "tool_calls": tool_calls})
-            for call_id in ids:
-                tool_content = draw(st.one_of(text, parts))
-                messages.append({"role": "tool", "tool_call_id": call_id, "content": tool_content})
-        if draw(st.booleans()):
-            messages.append({"role": "system", "content": "Rappel : réponds en français."})
-        messages.append({"role": "assistant", "content": draw(text)})
-    if draw(st.booleans()):
-        messages.append({"role": "user", "content": draw(text)})
-    return messages
-
-
-def same(a: object, b: object) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def assert_valid(messages: list[dict], original: list[dict]) -> None:
-    originals = [json.dumps(m.get("tool_calls"), sort_keys=True) for m in original]
-    for index, message in enumerate(messages):
-        content = message.get("content")
-        assert content is None or isinstance(content, str | list)
-        for part in content if isinstance(content, list) else []:
-            assert isinstance(part, dict) and isinstance(part.get("type"), str)
-            if part["type"] == "text":
-                assert isinstance(part["text"], str)
-        if message.get("tool_calls"):
-            # ids untouched: the very same tool_calls list exists in the original
-            assert json.dumps(message["tool_calls"], sort_keys=True) in originals
-            ids = [c["id"] for c in message["tool_calls"]]
-            answers = []
-            for follower in messages[index + 1 :]:
-                if follower["role"] != "tool":
-                    break
-                answers.append(follower["tool_call_id"])
-            assert sorted(answers) == sorted(ids)  # any order, one answer per call
-        if message["role"] == "tool":
-            previous = index - 1
-            while messages[previous]["role"] == "tool":
-                previous -= 1
-            ids = [c["id"] for c in messages[previous].get("tool_calls") or []]
-            assert message["tool_call_id"] in ids
-
-
-def systems(messages: list[dict]) -> list[str]:
+def systems(messages: list[Json]) -> list[str]:
     return [json.dumps(m) for m in messages if m["role"] == "system"]
 
 
-def test_placeholder_is_french_and_keeps_the_error(counter) -> None:
+def test_placeholder_is_french_and_keeps_the_error(counter: TokenCounter) -> None:
     trace = "\n".join(["Traceback (most recent call last):", *LINES[1:2] * 30, LINES[2]])
     text = placeholder(trace, "trace d'erreur", 999, mask_hash(trace))
     assert "Contenu masqué" in text and "KeyError: 'invoice_id'" in text
@@ -131,7 +48,7 @@ def test_placeholder_is_french_and_keeps_the_error(counter) -> None:
 
 
 def test_rounds_digest_keeps_asks_errors_paths_identifiers() -> None:
-    region = [
+    region: list[Json] = [
         {"role": "user", "content": "Corrige `compute_tax_total` : les remises négatives cassent."},
         {
             "role": "assistant",
@@ -166,43 +83,11 @@ def test_rounds_digest_keeps_asks_errors_paths_identifiers() -> None:
     assert len(summary) < len(region[2]["content"]) / 3
 
 
-@st.composite
-def agent_runs(draw: st.DrawFn) -> list[dict]:
-    """The shape of today's agents: one task, then many tool rounds (and stray feedback)."""
-    messages: list[dict] = [{"role": "system", "content": draw(text)}]
-    messages.append({"role": "user", "content": draw(text)})
-    calls = 0
-    for _ in range(draw(st.integers(0, 14))):
-        shape = draw(st.sampled_from(("tools", "tools", "tools", "plain", "feedback")))
-        if shape == "feedback":  # a format-error reply or "please continue"
-            messages.append({"role": "assistant", "content": draw(text)})
-            messages.append({"role": "user", "content": draw(text)})
-            continue
-        if shape == "plain":
-            messages.append({"role": "assistant", "content": draw(text)})
-            continue
-        ids = [f"call_{calls + i}" for i in range(draw(st.integers(1, 3)))]
-        calls += len(ids)
-        tool_calls = [
-            {"id": i, "type": "function", "function": {"name": "bash", "arguments": "{}"}}
-            for i in ids
-        ]
-        content = draw(st.one_of(st.none(), text))
-        messages.append({"role": "assistant", "content": content, "tool_calls": tool_calls})
-        for call_id in draw(st.permutations(ids)):
-            messages.append({"role": "tool", "tool_call_id": call_id, "content": draw(text)})
-    return messages
-
-
-def alternates(messages: list[dict]) -> bool:
-    """User and assistant turns alternate once tool and system messages are set aside."""
-    roles = [m["role"] for m in messages if m["role"] in ("user", "assistant")]
-    return all(a != b for a, b in itertools.pairwise(roles))
-
-
 @settings(max_examples=150, deadline=None)
 @given(run=st.one_of(agent_runs(), conversations()), data=st.data(), batch=st.integers(1, 4))
-def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
+def test_round_rewrites_stay_valid(
+    counter: TokenCounter, run: list[Json], data: st.DataObject, batch: int
+) -> None:
     history = History()
     history.sync(run, counter)
     layout = Layout(run, history, counter, batch=batch, min_tokens=20, memo=MaskMemo(1000))
@@ -218,7 +103,7 @@ def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
     assert_valid(out, run)
     event(f"résumé : {summarised > 0}")
     if summarised:
-        summary = out[head]
+        summary: Json = out[head]
         assert summary["content"].startswith(SUMMARY_MARKER)
         if alternates(run):
             assert alternates(out)
@@ -227,7 +112,7 @@ def test_round_rewrites_stay_valid(counter, run, data, batch) -> None:
 
 def test_summary_grows_by_appending() -> None:
     counter = TokenCounter(load_encoding())
-    run: list[dict] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
+    run: list[Json] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
     for i in range(30):
         call = {"id": f"c{i}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
         run += [
@@ -239,13 +124,15 @@ def test_summary_grows_by_appending() -> None:
     layout = Layout(run, history, counter, batch=10, min_tokens=20, memo=MaskMemo(1000))
     first, _ = layout.build(Levels(10, 10))
     second, _ = layout.build(Levels(20, 20))
-    assert second[2]["content"].startswith(first[2]["content"])
+    earlier: Json = first[2]
+    later: Json = second[2]
+    assert later["content"].startswith(earlier["content"])
 
 
 REFERENCE = re.compile(r"\[Contenu masqué par Kimi Proxy Hub .*mask:([0-9a-f]{32}) ", re.S)
 
 
-def unmask(messages: list[dict], originals: Mapping[str, str]) -> list[dict]:
+def unmask(messages: list[Json], originals: Mapping[str, str]) -> list[Json]:
     """Placeholders replaced by the originals their ``mask:<hash>`` reference names."""
 
     def back(text: object) -> object:
@@ -261,7 +148,7 @@ def unmask(messages: list[dict], originals: Mapping[str, str]) -> list[dict]:
     return out
 
 
-def masked_layout(run: list[dict], counter: TokenCounter, min_tokens: int) -> Layout:
+def masked_layout(run: list[Json], counter: TokenCounter, min_tokens: int) -> Layout:
     history = History()
     history.sync(run, counter)
     return Layout(run, history, counter, batch=1, min_tokens=min_tokens, memo=MaskMemo(1000))
@@ -273,12 +160,14 @@ def masked_layout(run: list[dict], counter: TokenCounter, min_tokens: int) -> La
     data=st.data(),
     min_tokens=st.integers(20, 200),
 )
-def test_masking_is_reversible_stable_and_spares_the_tail(counter, run, data, min_tokens) -> None:
+def test_masking_is_reversible_stable_and_spares_the_tail(
+    counter: TokenCounter, run: list[Json], data: st.DataObject, min_tokens: int
+) -> None:
     layout = masked_layout(run, counter, min_tokens)
     masked = data.draw(st.integers(0, max(layout.rounds - 1, 0)))
     out, originals = layout.build(Levels(0, masked))
     kept = layout.start(masked)
-    assert [m["role"] for m in out] == [m["role"] for m in run]
+    assert roles(out) == roles(run)
     assert out[kept:] == run[kept:]  # the newest rounds go as sent
     assert systems(out) == systems(run)
     assert_valid(out, run)
@@ -295,8 +184,10 @@ def test_masking_is_reversible_stable_and_spares_the_tail(counter, run, data, mi
     assert json.dumps(further[:kept]) == json.dumps(out[:kept])
 
 
-async def test_masked_originals_come_back_from_the_mask_store(counter, tmp_path) -> None:
-    run: list[dict] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
+async def test_masked_originals_come_back_from_the_mask_store(
+    counter: TokenCounter, tmp_path: Path
+) -> None:
+    run: list[Json] = [{"role": "system", "content": "s"}, {"role": "user", "content": "tâche"}]
     for i in range(4):
         call = {"id": f"c{i}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
         output = "\n".join([*LINES, f"ligne {i} 🙂"] * 20)
@@ -310,5 +201,9 @@ async def test_masked_originals_come_back_from_the_mask_store(counter, tmp_path)
     async with await Store.open(tmp_path / "hub.db") as store:
         masks = MaskStore(store, retention=100)
         await masks.put([(m.hash, m.text, m.tokens) for m in originals])
-        fetched = {m.hash: await masks.get(m.hash) for m in originals}
+        fetched: dict[str, str] = {}
+        for item in originals:
+            text = await masks.get(item.hash)
+            assert text is not None, item.hash
+            fetched[item.hash] = text
     assert unmask(out, fetched) == run

@@ -17,8 +17,9 @@ async def test_state_follows_writes_and_matches_the_store(tmp_path: Path) -> Non
         assert (await state.active()) == first
         service = SessionService(store, state, EventBus(), SessionsConfig())
         second = await service.create("nouvelle")
-        assert (await state.active()).id == second.id
-        assert not (await state.get(first.id)).active
+        active, former = await state.active(), await state.get(first.id)
+        assert active is not None and former is not None
+        assert active.id == second.id and not former.active
         await service.rename(first.id, "renommée")
         await service.set_compaction(first.id, False)
         await service.activate(first.id)

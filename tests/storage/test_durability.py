@@ -16,17 +16,21 @@ from pathlib import Path
 
 import anyio
 import httpx2
+import pytest
 from anyio.abc import Process
 
 from hub.core.records import RequestRecord, request_from_json
 from hub.core.storage.journal import Journal, orphans, replay
 from hub.core.storage.store import Store
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.mcp_upstreams import PYTHON, ROOT, free_port, until
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_rows import stored_rows
+from tests.support.json_values import Json
+from tests.support.mcp_upstreams import PYTHON, ROOT
+from tests.support.polling import until
+from tests.support.ports import free_port
 from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
 
 
 @asynccontextmanager
@@ -64,12 +68,12 @@ async def hub_process(config: Path) -> AsyncIterator[tuple[Process, httpx2.Async
                 await process.wait()
 
 
-async def rows_after_restart(config: Path) -> list[dict]:
+async def rows_after_restart(config: Path) -> list[Json]:
     async with hub_process(config) as (_, http):
-        return (await http.get("/api/export/json")).json()["requests"]
+        return await stored_rows(http)
 
 
-async def first_event(http: httpx2.AsyncClient, body: dict, started: asyncio.Event) -> bytes:
+async def first_event(http: httpx2.AsyncClient, body: Json, started: asyncio.Event) -> bytes:
     async with http.stream("POST", "/chat/completions", json=body) as response:
         async for chunk in response.aiter_bytes():
             started.set()
@@ -212,7 +216,9 @@ def test_an_answered_line_turns_the_start_row_into_the_answer(tmp_path: Path) ->
     assert rows["r2"].status == "interrupted"
 
 
-def test_committing_a_rotated_segment_closes_it_once(tmp_path: Path, monkeypatch) -> None:
+def test_committing_a_rotated_segment_closes_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # a batch holding several rows of a rotated segment closed its descriptor once per row:
     # EBADF killed the row writer (no row stored after ~8 MiB of journal, stop hung) or,
     # had the number been reused meanwhile, closed some other file or socket

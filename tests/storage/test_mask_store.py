@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hub.core.storage.masks import MaskStore
 from hub.core.storage.store import Store
 from hub.features.savings.sanitizer import mask_hash
 
 
-async def test_dedup_roundtrip_and_retention(tmp_path) -> None:
+async def test_dedup_roundtrip_and_retention(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "hub.db") as store:
         masks = MaskStore(store, retention=2)
         texts = ["un\r\n🙂 é", "deux\x00\tfin", "trois" * 100]

@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from hub.core.jsontypes import JSON
 from hub.core.redact import Redactor
 from hub.core.storage.bodies import BodyStore, CapturedBodies
 from hub.core.storage.queries import RequestFilter, RequestQueries
 from hub.core.storage.store import Store
-from tests.support.dashboard_browser import fake_record
+from tests.support.records import fake_record
 
 DAY = 86_400
 
 
-async def test_journal_on_both_engines(store_target) -> None:
+async def test_journal_on_both_engines(store_target: str) -> None:
     async with await Store.open(store_target) as store:
         session = await store.create_session("s", active=True)
         midnight = (int(time.time()) // DAY - 3) * DAY  # UTC midnight, 3 days ago
@@ -40,14 +41,16 @@ async def test_journal_on_both_engines(store_target) -> None:
         assert await journal.count(window) == 10
         page = await journal.search(RequestFilter(model="a"), limit=4)
         older = await journal.search(RequestFilter(model="a"), limit=100, before_id=page[-1].id)
-        assert len(page) == 4 and len(older) == 11 and page[-1].id > older[0].id
+        assert len(page) == 4 and len(older) == 11
+        assert page[-1].id is not None and older[0].id is not None
+        assert page[-1].id > older[0].id
         ranks = await journal.latency(RequestFilter(), (0.5, 0.9, 0.99))
         assert ranks["total"] == {"p50": 15.0, "p90": 27.0, "p99": 30.0}
         assert ranks["ttfb"] == {"p50": None, "p90": None, "p99": None}  # fake rows: no TTFB
         assert (await journal.latency(RequestFilter(model="z"), (0.5,)))["total"] == {"p50": None}
 
 
-async def test_body_store_on_both_engines(store_target) -> None:
+async def test_body_store_on_both_engines(store_target: str) -> None:
     async with await Store.open(store_target) as store:
         session = await store.create_session("s", active=True)
         bodies = BodyStore(store, retention=2, redactor=Redactor(["sk-secret-1"]))
@@ -56,11 +59,14 @@ async def test_body_store_on_both_engines(store_target) -> None:
             row_id = await store.insert_request(fake_record(session.id, index))
             assert row_id is not None
             ids.append(row_id)
-            client = {
+            client: dict[str, JSON] = {
                 "model": "m",
                 "messages": [{"role": "user", "content": f"sk-secret-1 {index}"}],
             }
-            forwarded = {**client, "messages": [{"role": "user", "content": "\u0000masqué"}]}
+            forwarded: dict[str, JSON] = {
+                **client,
+                "messages": [{"role": "user", "content": "\u0000masqué"}],
+            }
             await bodies.save(row_id, CapturedBodies(client, forwarded if index else client))
         assert [await bodies.get(i) is not None for i in ids] == [False, False, True, True]
         kept = await bodies.get(ids[-1])

@@ -27,10 +27,10 @@ from hub.core.records import RequestRecord
 from hub.core.storage.journal import Journal
 from hub.core.storage.store import Store
 from hub.services.recording.row_writer import RowWriter, StorageUnavailable
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.servers import serve
-
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from tests.support.asgi import in_process
+from tests.support.chats import HELLO
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_rows import stored_rows
 
 
 class FailingStore(Store):
@@ -178,7 +178,7 @@ async def test_full_disk_refuses_or_queues_and_loses_nothing(
         text = config_path.read_text().replace('path = "hub.db"', f'path = "{disk}/hub.db"')
         config_path.write_text(text)
         config = load_config(config_path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
-        async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
+        async with in_process(create_app(config)) as hub, hub.http() as http:
             filler = fill(disk)
             first = await _chat(http)  # no session yet: creating one needs the disk
             assert first.status_code == 503
@@ -196,5 +196,5 @@ async def test_full_disk_refuses_or_queues_and_loses_nothing(
                     break
                 await asyncio.sleep(0.1)
             answered = 2 + sum(r.status_code == 200 for r in answers)
-            rows = (await http.get("/api/export/json")).json()["requests"]
+            rows = await stored_rows(http)
             assert len(rows) == answered

@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 from hub.core.records import RequestRecord
 from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
@@ -9,10 +10,11 @@ from hub.core.storage.masks import MaskStore
 from hub.core.storage.migrations import MIGRATIONS, Dialects, for_dialect
 from hub.core.storage.savings import CachedCompaction, SavingsStore
 from hub.core.storage.store import Store
+from tests.support.json_values import Json
 
 
-def _record(session_id: int, **changes) -> RequestRecord:
-    base = dict(
+def _record(session_id: int, **changes: Json) -> RequestRecord:
+    base: dict[str, Json] = dict(
         session_id=session_id, created_at=1.0, model_key="m", provider="p", upstream_model="u",
         stream=False, prompt_tokens=10, completion_tokens=5, usage_source="upstream",
         prompt_estimate=11, ttfb_ms=1.0, total_ms=2.0, status="ok", http_status=200, error=None,
@@ -22,7 +24,7 @@ def _record(session_id: int, **changes) -> RequestRecord:
     return RequestRecord(**base)
 
 
-async def test_migrations_bring_a_new_file_to_the_latest_version(tmp_path) -> None:
+async def test_migrations_bring_a_new_file_to_the_latest_version(tmp_path: Path) -> None:
     path = tmp_path / "db" / "hub.db"
     store = await Store.open(path)
     assert await store.schema_version() == len(MIGRATIONS)
@@ -34,10 +36,12 @@ async def test_migrations_bring_a_new_file_to_the_latest_version(tmp_path) -> No
     await reopened.close()
 
 
-async def test_migrating_from_an_older_version_keeps_data(tmp_path) -> None:
+async def test_migrating_from_an_older_version_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     raw = sqlite3.connect(path)
-    raw.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+    first = MIGRATIONS[0]
+    assert isinstance(first, str)  # the first step is the same for every engine
+    raw.executescript(first + "\nPRAGMA user_version = 1;")
     raw.execute("INSERT INTO sessions (name, created_at) VALUES ('ancienne', 1)")
     raw.commit()
     raw.close()
@@ -47,11 +51,12 @@ async def test_migrating_from_an_older_version_keeps_data(tmp_path) -> None:
     await store.close()
 
 
-async def test_requests_totals_paging_and_cascade(store_target) -> None:
+async def test_requests_totals_paging_and_cascade(store_target: str) -> None:
     store = await Store.open(store_target)
     first = await store.create_session("a", active=True)
     second = await store.create_session("b", active=True)
-    assert (await store.active_session()).id == second.id
+    active = await store.active_session()
+    assert active is not None and active.id == second.id
     for _ in range(5):
         await store.insert_request(_record(first.id))
     assert await store.insert_request(_record(second.id, status="error", cost=0.0)) == 6
@@ -60,13 +65,15 @@ async def test_requests_totals_paging_and_cascade(store_target) -> None:
     assert (await store.totals()).errors == 1
     page = await store.list_requests(first.id, limit=2)
     older = await store.list_requests(first.id, limit=10, before_id=page[-1].id)
-    assert len(page) == 2 and len(older) == 3 and older[0].id < page[-1].id
+    assert len(page) == 2 and len(older) == 3
+    assert older[0].id is not None and page[-1].id is not None
+    assert older[0].id < page[-1].id
     assert await store.delete_session(first.id)
     assert (await store.totals()).requests == 1
     await store.close()
 
 
-async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(store_target) -> None:
+async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(store_target: str) -> None:
     # rows are written after the response: the session may be gone by then
     store = await Store.open(store_target)
     gone = await store.create_session("éphémère", active=True)
@@ -76,7 +83,7 @@ async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(store_target) ->
     await store.close()
 
 
-async def test_batches_skip_known_request_ids_and_dead_sessions(store_target) -> None:
+async def test_batches_skip_known_request_ids_and_dead_sessions(store_target: str) -> None:
     """A journal replayed twice stores each row once; rows of deleted sessions go."""
     async with await Store.open(store_target) as store:
         live = await store.create_session("vivante", active=True)
@@ -93,16 +100,18 @@ async def test_batches_skip_known_request_ids_and_dead_sessions(store_target) ->
         assert latest.request_id == "new"
 
 
-async def test_sessions_activate_update_and_types(store_target) -> None:
+async def test_sessions_activate_update_and_types(store_target: str) -> None:
     async with await Store.open(store_target) as store:
         assert await store.schema_version() == len(MIGRATIONS)
         first = await store.create_session("é 🙂", active=True)
         second = await store.create_session("b", active=False)
-        assert (await store.active_session()).id == first.id
+        active = await store.active_session()
+        assert active is not None and active.id == first.id
         await store.activate_session(second.id)
         assert [s.active for s in await store.list_sessions()] == [False, True]
         await store.update_session(second.id, provider="p", model_key="m", compaction=False)
         updated = await store.get_session(second.id)
+        assert updated is not None
         assert (updated.provider, updated.model_key, updated.compaction) == ("p", "m", False)
         assert updated.name == "b" and isinstance(updated.created_at, float)
         assert await store.count_sessions() == 2
@@ -111,12 +120,13 @@ async def test_sessions_activate_update_and_types(store_target) -> None:
         stamp = 1_790_000_000.123456  # a timestamp keeps its microseconds (no float4)
         await store.insert_request(_record(first.id, created_at=stamp, tokens_saved=7))
         row = await store.last_request(first.id)
+        assert row is not None
         assert row.created_at == stamp and row.stream is False and row.tokens_saved == 7
         totals = (await store.totals()).to_json()
         assert all(type(totals[k]) is int for k in ("requests", "prompt_tokens", "errors"))
 
 
-async def test_masks_and_savings_on_both_engines(store_target) -> None:
+async def test_masks_and_savings_on_both_engines(store_target: str) -> None:
     async with await Store.open(store_target) as store:
         masks = MaskStore(store, retention=2)
         await masks.put([("a" * 32, "un\x00é", 5), ("b" * 32, "deux", 5), ("a" * 32, "un\x00é", 5)])
@@ -139,7 +149,7 @@ async def test_masks_and_savings_on_both_engines(store_target) -> None:
         assert await savings.last_messages(session.id) == ("m2", [])
 
 
-async def test_replicas_starting_at_once_migrate_once(postgres_url) -> None:
+async def test_replicas_starting_at_once_migrate_once(postgres_url: str) -> None:
     # five replicas on an empty database: the advisory lock lets one migrate
     stores = await asyncio.gather(*(Store.open(postgres_url) for _ in range(5)))
     assert {await s.schema_version() for s in stores} == {len(MIGRATIONS)}
@@ -159,7 +169,7 @@ def test_migrations_translate_types_for_postgresql() -> None:
     assert for_dialect(pair, "postgresql") == "SELECT 1;"
 
 
-async def test_virtual_keys_on_both_engines(store_target) -> None:
+async def test_virtual_keys_on_both_engines(store_target: str) -> None:
     async with await Store.open(store_target) as store:
         keys = KeyStore(store)
         limits = KeyLimits(budget=5, period="month", rpm=30, models=("kimi-code/*",))

@@ -1,23 +1,22 @@
-"""Fixtures for the dashboard's browser tests: Debian chromium, and a hub that can restart.
+"""The dashboard's browser tests: Debian chromium, pages with their errors, a restartable hub.
 
-Never downloads a browser: without /usr/bin/chromium the tests skip with that reason.
+Never downloads a browser: without /usr/bin/chromium the ``browser`` fixture (conftest)
+skips with that reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from hub.api.app import create_app
 from hub.api.state import HubState
 from hub.config import HubConfig
-from hub.core.records import RequestRecord
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
@@ -26,8 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
-DESKTOP = {"width": 1280, "height": 800}
-MOBILE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+MOBILE: ViewportSize = {"width": 390, "height": 844}
 
 
 class RestartableHub:
@@ -80,18 +79,9 @@ class RestartableHub:
         self._server = None
 
 
-@pytest.fixture
-async def dash_hub(hub_config: HubConfig) -> AsyncIterator[RestartableHub]:
-    async with RestartableHub(hub_config) as hub:
-        yield hub
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.skip(
-            "/usr/bin/chromium absent (apt-get install chromium) : tests navigateur ignorés"
-        )
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's headless chromium driven by Playwright (``HAVE_CHROMIUM`` says if it is there)."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -107,7 +97,7 @@ class PageErrors(list[str]):
 
 
 async def open_dashboard(
-    browser: Browser, url: str, viewport: dict[str, int] = DESKTOP
+    browser: Browser, url: str, viewport: ViewportSize = DESKTOP
 ) -> tuple[Page, PageErrors]:
     context = await browser.new_context(
         viewport=viewport, locale="fr-FR", timezone_id="Europe/Paris", accept_downloads=True
@@ -131,12 +121,3 @@ async def open_dashboard(
 async def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def fake_record(session_id: int, index: int, model_key: str = "fake/echo") -> RequestRecord:
-    return RequestRecord(
-        session_id=session_id, created_at=time.time(), model_key=model_key, provider="fake",
-        upstream_model="echo", stream=False, prompt_tokens=100 + index % 50,
-        completion_tokens=10 + index % 7, usage_source="upstream", prompt_estimate=98 + index % 50,
-        ttfb_ms=None, total_ms=12.5, status="ok", http_status=200, error=None, cost=0.0001,
-    )  # fmt: skip

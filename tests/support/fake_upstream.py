@@ -26,13 +26,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.support.json_values import Json
+
 REPLY = "Bonjour ! Voici une réponse de test."
 SUMMARY = "Résumé LLM de test : l'utilisateur corrige compute_tax_total."
 
 
 @dataclass
 class FakeUpstream:
-    received: list[dict] = field(default_factory=list)
+    received: list[Json] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
     delay: float = 0.05
@@ -42,9 +44,9 @@ class FakeUpstream:
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
 
-    def _usage(self, body: dict) -> dict:
+    def _usage(self, body: Json) -> Json:
         prompt = sum(len(str(m.get("content", ""))) // 4 + 4 for m in body["messages"])
-        usage: dict = {"prompt_tokens": prompt, "completion_tokens": 9, "total_tokens": prompt + 9}
+        usage: Json = {"prompt_tokens": prompt, "completion_tokens": 9, "total_tokens": prompt + 9}
         model = body.get("model")
         if model == "cached":
             usage["prompt_tokens_details"] = {"cached_tokens": prompt // 2}
@@ -55,7 +57,7 @@ class FakeUpstream:
             usage["prompt_cache_miss_tokens"] = prompt - prompt // 2
         return usage
 
-    def _reply(self, body: dict, model: str) -> str:
+    def _reply(self, body: Json, model: str) -> str:
         return f"{SUMMARY} ({len(body['messages'])} messages)" if model == "summarise" else REPLY
 
     async def chat(self, request: Request) -> Response:
@@ -132,7 +134,7 @@ class FakeUpstream:
         }  # fmt: skip
         return JSONResponse(payload)
 
-    async def _stream(self, body: dict, model: str) -> AsyncIterator[bytes]:
+    async def _stream(self, body: Json, model: str) -> AsyncIterator[bytes]:
         words = REPLY.split(" ")
         base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "model": model}
         try:

@@ -9,7 +9,7 @@ import os
 
 import anyio
 import mcp_types as types
-from mcp.server import Server
+from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 
 state = {"grown": False}
@@ -39,11 +39,15 @@ def _tools() -> list[types.Tool]:
     return tools
 
 
-async def list_tools(ctx, params) -> types.ListToolsResult:
+async def list_tools(
+    ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
+) -> types.ListToolsResult:
     return types.ListToolsResult(tools=_tools())
 
 
-async def call_tool(ctx, params) -> types.CallToolResult:
+async def call_tool(
+    ctx: ServerRequestContext[object, object], params: types.CallToolRequestParams
+) -> types.CallToolResult:
     args = params.arguments or {}
     text = "ok"
     if params.name == "grow":

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -58,10 +55,10 @@ async def progress_steps(client: Client, tool: str) -> list[float]:
     """The progress values the everything server's long operation (2 steps) reports."""
     steps: list[float] = []
 
-    async def progress(value: float, total: float | None, message: str | None) -> None:
-        steps.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        steps.append(progress)
 
-    await client.call_tool(tool, {"duration": 0.2, "steps": 2}, progress_callback=progress)
+    await client.call_tool(tool, {"duration": 0.2, "steps": 2}, progress_callback=on_progress)
     return steps
 
 
@@ -76,53 +73,6 @@ def dynamic(name: str = "dyn", **kwargs: object) -> McpServerConfig:
 
 def silent(name: str = "silent") -> McpServerConfig:
     return McpServerConfig(name=name, command=PYTHON, args=(str(TESTS / "mcp_silent_server.py"),))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def process_tree() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def descendants(pid: int | None = None) -> set[int]:
-    tree = process_tree()
-    found: set[int] = set()
-    stack = [os.getpid() if pid is None else pid]
-    while stack:
-        for child in tree.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @asynccontextmanager
@@ -144,13 +94,3 @@ async def running_in_task(hub: UpstreamHub) -> AsyncIterator[UpstreamHub]:
     finally:
         stop.set()
         await task
-
-
-async def until(predicate: Callable[[], bool], limit: float = 20.0) -> None:
-    """Poll ``predicate`` until true; fail after ``limit`` seconds (a hang guard, not a
-    timing assertion)."""
-    with anyio.fail_after(limit):
-        while True:
-            if predicate():
-                return
-            await anyio.sleep(0.02)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx2
 
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.engines import free_port
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.ports import free_port
 
 
 def team_config(

@@ -16,9 +16,10 @@ from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
 from hub.core.storage.store import Store
 from hub.services.access.counters import Refusal, Reservation
 from hub.services.access.redis_counters import RedisCounters
+from tests.support.json_values import Json
 
 
-def _key(**limits: object) -> KeyRecord:
+def _key(**limits: Json) -> KeyRecord:
     return KeyRecord("0123456789ab", "équipe", "00", "00", time.time(), KeyLimits(**limits))
 
 
@@ -38,7 +39,9 @@ async def replicas(redis_url: str, keys: KeyStore) -> AsyncIterator[list[RedisCo
             await client.aclose()
 
 
-async def _reserve(counters: RedisCounters, key: KeyRecord, n: int, cost: float = 1.0):
+async def _reserve(
+    counters: RedisCounters, key: KeyRecord, n: int, cost: float = 1.0
+) -> Reservation | Refusal:
     return await counters.reserve(key, time.time(), cost, 10, f"m{n}")
 
 

@@ -7,10 +7,11 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-HELLO = [{"role": "user", "content": "Bonjour"}]
+from tests.support.chats import HELLO
+from tests.support.replicas import Replica
 
 
-async def test_rpm_and_budget_hold_across_replicas(two_replicas) -> None:
+async def test_rpm_and_budget_hold_across_replicas(two_replicas: list[Replica]) -> None:
     a, b = two_replicas
     async with httpx2.AsyncClient(timeout=30) as http:
         slow = (await http.post(f"{a.url}/api/keys", json={"name": "lente", "rpm": 5})).json()

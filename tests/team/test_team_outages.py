@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.support.engines import running_postgres, running_redis
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.json_values import Json
 from tests.support.replicas import team_config
 from tests.support.servers import serve
 
 HELLO = {"model": "fake/echo", "messages": [{"role": "user", "content": "Bonjour"}]}
 
 
-async def _until(http: httpx2.AsyncClient, check) -> dict:
+async def _until(http: httpx2.AsyncClient, check: Callable[[Json], bool]) -> Json:
     """Poll /health until ``check(body)`` holds (bounded: 20 s)."""
     for _ in range(200):
         body = (await http.get("/health")).json()
@@ -29,7 +32,7 @@ async def _until(http: httpx2.AsyncClient, check) -> dict:
 
 
 async def test_redis_outage_degrades_sharing_but_never_fails_a_chat(
-    tmp_path: Path, upstream_url, caplog
+    tmp_path: Path, upstream_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="hub.cluster")
     with running_redis() as redis_server:
@@ -56,7 +59,7 @@ async def test_redis_outage_degrades_sharing_but_never_fails_a_chat(
 
 
 async def test_postgresql_outage_is_a_french_503_and_rows_survive(
-    tmp_path: Path, upstream_url, redis_url
+    tmp_path: Path, upstream_url: str, redis_url: str
 ) -> None:
     with running_postgres() as pg:
         path = team_config(tmp_path, upstream_url, pg.admin_url, redis_url, "solo")
@@ -94,7 +97,7 @@ async def test_postgresql_outage_is_a_french_503_and_rows_survive(
             assert stats["totals"]["requests"] == answered
 
 
-async def _until_rows(http: httpx2.AsyncClient, count: int) -> dict:
+async def _until_rows(http: httpx2.AsyncClient, count: int) -> Json:
     for _ in range(200):
         stats = (await http.get("/api/stats")).json()
         if stats["totals"]["requests"] >= count:

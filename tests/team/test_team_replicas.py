@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import asyncpg
 import httpx2
 import websockets
 
-from tests.support.replicas import replicas
+from tests.support.json_values import Json
+from tests.support.replicas import Replica, replicas
 
-HELLO = [{"role": "user", "content": "Bonjour l'équipe"}]
+HELLO: list[Json] = [{"role": "user", "content": "Bonjour l'équipe"}]
 REQUESTS = 200
 
 
-async def _chat(http: httpx2.AsyncClient, base: str, **headers: str) -> dict:
+async def _chat(http: httpx2.AsyncClient, base: str, **headers: str) -> Json:
     response = await http.post(
         f"{base}/chat/completions",
         json={"model": "fake/echo", "messages": HELLO},
@@ -25,7 +27,7 @@ async def _chat(http: httpx2.AsyncClient, base: str, **headers: str) -> dict:
     return response.json()
 
 
-async def test_two_replicas_share_events_sessions_and_stats(two_replicas) -> None:
+async def test_two_replicas_share_events_sessions_and_stats(two_replicas: list[Replica]) -> None:
     a, b = two_replicas
     async with (
         httpx2.AsyncClient(timeout=30) as http,
@@ -69,7 +71,7 @@ async def test_two_replicas_share_events_sessions_and_stats(two_replicas) -> Non
 
 
 async def test_a_replica_killed_under_load_loses_no_answered_row(
-    tmp_path, upstream_url, postgres_url, redis_url
+    tmp_path: Path, upstream_url: str, postgres_url: str, redis_url: str
 ) -> None:
     # each request's prompt has its own length: the fake upstream's prompt_tokens
     # (len // 4 + 4) then names the request in its row; the replicas stop (and write what
@@ -99,6 +101,7 @@ async def test_a_replica_killed_under_load_loses_no_answered_row(
 
         await asyncio.gather(*(one(i) for i in range(1, 161)))
         assert killed.is_set()
+        assert b.process is not None
         await b.process.wait()
         await b.start()  # a restarted replica writes what it had journaled
     conn = await asyncpg.connect(postgres_url)

@@ -10,7 +10,7 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import ConfigError, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
 
 
@@ -21,7 +21,9 @@ def _config_on(tmp_path: Path, upstream_url: str, database_url: str) -> Path:
     return path
 
 
-async def test_the_hub_serves_and_records_on_postgresql(tmp_path, upstream_url, postgres_url):
+async def test_the_hub_serves_and_records_on_postgresql(
+    tmp_path: Path, upstream_url: str, postgres_url: str
+) -> None:
     config = load_config(
         _config_on(tmp_path, upstream_url, postgres_url), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
     )
@@ -60,7 +62,7 @@ async def test_the_hub_serves_and_records_on_postgresql(tmp_path, upstream_url, 
         ("5", "chaîne"),
     ],
 )
-def test_database_url_must_be_postgresql(tmp_path, value, problem) -> None:
+def test_database_url_must_be_postgresql(tmp_path: Path, value: str, problem: str) -> None:
     path = tmp_path / "config.toml"
     path.write_text(f"[database]\nurl = {value}\n")
     with pytest.raises(ConfigError, match=r"database\.url") as failure:
@@ -68,7 +70,7 @@ def test_database_url_must_be_postgresql(tmp_path, value, problem) -> None:
     assert problem in str(failure.value)
 
 
-def test_pool_size_is_checked(tmp_path) -> None:
+def test_pool_size_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[database]\nurl = "postgresql://h/db"\npool_size = 0\n')
     with pytest.raises(ConfigError, match="pool_size"):

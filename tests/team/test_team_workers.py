@@ -9,15 +9,16 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 
 import httpx2
 
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.engines import free_port
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.ports import free_port
 from tests.support.replicas import team_config
 
 
-async def _serve(config, *args: str) -> tuple[asyncio.subprocess.Process, int]:
+async def _serve(config: Path, *args: str) -> tuple[asyncio.subprocess.Process, int]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hub", "serve", "--config", str(config), "--port", str(port),
@@ -50,7 +51,7 @@ async def _stop(process: asyncio.subprocess.Process) -> str:
 
 
 async def test_workers_are_replicas_of_one_hub(
-    tmp_path, upstream_url, postgres_url, redis_url
+    tmp_path: Path, upstream_url: str, postgres_url: str, redis_url: str
 ) -> None:
     config = team_config(tmp_path, upstream_url, postgres_url, redis_url, "machine")
     process, port = await _serve(config, "--workers", "2")
@@ -80,7 +81,7 @@ async def _health_then_stall(port: int) -> tuple[str, bytes]:
 
 
 async def test_every_worker_closes_slow_headers(
-    tmp_path, upstream_url, postgres_url, redis_url
+    tmp_path: Path, upstream_url: str, postgres_url: str, redis_url: str
 ) -> None:
     config = team_config(tmp_path, upstream_url, postgres_url, redis_url, "machine")
     text = config.read_text()
@@ -110,7 +111,7 @@ async def test_every_worker_closes_slow_headers(
 
 
 async def test_workers_without_cluster_fall_back_to_one_with_a_warning(
-    tmp_path, upstream_url
+    tmp_path: Path, upstream_url: str
 ) -> None:
     process, port = await _serve(write_config(tmp_path, upstream_url), "--workers", "3")
     try:
