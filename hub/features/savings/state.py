@@ -107,6 +107,3 @@ class Histories:
     def peek(self, session_id: int) -> History | None:
         """The session's history if it has one, without creating it or touching the order."""
         return self._items.get(session_id)
-
-    def drop(self, session_id: int) -> None:
-        self._items.pop(session_id, None)
