@@ -42,7 +42,11 @@ def _session(number: int) -> list[JSON]:
         {"role": "user", "content": f"Tâche {number}"},
     ]
     for i in range(6):
-        call = {"id": f"c{i}", "type": "function", "function": {"name": "cat", "arguments": "{}"}}
+        call: JSON = {
+            "id": f"c{i}",
+            "type": "function",
+            "function": {"name": "cat", "arguments": "{}"},
+        }
         run.append({"role": "assistant", "content": None, "tool_calls": [call]})
         body = "".join(f"session {number} sortie {i} ligne {n}\n" for n in range(120))
         run.append({"role": "tool", "tool_call_id": f"c{i}", "content": body})
