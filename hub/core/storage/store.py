@@ -28,6 +28,13 @@ _REQUEST_COLUMNS = (
     "http_status, error, cost, attempts, tokens_saved, request_id, key_id, cached_tokens"
 )
 _REQUEST_WIDTH = _REQUEST_COLUMNS.count(",") + 1
+# A final row replaces the provisional one written before the answer left (team mode),
+# never a final one (a journal replayed twice).
+_UNLESS_PROVISIONAL = (
+    "ON CONFLICT (request_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _REQUEST_COLUMNS.split(", "))
+    + ", provisional = 0 WHERE requests.provisional = 1"
+)
 BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL 65 535)
 
 
@@ -258,12 +265,16 @@ class Store:
         """Store one request row; None if its session was deleted (or the row is known)."""
         return (await self.insert_requests([r]))[0]
 
-    async def insert_requests(self, records: Sequence[RequestRecord]) -> list[int | None]:
+    async def insert_requests(
+        self, records: Sequence[RequestRecord], *, provisional: bool = False
+    ) -> list[int | None]:
         """Store rows in one transaction; each one's id, or None when it was not stored.
 
         Rows are written after the response, so their session may be gone: such rows go
         the way of the session's others (``ON DELETE CASCADE``). A row whose
-        ``request_id`` is already stored (a journal replayed twice) is skipped.
+        ``request_id`` is already stored (a journal replayed twice) is skipped, unless the
+        stored one is ``provisional`` (team mode: what the client was answered, written
+        before the answer left; its final row replaces it).
         """
         keyed = [r if r.request_id else replace(r, request_id=uuid.uuid4().hex) for r in records]
         ids: dict[str, int] = {}
@@ -276,14 +287,19 @@ class Store:
             )
             live = {int(row[0]) for row in found}
             kept = [r for r in keyed if r.session_id in live]
-            row = "(" + ", ".join("?" * _REQUEST_WIDTH) + ")"
+            row = "(" + ", ".join("?" * (_REQUEST_WIDTH + 1)) + ")"
             for start in range(0, len(kept), BATCH_ROWS):
                 batch = kept[start : start + BATCH_ROWS]
                 stored = await tx.fetch_all(
-                    f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES "
+                    f"INSERT INTO requests ({_REQUEST_COLUMNS}, provisional) VALUES "
                     f"{', '.join([row] * len(batch))} "
-                    "ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id",
-                    [param for record in batch for param in _request_params(record)],
+                    f"{_UNLESS_PROVISIONAL if not provisional else 'ON CONFLICT DO NOTHING'}"
+                    " RETURNING id, request_id",
+                    [
+                        param
+                        for record in batch
+                        for param in (*_request_params(record), int(provisional))
+                    ],
                 )
                 ids.update((str(item["request_id"]), int(item["id"])) for item in stored)
         return [ids.get(str(r.request_id)) for r in keyed]
