@@ -35,6 +35,7 @@ _UNLESS_PROVISIONAL = (
     + ", ".join(f"{c} = excluded.{c}" for c in _REQUEST_COLUMNS.split(", "))
     + ", provisional = 0 WHERE requests.provisional = 1"
 )
+AUTO_SESSION_LOCK = 0x4B494D4901  # pg_advisory_xact_lock key: opening an auto-session
 BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL 65 535)
 
 
@@ -207,6 +208,38 @@ class Store:
             )
         assert row is not None
         return _session(row)
+
+    async def open_auto_session(
+        self, name: str, *, active: bool, key_id: str | None, replacing: int | None
+    ) -> tuple[SessionRecord, bool]:
+        """Open the session the request path needs, unless another process just did.
+
+        ``replacing``: the current session as the caller saw it (None: none). Under a
+        lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: its write lock),
+        if the current one (the active session; with ``key_id``, the key's newest) is no
+        longer that one, it is returned instead: two replicas receiving a conversation's
+        first requests at the same instant open one session. True when it was created.
+        """
+        current_sql = (
+            "SELECT * FROM sessions WHERE active = 1 LIMIT 1"
+            if key_id is None
+            else "SELECT * FROM sessions WHERE key_id = ? ORDER BY id DESC LIMIT 1"
+        )
+        async with self.db.transaction() as tx:
+            if self.db.dialect == "postgresql":
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (AUTO_SESSION_LOCK,))
+            found = await tx.fetch_one(current_sql, () if key_id is None else (key_id,))
+            if found is not None and int(found["id"]) != replacing:
+                return _session(found), False
+            if active:
+                await tx.execute("UPDATE sessions SET active = 0 WHERE active = 1")
+            row = await tx.fetch_one(
+                "INSERT INTO sessions (name, created_at, active, auto, key_id)"
+                " VALUES (?, ?, ?, 1, ?) RETURNING *",
+                (name, time.time(), int(active), key_id),
+            )
+        assert row is not None
+        return _session(row), True
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
         row = await self.fetch_one("SELECT * FROM sessions WHERE id = ?", (session_id,))
