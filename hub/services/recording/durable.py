@@ -64,12 +64,14 @@ class DurableRows:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._batches.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a session deleted
+            logger.warning("Lignes provisoires refusées : %s", task.exception())
         self._launch()
 
     async def _write(self, batch: list[tuple[RequestRecord, asyncio.Future[bool]]]) -> None:
         ok = False
         try:
-            await self._store.insert_requests([row for row, _ in batch], provisional=True)
+            await self._store.insert_provisional([row for row, _ in batch])
             ok = True
         except (sqlite3.Error, OSError, DatabaseUnavailable) as exc:
             if not self._failing:
