@@ -283,7 +283,8 @@ class ChatService:
                         )
                     out.append(event)
                 if out:  # whole events: a secret cannot straddle two reads' output
-                    await self._durable(call)  # [DONE] is in this chunk: its row first
+                    if call.durable is not None:  # [DONE] is in this chunk: its row first
+                        await self._durable(call)
                     yield self._pool.redactor.data(b"".join(out))  # error events, echoes
             if not (tracker.done or tracker.finished):
                 status, error = "partial", "flux interrompu par le fournisseur"
