@@ -190,6 +190,8 @@ class ChatService:
         assert task is not None
 
         def expire() -> None:
+            if call.answered:  # only its row is awaited (bounded): the answer stands
+                return
             call.timed_out = True
             task.cancel()
 
