@@ -48,7 +48,7 @@ async def _answer(http: httpx2.AsyncClient, url: str, number: int) -> bool:
 
 
 async def _load_then_kill(
-    victim: Replica, before_kill: Callable[[], None] | None = None
+    victim: Replica, before_kill: Callable[[], None] | None = None, secret: str | None = None
 ) -> set[int]:
     """Clients hammer ``victim`` until it answered KILL_AFTER, then SIGKILL it.
 
@@ -59,7 +59,8 @@ async def _load_then_kill(
     killed = asyncio.Event()
 
     async def client() -> None:
-        async with httpx2.AsyncClient(timeout=30) as http:
+        headers = {"authorization": f"Bearer {secret}"} if secret else {}
+        async with httpx2.AsyncClient(timeout=30, headers=headers) as http:
             while not killed.is_set():
                 number = next(numbers)
                 if await _answer(http, victim.url, number):
@@ -74,14 +75,18 @@ async def _load_then_kill(
     return answered
 
 
-async def _missing_rows(survivor: Replica, answered: set[int]) -> set[int]:
-    """Answered requests without an ``ok`` row as A exports them, after 10 s at most."""
+async def _missing_rows(
+    survivor: Replica, answered: set[int], key_id: str | None = None
+) -> set[int]:
+    """Answered requests without an ``ok`` row (with its cost and key) as A exports them,
+    after 10 s at most."""
     async with httpx2.AsyncClient(timeout=10) as http:
         for _ in range(100):
             rows = (await http.get(f"{survivor.url}/api/export/json")).json()["requests"]
             stored = {r["prompt_tokens"] for r in rows if r["status"] == "ok"}
             if answered <= stored:
                 assert all(r["cost"] > 0 for r in rows if r["status"] == "ok")
+                assert all(r["key_id"] == key_id for r in rows)
                 return set()
             await asyncio.sleep(0.1)
     return answered - stored
@@ -89,9 +94,11 @@ async def _missing_rows(survivor: Replica, answered: set[int]) -> set[int]:
 
 async def test_rows_of_a_replica_killed_for_good_are_all_visible(two_replicas) -> None:
     a, b = two_replicas
-    answered = await _load_then_kill(b)
+    async with httpx2.AsyncClient(timeout=10) as http:
+        key = (await http.post(f"{a.url}/api/keys", json={"name": "équipe"})).json()
+    answered = await _load_then_kill(b, secret=key["secret"])
     assert len(answered) >= KILL_AFTER
-    missing = await _missing_rows(a, answered)
+    missing = await _missing_rows(a, answered, key["id"])
     assert not missing, f"{len(missing)} réponses sans ligne sur {len(answered)}"
 
 
