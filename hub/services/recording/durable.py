@@ -7,9 +7,10 @@ is also inserted as a *provisional* row before the answer's last byte; the final
 (tiktoken estimates, bodies, events) replaces it later (``Store.insert_requests``).
 
 Requests answered at the same instant share one ``INSERT`` (group commit); at most
-``PARALLEL`` batches are in flight. A request waits ``WAIT`` seconds at most: when
-PostgreSQL is down or slow, the answer leaves anyway and its row waits in the local
-journal, as in single-process mode (docs/decisions/0033-durable-before-the-answer.md).
+``PARALLEL`` batches are in flight. A request waits ``WAIT`` seconds at most, and not at
+all while the last batch failed: when PostgreSQL is down or slow, the answer leaves
+anyway and its row waits in the local journal, as in single-process mode
+(docs/decisions/0033-durable-before-the-answer.md).
 """
 
 from __future__ import annotations
@@ -49,7 +50,13 @@ class DurableRows:
         return future
 
     async def wait(self, future: asyncio.Future[bool]) -> bool:
-        """Until the row is stored, failed, or ``WAIT`` passed (then the journal has it)."""
+        """Until the row is stored, failed, or ``WAIT`` passed (then the journal has it).
+
+        While the last batch failed, answers do not wait: a PostgreSQL that hangs would
+        hold every answer ``WAIT`` seconds. The row is still written when it can be.
+        """
+        if self._failing:
+            return future.done() and future.result()
         try:
             return await asyncio.wait_for(asyncio.shield(future), WAIT)
         except TimeoutError:
