@@ -118,10 +118,15 @@ http {
     server 127.0.0.1:${REPLICAS[1]};
     keepalive 64;
   }
-  # MCP: protocol 2026-07-28 is stateless (no header: round robin); older clients carry
-  # Mcp-Session-Id, which only the replica that created the session knows.
+  # MCP: protocol 2026-07-28 is stateless (any replica); an older client's session lives
+  # on the replica that answered its initialize, which carries no session id yet: such
+  # clients stay on one replica per address (docs/TEAM.md, tests/team/test_team_nginx.py).
+  map \$http_mcp_protocol_version \$kimi_mcp_key {
+    "2026-07-28"  \$request_id;
+    default       \$remote_addr;
+  }
   upstream kimi_mcp {
-    hash \$http_mcp_session_id consistent;
+    hash \$kimi_mcp_key consistent;
     server 127.0.0.1:${REPLICAS[0]};
     server 127.0.0.1:${REPLICAS[1]};
     keepalive 16;

@@ -52,6 +52,7 @@ from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
 from hub.services.events import EventBus
+from hub.services.recording.durable import DurableRows
 from hub.services.recording.recorder import RequestRecorder
 from hub.services.recording.row_writer import recover
 from hub.services.reporting.analytics import AnalyticsService
@@ -94,7 +95,10 @@ async def open_hub(
         sessions = SessionService(store, state, bus, config.sessions)
         bodies = BodyStore(store, config.logging.body_retention, pool.redactor)
         kept = bodies if config.logging.store_bodies else None
-        recorder = RequestRecorder(store, bus, config.sessions, router.models, journal, bodies=kept)
+        durable = DurableRows(store) if store.db.dialect == "postgresql" else None
+        recorder = RequestRecorder(
+            store, bus, config.sessions, router.models, journal, bodies=kept, durable=durable
+        )
         await stack.enter_async_context(recorder.running())
         masks, savings_store = MaskStore(store, config.savings.mask_retention), SavingsStore(store)
         pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)

@@ -181,3 +181,43 @@ async def test_virtual_keys_on_both_engines(store_target: str) -> None:
         [stored] = await keys.list()
         assert (stored.name, stored.limits.tpm, stored.revoked_at) == ("alice2", 1000, 2.0)
         assert await keys.spent_since(key.id, 0.0) == 0.0
+
+
+async def test_a_final_row_replaces_its_provisional_one_never_the_reverse(store_target) -> None:
+    """Team mode (0033): the row written before the answer left is replaced by the final
+    one, keeping its id; a late provisional row never replaces a final one."""
+    async with await Store.open(store_target) as store:
+        session = await store.create_session("équipe", active=True)
+        early = _record(session.id, request_id="r1", prompt_estimate=0, cost=0.25)
+        await store.insert_provisional([early])
+        (stored,) = await store.list_requests(session.id)
+        final = _record(session.id, request_id="r1", prompt_estimate=11, cost=0.5)
+        assert await store.insert_requests([final]) == [stored.id]  # its metric event etc.
+        await store.insert_provisional([early, _record(session.id, request_id="r2")])
+        rows = {r.request_id: r for r in await store.list_requests(session.id)}
+        assert rows["r1"].prompt_estimate == 11 and rows["r1"].cost == 0.5
+        assert await store.insert_requests([final]) == [None]  # a replayed journal
+        assert set(rows) == {"r1", "r2"}
+
+
+async def test_open_auto_session_joins_the_one_another_process_just_opened(
+    store_target,
+) -> None:
+    async with await Store.open(store_target) as store:
+        first, created = await store.open_auto_session(
+            "a", active=True, key_id=None, replacing=None
+        )
+        assert created and first.auto and first.active
+        # a second process saw no session either: it joins the first one
+        same, created = await store.open_auto_session("b", active=True, key_id=None, replacing=None)
+        assert (same.id, created) == (first.id, False)
+        # the one it saw is still current: a new one replaces it
+        newer, created = await store.open_auto_session(
+            "c", active=True, key_id=None, replacing=first.id
+        )
+        assert created and newer.id != first.id
+        assert (await store.active_session()).id == newer.id
+        keyed, created = await store.open_auto_session(
+            "k", active=False, key_id="k1", replacing=None
+        )
+        assert created and not keyed.active and (await store.active_session()).id == newer.id

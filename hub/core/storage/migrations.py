@@ -171,4 +171,7 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
         forwarded TEXT
     );
     """,
+    # 9 (team): a row written before its answer left, replaced by the final row
+    # (docs/decisions/0033-durable-before-the-answer.md)
+    "ALTER TABLE requests ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0;",
 )

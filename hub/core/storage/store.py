@@ -16,7 +16,14 @@ from types import TracebackType
 
 from hub.core.errors import missing_team_extra
 from hub.core.records import RequestRecord, SessionRecord, Totals
-from hub.core.storage.database import Database, DatabaseUnavailable, Row, SqlParam, from_row
+from hub.core.storage.database import (
+    Database,
+    DatabaseUnavailable,
+    Executor,
+    Row,
+    SqlParam,
+    from_row,
+)
 from hub.core.storage.migrations import MIGRATIONS, for_dialect
 from hub.core.storage.sqlite import SqliteDatabase
 
@@ -28,6 +35,14 @@ _REQUEST_COLUMNS = (
     "http_status, error, cost, attempts, tokens_saved, request_id, key_id, cached_tokens"
 )
 _REQUEST_WIDTH = _REQUEST_COLUMNS.count(",") + 1
+# A final row replaces the provisional one written before the answer left (team mode),
+# never a final one (a journal replayed twice).
+_UNLESS_PROVISIONAL = (
+    "ON CONFLICT (request_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _REQUEST_COLUMNS.split(", "))
+    + ", provisional = 0 WHERE requests.provisional = 1"
+)
+AUTO_SESSION_LOCK = 0x4B494D4901  # pg_advisory_xact_lock key: opening an auto-session
 BATCH_ROWS = 200  # rows per INSERT (SQLite allows 32 766 parameters, PostgreSQL 65 535)
 
 
@@ -113,6 +128,21 @@ async def _open_database(target: Path | str, pool_size: int) -> Database:
     except ImportError as exc:
         raise missing_team_extra("[database] url", "asyncpg") from exc
     return await PostgresDatabase.open(str(target), pool_size=pool_size)
+
+
+async def _insert_rows(
+    db: Executor, batch: Sequence[RequestRecord], provisional: bool
+) -> dict[str, int]:
+    """One multi-row INSERT; the ids of the rows it stored, by request id."""
+    row = "(" + ", ".join("?" * (_REQUEST_WIDTH + 1)) + ")"
+    stored = await db.fetch_all(
+        f"INSERT INTO requests ({_REQUEST_COLUMNS}, provisional) VALUES "
+        f"{', '.join([row] * len(batch))} "
+        f"{'ON CONFLICT DO NOTHING' if provisional else _UNLESS_PROVISIONAL}"
+        " RETURNING id, request_id",
+        [param for record in batch for param in (*_request_params(record), int(provisional))],
+    )
+    return {str(item["request_id"]): int(item["id"]) for item in stored}
 
 
 class StoreOpenError(Exception):
@@ -201,6 +231,38 @@ class Store:
         assert row is not None
         return _session(row)
 
+    async def open_auto_session(
+        self, name: str, *, active: bool, key_id: str | None, replacing: int | None
+    ) -> tuple[SessionRecord, bool]:
+        """Open the session the request path needs, unless another process just did.
+
+        ``replacing``: the current session as the caller saw it (None: none). Under a
+        lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: its write lock),
+        if the current one (the active session; with ``key_id``, the key's newest) is no
+        longer that one, it is returned instead: two replicas receiving a conversation's
+        first requests at the same instant open one session. True when it was created.
+        """
+        current_sql = (
+            "SELECT * FROM sessions WHERE active = 1 LIMIT 1"
+            if key_id is None
+            else "SELECT * FROM sessions WHERE key_id = ? ORDER BY id DESC LIMIT 1"
+        )
+        async with self.db.transaction() as tx:
+            if self.db.dialect == "postgresql":
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (AUTO_SESSION_LOCK,))
+            found = await tx.fetch_one(current_sql, () if key_id is None else (key_id,))
+            if found is not None and int(found["id"]) != replacing:
+                return _session(found), False
+            if active:
+                await tx.execute("UPDATE sessions SET active = 0 WHERE active = 1")
+            row = await tx.fetch_one(
+                "INSERT INTO sessions (name, created_at, active, auto, key_id)"
+                " VALUES (?, ?, ?, 1, ?) RETURNING *",
+                (name, time.time(), int(active), key_id),
+            )
+        assert row is not None
+        return _session(row), True
+
     async def get_session(self, session_id: int) -> SessionRecord | None:
         row = await self.fetch_one("SELECT * FROM sessions WHERE id = ?", (session_id,))
         return _session(row) if row else None
@@ -258,12 +320,16 @@ class Store:
         """Store one request row; None if its session was deleted (or the row is known)."""
         return (await self.insert_requests([r]))[0]
 
-    async def insert_requests(self, records: Sequence[RequestRecord]) -> list[int | None]:
+    async def insert_requests(
+        self, records: Sequence[RequestRecord], *, provisional: bool = False
+    ) -> list[int | None]:
         """Store rows in one transaction; each one's id, or None when it was not stored.
 
         Rows are written after the response, so their session may be gone: such rows go
         the way of the session's others (``ON DELETE CASCADE``). A row whose
-        ``request_id`` is already stored (a journal replayed twice) is skipped.
+        ``request_id`` is already stored (a journal replayed twice) is skipped, unless the
+        stored one is ``provisional`` (team mode: what the client was answered, written
+        before the answer left; its final row replaces it).
         """
         keyed = [r if r.request_id else replace(r, request_id=uuid.uuid4().hex) for r in records]
         ids: dict[str, int] = {}
@@ -276,17 +342,20 @@ class Store:
             )
             live = {int(row[0]) for row in found}
             kept = [r for r in keyed if r.session_id in live]
-            row = "(" + ", ".join("?" * _REQUEST_WIDTH) + ")"
             for start in range(0, len(kept), BATCH_ROWS):
                 batch = kept[start : start + BATCH_ROWS]
-                stored = await tx.fetch_all(
-                    f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES "
-                    f"{', '.join([row] * len(batch))} "
-                    "ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id",
-                    [param for record in batch for param in _request_params(record)],
-                )
-                ids.update((str(item["request_id"]), int(item["id"])) for item in stored)
+                ids.update(await _insert_rows(tx, batch, provisional))
         return [ids.get(str(r.request_id)) for r in keyed]
+
+    async def insert_provisional(self, records: Sequence[RequestRecord]) -> None:
+        """Provisional rows (``insert_requests``) in one statement, on the answer's path.
+
+        One round trip instead of a transaction's four. No check of the sessions: a row
+        whose session was deleted meanwhile fails the statement (foreign key), and the
+        batch's rows then reach the store by the row writer, as in single-process mode.
+        """
+        for start in range(0, len(records), BATCH_ROWS):
+            await _insert_rows(self.db, records[start : start + BATCH_ROWS], True)
 
     async def list_requests(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ class Call:
     admission: Admission | None = None  # a virtual key's reservation, settled by the row
     answered: bool = False  # its answer facts are journaled: the outcome is decided
     prompt_tokens: int | None = None  # tiktoken's count of what was forwarded, if known
+    durable: asyncio.Future[bool] | None = None  # team mode: its provisional row, awaited once
 
     @property
     def key_id(self) -> str | None:

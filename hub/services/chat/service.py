@@ -87,8 +87,10 @@ class ChatService:
         call.answered = True
         ended = time.perf_counter()
         usage = outcome[0]
-        self._recorder.answered(
-            call.request_id, call.answer_facts(status, http_status, usage, error, ended)
+        call.durable = self._recorder.answered(
+            call.request_id,
+            call.start_facts(),
+            call.answer_facts(status, http_status, usage, error, ended),
         )
         if call.admission is not None:
             call.admission.recording = True
@@ -98,6 +100,11 @@ class ChatService:
             journal=usage is None or status != "ok",  # estimated tokens: more than the facts
         )
 
+    async def _durable(self, call: Call) -> None:
+        """Team mode: before the answer's last byte, its row is in PostgreSQL (bounded wait)."""
+        pending, call.durable = call.durable, None
+        await self._recorder.durable(pending)
+
     def _record_cancel(self, call: Call) -> None:
         if call.timed_out:
             error = f"délai total de {self._pool.retry.total_timeout:g} s dépassé"
@@ -105,7 +112,7 @@ class ChatService:
         else:
             self._record(call, status="cancelled", http_status=499, error="client déconnecté")
 
-    def _refuse(
+    async def _refuse(
         self,
         route: Route,
         session_id: int,
@@ -120,6 +127,7 @@ class ChatService:
             route, session_id, stream, request_id, messages, tools, attempts=0, admission=admission
         )
         self._record(call, status="error", http_status=exc.status, error=exc.message)
+        await self._durable(call)
 
     async def handle(
         self,
@@ -140,7 +148,7 @@ class ChatService:
                 messages, route, session, compaction_header, tools
             )
         except ContextTooLarge as exc:  # refused before the provider: still one request row
-            self._refuse(route, session.id, stream, messages, tools, exc, admission)
+            await self._refuse(route, session.id, stream, messages, tools, exc, admission)
             raise
         messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         call = Call(
@@ -182,6 +190,8 @@ class ChatService:
         assert task is not None
 
         def expire() -> None:
+            if call.answered:  # only its row is awaited (bounded): the answer stands
+                return
             call.timed_out = True
             task.cancel()
 
@@ -191,6 +201,7 @@ class ChatService:
         except asyncio.CancelledError:
             if not call.timed_out or task.uncancel() > 0:
                 raise
+            await self._durable(call)
             raise UpstreamError(
                 f"Le fournisseur « {route.provider.name} » n'a pas répondu dans le délai total "
                 f"({self._pool.retry.total_timeout:g} s).",
@@ -207,6 +218,7 @@ class ChatService:
         except UpstreamError as exc:
             call.attempts = exc.attempts
             self._record(call, status="error", http_status=exc.status, error=exc.message)
+            await self._durable(call)
             raise
         except asyncio.CancelledError:
             self._record_cancel(call)
@@ -224,6 +236,7 @@ class ChatService:
             raise
         except httpx2.TransportError as exc:
             self._record(call, status="error", http_status=502, error=type(exc).__name__)
+            await self._durable(call)
             raise UpstreamError("Réponse du fournisseur interrompue.") from None
         finally:
             await _close(response)
@@ -231,11 +244,13 @@ class ChatService:
         if response.status_code >= 400:
             excerpt = content[:ERROR_EXCERPT].decode("utf-8", errors="replace")
             self._record(call, status="error", http_status=response.status_code, error=excerpt)
+            await self._durable(call)
             return JsonReply(response.status_code, content, _passthrough(reply))
         # Relayed byte for byte; usage and text are read when the row is built.
         self._record(
             call, status="ok", http_status=response.status_code, outcome=json_outcome(content)
         )
+        await self._durable(call)
         return JsonReply(response.status_code, content, _media(reply))
 
     async def _relay(
@@ -270,18 +285,23 @@ class ChatService:
                         )
                     out.append(event)
                 if out:  # whole events: a secret cannot straddle two reads' output
+                    if call.durable is not None:  # [DONE] is in this chunk: its row first
+                        await self._durable(call)
                     yield self._pool.redactor.data(b"".join(out))  # error events, echoes
             if not (tracker.done or tracker.finished):
                 status, error = "partial", "flux interrompu par le fournisseur"
+            await self._stream_ended(call, reply, tracker, status, error)
+            if status == "partial":
                 yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
         except httpx2.TransportError as exc:
             status, error = "partial", f"flux interrompu : {type(exc).__name__}"
+            await self._stream_ended(call, reply, tracker, status, error)
             yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
         except (asyncio.CancelledError, GeneratorExit):
             status, error = "cancelled", "client déconnecté"
             raise
         finally:
-            if not call.answered:  # not recorded at [DONE]: the text may be the estimate's
+            if not call.answered:  # cancelled (or failed) before its end was recorded
                 code = 499 if status == "cancelled" else reply.response.status_code
                 self._record(
                     call,
@@ -291,6 +311,26 @@ class ChatService:
                     error=error,
                 )
             await _close(reply.response)
+
+    async def _stream_ended(
+        self,
+        call: Call,
+        reply: UpstreamReply,
+        tracker: StreamTracker,
+        status: RequestStatus,
+        error: str | None,
+    ) -> None:
+        """A stream without ``[DONE]`` (cut, or ended after its finish reason): its row
+        before its last bytes. The text may be the estimate's."""
+        if not call.answered:
+            self._record(
+                call,
+                status=status,
+                http_status=reply.response.status_code,
+                outcome=(tracker.usage, tracker.text),
+                error=error,
+            )
+        await self._durable(call)
 
     async def _estimated_usage(self, call: Call, tracker: StreamTracker) -> bytes:
         prompt = await call.prompt_estimate(self._counter)

@@ -24,6 +24,7 @@ from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.journal import Journal
 from hub.core.storage.store import Store
 from hub.services.events import EventBus
+from hub.services.recording.durable import DurableRows
 from hub.services.recording.row_writer import RowWriter, StorageHealth
 
 
@@ -62,7 +63,9 @@ class RequestRecorder:
         journal: Journal | None = None,
         queue_limit: int = 10_000,
         bodies: BodyStore | None = None,
+        durable: DurableRows | None = None,
     ) -> None:
+        self._durable = durable  # team mode: rows in PostgreSQL before answers leave
         self._bodies = bodies  # [logging] store_bodies: None when off
         self._unsaved_bodies: dict[str, CapturedBodies] = {}  # request_id → until stored
         self._store = store
@@ -83,6 +86,8 @@ class RequestRecorder:
         try:
             yield
         finally:
+            if self._durable is not None:
+                await self._durable.close()
             await self.flush()
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
@@ -103,9 +108,21 @@ class RequestRecorder:
         """References to both bodies when they are kept; stored after the row (``submit``)."""
         return CapturedBodies(client, forwarded) if self._bodies else None
 
-    def answered(self, request_id: str, facts: JSONObject) -> None:
-        """Journal a request's outcome before its client sees it (one ``os.write``)."""
+    def answered(
+        self, request_id: str, start: JSONObject, facts: JSONObject
+    ) -> asyncio.Future[bool] | None:
+        """Journal a request's outcome before its client sees it (one ``os.write``).
+
+        Team mode: also queue its provisional row; await ``durable`` with the returned
+        future before the answer's last byte leaves. ``start``: its ``begin`` facts.
+        """
         self._rows.answered(request_id, facts)
+        return None if self._durable is None else self._durable.start(start, facts)
+
+    async def durable(self, pending: asyncio.Future[bool] | None) -> None:
+        """Until an ``answered`` row is in PostgreSQL (or waits in the journal: bounded)."""
+        if pending is not None and self._durable is not None:
+            await self._durable.wait(pending)
 
     def submit(
         self,

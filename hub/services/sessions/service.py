@@ -121,19 +121,10 @@ class SessionService:
         await self.refresh()
         return await self._state.active()
 
-    async def create(
-        self,
-        name: str | None = None,
-        *,
-        activate: bool = True,
-        auto: bool = False,
-        key_id: str | None = None,
-    ) -> SessionRecord:
+    async def create(self, name: str | None = None, *, activate: bool = True) -> SessionRecord:
         clean = (name or "").strip()[:MAX_NAME_LENGTH] or default_name()
         async with self._write_lock:
-            session = await self._store.create_session(
-                clean, active=activate, auto=auto, key_id=key_id
-            )
+            session = await self._store.create_session(clean, active=activate)
             await self._state.put(session)
         self._publish("created", session, session.id)
         return session
@@ -171,12 +162,8 @@ class SessionService:
             raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
         self._publish("deleted", None, session_id)
 
-    async def _current(self, key_id: str | None) -> SessionRecord | None:
-        """The session to go on with: the active one, or the key's own; None: open one.
-
-        A session a person created or activated stays; one the request path opened
-        (``auto``) is replaced after ``inactivity_minutes`` without a request.
-        """
+    async def _seen(self, key_id: str | None) -> SessionRecord | None:
+        """The current session in memory: the active one, or the key's own."""
         if key_id is None:
             current = await self._state.active()
         else:
@@ -185,9 +172,33 @@ class SessionService:
             if current is None:
                 owned = [s for s in await self._state.all() if s.key_id == key_id]
                 current = owned[-1] if owned else None
-        if current is None or not (self._auto and current.auto):
-            return current
-        return None if await self._clock.idle(current) else current
+        return current
+
+    async def _current(self, seen: SessionRecord | None) -> SessionRecord | None:
+        """The session to go on with; None: open one.
+
+        A session a person created or activated stays; one the request path opened
+        (``auto``) is replaced after ``inactivity_minutes`` without a request.
+        """
+        if seen is None or not (self._auto and seen.auto):
+            return seen
+        return None if await self._clock.idle(seen) else seen
+
+    async def _open_auto(
+        self, name: str, key_id: str | None, seen: SessionRecord | None
+    ) -> SessionRecord:
+        """A new auto-session, or the one another replica opened an instant ago."""
+        async with self._write_lock:
+            session, created = await self._store.open_auto_session(
+                name,
+                active=key_id is None,  # a key's session is not the dashboard's
+                key_id=key_id,
+                replacing=None if seen is None else seen.id,
+            )
+            await self._state.put(session)
+        if created:
+            self._publish("created", session, session.id)
+        return session
 
     async def for_request(
         self, header: str | None, route: Route, key_id: str | None = None, key_name: str = ""
@@ -203,12 +214,11 @@ class SessionService:
                 known = await self._state.get(session_id)
                 session = known if known is not None else await self.get(session_id)
             else:
-                current = await self._current(key_id)
+                seen = await self._seen(key_id)
+                current = await self._current(seen)
                 if current is None:
                     label = f"Auto · {key_name or route.model_key} ·"
-                    current = await self.create(
-                        default_name(label), activate=key_id is None, auto=True, key_id=key_id
-                    )
+                    current = await self._open_auto(default_name(label), key_id, seen)
                 session = current
                 if key_id is not None:
                     self._by_key[key_id] = session.id
