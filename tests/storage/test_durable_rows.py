@@ -9,17 +9,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from hub.core.jsontypes import JSONObject
 from hub.core.records import RequestRecord
 from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.store import Store
 from hub.services.recording.durable import DurableRows
 
-START = {
+START: JSONObject = {
     "session_id": 1, "created_at": 1.0, "model_key": "m", "provider": "p",
     "upstream_model": "u", "stream": False, "tokens_saved": 0, "request_id": "r1",
     "key_id": None,
 }  # fmt: skip
-ANSWER = {"status": "ok", "http_status": 200, "error": None, "ttfb_ms": 1.0,
+ANSWER: JSONObject = {"status": "ok", "http_status": 200, "error": None, "ttfb_ms": 1.0,
           "total_ms": 2.0, "attempts": 1}  # fmt: skip
 
 

@@ -39,11 +39,13 @@ class FailingStore(Store):
     broken = False
     attempts = 0
 
-    async def insert_requests(self, records: Sequence[RequestRecord]) -> list[int | None]:
+    async def insert_requests(
+        self, records: Sequence[RequestRecord], *, provisional: bool = False
+    ) -> list[int | None]:
         self.attempts += 1
         if self.broken:
             raise sqlite3.OperationalError("database or disk is full")
-        return await super().insert_requests(records)
+        return await super().insert_requests(records, provisional=provisional)
 
 
 def _row(session_id: int, request_id: str) -> RequestRecord:

@@ -183,7 +183,9 @@ async def test_virtual_keys_on_both_engines(store_target: str) -> None:
         assert await keys.spent_since(key.id, 0.0) == 0.0
 
 
-async def test_a_final_row_replaces_its_provisional_one_never_the_reverse(store_target) -> None:
+async def test_a_final_row_replaces_its_provisional_one_never_the_reverse(
+    store_target: str,
+) -> None:
     """Team mode (0033): the row written before the answer left is replaced by the final
     one, keeping its id; a late provisional row never replaces a final one."""
     async with await Store.open(store_target) as store:
@@ -201,7 +203,7 @@ async def test_a_final_row_replaces_its_provisional_one_never_the_reverse(store_
 
 
 async def test_open_auto_session_joins_the_one_another_process_just_opened(
-    store_target,
+    store_target: str,
 ) -> None:
     async with await Store.open(store_target) as store:
         first, created = await store.open_auto_session(
@@ -216,8 +218,10 @@ async def test_open_auto_session_joins_the_one_another_process_just_opened(
             "c", active=True, key_id=None, replacing=first.id
         )
         assert created and newer.id != first.id
-        assert (await store.active_session()).id == newer.id
+        active = await store.active_session()
+        assert active is not None and active.id == newer.id
         keyed, created = await store.open_auto_session(
             "k", active=False, key_id="k1", replacing=None
         )
-        assert created and not keyed.active and (await store.active_session()).id == newer.id
+        active = await store.active_session()
+        assert created and not keyed.active and active is not None and active.id == newer.id

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.engines import _wait_for_port, free_port
+from tests.support.engines import _wait_for_port
+from tests.support.ports import free_port
 
 NGINX = "/usr/sbin/nginx"
 

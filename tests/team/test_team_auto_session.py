@@ -7,12 +7,14 @@ import asyncio
 
 import httpx2
 
+from tests.support.replicas import Replica
+
 HELLO = {"model": "fake/echo", "messages": [{"role": "user", "content": "Bonjour"}]}
 FIRST_REQUESTS = 8  # on each replica, all at once
 
 
 async def test_concurrent_first_requests_on_two_replicas_open_one_session(
-    two_replicas,
+    two_replicas: list[Replica],
 ) -> None:
     a, b = two_replicas
     async with httpx2.AsyncClient(timeout=30) as http:

@@ -12,12 +12,13 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from tests.support.nginx import missing_nginx, running_nginx
+from tests.support.replicas import Replica
 
 pytestmark = pytest.mark.skipif(missing_nginx() is not None, reason=str(missing_nginx()))
 CALLS = 6
 
 
-def _backends(replicas: list) -> list[str]:
+def _backends(replicas: list[Replica]) -> list[str]:
     return [f"127.0.0.1:{r.port}" for r in replicas]
 
 
@@ -29,7 +30,7 @@ async def _calls(url: str, mode: str) -> None:
             assert not result.is_error, result.content
 
 
-async def test_stateless_requests_spread_and_sessions_stay_put(two_replicas) -> None:
+async def test_stateless_requests_spread_and_sessions_stay_put(two_replicas: list[Replica]) -> None:
     with running_nginx(_backends(two_replicas)) as nginx:
         await _calls(nginx.url, "auto")
         stateless = nginx.upstreams()
@@ -39,7 +40,7 @@ async def test_stateless_requests_spread_and_sessions_stay_put(two_replicas) -> 
         assert len(set(nginx.upstreams()[len(stateless) :])) == 1
 
 
-async def test_plain_round_robin_breaks_older_sessions(two_replicas) -> None:
+async def test_plain_round_robin_breaks_older_sessions(two_replicas: list[Replica]) -> None:
     """Why the sticky configuration is required (not a behaviour to keep)."""
     with running_nginx(_backends(two_replicas), mcp=False) as nginx:
         await _calls(nginx.url, "auto")  # stateless: fine anywhere

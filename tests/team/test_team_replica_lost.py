@@ -92,7 +92,9 @@ async def _missing_rows(
     return answered - stored
 
 
-async def test_rows_of_a_replica_killed_for_good_are_all_visible(two_replicas) -> None:
+async def test_rows_of_a_replica_killed_for_good_are_all_visible(
+    two_replicas: list[Replica],
+) -> None:
     a, b = two_replicas
     async with httpx2.AsyncClient(timeout=10) as http:
         key = (await http.post(f"{a.url}/api/keys", json={"name": "équipe"})).json()
