@@ -14,7 +14,7 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from hub.features.savings.compaction import SUMMARY_MARKER
+from hub.features.savings.wording import ENGLISH
 from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.support.fake_upstream import SUMMARY
 from tests.support.servers import serve
@@ -114,7 +114,7 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
         assert forwarded[2]["tool_calls"] == sent[2]["tool_calls"]
         for index in (3, 7):
             content = forwarded[index]["content"]
-            assert "Contenu masqué" in content and "KeyError: 'invoice_id'" in content
+            assert "Content masked" in content and "KeyError: 'invoice_id'" in content
             digest = MASK_REF.search(content).group(1)
             original = await http.get(f"/api/mask/{digest}")
             assert original.status_code == 200
@@ -161,7 +161,7 @@ async def test_compaction_summary_then_cache_hit_on_next_turn(
         forwarded = chats(fake_upstream)[-1]["messages"]
         assert forwarded[:2] == first[:2]  # system prompt and task, byte for byte
         assert forwarded[2]["role"] == "assistant" and SUMMARY in forwarded[2]["content"]
-        assert forwarded[2]["content"].startswith(SUMMARY_MARKER)
+        assert forwarded[2]["content"].startswith(ENGLISH.summary_marker)
         assert forwarded[-1] == first[-1]
 
         second = [
@@ -192,7 +192,7 @@ async def test_failing_summariser_falls_back_to_extractive(
         assert reply.status_code == 200
         forwarded = chats(fake_upstream)[-1]["messages"]
         summary = forwarded[2]["content"]
-        assert summary.startswith(SUMMARY_MARKER) and "ValueError: total négatif" in summary
+        assert summary.startswith(ENGLISH.summary_marker) and "ValueError: total négatif" in summary
         assert "Demande 1 : regarde les journaux du worker." in summary
         digest = MASK_REF.search(summary).group(1)  # the summarised tool answer stays retrievable
         original = await http.get(f"/api/mask/{digest}")
@@ -232,8 +232,8 @@ async def test_switches_header_session_and_unknown_window(
         )
         assert streamed.status_code == 200 and "[DONE]" in streamed.text
         forwarded = fake_upstream.received[-1]["messages"]
-        assert len(forwarded) == len(sent) and "Contenu masqué" in forwarded[3]["content"]
-        assert not any(SUMMARY_MARKER in str(m["content"]) for m in forwarded)
+        assert len(forwarded) == len(sent) and "Content masked" in forwarded[3]["content"]
+        assert not any(ENGLISH.summary_marker in str(m["content"]) for m in forwarded)
 
 
 async def test_preview_then_apply_is_reused_by_next_turn(
@@ -247,7 +247,7 @@ async def test_preview_then_apply_is_reused_by_next_turn(
         assert preview.status_code == 200
         data = preview.json()
         assert data["applied"] is False and data["tokens_after"] < data["tokens_before"]
-        assert data["messages"][2]["content"].startswith(SUMMARY_MARKER)
+        assert data["messages"][2]["content"].startswith(ENGLISH.summary_marker)
         assert data["messages"][-1] == sent[-1]
         assert (await http.get("/api/savings")).json()["events"] == []
         applied = await http.post(
@@ -327,7 +327,7 @@ async def test_global_switches(tmp_path, upstream_url, fake_upstream) -> None:
     async with hub(tmp_path / "a", upstream_url, compaction=False) as (http, _):
         await http.post("/chat/completions", json={"model": "fake/wide", "messages": sent})
         forwarded = chats(fake_upstream)[-1]["messages"]
-        assert len(forwarded) == len(sent) and "Contenu masqué" in forwarded[3]["content"]
+        assert len(forwarded) == len(sent) and "Content masked" in forwarded[3]["content"]
         # masking alone cannot bring it under a 600-token window: refused, never forwarded
         count = len(chats(fake_upstream))
         refused = await http.post(
@@ -368,13 +368,15 @@ async def test_short_chats_are_not_summarised(tmp_path, upstream_url, fake_upstr
         short = history(2)
         await http.post("/chat/completions", json={"model": "fake/wide", "messages": short})
         forwarded = chats(fake_upstream)[-1]["messages"]
-        assert len(forwarded) == len(short) and "Contenu masqué" in forwarded[3]["content"]
-        assert not any(SUMMARY_MARKER in str(m["content"]) for m in forwarded)
+        assert len(forwarded) == len(short) and "Content masked" in forwarded[3]["content"]
+        assert not any(ENGLISH.summary_marker in str(m["content"]) for m in forwarded)
         long = history(3)  # 10k tokens, under the test config's 64 KiB body limit
         reply = await http.post("/chat/completions", json={"model": "fake/wide", "messages": long})
         assert reply.status_code == 200
         forwarded = chats(fake_upstream)[-1]["messages"]
-        assert forwarded[:2] == long[:2] and forwarded[2]["content"].startswith(SUMMARY_MARKER)
+        assert forwarded[:2] == long[:2] and forwarded[2]["content"].startswith(
+            ENGLISH.summary_marker
+        )
         assert forwarded[-1] == long[-1]
 
 

@@ -1,10 +1,13 @@
 """What one request looks like at given levels: sizes for the search, messages to send.
 
 A ``Layout`` is built once per pass over the session's ``History``: the head
-(system prompt and task) stays, rounds ``[0, summarised)`` become one running
-summary, rounds ``[summarised, masked)`` have their bulky contents masked, the
-rest goes as sent. Sizes come from cached per-message counts, so trying many
-levels costs additions, not tokenisation.
+(everything before the first answer: system prompt, task, demonstration) stays,
+rounds ``[0, summarised)`` become one running summary, rounds ``[summarised, masked)``
+have their bulky contents masked, the rest goes as sent except giant outputs (see
+``giant``). The latest user message is never summarised nor masked: when it falls in
+the summarised rounds, it stays in place between the summary of the rounds before it
+and that of the rounds after it. Sizes come from cached per-message counts, so trying
+many levels costs additions, not tokenisation.
 """
 
 from __future__ import annotations
@@ -14,12 +17,21 @@ from collections.abc import Sequence
 from hub.core.jsontypes import JSON, as_object
 from hub.core.tokens import REPLY_PRIMER, TokenCounter
 from hub.features.savings.compaction import running_summary, summary_block
-from hub.features.savings.rounds import SYSTEM_ROLES, Levels, head_end, role_of, round_starts
+from hub.features.savings.rounds import (
+    SYSTEM_ROLES,
+    Levels,
+    head_end,
+    latest_user,
+    role_of,
+    round_starts,
+)
 from hub.features.savings.sanitizer import MaskedOriginal, MaskMemo, mask_hash, mask_one
 from hub.features.savings.state import History, Segment
 from hub.features.savings.summariser import rounds_digest
+from hub.features.savings.wording import ENGLISH, Wording
 
 EXTRACTIVE = "extractif"
+BULKY_ROLES = ("tool", "user")  # whose giant contents shrink even in recent rounds
 
 
 class Layout:
@@ -32,19 +44,29 @@ class Layout:
         batch: int,
         min_tokens: int,
         memo: MaskMemo,
+        wording: Wording = ENGLISH,
+        giant: int | None = None,
     ) -> None:
+        """``giant``: a tool output (or user observation) of at least this many tokens is
+        shrunk to its placeholder in every round but the newest (None: never)."""
         self.messages = messages
         self.history = history
         self.counter = counter
         self.batch = max(batch, 1)
         self.min_tokens = min_tokens
         self.memo = memo
+        self.wording = wording
+        self.giant = None if giant is None else max(giant, min_tokens)
         self.head = head_end(messages)
         self.starts = round_starts(messages, self.head)
         self.rounds = len(self.starts)
+        self.pinned = latest_user(messages, self.head)  # message index, never rewritten
+        self.pin = None if self.pinned is None else self.starts.index(self.pinned)
         self.sums = [0]
-        for info in history.infos:
+        self.kept = [0]  # the same with giant outputs shrunk
+        for index, info in enumerate(history.infos):
             self.sums.append(self.sums[-1] + info.tokens)
+            self.kept.append(self.kept[-1] + self._kept(index)[2])
         self.tokens_before = REPLY_PRIMER + self.sums[-1]
         self._summaries: dict[int, tuple[list[JSON], int]] = {}
         self.new_segments = 0
@@ -61,10 +83,49 @@ class Layout:
             if obj is None or obj.get("role") in SYSTEM_ROLES:
                 info.masked = (info.message, [], info.tokens)
             else:
-                new, found = mask_one(obj, index, self.counter, self.min_tokens, self.memo)
+                new, found = mask_one(
+                    obj, index, self.counter, self.min_tokens, self.memo, self.wording
+                )
                 tokens = self.counter.count_message(new) if found else info.tokens
                 info.masked = (new, found, tokens)
         return info.masked
+
+    def _whole(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
+        info = self.history.infos[index]
+        return info.message, [], info.tokens
+
+    def _maskable(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
+        """Masked, except the latest user message, which goes as sent."""
+        return self._whole(index) if index == self.pinned else self._masked(index)
+
+    def _kept(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
+        """A message of a recent round: as sent, unless it is a giant output."""
+        info = self.history.infos[index]
+        if (
+            self.giant is None
+            or info.tokens < self.giant
+            or index < self.head
+            or index == self.pinned
+            or role_of(info.message) not in BULKY_ROLES
+        ):
+            return self._whole(index)
+        return self._masked(index)
+
+    def _newest(self, index: int, newest: int) -> tuple[JSON, list[MaskedOriginal], int]:
+        """A message of the newest round: as sent while it fits (``Levels.newest``)."""
+        if newest == 0:
+            return self._whole(index)
+        info = self.history.infos[index]
+        if newest == 1 and (self.giant is None or info.tokens < self.giant):
+            return self._whole(index)
+        return self._masked(index) if index >= self.head else self._whole(index)
+
+    def _regions(self, levels: Levels) -> tuple[int, int, int]:
+        """Message indexes where the masked, the recent and the newest rounds start."""
+        masked = self.start(levels.summarised)
+        recent = self.start(max(levels.masked, levels.summarised))
+        newest = max(recent, self.start(self.rounds - 1)) if self.rounds else recent
+        return masked, recent, newest
 
     def segment(self, first: int, end: int) -> Segment:
         key = (first, end, self.history.prefix(self.start(end)))
@@ -72,25 +133,29 @@ class Layout:
         if found is None:
             region: list[JSON] = []
             references: list[str | None] = []
+            verbatim: list[bool] = []
             originals: list[tuple[str, str, int]] = []
             for index in range(self.start(first), self.start(end)):
                 message = self.messages[index]
                 if role_of(message) in SYSTEM_ROLES:
                     continue
                 region.append(message)
-                references.append(self._reference(index, originals))
-            found = Segment(rounds_digest(region, references), 0, EXTRACTIVE, None, originals)
+                short = self.history.infos[index].tokens < self.min_tokens
+                verbatim.append(short)
+                references.append(None if short else self._reference(index, originals))
+            text = rounds_digest(region, references, wording=self.wording, verbatim=verbatim)
+            found = Segment(text, 0, EXTRACTIVE, None, originals)
             self.history.segments[key] = found
             self.new_segments += 1
             self.new_originals += originals
         return found
 
     def _reference(self, index: int, originals: list[tuple[str, str, int]]) -> str | None:
-        """A bulky tool answer keeps its original retrievable (``mask:<hash>``)."""
+        """A bulky tool answer (or user observation) keeps its original (``mask:<hash>``)."""
         info = self.history.infos[index]
         obj = as_object(info.message) or {}
         text = obj.get("content")
-        if obj.get("role") != "tool" or not isinstance(text, str):
+        if obj.get("role") not in BULKY_ROLES or not isinstance(text, str):
             return None
         if info.tokens < self.min_tokens:
             return None
@@ -98,8 +163,38 @@ class Layout:
         originals.append((digest, text, info.tokens))
         return digest
 
+    def _ranges(self, first: int, end: int) -> list[tuple[int, int]]:
+        """Rounds ``[first, end)`` cut at multiples of ``batch`` (segments stay reusable)."""
+        found = []
+        while first < end:
+            stop = min((first // self.batch + 1) * self.batch, end)
+            found.append((first, stop))
+            first = stop
+        return found
+
     def segment_ranges(self, summarised: int) -> list[tuple[int, int]]:
-        return [(a, min(a + self.batch, summarised)) for a in range(0, summarised, self.batch)]
+        """The segments of the summary of rounds ``[0, summarised)``, the pinned one apart."""
+        if self.pin is None or self.pin >= summarised:
+            return self._ranges(0, summarised)
+        return self._ranges(0, self.pin) + self._ranges(self.pin + 1, summarised)
+
+    def _before(self, index: int) -> str:
+        """Role of the last non-system message before ``index``."""
+        for message in reversed(self.messages[:index]):
+            if role_of(message) not in SYSTEM_ROLES:
+                return role_of(message)
+        return ""
+
+    def _block(self, first: int, end: int) -> list[JSON]:
+        """The summary of rounds ``[first, end)`` as messages (none when empty)."""
+        if first >= end:
+            return []
+        parts = [(a, b, self.segment(a, b).text) for a, b in self._ranges(first, end)]
+        after = (
+            role_of(self.messages[self.start(end)]) if self.start(end) < len(self.messages) else ""
+        )
+        text = running_summary(parts, self.wording)
+        return summary_block(self._before(self.start(first)), after, text, self.wording)
 
     def summary(self, summarised: int) -> tuple[list[JSON], int]:
         """The messages standing for rounds ``[0, summarised)`` and their tokens."""
@@ -107,12 +202,20 @@ class Layout:
             return [], 0
         found = self._summaries.get(summarised)
         if found is None:
-            parts = [(a, b, self.segment(a, b).text) for a, b in self.segment_ranges(summarised)]
-            before = role_of(self.messages[self.head - 1]) if self.head else ""
-            after = role_of(self.messages[self.start(summarised)])
-            block = summary_block(before, after, running_summary(parts))
-            region = self.messages[self.start(0) : self.start(summarised)]
-            block += [m for m in region if role_of(m) in SYSTEM_ROLES]
+            pin = self.pin
+            pinned: range = range(0)
+            if pin is None or pin >= summarised:
+                block = self._block(0, summarised)
+            else:
+                pinned = range(self.start(pin), self.start(pin + 1))
+                block = self._block(0, pin)
+                block += [self.messages[i] for i in pinned]
+                block += self._block(pin + 1, summarised)
+            block += [
+                self.messages[i]
+                for i in range(self.start(0), self.start(summarised))
+                if i not in pinned and role_of(self.messages[i]) in SYSTEM_ROLES
+            ]
             tokens = sum(self.counter.count_message(as_object(m) or {}) for m in block)
             found = self._summaries[summarised] = (block, tokens)
         return found
@@ -121,22 +224,26 @@ class Layout:
         self._summaries.clear()
 
     def masked_tokens(self, first: int, end: int) -> int:
-        return sum(self._masked(i)[2] for i in range(self.start(first), self.start(end)))
+        return sum(self._maskable(i)[2] for i in range(self.start(first), self.start(end)))
 
     def size(self, levels: Levels) -> int:
+        masked, recent, newest = self._regions(levels)
         head = self.sums[self.start(0)]
         summary = self.summary(levels.summarised)[1]
-        masked = self.masked_tokens(levels.summarised, levels.masked)
-        whole = self.sums[-1] - self.sums[self.start(levels.masked)]
-        return REPLY_PRIMER + head + summary + masked + whole
+        shrunk = sum(self._maskable(i)[2] for i in range(masked, recent))
+        kept = self.kept[newest] - self.kept[recent]
+        last = sum(self._newest(i, levels.newest)[2] for i in range(newest, len(self.messages)))
+        return REPLY_PRIMER + head + summary + shrunk + kept + last
 
     def build(self, levels: Levels) -> tuple[list[JSON], list[MaskedOriginal]]:
+        masked, recent, newest = self._regions(levels)
         out: list[JSON] = list(self.messages[: self.start(0)])
         out += self.summary(levels.summarised)[0]
-        masked: list[MaskedOriginal] = []
-        for index in range(self.start(levels.summarised), self.start(levels.masked)):
-            message, found, _ = self._masked(index)
+        found: list[MaskedOriginal] = []
+        forms = [self._maskable(i) for i in range(masked, recent)]
+        forms += [self._kept(i) for i in range(recent, newest)]
+        forms += [self._newest(i, levels.newest) for i in range(newest, len(self.messages))]
+        for message, originals, _ in forms:
             out.append(message)
-            masked += found
-        out += self.messages[self.start(levels.masked) :]
-        return out, masked
+            found += originals
+        return out, found

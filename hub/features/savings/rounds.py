@@ -4,8 +4,10 @@ Today's agents send one user message (the task) and then hundreds of rounds: an
 assistant message with ``tool_calls`` and the ``tool`` answers to them. A *round*
 here starts at every assistant or user message and takes the ``tool`` (and
 system) messages that follow it, so a cut placed at a round start never splits a
-call from its answers. The *head* (leading system messages and the first user
-message, the task) is never rewritten, nor is the newest round.
+call from its answers. The *head* (every message before the model's first answer:
+the system prompt, the task, and whatever an agent sends before it, such as an
+in-context demonstration) is never rewritten, nor is the latest user message, nor the
+newest round while it fits the window.
 
 The frontier (how many of the oldest rounds are rewritten) moves in steps of
 ``batch`` rounds: between two steps the rewritten prefix is byte-identical from
@@ -29,13 +31,23 @@ def role_of(message: JSON) -> str:
 
 
 def head_end(messages: Sequence[JSON]) -> int:
-    """Leading system messages plus the first user message (the task), if it comes next."""
-    index = 0
-    while index < len(messages) and role_of(messages[index]) in SYSTEM_ROLES:
-        index += 1
-    if index < len(messages) and role_of(messages[index]) == "user":
-        index += 1
-    return index
+    """Every message before the first assistant message: system prompt, task, demonstration.
+
+    Agents with in-context examples (SWE-agent 0.x) send a demonstration and then the
+    task as two user messages before the model's first answer: both belong to the head.
+    """
+    for index, message in enumerate(messages):
+        if role_of(message) == "assistant":
+            return index
+    return len(messages)
+
+
+def latest_user(messages: Sequence[JSON], head: int) -> int | None:
+    """Index of the last user message after the head (the last thing the user said)."""
+    for index in range(len(messages) - 1, head - 1, -1):
+        if role_of(messages[index]) == "user":
+            return index
+    return None
 
 
 def round_starts(messages: Sequence[JSON], head: int) -> list[int]:
@@ -55,10 +67,16 @@ def natural_frontier(rounds: int, keep: int, batch: int) -> int:
 
 @dataclass(frozen=True)
 class Levels:
-    """Rounds ``[0, summarised)`` are summarised, ``[summarised, masked)`` masked, rest whole."""
+    """Rounds ``[0, summarised)`` are summarised, ``[summarised, masked)`` masked, rest whole.
+
+    "Whole" rounds still have their giant outputs shrunk, except the newest round:
+    ``newest`` 0 sends it as it is, 1 shrinks its giant outputs, 2 masks every bulky
+    content of it (only when it does not fit the window otherwise).
+    """
 
     summarised: int
     masked: int
+    newest: int = 0
 
 
 def escalate(
