@@ -171,6 +171,14 @@ class SavingsPipeline:
             )
 
     def _levels(self, layout: Layout, plan: Plan, history: History, overhead: int) -> Levels:
+        levels = self._search(layout, plan, history, overhead)
+        with self._memo_lock:
+            if (levels.summarised or levels.masked) and layout.size(levels) > layout.tokens_before:
+                # a summary of a few tiny rounds can be longer than they are: never grow
+                return Levels(0, 0, levels.newest)
+        return levels
+
+    def _search(self, layout: Layout, plan: Plan, history: History, overhead: int) -> Levels:
         can_summarise = plan.compaction and (plan.max_context is not None or plan.force)
         rounds = layout.rounds
         if plan.force:
