@@ -4,19 +4,21 @@ A ``Layout`` is built once per pass over the session's ``History``: the head
 (everything before the first answer: system prompt, task, demonstration) stays,
 rounds ``[0, summarised)`` become one running summary, rounds ``[summarised, masked)``
 have their bulky contents masked, the rest goes as sent except giant outputs (see
-``giant``). The latest user message is never summarised nor masked: when it falls in
-the summarised rounds, it stays in place between the summary of the rounds before it
-and that of the rounds after it. Sizes come from cached per-message counts, so trying
-many levels costs additions, not tokenisation.
+``giant``) and outputs that a later output shows again (``repeats``), which shrink
+everywhere but in the newest round. The latest user message is never summarised nor
+masked: when it falls in the summarised rounds, it stays in place between the summary
+of the rounds before it and that of the rounds after it. Sizes come from cached
+per-message counts, so trying many levels costs additions, not tokenisation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hub.core.jsontypes import JSON, as_object
+from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.core.tokens import REPLY_PRIMER, TokenCounter
 from hub.features.savings.compaction import running_summary, summary_block
+from hub.features.savings.repeats import line_set, repeats, shrunk
 from hub.features.savings.rounds import (
     SYSTEM_ROLES,
     Levels,
@@ -31,6 +33,7 @@ from hub.features.savings.summariser import rounds_digest
 from hub.features.savings.wording import ENGLISH, Wording
 
 EXTRACTIVE = "extractif"
+REPEATED = "sortie reprise plus loin"  # kind of a shrunk repeat, in events (people read it)
 BULKY_ROLES = ("tool", "user")  # whose giant contents shrink even in recent rounds
 
 
@@ -62,8 +65,9 @@ class Layout:
         self.rounds = len(self.starts)
         self.pinned = latest_user(messages, self.head)  # message index, never rewritten
         self.pin = None if self.pinned is None else self.starts.index(self.pinned)
+        self._find_repeats()
         self.sums = [0]
-        self.kept = [0]  # the same with giant outputs shrunk
+        self.kept = [0]  # the same with giant and repeated outputs shrunk
         for index, info in enumerate(history.infos):
             self.sums.append(self.sums[-1] + info.tokens)
             self.kept.append(self.kept[-1] + self._kept(index)[2])
@@ -90,16 +94,85 @@ class Layout:
                 info.masked = (new, found, tokens)
         return info.masked
 
+    def _comparable(self, index: int) -> bool:
+        info = self.history.infos[index]
+        return (
+            info.tokens >= self.min_tokens
+            and index != self.pinned
+            and role_of(info.message) in BULKY_ROLES
+            and isinstance((as_object(info.message) or {}).get("content"), str)
+        )
+
+    def _lines(self, index: int) -> frozenset[str]:
+        info = self.history.infos[index]
+        if info.lines is None:
+            info.lines = line_set(str((as_object(info.message) or {}).get("content")))
+        return info.lines
+
+    def _find_repeats(self) -> None:
+        """Mark bulky outputs that a later output shows again (new messages only)."""
+        infos = self.history.infos
+        bulky = [i for i in range(self.head, len(self.messages)) if self._comparable(i)]
+        for later in bulky:
+            if later < self.history.repeats_checked:
+                continue
+            for index in bulky:
+                if index >= later:
+                    break
+                if infos[index].repeated_by is None and repeats(
+                    self._lines(index), self._lines(later)
+                ):
+                    infos[index].repeated_by = later
+        self.history.repeats_checked = len(self.messages)
+
+    def _repeated(
+        self, index: int, recent: int = 0
+    ) -> tuple[JSON, list[MaskedOriginal], int] | None:
+        """The shrunk form of an output a later one shows again, if that one is in view as
+        sent (a recent round from ``recent`` on, and not a giant output itself)."""
+        info = self.history.infos[index]
+        later = info.repeated_by
+        if later is None or later < recent:
+            return None
+        newest = self.start(self.rounds - 1) if self.rounds else len(self.messages)
+        if (
+            self.giant is not None
+            and later < newest
+            and self.history.infos[later].tokens >= self.giant
+        ):
+            return None
+        if info.repeated is None:
+            obj = as_object(info.message) or {}
+            text = str(obj.get("content"))
+            digest = mask_hash(text)
+            tokens = self.counter.count_text(text)
+            newer = self._lines(later)
+            note = shrunk(text, newer, tokens, digest, self.wording)
+            new: JSONObject = {**obj, "content": note}
+            count = self.counter.count_message(new)
+            if count >= info.tokens:
+                info.repeated = self._whole(index)
+            else:
+                small = self.counter.count_text(note)
+                found = MaskedOriginal(digest, text, tokens, small, index, REPEATED)
+                info.repeated = (new, [found], count)
+        return info.repeated
+
     def _whole(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
         info = self.history.infos[index]
         return info.message, [], info.tokens
 
-    def _maskable(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
-        """Masked, except the latest user message, which goes as sent."""
-        return self._whole(index) if index == self.pinned else self._masked(index)
+    def _maskable(self, index: int, recent: int) -> tuple[JSON, list[MaskedOriginal], int]:
+        """Masked (or shrunk as a repeat), except the latest user message, sent as it is."""
+        if index == self.pinned:
+            return self._whole(index)
+        return self._repeated(index, recent) or self._masked(index)
 
     def _kept(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
-        """A message of a recent round: as sent, unless it is a giant output."""
+        """A message of a recent round: as sent, unless it is repeated or a giant output."""
+        repeated = self._repeated(index)
+        if repeated is not None:
+            return repeated
         info = self.history.infos[index]
         if (
             self.giant is None
@@ -224,13 +297,14 @@ class Layout:
         self._summaries.clear()
 
     def masked_tokens(self, first: int, end: int) -> int:
-        return sum(self._maskable(i)[2] for i in range(self.start(first), self.start(end)))
+        recent = self.start(end)
+        return sum(self._maskable(i, recent)[2] for i in range(self.start(first), recent))
 
     def size(self, levels: Levels) -> int:
         masked, recent, newest = self._regions(levels)
         head = self.sums[self.start(0)]
         summary = self.summary(levels.summarised)[1]
-        shrunk = sum(self._maskable(i)[2] for i in range(masked, recent))
+        shrunk = sum(self._maskable(i, recent)[2] for i in range(masked, recent))
         kept = self.kept[newest] - self.kept[recent]
         last = sum(self._newest(i, levels.newest)[2] for i in range(newest, len(self.messages)))
         return REPLY_PRIMER + head + summary + shrunk + kept + last
@@ -240,7 +314,7 @@ class Layout:
         out: list[JSON] = list(self.messages[: self.start(0)])
         out += self.summary(levels.summarised)[0]
         found: list[MaskedOriginal] = []
-        forms = [self._maskable(i) for i in range(masked, recent)]
+        forms = [self._maskable(i, recent) for i in range(masked, recent)]
         forms += [self._kept(i) for i in range(recent, newest)]
         forms += [self._newest(i, levels.newest) for i in range(newest, len(self.messages))]
         for message, originals, _ in forms:

@@ -32,6 +32,9 @@ class MessageInfo:
     tokens: int
     prefix: bytes  # chained hash of every message up to and including this one
     masked: tuple[JSON, list[MaskedOriginal], int] | None = None
+    lines: frozenset[str] | None = None  # distinct lines of a bulky output (``repeats``)
+    repeated_by: int | None = None  # index of a later output that shows it again
+    repeated: tuple[JSON, list[MaskedOriginal], int] | None = None  # its shrunk form
 
 
 @dataclass
@@ -55,6 +58,7 @@ class History:
         default_factory=lambda: Levels(0, 0)
     )  # last pass's levels: kept while they still fit
     levels_prefix: bytes = b""
+    repeats_checked: int = 0  # later outputs compared with the earlier ones up to here
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one pass at a time
 
     def common(self, messages: Sequence[JSON]) -> int:
@@ -69,6 +73,10 @@ class History:
         """Bring the memory in line with ``messages``; returns how many were new."""
         same = self.common(messages)
         del self.infos[same:]
+        for info in self.infos:  # an edited history: repeats found in what changed are void
+            if info.repeated_by is not None and info.repeated_by >= same:
+                info.repeated_by, info.repeated = None, None
+        self.repeats_checked = min(self.repeats_checked, same)
         state = self.infos[-1].prefix if self.infos else SEED
         for message in messages[same:]:
             obj = as_object(message)

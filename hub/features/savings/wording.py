@@ -28,6 +28,8 @@ class Wording:
     names: str
     line: str  # "class Parser (line 10)"
     reference: str  # "{digest}": where the original is, and how to page through it
+    repeated: str  # "{tokens}", "{lines}": first line of an output a later one repeats
+    nothing_else: str
     user: str
     user_verbatim: str
     assistant: str
@@ -62,6 +64,11 @@ ENGLISH = Wording(
         '"mask:{digest}" and optional lines "FIRST-LAST" or offset and length; '
         "or GET /api/mask/{digest}?lines=FIRST-LAST)"
     ),
+    repeated=(
+        "[Output shown again by a later tool output, shrunk by Kimi Proxy Hub: {tokens} "
+        "tokens, {lines} lines. The lines found only here:]"
+    ),
+    nothing_else="(none)",
     user="user",
     user_verbatim='user, verbatim between the lines """:',
     assistant="assistant",
@@ -104,6 +111,11 @@ FRENCH = Wording(
         '"mask:{digest}" et, au choix, lines "PREMIÈRE-DERNIÈRE" ou offset et length ; '
         "ou GET /api/mask/{digest}?lines=PREMIÈRE-DERNIÈRE)"
     ),
+    repeated=(
+        "[Sortie reprise par une sortie d'outil plus récente, réduite par Kimi Proxy Hub : "
+        "{tokens} tokens, {lines} lignes. Les lignes qui ne figurent qu'ici :]"
+    ),
+    nothing_else="(aucune)",
     user="utilisateur",
     user_verbatim='utilisateur, mot pour mot entre les lignes """ :',
     assistant="assistant",
