@@ -75,3 +75,13 @@ def test_a_new_request_keeps_the_same_bytes(counter) -> None:
     again = Layout(run, history, counter, batch=10, min_tokens=50, memo=MaskMemo(100))
     fresh = layout_of(run, counter)
     assert json.dumps(again.build(Levels(0, 0))[0]) == json.dumps(fresh.build(Levels(0, 0))[0])
+
+
+def test_a_far_repeat_is_left_alone_the_cache_is_worth_more(counter) -> None:
+    """Shrinking an output re-sends, uncached, all that follows it: not for a far repeat."""
+    between = [
+        "\n".join(f"log line {i} of step {s}: nothing to see" for i in range(60)) for s in range(3)
+    ]
+    run = run_of([view("a = 1;"), *between, view("a = 2;")])
+    out, _ = layout_of(run, counter).build(Levels(0, 0))
+    assert out == run

@@ -150,13 +150,17 @@ class Layout:
             note = shrunk(text, newer, tokens, digest, self.wording)
             new: JSONObject = {**obj, "content": note}
             count = self.counter.count_message(new)
-            if count >= info.tokens:
+            # Shrinking it breaks the prompt cache from here on, and what lies between it
+            # and the later output is sent again uncached: only worth it when that is less
+            # than what it saves (the previous view of an editor loop, not a far one).
+            between = sum(self.history.infos[i].tokens for i in range(index + 1, later))
+            if count >= info.tokens or between > info.tokens - count:
                 info.repeated = self._whole(index)
             else:
                 small = self.counter.count_text(note)
                 found = MaskedOriginal(digest, text, tokens, small, index, REPEATED)
                 info.repeated = (new, [found], count)
-        return info.repeated
+        return info.repeated if info.repeated[1] else None  # not worth it: other rules apply
 
     def _whole(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
         info = self.history.infos[index]
