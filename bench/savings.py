@@ -1,6 +1,7 @@
 """Context savings on real agent transcripts, replayed turn by turn through the running hub.
 
     python scripts/bench.py savings [--windows 131072,32768] [--only NAME] [--keep N] [--batch N]
+                                    [--giant N]
 
 For each transcript of ``../shared/agent-transcripts`` (``KIMI_AGENT_TRANSCRIPTS``
 overrides it; see ``bench/transcripts.py``) and each window size, a new session sends
@@ -40,6 +41,7 @@ from hub.api.app import create_app
 from hub.config import SavingsConfig, load_config
 from hub.core.jsontypes import JSON
 from hub.core.tokens import TokenCounter, load_encoding
+from hub.features.savings.summariser import text_of
 from hub.services.savings.service import Rewrite
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.servers import serve
@@ -59,6 +61,7 @@ base_url = "{upstream}/v1"
 [savings]
 keep_recent_rounds = {keep}
 rewrite_batch_rounds = {batch}
+giant_output_tokens = {giant}
 
 [models."bench/131072"]
 provider = "fake"
@@ -86,6 +89,7 @@ class Run:
     cost_raw: float = 0.0
     kept: int = 0
     used: int = 0
+    kept_in_contents: int = 0  # stricter: found in message contents, tool-call arguments aside
     pass_ms: list[float] = field(default_factory=list)
     broken: dict[str, int] = field(default_factory=dict)  # structure breaks by kind
     newest_unfit: int = 0  # newest round changed because it did not fit the window
@@ -161,6 +165,8 @@ async def replay(
             text = request_text(forwarded)
             run.used += len(wanted)
             run.kept += sum(1 for fact in wanted if fact in text)
+            contents = "\n".join(text_of(m) for m in forwarded if isinstance(m, dict))
+            run.kept_in_contents += sum(1 for fact in wanted if fact in contents)
     return run
 
 
@@ -256,6 +262,12 @@ def _verdict(runs: list[Run], windows: list[int]) -> list[str]:
         f"conservé quand réutilisé : {_share(kept, used):.1%} au total (cible ≥ 92 %), "
         f"minimum {lowest.retention:.1%} ({lowest.name}, {lowest.window}) (cible ≥ 85 %)"
     )
+    strict = min(runs, key=lambda r: _share(r.kept_in_contents, r.used))
+    lines.append(
+        "  sans compter les arguments des appels d'outil : "
+        f"{_share(sum(r.kept_in_contents for r in runs), used):.1%} au total, minimum "
+        f"{_share(strict.kept_in_contents, strict.used):.1%} ({strict.name}, {strict.window})"
+    )
     broken: dict[str, int] = {}
     for run in runs:
         for kind, count in run.broken.items():
@@ -291,6 +303,7 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--only", default="")
     parser.add_argument("--keep", type=int, default=SavingsConfig().keep_recent_rounds)
     parser.add_argument("--batch", type=int, default=SavingsConfig().rewrite_batch_rounds)
+    parser.add_argument("--giant", type=int, default=SavingsConfig().giant_output_tokens)
     args = parser.parse_args(argv)
     windows = [int(w) for w in args.windows.split(",")]
     transcripts = [t for t in load() if args.only in t.name]
@@ -300,7 +313,10 @@ async def main(argv: list[str]) -> None:
     fake = FakeUpstream()
     timings: list[float] = []
     print(f"machine : {platform.machine()}, {platform.python_version()}, transcripts : {folder()}")
-    print(f"keep_recent_rounds = {args.keep}, rewrite_batch_rounds = {args.batch}")
+    print(
+        f"keep_recent_rounds = {args.keep}, rewrite_batch_rounds = {args.batch}, "
+        f"giant_output_tokens = {args.giant}"
+    )
     print(
         f"{'transcript':<45}{'tokens':>8}{'fenêtre':>8}{'envoyés':>11}{'reçus':>11}{'gain':>7}"
         f"{'hors':>6}{'refus':>6}{'coût':>7}{'conservé':>8}{'rupt.':>16}{'réd.':>5}{'ms p50':>8}"
@@ -310,7 +326,9 @@ async def main(argv: list[str]) -> None:
     async with serve(fake.app()) as upstream:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "config.toml"
-            path.write_text(CONFIG.format(upstream=upstream, keep=args.keep, batch=args.batch))
+            path.write_text(
+                CONFIG.format(upstream=upstream, keep=args.keep, batch=args.batch, giant=args.giant)
+            )
             app = create_app(load_config(path, {}))
             async with serve(app) as url, httpx2.AsyncClient(base_url=url, timeout=120) as http:
                 _timed(app, timings)

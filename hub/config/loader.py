@@ -231,7 +231,7 @@ def _savings(t: Table) -> SavingsConfig:
         mask_min_tokens=t.integer("mask_min_tokens", 400, minimum=1),
         summariser_model=t.optional_string("summariser_model"),
         mask_retention=t.integer("mask_retention", 10_000, minimum=1),
-        giant_output_tokens=t.integer("giant_output_tokens", 8192),
+        giant_output_tokens=t.integer("giant_output_tokens", 2048),
         prompt_language=language,
     )
 

@@ -80,7 +80,7 @@ class SavingsConfig:
     mask_retention: int = 10_000
     # one tool output at least this big is shrunk even in the recent rounds (0: never);
     # the newest round keeps it while the request fits the window
-    giant_output_tokens: int = 8192
+    giant_output_tokens: int = 2048
     prompt_language: str = "en"  # of the text the hub writes into the prompt: "en" or "fr"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import HubConfig, SavingsConfig
+from hub.config import ConfigError, HubConfig, SavingsConfig, load_config
 from hub.core.jsontypes import JSON
 from hub.core.storage.savings import SavingsStore
 from hub.core.storage.store import Store
@@ -189,3 +189,16 @@ def test_pages_of_an_original_join_back_byte_for_byte() -> None:
     assert page.text == "fourth é\nfifth" and page.total_lines == 5
     assert "".join(by_lines(text, f"{i}").text for i in range(1, 6)) == text
     assert "".join(by_offset(text, i, 7).text for i in range(0, len(text), 7)) == text
+
+
+def test_prompt_language_and_giant_outputs_are_configured(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[savings]\nprompt_language = "fr"\ngiant_output_tokens = 0\n')
+    savings = load_config(path, {}).savings
+    assert (savings.prompt_language, savings.giant_output_tokens) == ("fr", 0)
+    path.write_text("[savings]\n")
+    assert load_config(path, {}).savings.prompt_language == "en"
+    assert load_config(path, {}).savings.giant_output_tokens == 2048
+    path.write_text('[savings]\nprompt_language = "de"\n')
+    with pytest.raises(ConfigError, match="prompt_language"):
+        load_config(path, {})
