@@ -112,7 +112,9 @@ def names(text: str, limit: int = 200, known: set[str] | None = None) -> list[st
 
     What agents come back for after reading code: local variables, attributes, helper
     names. ``known`` names (already written elsewhere) are skipped and the new ones added.
+    Names inside file paths are not taken: a listing's file names are its paths.
     """
+    text = PATH.sub(" ", text)
     spots = [(m.start(), m.group(0)) for m in COMPOUND.finditer(text)]
     spots += [(m.start(1), m.group(1)) for m in DEFINED_NAME.finditer(text)]
     found = [name for _, name in sorted(spots)]

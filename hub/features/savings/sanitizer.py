@@ -135,7 +135,7 @@ def placeholder(text: str, kind: str, tokens: int, digest: str, wording: Wording
     definitions = outline(text, 30, wording.line)
     if definitions:
         parts.append(wording.outline + "; ".join(definitions))
-    found = paths(text, PATHS * (1 + scale))
+    found = paths(text, PATHS + PATHS * scale // 3)
     if found:
         parts.append(wording.files + ", ".join(found))
     written = "\n".join(parts)
