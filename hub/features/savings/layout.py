@@ -24,7 +24,6 @@ from hub.features.savings.rounds import (
     Levels,
     head_end,
     latest_user,
-    role_of,
     round_starts,
 )
 from hub.features.savings.sanitizer import MaskedOriginal, MaskMemo, mask_hash, mask_one
@@ -60,17 +59,20 @@ class Layout:
         self.memo = memo
         self.wording = wording
         self.giant = None if giant is None else max(giant, min_tokens)
-        self.head = head_end(messages)
-        self.starts = round_starts(messages, self.head)
+        self.roles = [info.role for info in history.infos]
+        self.head = head_end(messages, self.roles)
+        self.starts = round_starts(messages, self.head, self.roles)
         self.rounds = len(self.starts)
-        self.pinned = latest_user(messages, self.head)  # message index, never rewritten
+        self.pinned = latest_user(messages, self.head, self.roles)  # never rewritten
         self.pin = None if self.pinned is None else self.starts.index(self.pinned)
         self._find_repeats()
         self.sums = [0]
         self.kept = [0]  # the same with giant and repeated outputs shrunk
         for index, info in enumerate(history.infos):
             self.sums.append(self.sums[-1] + info.tokens)
-            self.kept.append(self.kept[-1] + self._kept(index)[2])
+            # only bulky messages can be shrunk (giant ≥ min_tokens, repeats are bulky)
+            kept = info.tokens if info.tokens < min_tokens else self._kept(index)[2]
+            self.kept.append(self.kept[-1] + kept)
         self.tokens_before = REPLY_PRIMER + self.sums[-1]
         self._summaries: dict[int, tuple[list[JSON], int]] = {}
         self.new_segments = 0
@@ -99,7 +101,7 @@ class Layout:
         return (
             info.tokens >= self.min_tokens
             and index != self.pinned
-            and role_of(info.message) in BULKY_ROLES
+            and info.role in BULKY_ROLES
             and isinstance((as_object(info.message) or {}).get("content"), str)
         )
 
@@ -183,7 +185,7 @@ class Layout:
             or info.tokens < self.giant
             or index < self.head
             or index == self.pinned
-            or role_of(info.message) not in BULKY_ROLES
+            or info.role not in BULKY_ROLES
         ):
             return self._whole(index)
         return self._masked(index)
@@ -214,7 +216,7 @@ class Layout:
             originals: list[tuple[str, str, int]] = []
             for index in range(self.start(first), self.start(end)):
                 message = self.messages[index]
-                if role_of(message) in SYSTEM_ROLES:
+                if self.roles[index] in SYSTEM_ROLES:
                     continue
                 region.append(message)
                 short = self.history.infos[index].tokens < self.min_tokens
@@ -257,9 +259,9 @@ class Layout:
 
     def _before(self, index: int) -> str:
         """Role of the last non-system message before ``index``."""
-        for message in reversed(self.messages[:index]):
-            if role_of(message) not in SYSTEM_ROLES:
-                return role_of(message)
+        for role in reversed(self.roles[:index]):
+            if role not in SYSTEM_ROLES:
+                return role
         return ""
 
     def _block(self, first: int, end: int) -> list[JSON]:
@@ -267,9 +269,7 @@ class Layout:
         if first >= end:
             return []
         parts = [(a, b, self.segment(a, b).text) for a, b in self._ranges(first, end)]
-        after = (
-            role_of(self.messages[self.start(end)]) if self.start(end) < len(self.messages) else ""
-        )
+        after = self.roles[self.start(end)] if self.start(end) < len(self.messages) else ""
         text = running_summary(parts, self.wording)
         return summary_block(self._before(self.start(first)), after, text, self.wording)
 
@@ -291,7 +291,7 @@ class Layout:
             block += [
                 self.messages[i]
                 for i in range(self.start(0), self.start(summarised))
-                if i not in pinned and role_of(self.messages[i]) in SYSTEM_ROLES
+                if i not in pinned and self.roles[i] in SYSTEM_ROLES
             ]
             tokens = sum(self.counter.count_message(as_object(m) or {}) for m in block)
             found = self._summaries[summarised] = (block, tokens)

@@ -30,30 +30,38 @@ def role_of(message: JSON) -> str:
     return str(obj.get("role")) if obj is not None else ""
 
 
-def head_end(messages: Sequence[JSON]) -> int:
+def head_end(messages: Sequence[JSON], roles: Sequence[str] | None = None) -> int:
     """Every message before the first assistant message: system prompt, task, demonstration.
 
     Agents with in-context examples (SWE-agent 0.x) send a demonstration and then the
     task as two user messages before the model's first answer: both belong to the head.
+    ``roles``: the messages' roles when the caller has them already.
     """
-    for index, message in enumerate(messages):
-        if role_of(message) == "assistant":
+    roles = roles if roles is not None else [role_of(m) for m in messages]
+    for index, role in enumerate(roles):
+        if role == "assistant":
             return index
-    return len(messages)
+    return len(roles)
 
 
-def latest_user(messages: Sequence[JSON], head: int) -> int | None:
+def latest_user(
+    messages: Sequence[JSON], head: int, roles: Sequence[str] | None = None
+) -> int | None:
     """Index of the last user message after the head (the last thing the user said)."""
-    for index in range(len(messages) - 1, head - 1, -1):
-        if role_of(messages[index]) == "user":
+    roles = roles if roles is not None else [role_of(m) for m in messages]
+    for index in range(len(roles) - 1, head - 1, -1):
+        if roles[index] == "user":
             return index
     return None
 
 
-def round_starts(messages: Sequence[JSON], head: int) -> list[int]:
+def round_starts(
+    messages: Sequence[JSON], head: int, roles: Sequence[str] | None = None
+) -> list[int]:
     """Index of the first message of each round after the head."""
-    starts = [i for i in range(head, len(messages)) if role_of(messages[i]) in ROUND_ROLES]
-    if head < len(messages) and (not starts or starts[0] != head):
+    roles = roles if roles is not None else [role_of(m) for m in messages]
+    starts = [i for i in range(head, len(roles)) if roles[i] in ROUND_ROLES]
+    if head < len(roles) and (not starts or starts[0] != head):
         starts.insert(0, head)  # stray tool/system messages right after the head
     return starts
 

@@ -31,6 +31,7 @@ class MessageInfo:
     message: JSON
     tokens: int
     prefix: bytes  # chained hash of every message up to and including this one
+    role: str = ""
     masked: tuple[JSON, list[MaskedOriginal], int] | None = None
     lines: frozenset[str] | None = None  # distinct lines of a bulky output (``repeats``)
     repeated_by: int | None = None  # index of a later output that shows it again
@@ -84,7 +85,8 @@ class History:
             canonical = json.dumps(message, sort_keys=True, ensure_ascii=False)
             digest = hashlib.sha256(canonical.encode("utf-8")).digest()
             state = hashlib.sha256(state + digest).digest()
-            self.infos.append(MessageInfo(message, tokens, state))
+            role = str(obj.get("role")) if obj is not None else ""
+            self.infos.append(MessageInfo(message, tokens, state, role))
         if len(self.segments) > 4 * len(self.infos) + 64:  # an edited history left old ones
             self.segments.clear()
         return len(messages) - same
