@@ -90,6 +90,8 @@ class Run:
     kept: int = 0
     used: int = 0
     kept_in_contents: int = 0  # stricter: found in message contents, tool-call arguments aside
+    kept_once: int = 0  # each fact counted once, at its first mention again
+    used_once: int = 0
     pass_ms: list[float] = field(default_factory=list)
     broken: dict[str, int] = field(default_factory=dict)  # structure breaks by kind
     newest_unfit: int = 0  # newest round changed because it did not fit the window
@@ -125,6 +127,7 @@ async def replay(
     run = Run(transcript.name, transcript.family, counter.count_chat(messages), window)
     session = (await http.post("/api/sessions", json={})).json()["id"]
     used = used_facts(messages)
+    once = used_facts(messages, once=True)
     previous_raw: list[JSON] = []
     previous_hub: list[JSON] = []
     for end, message in enumerate(messages):
@@ -167,6 +170,9 @@ async def replay(
             run.kept += sum(1 for fact in wanted if fact in text)
             contents = "\n".join(text_of(m) for m in forwarded if isinstance(m, dict))
             run.kept_in_contents += sum(1 for fact in wanted if fact in contents)
+            first = once.get(end, set())
+            run.used_once += len(first)
+            run.kept_once += sum(1 for fact in first if fact in text)
     return run
 
 
@@ -261,6 +267,13 @@ def _verdict(runs: list[Run], windows: list[int]) -> list[str]:
     lines.append(
         f"conservé quand réutilisé : {_share(kept, used):.1%} au total (cible ≥ 92 %), "
         f"minimum {lowest.retention:.1%} ({lowest.name}, {lowest.window}) (cible ≥ 85 %)"
+    )
+    harsh = min(runs, key=lambda r: _share(r.kept_once, r.used_once))
+    lines.append(
+        "  chaque fait compté une fois (sa première réutilisation) : "
+        f"{_share(sum(r.kept_once for r in runs), sum(r.used_once for r in runs)):.1%} "
+        f"au total, minimum {_share(harsh.kept_once, harsh.used_once):.1%} "
+        f"({harsh.name}, {harsh.window})"
     )
     strict = min(runs, key=lambda r: _share(r.kept_in_contents, r.used))
     lines.append(

@@ -104,12 +104,17 @@ def facts(text: str) -> set[str]:
     return found
 
 
-def used_facts(messages: Sequence[JSON]) -> dict[int, set[str]]:
-    """For each assistant message index: the tool-output facts it mentions again."""
+def used_facts(messages: Sequence[JSON], once: bool = False) -> dict[int, set[str]]:
+    """For each assistant message index: the tool-output facts it mentions again.
+
+    ``once``: each fact only at its first mention again (a harsher count, closer to the
+    acceptance's published figures: a fact used many times while in view weighs once).
+    """
     told = request_text([m for m in messages if role(m) in ("system", "developer", "user")])
     before: list[str] = []  # every message so far: a fact must *first* appear in a tool output
     seen: set[str] = set()
     rejected: set[str] = set()
+    counted: set[str] = set()
     used: dict[int, set[str]] = {}
     for index, message in enumerate(messages):
         words = said(message)
@@ -122,6 +127,9 @@ def used_facts(messages: Sequence[JSON]) -> dict[int, set[str]]:
                     seen.add(fact)
         elif role(message) == "assistant" and seen:
             mentioned = {f for f in seen if f in words}
+            if once:
+                mentioned -= counted
+                counted |= mentioned
             if mentioned:
                 used[index] = mentioned
         before.append(words)
