@@ -42,6 +42,8 @@ MAX_PREVIEW_LINES = 10
 PATHS = 12
 NAMES = 20
 TOKENS_PER_NAME = 50
+OUTLINE = 30  # definitions kept, plus one per TOKENS_PER_DEFINITION tokens of the block
+TOKENS_PER_DEFINITION = 100
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def placeholder(text: str, kind: str, tokens: int, digest: str, wording: Wording
     salient = salient_lines(text)
     if salient:
         parts += [wording.salient, *salient]
-    definitions = outline(text, 30, wording.line)
+    definitions = outline(text, OUTLINE + tokens // TOKENS_PER_DEFINITION, wording.line)
     if definitions:
         parts.append(wording.outline + "; ".join(definitions))
     found = paths(text, PATHS + PATHS * scale // 3)

@@ -27,6 +27,7 @@ ASSISTANT_CHARS = 320
 ARGUMENT_CHARS = 200
 OBSERVATION_CHARS = 160
 OBSERVATION_NAMES = 80
+OBSERVATION_PATHS = 12
 LLM_INPUT_CHARS = 400_000
 LLM_TIMEOUT = 120.0
 QUOTE = '"""'
@@ -66,13 +67,13 @@ def _observation(
         *(f"{wording.failing} {name}" for name in failing_tests(text, 5)),
         *outline(text, 8, wording.line),
     ]
-    found = paths(text, 6)
-    if found:
-        facts.append(wording.files + ", ".join(found))
     lines = [line for line in text.splitlines() if line.strip()]
-    if not facts and lines:
+    found = paths(text, OBSERVATION_PATHS)
+    if not facts and not found and lines:
         facts.append(clip(lines[0], OBSERVATION_CHARS))
     said = clip(" | ".join(facts), OBSERVATION_CHARS * 3)
+    if found:  # not clipped: paths are what an agent opens again
+        said += (" | " if said else "") + wording.files + ", ".join(found)
     known = set(listed) if listed is not None else set()
     fresh = [n for n in names(text, OBSERVATION_NAMES, known) if n not in said]
     if listed is not None:
