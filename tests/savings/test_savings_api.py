@@ -125,6 +125,21 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
             assert fetched.structured_content["content"] == sent[3]["content"]
             missing = await mcp.call_tool("mask_get", {"hash": "mask:" + "0" * 32})
             assert missing.is_error and "introuvable" in missing.content[0].text
+            # a giant original is read page by page: a line range, or characters
+            lines = sent[3]["content"].splitlines(keepends=True)
+            page = await mcp.call_tool("mask_get", {"hash": reference, "lines": "2-4"})
+            assert page.structured_content["content"] == "".join(lines[1:4])
+            assert page.structured_content["total_lines"] == len(lines)
+            assert page.structured_content["lines"] == "2-4"
+            chars = await mcp.call_tool("mask_get", {"hash": reference, "offset": 5, "length": 9})
+            assert chars.structured_content["content"] == sent[3]["content"][5:14]
+            bad = await mcp.call_tool("mask_get", {"hash": reference, "lines": "4-2"})
+            assert bad.is_error and "Plage de lignes invalide" in bad.content[0].text
+        digest = MASK_REF.search(forwarded[3]["content"]).group(1)
+        page = await http.get(f"/api/mask/{digest}", params={"lines": "120-"})
+        assert page.text == "".join(lines[119:])
+        assert page.headers["x-kimi-mask-lines"] == str(len(lines))
+        assert (await http.get(f"/api/mask/{digest}", params={"offset": "x"})).status_code == 400
         stats = (await http.get("/api/stats")).json()
         saved = stats["totals"]["tokens_saved"]
         assert saved > 500 and stats["savings"]["masking"] == {"events": 1, "tokens_saved": saved}
