@@ -54,13 +54,15 @@ def compaction_allowed(header: str | None) -> bool:
 
 
 class ContextTooLarge(HubError):
-    """Even the task and the newest round do not fit the model's window: never forwarded."""
+    """Even the head (all before the first answer), the latest user message and the newest
+    round, its bulky outputs shrunk, do not fit the model's window: never forwarded."""
 
     def __init__(self, tokens: int, window: int) -> None:
         super().__init__(
             f"Requête trop longue pour le modèle : {tokens} tokens après économies, pour une "
-            f"fenêtre de {window} tokens (le message système, la tâche et le dernier tour ne "
-            "peuvent pas être réduits davantage).",
+            f"fenêtre de {window} tokens (le message système, la tâche et ce qui la précède, "
+            "le dernier message de l'utilisateur et le dernier tour, même réduit, ne peuvent "
+            "pas être réduits davantage).",
             code="context_length_exceeded",
             param="messages",
         )
