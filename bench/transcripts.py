@@ -5,13 +5,18 @@ The transcripts are read where they live (never copied into the repository):
 next to the repository. Each ``*.json.gz`` is one gzipped JSON object with
 ``name`` and OpenAI ``messages`` (see the folder's README.md and manifest.json).
 
+The measures follow the acceptance described in that README:
+
 - **Prefix cache**: a request's cached part is its leading part byte-identical to the
   previous request of the same session (whole identical messages, then the common
   start of the first differing message's text), billed at ``CACHED_PRICE``.
-- **Kept when used**: a fact (path, identifier, error name, ``line N``) that appears in
-  a tool output and is mentioned again by a later assistant message must be present
-  in the request that produced that assistant message. Facts already in the head
-  (system prompt, task) are left out: they are always sent.
+- **Kept when used**: a *fact* first appears in a ``tool`` message, is in no system or
+  user message, and is mentioned again by a later assistant message (text or tool-call
+  arguments); it must be in the request that produced that assistant message. Facts:
+  file paths (their last three parts), identifiers of five characters or more
+  (snake_case, CamelCase, lowerCamelCase, names after ``def``/``class``/``fn``/``func``/
+  ``function``/``struct``), names ending in Error/Exception/Warning, ``line N`` (N ≥ 10).
+- **Structure**: what must reach the upstream byte for byte on every turn (``violations``).
 """
 
 from __future__ import annotations
@@ -26,19 +31,25 @@ from pathlib import Path
 
 from hub.core.jsontypes import JSON, as_list, as_object, as_str
 from hub.core.tokens import TokenCounter
-from hub.features.savings.rounds import head_end
 from hub.features.savings.summariser import text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = "KIMI_AGENT_TRANSCRIPTS"
 CACHED_PRICE = 0.1
-FACT = re.compile(
+PATH = re.compile(
     r"(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.[A-Za-z]{1,8}|[\w-]+\.(?:py|java|js|ts|rs|go|c|h|cfg"
-    r"|toml|ini|txt|xml|json|yaml|yml|md|rst|sh))(?![\w/])"  # paths and file names
-    r"|\b([A-Za-z_]*(?:Error|Exception))\b"  # error names
-    r"|\b(line \d+)\b"
-    r"|\b([a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9]|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b"  # identifiers
+    r"|toml|ini|txt|xml|json|yaml|yml|md|rst|sh))(?![\w/])"
 )
+ERROR_NAME = re.compile(r"\b(\w+(?:Error|Exception|Warning))\b")
+LINE = re.compile(r"\bline (\d+)\b")
+IDENTIFIER = re.compile(
+    r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+"  # snake_case
+    r"|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+"  # CamelCase
+    r"|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+)\b"  # lowerCamelCase
+)
+DEFINED = re.compile(r"\b(?:def|class|fn|func|function|struct)\s+([A-Za-z_]\w*)")
+MIN_IDENTIFIER = 5
+MIN_LINE = 10
 
 
 def folder() -> Path:
@@ -50,6 +61,11 @@ class Transcript:
     name: str
     messages: list[JSON]
 
+    @property
+    def family(self) -> str:
+        """The agent family: the name's first part (``swea0``, ``mini1``, ``openhands``…)."""
+        return self.name.split("-", 1)[0]
+
 
 def load(path: Path | None = None) -> list[Transcript]:
     found = sorted((path or folder()).glob("*.json.gz"))
@@ -60,8 +76,12 @@ def load(path: Path | None = None) -> list[Transcript]:
     return items
 
 
+def role(message: JSON) -> str:
+    return str((as_object(message) or {}).get("role"))
+
+
 def said(message: JSON) -> str:
-    """An assistant's words: its text and its tool calls' arguments."""
+    """A message's words: its text and its tool calls' arguments."""
     obj = as_object(message) or {}
     parts = [text_of(obj)]
     for call in as_list(obj.get("tool_calls")):
@@ -75,24 +95,44 @@ def request_text(messages: Sequence[JSON]) -> str:
 
 
 def facts(text: str) -> set[str]:
-    return {next(g for g in m.groups() if g) for m in FACT.finditer(text)}
+    found = {"/".join(m.group(1).split("/")[-3:]) for m in PATH.finditer(text)}
+    found |= {m.group(1) for m in ERROR_NAME.finditer(text)}
+    found |= {f"line {m.group(1)}" for m in LINE.finditer(text) if int(m.group(1)) >= MIN_LINE}
+    names = [m.group(1) for m in IDENTIFIER.finditer(text)]
+    names += [m.group(1) for m in DEFINED.finditer(text)]
+    found |= {name for name in names if len(name) >= MIN_IDENTIFIER}
+    return found
 
 
-def used_facts(messages: Sequence[JSON]) -> dict[int, set[str]]:
-    """For each assistant message index: the tool-output facts it mentions again."""
-    head = request_text(messages[: head_end(messages)])
+def used_facts(messages: Sequence[JSON], once: bool = False) -> dict[int, set[str]]:
+    """For each assistant message index: the tool-output facts it mentions again.
+
+    ``once``: each fact only at its first mention again (a harsher count, closer to the
+    acceptance's published figures: a fact used many times while in view weighs once).
+    """
+    told = request_text([m for m in messages if role(m) in ("system", "developer", "user")])
+    before: list[str] = []  # every message so far: a fact must *first* appear in a tool output
     seen: set[str] = set()
+    rejected: set[str] = set()
+    counted: set[str] = set()
     used: dict[int, set[str]] = {}
     for index, message in enumerate(messages):
-        obj = as_object(message) or {}
-        role = obj.get("role")
-        if role == "tool":
-            seen |= {f for f in facts(text_of(obj)) if f not in head}
-        elif role == "assistant" and seen:
-            words = said(obj)
+        words = said(message)
+        if role(message) == "tool":
+            earlier = "\n".join(before)
+            for fact in facts(words) - seen - rejected:
+                if fact in told or fact in earlier:
+                    rejected.add(fact)
+                else:
+                    seen.add(fact)
+        elif role(message) == "assistant" and seen:
             mentioned = {f for f in seen if f in words}
+            if once:
+                mentioned -= counted
+                counted |= mentioned
             if mentioned:
                 used[index] = mentioned
+        before.append(words)
     return used
 
 
@@ -113,3 +153,49 @@ def cached_tokens(previous: Sequence[JSON], current: Sequence[JSON], counter: To
             total += counter.count_text(x[:common]) if common else 0
         break
     return total
+
+
+def _answered(messages: Sequence[JSON]) -> bool:
+    """Every tool call is answered right after its message; no tool message is orphan."""
+    index = 0
+    while index < len(messages):
+        obj = as_object(messages[index]) or {}
+        if role(obj) == "tool":
+            return False  # a tool message not right after the calls it answers
+        calls = {str((as_object(c) or {}).get("id")) for c in as_list(obj.get("tool_calls"))}
+        index += 1
+        answers = []
+        while index < len(messages) and role(messages[index]) == "tool":
+            answers.append(str((as_object(messages[index]) or {}).get("tool_call_id")))
+            index += 1
+        if sorted(answers) != sorted(calls):
+            return False
+    return True
+
+
+def violations(request: Sequence[JSON], forwarded: Sequence[JSON]) -> list[str]:
+    """What the forwarded request broke of the structure acceptance checks.
+
+    ``newest round`` (the last assistant message and what follows) is reported apart:
+    it may change only when it does not fit the window.
+    """
+    found = []
+    systems = 0
+    while systems < len(request) and role(request[systems]) in ("system", "developer"):
+        systems += 1
+    first_answer = next((i for i, m in enumerate(request) if role(m) == "assistant"), len(request))
+    if list(forwarded[:systems]) != list(request[:systems]):
+        found.append("system")
+    if list(forwarded[:first_answer]) != list(request[:first_answer]):
+        found.append("before first answer")
+    users = [m for m in request if role(m) == "user"]
+    if users and users[-1] not in forwarded:
+        found.append("latest user message")
+    last = max((i for i, m in enumerate(request) if role(m) == "assistant"), default=None)
+    if last is not None:
+        tail = len(request) - last
+        if len(forwarded) < tail or list(forwarded[-tail:]) != list(request[last:]):
+            found.append("newest round")
+    if not _answered(forwarded):
+        found.append("tool calls")
+    return found

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable
 
 from hub.core.jsontypes import JSONObject, as_list
-from tools.base import SESSION_ID, ToolArgumentError, ToolCall, ToolSpec, need_int, need_str
+from tools.base import (
+    SESSION_ID,
+    ToolArgumentError,
+    ToolCall,
+    ToolSpec,
+    arg_int,
+    arg_str,
+    need_int,
+    need_str,
+)
 from tools.stats import MAX_MESSAGES, MESSAGES
 
 
@@ -40,8 +49,28 @@ async def compress_messages(call: ToolCall) -> JSONObject:
 
 
 async def mask_get(call: ToolCall) -> JSONObject:
-    reference = need_str(call.arguments, "hash", 64)
-    return {"hash": reference, "content": await call.deps.savings.mask(reference)}
+    """The original, or one page of it (``lines`` or ``offset``/``length``)."""
+    args = call.arguments
+    reference = need_str(args, "hash", 64)
+    lines = arg_str(args, "lines", None, 40)
+    offset = arg_int(args, "offset", None, 0)
+    length = arg_int(args, "length", None, 0)
+    if lines is None and offset is None and length is None:
+        return {"hash": reference, "content": await call.deps.savings.mask(reference)}
+    if lines is not None and (offset is not None or length is not None):
+        raise ToolArgumentError("« lines » ou « offset »/« length », pas les deux.", "lines")
+    page = await call.deps.savings.mask_page(reference, lines=lines, offset=offset, length=length)
+    found: JSONObject = {
+        "hash": reference,
+        "content": page.text,
+        "total_lines": page.total_lines,
+        "total_chars": page.total_chars,
+    }
+    if page.first_line is not None:
+        found["lines"] = f"{page.first_line}-{page.last_line}"
+    else:
+        found["offset"], found["length"] = page.offset, page.length
+    return found
 
 
 TOOLS = (
@@ -73,13 +102,22 @@ TOOLS = (
     ToolSpec(
         "mask_get",
         "Contenu masqué",
-        "Rend, octet pour octet, un contenu masqué à partir de sa référence mask:<hash>.",
+        "Rend, octet pour octet, un contenu masqué à partir de sa référence mask:<hash>, "
+        "en entier ou une page : une plage de lignes (lines) ou des caractères (offset, length).",
         {
             "hash": {
                 "type": "string",
                 "description": "hash ou référence « mask:<hash> »",
                 "maxLength": 64,
-            }
+            },
+            "lines": {
+                "type": "string",
+                "description": "plage de lignes, numérotées à partir de 1 : « 120-180 », "
+                "« 120- » (jusqu'à la fin) ou « 120 »",
+                "maxLength": 40,
+            },
+            "offset": {"type": "integer", "minimum": 0, "description": "premier caractère"},
+            "length": {"type": "integer", "minimum": 0, "description": "nombre de caractères"},
         },
         mask_get,
         required=("hash",),

@@ -19,6 +19,7 @@ from hub.config.mcp import read_mcp
 from hub.config.prices import builtin_price
 from hub.config.reader import ConfigError, Table
 from hub.config.schema import (
+    PROMPT_LANGUAGES,
     ClusterConfig,
     DatabaseConfig,
     HubConfig,
@@ -209,8 +210,13 @@ def _savings(t: Table) -> SavingsConfig:
             "mask_min_tokens",
             "summariser_model",
             "mask_retention",
+            "giant_output_tokens",
+            "prompt_language",
         }
     )
+    language = t.string("prompt_language", "en")
+    if language not in PROMPT_LANGUAGES:
+        raise t.fail("prompt_language", "« en » ou « fr » attendu")
     return SavingsConfig(
         masking=t.boolean("masking", True),
         compaction=t.boolean("compaction", True),
@@ -225,6 +231,8 @@ def _savings(t: Table) -> SavingsConfig:
         mask_min_tokens=t.integer("mask_min_tokens", 400, minimum=1),
         summariser_model=t.optional_string("summariser_model"),
         mask_retention=t.integer("mask_retention", 10_000, minimum=1),
+        giant_output_tokens=t.integer("giant_output_tokens", 2048),
+        prompt_language=language,
     )
 
 

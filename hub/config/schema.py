@@ -63,6 +63,9 @@ class SessionsConfig:
     thresholds: tuple[float, ...] = (0.8, 0.9, 0.95)
 
 
+PROMPT_LANGUAGES = ("en", "fr")  # of the text the hub writes into a model's prompt
+
+
 @dataclass(frozen=True)
 class SavingsConfig:
     masking: bool = True
@@ -75,6 +78,10 @@ class SavingsConfig:
     mask_min_tokens: int = 400
     summariser_model: str | None = None
     mask_retention: int = 10_000
+    # one tool output at least this big is shrunk even in the recent rounds (0: never);
+    # the newest round keeps it while the request fits the window
+    giant_output_tokens: int = 2048
+    prompt_language: str = "en"  # of the text the hub writes into the prompt: "en" or "fr"
 
 
 @dataclass(frozen=True)

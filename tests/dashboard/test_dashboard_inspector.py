@@ -72,7 +72,7 @@ async def test_inspector_shows_original_and_forwarded_messages(
     await expect(columns.nth(0).locator("h3")).to_have_text("Envoyé par le client")
     await expect(columns.nth(1).locator("h3")).to_contain_text("Reçu par le fournisseur")
     await expect(columns.nth(0)).to_contain_text("tâche 60 traitée")  # the original log
-    await expect(columns.nth(1)).to_contain_text("Contenu masqué")
+    await expect(columns.nth(1)).to_contain_text("Content masked")
     await expect(columns.nth(1).locator(".message.changed")).to_have_count(2)  # two tool outputs
     await expect(dialog.locator(".facts")).to_contain_text("fake/wide")
     await expect(dialog.locator(".facts")).to_contain_text("Tokens économisés")

@@ -32,6 +32,7 @@ test('inspector helpers: content text, mask references, compaction summary', () 
   const hash = 'ab'.repeat(16);
   assert.deepEqual(maskRefs(`voir mask:${hash} et mask:${hash}`), [hash]);
   assert.equal(isSummary({ content: '[Résumé de la conversation antérieure, rédigé par Kimi Proxy Hub]\n…' }), true);
+  assert.equal(isSummary({ content: '[Summary of the earlier conversation, written by Kimi Proxy Hub]\n…' }), true);
   assert.equal(isSummary({ content: 'Bonjour' }), false);
 });
 

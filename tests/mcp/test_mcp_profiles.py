@@ -178,7 +178,7 @@ async def test_server_limit_applies_on_its_own_endpoint(hub: Hub) -> None:
     message = " ".join(f"mot{i}" for i in range(3000))
     async with Client(f"{hub.url}/servers/everything/mcp", mode="legacy") as client:
         masked = text_of(await client.call_tool("echo", {"message": message}))
-        assert masked.startswith("[Contenu masqué") and "mask:" in masked
+        assert masked.startswith("[Content masked") and "mask:" in masked
         assert text_of(await client.call_tool("echo", {"message": "court"})) == "Echo: court"
     reference = masked.split("mask:")[1].split()[0]
     async with Client(f"{hub.url}/mcp", mode="legacy") as client:

@@ -73,9 +73,9 @@ def test_outline_and_failing_tests() -> None:
         ]
     )
     assert outline(dump) == [
-        "class Parser (ligne 10)",
-        "def parse (ligne 11)",
-        "def free (ligne 5)",
+        "class Parser (line 10)",
+        "def parse (line 11)",
+        "def free (line 5)",
     ]
     log = "\n".join(
         [

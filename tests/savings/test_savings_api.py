@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from hub.api.app import create_app
 from hub.config import load_config
-from hub.features.savings.compaction import SUMMARY_MARKER
+from hub.features.savings.wording import ENGLISH
 from tests.support.asgi import in_process
 from tests.support.chats import history, mask_reference
 from tests.support.fake_upstream import SUMMARY, FakeUpstream
@@ -77,7 +77,7 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
         assert forwarded[2]["tool_calls"] == sent[2]["tool_calls"]
         for index in (3, 7):
             content = forwarded[index]["content"]
-            assert "Contenu masqué" in content and "KeyError: 'invoice_id'" in content
+            assert "Content masked" in content and "KeyError: 'invoice_id'" in content
             digest = mask_reference(content).group(1)
             original = await http.get(f"/api/mask/{digest}")
             assert original.status_code == 200
@@ -90,6 +90,24 @@ async def test_masked_request_reaches_upstream_and_original_comes_back(
             missing = await mcp.call_tool("mask_get", {"hash": "mask:" + "0" * 32})
             assert missing.is_error and isinstance(missing.content[0], types.TextContent)
             assert "introuvable" in missing.content[0].text
+            # a giant original is read page by page: a line range, or characters
+            lines = sent[3]["content"].splitlines(keepends=True)
+            page = await mcp.call_tool("mask_get", {"hash": reference, "lines": "2-4"})
+            assert page.structured_content is not None
+            assert page.structured_content["content"] == "".join(lines[1:4])
+            assert page.structured_content["total_lines"] == len(lines)
+            assert page.structured_content["lines"] == "2-4"
+            chars = await mcp.call_tool("mask_get", {"hash": reference, "offset": 5, "length": 9})
+            assert chars.structured_content is not None
+            assert chars.structured_content["content"] == sent[3]["content"][5:14]
+            bad = await mcp.call_tool("mask_get", {"hash": reference, "lines": "4-2"})
+            assert bad.is_error and isinstance(bad.content[0], types.TextContent)
+            assert "Plage de lignes invalide" in bad.content[0].text
+        digest = mask_reference(forwarded[3]["content"]).group(1)
+        page_http = await http.get(f"/api/mask/{digest}", params={"lines": "120-"})
+        assert page_http.text == "".join(lines[119:])
+        assert page_http.headers["x-kimi-mask-lines"] == str(len(lines))
+        assert (await http.get(f"/api/mask/{digest}", params={"offset": "x"})).status_code == 400
         stats = (await http.get("/api/stats")).json()
         saved = stats["totals"]["tokens_saved"]
         assert saved > 500 and stats["savings"]["masking"] == {"events": 1, "tokens_saved": saved}
@@ -126,7 +144,7 @@ async def test_compaction_summary_then_cache_hit_on_next_turn(
         forwarded = chats(fake_upstream)[-1]["messages"]
         assert forwarded[:2] == first[:2]  # system prompt and task, byte for byte
         assert forwarded[2]["role"] == "assistant" and SUMMARY in forwarded[2]["content"]
-        assert forwarded[2]["content"].startswith(SUMMARY_MARKER)
+        assert forwarded[2]["content"].startswith(ENGLISH.summary_marker)
         assert forwarded[-1] == first[-1]
 
         second = [
@@ -157,7 +175,7 @@ async def test_failing_summariser_falls_back_to_extractive(
         assert reply.status_code == 200
         forwarded = chats(fake_upstream)[-1]["messages"]
         summary = forwarded[2]["content"]
-        assert summary.startswith(SUMMARY_MARKER) and "ValueError: total négatif" in summary
+        assert summary.startswith(ENGLISH.summary_marker) and "ValueError: total négatif" in summary
         assert "Demande 1 : regarde les journaux du worker." in summary
         digest = mask_reference(summary).group(1)  # the summarised tool answer stays retrievable
         original = await http.get(f"/api/mask/{digest}")
@@ -197,8 +215,8 @@ async def test_switches_header_session_and_unknown_window(
         )
         assert streamed.status_code == 200 and "[DONE]" in streamed.text
         forwarded = fake_upstream.received[-1]["messages"]
-        assert len(forwarded) == len(sent) and "Contenu masqué" in forwarded[3]["content"]
-        assert not any(SUMMARY_MARKER in str(m["content"]) for m in forwarded)
+        assert len(forwarded) == len(sent) and "Content masked" in forwarded[3]["content"]
+        assert not any(ENGLISH.summary_marker in str(m["content"]) for m in forwarded)
 
 
 async def test_preview_then_apply_is_reused_by_next_turn(
@@ -212,7 +230,7 @@ async def test_preview_then_apply_is_reused_by_next_turn(
         assert preview.status_code == 200
         data = preview.json()
         assert data["applied"] is False and data["tokens_after"] < data["tokens_before"]
-        assert data["messages"][2]["content"].startswith(SUMMARY_MARKER)
+        assert data["messages"][2]["content"].startswith(ENGLISH.summary_marker)
         assert data["messages"][-1] == sent[-1]
         assert (await http.get("/api/savings")).json()["events"] == []
         applied = await http.post(
@@ -294,7 +312,7 @@ async def test_global_switches(
     async with hub(tmp_path / "a", upstream_url, compaction=False) as (http, _):
         await http.post("/chat/completions", json={"model": "fake/wide", "messages": sent})
         forwarded = chats(fake_upstream)[-1]["messages"]
-        assert len(forwarded) == len(sent) and "Contenu masqué" in forwarded[3]["content"]
+        assert len(forwarded) == len(sent) and "Content masked" in forwarded[3]["content"]
         # masking alone cannot bring it under a 600-token window: refused, never forwarded
         count = len(chats(fake_upstream))
         refused = await http.post(
@@ -339,13 +357,15 @@ async def test_short_chats_are_not_summarised(
         short = history(2)
         await http.post("/chat/completions", json={"model": "fake/wide", "messages": short})
         forwarded = chats(fake_upstream)[-1]["messages"]
-        assert len(forwarded) == len(short) and "Contenu masqué" in forwarded[3]["content"]
-        assert not any(SUMMARY_MARKER in str(m["content"]) for m in forwarded)
+        assert len(forwarded) == len(short) and "Content masked" in forwarded[3]["content"]
+        assert not any(ENGLISH.summary_marker in str(m["content"]) for m in forwarded)
         long = history(3)  # 10k tokens, under the test config's 64 KiB body limit
         reply = await http.post("/chat/completions", json={"model": "fake/wide", "messages": long})
         assert reply.status_code == 200
         forwarded = chats(fake_upstream)[-1]["messages"]
-        assert forwarded[:2] == long[:2] and forwarded[2]["content"].startswith(SUMMARY_MARKER)
+        assert forwarded[:2] == long[:2] and forwarded[2]["content"].startswith(
+            ENGLISH.summary_marker
+        )
         assert forwarded[-1] == long[-1]
 
 

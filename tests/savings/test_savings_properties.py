@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from hub.core.storage.masks import MaskStore
 from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.features.savings.compaction import SUMMARY_MARKER
 from hub.features.savings.layout import Layout
 from hub.features.savings.rounds import Levels, head_end
 from hub.features.savings.sanitizer import MaskMemo, mask_hash, placeholder
 from hub.features.savings.state import History
 from hub.features.savings.summariser import rounds_digest
+from hub.features.savings.wording import ENGLISH
 from tests.support.chat_checks import alternates, assert_valid
 from tests.support.chat_strategies import LINES, agent_runs, conversations
 from tests.support.json_values import Json
@@ -39,10 +39,10 @@ def systems(messages: list[Json]) -> list[str]:
     return [json.dumps(m) for m in messages if m["role"] == "system"]
 
 
-def test_placeholder_is_french_and_keeps_the_error(counter: TokenCounter) -> None:
+def test_placeholder_keeps_the_error_and_the_reference(counter: TokenCounter) -> None:
     trace = "\n".join(["Traceback (most recent call last):", *LINES[1:2] * 30, LINES[2]])
     text = placeholder(trace, "trace d'erreur", 999, mask_hash(trace))
-    assert "Contenu masqué" in text and "KeyError: 'invoice_id'" in text
+    assert "Content masked" in text and "KeyError: 'invoice_id'" in text
     assert f"GET /api/mask/{mask_hash(trace)}" in text
     assert "src/billing/invoice.py" in text
 
@@ -104,7 +104,7 @@ def test_round_rewrites_stay_valid(
     event(f"résumé : {summarised > 0}")
     if summarised:
         summary: Json = out[head]
-        assert summary["content"].startswith(SUMMARY_MARKER)
+        assert summary["content"].startswith(ENGLISH.summary_marker)
         if alternates(run):
             assert alternates(out)
     assert layout.size(Levels(summarised, masked)) == counter.count_chat(out)
@@ -129,7 +129,7 @@ def test_summary_grows_by_appending() -> None:
     assert later["content"].startswith(earlier["content"])
 
 
-REFERENCE = re.compile(r"\[Contenu masqué par Kimi Proxy Hub .*mask:([0-9a-f]{32}) ", re.S)
+REFERENCE = re.compile(r"\[Content masked by Kimi Proxy Hub: .*mask:([0-9a-f]{32}) ", re.S)
 
 
 def unmask(messages: list[Json], originals: Mapping[str, str]) -> list[Json]:

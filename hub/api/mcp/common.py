@@ -171,7 +171,7 @@ class ResultLimiter:
         if limit is None or result.is_error:
             return result
         schema: JSONObject | None = dict(tool.output_schema) if tool.output_schema else None
-        limited = await limit_result(result, limit, self._counter, schema)
+        limited = await limit_result(result, limit, self._counter, schema, self._savings.wording)
         if limited.masked:
             await self._savings.keep_masked(limited.masked, {**detail, "source": "mcp"})
         return limited.result

@@ -18,10 +18,33 @@ MAX_EVENTS = 500
 KEEP_KEYS = ("keep_recent_rounds", "keep_recent_exchanges")
 
 
+def _count(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise HubError(f"« {name} » doit être un entier positif ou nul.", param=name)
+    return int(raw)
+
+
 async def get_mask(request: Request) -> Response:
-    """The masked original, byte for byte, as UTF-8 text."""
-    text = await hub_of(request).savings.mask(str(request.path_params["digest"]))
-    return Response(text.encode("utf-8"), media_type="text/plain; charset=utf-8")
+    """The masked original, byte for byte, as UTF-8 text; or one page of it
+    (``?lines=120-180``, or ``?offset=N&length=N`` in characters)."""
+    savings = hub_of(request).savings
+    digest = str(request.path_params["digest"])
+    lines = request.query_params.get("lines")
+    offset, length = _count(request, "offset"), _count(request, "length")
+    if lines is None and offset is None and length is None:
+        text = await savings.mask(digest)
+        return Response(text.encode("utf-8"), media_type="text/plain; charset=utf-8")
+    page = await savings.mask_page(digest, lines=lines, offset=offset, length=length)
+    headers = {
+        "X-Kimi-Mask-Lines": str(page.total_lines),
+        "X-Kimi-Mask-Chars": str(page.total_chars),
+    }
+    return Response(
+        page.text.encode("utf-8"), media_type="text/plain; charset=utf-8", headers=headers
+    )
 
 
 async def _keep(request: Request) -> int | None:

@@ -22,6 +22,7 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.offload import run_sized
 from hub.core.tokens import TokenCounter
 from hub.features.savings.sanitizer import MaskedOriginal, mask_hash, placeholder
+from hub.features.savings.wording import ENGLISH, Wording
 
 KIND = "résultat d'outil MCP"
 MIN_CHARS = 200  # shorter texts are never worth a placeholder
@@ -86,6 +87,7 @@ async def limit_result(
     limit: int,
     counter: TokenCounter,
     output_schema: JSONObject | None,
+    wording: Wording = ENGLISH,
 ) -> Limited:
     slots = _slots(result)
     size = sum(len(text) for _, text in slots)
@@ -103,7 +105,7 @@ async def limit_result(
         digest = mask_hash(text)
         if digest not in masked:
             replacement = await run_sized(
-                len(text), partial(placeholder, text, KIND, tokens, digest)
+                len(text), partial(placeholder, text, KIND, tokens, digest, wording)
             )
             small = counter.count_text(replacement)
             if small >= tokens:

@@ -4,8 +4,10 @@ Today's agents send one user message (the task) and then hundreds of rounds: an
 assistant message with ``tool_calls`` and the ``tool`` answers to them. A *round*
 here starts at every assistant or user message and takes the ``tool`` (and
 system) messages that follow it, so a cut placed at a round start never splits a
-call from its answers. The *head* (leading system messages and the first user
-message, the task) is never rewritten, nor is the newest round.
+call from its answers. The *head* (every message before the model's first answer:
+the system prompt, the task, and whatever an agent sends before it, such as an
+in-context demonstration) is never rewritten, nor is the latest user message, nor the
+newest round while it fits the window.
 
 The frontier (how many of the oldest rounds are rewritten) moves in steps of
 ``batch`` rounds: between two steps the rewritten prefix is byte-identical from
@@ -28,20 +30,38 @@ def role_of(message: JSON) -> str:
     return str(obj.get("role")) if obj is not None else ""
 
 
-def head_end(messages: Sequence[JSON]) -> int:
-    """Leading system messages plus the first user message (the task), if it comes next."""
-    index = 0
-    while index < len(messages) and role_of(messages[index]) in SYSTEM_ROLES:
-        index += 1
-    if index < len(messages) and role_of(messages[index]) == "user":
-        index += 1
-    return index
+def head_end(messages: Sequence[JSON], roles: Sequence[str] | None = None) -> int:
+    """Every message before the first assistant message: system prompt, task, demonstration.
+
+    Agents with in-context examples (SWE-agent 0.x) send a demonstration and then the
+    task as two user messages before the model's first answer: both belong to the head.
+    ``roles``: the messages' roles when the caller has them already.
+    """
+    roles = roles if roles is not None else [role_of(m) for m in messages]
+    for index, role in enumerate(roles):
+        if role == "assistant":
+            return index
+    return len(roles)
 
 
-def round_starts(messages: Sequence[JSON], head: int) -> list[int]:
+def latest_user(
+    messages: Sequence[JSON], head: int, roles: Sequence[str] | None = None
+) -> int | None:
+    """Index of the last user message after the head (the last thing the user said)."""
+    roles = roles if roles is not None else [role_of(m) for m in messages]
+    for index in range(len(roles) - 1, head - 1, -1):
+        if roles[index] == "user":
+            return index
+    return None
+
+
+def round_starts(
+    messages: Sequence[JSON], head: int, roles: Sequence[str] | None = None
+) -> list[int]:
     """Index of the first message of each round after the head."""
-    starts = [i for i in range(head, len(messages)) if role_of(messages[i]) in ROUND_ROLES]
-    if head < len(messages) and (not starts or starts[0] != head):
+    roles = roles if roles is not None else [role_of(m) for m in messages]
+    starts = [i for i in range(head, len(roles)) if roles[i] in ROUND_ROLES]
+    if head < len(roles) and (not starts or starts[0] != head):
         starts.insert(0, head)  # stray tool/system messages right after the head
     return starts
 
@@ -55,10 +75,16 @@ def natural_frontier(rounds: int, keep: int, batch: int) -> int:
 
 @dataclass(frozen=True)
 class Levels:
-    """Rounds ``[0, summarised)`` are summarised, ``[summarised, masked)`` masked, rest whole."""
+    """Rounds ``[0, summarised)`` are summarised, ``[summarised, masked)`` masked, rest whole.
+
+    "Whole" rounds still have their giant outputs shrunk, except the newest round:
+    ``newest`` 0 sends it as it is, 1 shrinks its giant outputs, 2 masks every bulky
+    content of it (only when it does not fit the window otherwise).
+    """
 
     summarised: int
     masked: int
+    newest: int = 0
 
 
 def escalate(

@@ -1,4 +1,4 @@
-"""Salient facts in bulky text: error lines, file paths, code outlines, failing tests.
+"""Salient facts in bulky text: error lines, file paths, code outlines, names, failing tests.
 
 Shared by the sanitizer (placeholders keep them) and the extractive digest of rounds.
 Plain regular expressions: deterministic, fast, no model.
@@ -18,7 +18,7 @@ ERROR_LINE = re.compile(
 EXCEPTION_LINE = re.compile(r"^\s*(E\s+)?[\w.]*(Error|Exception|Warning|Exit)\b:")
 FRAME = re.compile(r'File "([^"]+)", line (\d+), in ([\w<>.]+)')
 PATH = re.compile(
-    r"(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.[A-Za-z]{1,8}|[\w-]+\.(?:py|ts|tsx|js|mjs|rs|go|java|"
+    r"(?<![\w/.-])(/?(?:[\w.-]+/)+[\w.-]+\.[A-Za-z]{1,8}|[\w-]+\.(?:py|ts|tsx|js|mjs|rs|go|java|"
     r"toml|json|yaml|yml|md|cfg|ini|sql|sh|html|css|txt|lock))(?![\w/])"
 )
 MAX_LINE = 240
@@ -76,11 +76,12 @@ FAILING_TEST = re.compile(
 )
 
 
-def outline(text: str, limit: int = 40) -> list[str]:
+def outline(text: str, limit: int = 40, word: str = "line") -> list[str]:
     """``class``/``def``/``function`` names of a code dump with their line numbers.
 
     The line number is the one printed by the tool (``cat -n``, ``nl``, an editor
     view) when the dump carries them, else the line's position in the dump.
+    ``word`` is written before the number (the prompt's language).
     """
     found: list[str] = []
     for position, line in enumerate(text.splitlines(), start=1):
@@ -89,8 +90,39 @@ def outline(text: str, limit: int = 40) -> list[str]:
             continue
         numbered = NUMBERED.match(line)
         number = numbered.group(1) if numbered else str(position)
-        found.append(f"{match.group(1)} {match.group(2)} (ligne {number})")
+        found.append(f"{match.group(1)} {match.group(2)} ({word} {number})")
     return unique(found, limit)
+
+
+# Names a reader can tell from prose: snake_case, CamelCase, lowerCamelCase, UPPER_CASE
+# with an underscore; plain words (``value``, ``parse``) are only taken after a keyword
+# that defines them (``def parse``), since prose is full of them.
+COMPOUND = re.compile(
+    r"\b_*(?:[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9]"
+    r"|[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[a-z][a-z0-9]*(?:[A-Z][A-Za-z0-9]*)+)\b"
+)
+DEFINED_NAME = re.compile(
+    r"\b(?:def|class|fn|func|function|struct|interface|enum|trait|type)\s+([A-Za-z_$][\w$]*)"
+)
+NAME_MIN = 4
+
+
+def names(text: str, limit: int = 200, known: set[str] | None = None) -> list[str]:
+    """The identifiers a code view or log shows (defined or used), first seen first.
+
+    What agents come back for after reading code: local variables, attributes, helper
+    names. ``known`` names (already written elsewhere) are skipped and the new ones added.
+    Names inside file paths are not taken: a listing's file names are its paths.
+    """
+    text = PATH.sub(" ", text)
+    spots = [(m.start(), m.group(0)) for m in COMPOUND.finditer(text)]
+    spots += [(m.start(1), m.group(1)) for m in DEFINED_NAME.finditer(text)]
+    found = [name for _, name in sorted(spots)]
+    skip = known if known is not None else set()
+    picked = unique((n for n in found if len(n) >= NAME_MIN and n not in skip), limit)
+    if known is not None:
+        known.update(picked)
+    return picked
 
 
 def failing_tests(text: str, limit: int = 20) -> list[str]:

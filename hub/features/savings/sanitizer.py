@@ -1,8 +1,9 @@
-"""Masking: bulky contents of older turns become a short French placeholder.
+"""Masking: bulky contents of older turns (and giant ones of recent turns) become a placeholder.
 
 Pure functions over one message (``mask_one``). A placeholder keeps a head/tail preview,
-the error lines and paths of the block, its token count and a reference
-(``mask:<hash>``) from which the original is fetched byte for byte. Only the
+the error lines, code outline, names and paths of the block, its token count and a
+reference (``mask:<hash>``) from which the original is fetched byte for byte, or page by
+page (``mask_get`` with a line range). Its words are the prompt's language (``Wording``). Only the
 ``content`` of a message (or the text of one of its parts) is replaced: roles,
 ``tool_calls``, ``tool_call_id`` and every other key stay as they were, so the
 request stays valid for the provider. Which messages are masked (never system
@@ -19,12 +20,30 @@ from dataclasses import dataclass
 
 from hub.core.jsontypes import JSON, JSONObject, as_object
 from hub.core.tokens import TokenCounter
-from hub.features.savings.salient import clip, failing_tests, outline, paths, salient_lines
+from hub.features.savings.salient import (
+    clip,
+    failing_tests,
+    names,
+    outline,
+    paths,
+    salient_lines,
+)
+from hub.features.savings.wording import ENGLISH, Wording
 
 HASH_LENGTH = 32
 PREVIEW_LINES = 3
 PREVIEW_CHARS = 160
 DUMP_MIN_LINES = 15
+# A bigger block keeps a bigger view of itself: one more preview line per PREVIEW_STEP
+# tokens (up to MAX_PREVIEW_LINES at each end), more paths, and one name per
+# TOKENS_PER_NAME tokens (a name costs ~5 tokens: the names stay ~10 % of the block).
+PREVIEW_STEP = 2000
+MAX_PREVIEW_LINES = 10
+PATHS = 12
+NAMES = 20
+TOKENS_PER_NAME = 50
+OUTLINE = 30  # definitions kept, plus one per TOKENS_PER_DEFINITION tokens of the block
+TOKENS_PER_DEFINITION = 100
 
 
 @dataclass(frozen=True)
@@ -92,38 +111,46 @@ def kind_of(text: str, role: str) -> str | None:
     return None
 
 
-def placeholder(text: str, kind: str, tokens: int, digest: str) -> str:
+def placeholder(text: str, kind: str, tokens: int, digest: str, wording: Wording = ENGLISH) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
-    head = [clip(line, PREVIEW_CHARS) for line in lines[:PREVIEW_LINES]]
-    tail = [clip(line, PREVIEW_CHARS) for line in lines[-PREVIEW_LINES:]]
-    if len(lines) <= 2 * PREVIEW_LINES:
+    scale = min(tokens // PREVIEW_STEP, MAX_PREVIEW_LINES - PREVIEW_LINES)
+    preview = PREVIEW_LINES + scale
+    head = [clip(line, PREVIEW_CHARS) for line in lines[:preview]]
+    tail = [clip(line, PREVIEW_CHARS) for line in lines[-preview:]]
+    if len(lines) <= 2 * preview:
         tail = [line for line in tail if line not in head]
+    count = len(text.splitlines())
     parts = [
-        f"[Contenu masqué par Kimi Proxy Hub : {kind}, {tokens} tokens, {len(lines)} lignes]",
-        "Début :",
+        wording.masked.format(kind=wording.kind(kind), tokens=tokens, lines=count),
+        wording.start,
         *head,
         "…",
-        "Fin :",
+        wording.end,
         *tail,
     ]
     tests = failing_tests(text)
     if tests:
-        parts.append("Tests en échec : " + ", ".join(tests))
+        parts.append(wording.failing_tests + ", ".join(tests))
     salient = salient_lines(text)
     if salient:
-        parts += ["Points saillants :", *salient]
-    definitions = outline(text, 30)
+        parts += [wording.salient, *salient]
+    definitions = outline(text, OUTLINE + tokens // TOKENS_PER_DEFINITION, wording.line)
     if definitions:
-        parts.append("Plan du code : " + "; ".join(definitions))
-    found = paths(text, 12)
+        parts.append(wording.outline + "; ".join(definitions))
+    found = paths(text, PATHS + PATHS * scale // 3)
     if found:
-        parts.append("Fichiers : " + ", ".join(found))
-    parts.append(f"Référence : mask:{digest} (original complet : GET /api/mask/{digest})")
+        parts.append(wording.files + ", ".join(found))
+    written = "\n".join(parts)
+    limit = NAMES + tokens // TOKENS_PER_NAME
+    shown = [name for name in names(text, limit) if name not in written]
+    if shown:
+        parts.append(wording.names + ", ".join(shown))
+    parts.append(wording.reference.format(digest=digest))
     return "\n".join(parts)
 
 
 def _decide(
-    text: str, role: str, counter: TokenCounter, min_tokens: int, digest: str
+    text: str, role: str, counter: TokenCounter, min_tokens: int, digest: str, wording: Wording
 ) -> tuple[str, str, int, int] | None:
     kind = kind_of(text, role)
     if kind is None:
@@ -131,7 +158,7 @@ def _decide(
     tokens = counter.count_text(text)
     if tokens < min_tokens:
         return None
-    replacement = placeholder(text, kind, tokens, digest)
+    replacement = placeholder(text, kind, tokens, digest, wording)
     replacement_tokens = counter.count_text(replacement)
     if replacement_tokens >= tokens:
         return None
@@ -139,14 +166,20 @@ def _decide(
 
 
 def _mask_text(
-    text: str, role: str, index: int, counter: TokenCounter, min_tokens: int, memo: MaskMemo
+    text: str,
+    role: str,
+    index: int,
+    counter: TokenCounter,
+    min_tokens: int,
+    memo: MaskMemo,
+    wording: Wording,
 ) -> tuple[str, MaskedOriginal] | None:
     """Clients resend the history every turn: the decision is memoised by content hash."""
     if len(text) < min_tokens:  # cheap bound: a token is at least one character
         return None
     digest = mask_hash(text)
-    key = f"{digest}:{role}:{min_tokens}"
-    decided = memo.decide(key, lambda: _decide(text, role, counter, min_tokens, digest))
+    key = f"{digest}:{role}:{min_tokens}:{wording.language}"
+    decided = memo.decide(key, lambda: _decide(text, role, counter, min_tokens, digest, wording))
     if decided is None:
         return None
     replacement, kind, tokens, replacement_tokens = decided
@@ -154,12 +187,17 @@ def _mask_text(
 
 
 def mask_one(
-    message: JSONObject, index: int, counter: TokenCounter, min_tokens: int, memo: MaskMemo
+    message: JSONObject,
+    index: int,
+    counter: TokenCounter,
+    min_tokens: int,
+    memo: MaskMemo,
+    wording: Wording = ENGLISH,
 ) -> tuple[JSONObject, list[MaskedOriginal]]:
     role = str(message.get("role"))
     content = message.get("content")
     if isinstance(content, str):
-        done = _mask_text(content, role, index, counter, min_tokens, memo)
+        done = _mask_text(content, role, index, counter, min_tokens, memo, wording)
         if done is None:
             return message, []
         return {**message, "content": done[0]}, [done[1]]
@@ -172,7 +210,7 @@ def mask_one(
         text = obj.get("text") if obj is not None else None
         result = None
         if obj is not None and obj.get("type") == "text" and isinstance(text, str):
-            result = _mask_text(text, role, index, counter, min_tokens, memo)
+            result = _mask_text(text, role, index, counter, min_tokens, memo, wording)
         if obj is None or result is None:
             parts.append(part)
             continue

@@ -31,7 +31,11 @@ class MessageInfo:
     message: JSON
     tokens: int
     prefix: bytes  # chained hash of every message up to and including this one
+    role: str = ""
     masked: tuple[JSON, list[MaskedOriginal], int] | None = None
+    lines: frozenset[str] | None = None  # distinct lines of a bulky output (``repeats``)
+    repeated_by: int | None = None  # index of a later output that shows it again
+    repeated: tuple[JSON, list[MaskedOriginal], int] | None = None  # its shrunk form
 
 
 @dataclass
@@ -55,6 +59,7 @@ class History:
         default_factory=lambda: Levels(0, 0)
     )  # last pass's levels: kept while they still fit
     levels_prefix: bytes = b""
+    repeats_checked: int = 0  # later outputs compared with the earlier ones up to here
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one pass at a time
 
     def common(self, messages: Sequence[JSON]) -> int:
@@ -69,6 +74,10 @@ class History:
         """Bring the memory in line with ``messages``; returns how many were new."""
         same = self.common(messages)
         del self.infos[same:]
+        for info in self.infos:  # an edited history: repeats found in what changed are void
+            if info.repeated_by is not None and info.repeated_by >= same:
+                info.repeated_by, info.repeated = None, None
+        self.repeats_checked = min(self.repeats_checked, same)
         state = self.infos[-1].prefix if self.infos else SEED
         for message in messages[same:]:
             obj = as_object(message)
@@ -76,7 +85,8 @@ class History:
             canonical = json.dumps(message, sort_keys=True, ensure_ascii=False)
             digest = hashlib.sha256(canonical.encode("utf-8")).digest()
             state = hashlib.sha256(state + digest).digest()
-            self.infos.append(MessageInfo(message, tokens, state))
+            role = str(obj.get("role")) if obj is not None else ""
+            self.infos.append(MessageInfo(message, tokens, state, role))
         if len(self.segments) > 4 * len(self.infos) + 64:  # an edited history left old ones
             self.segments.clear()
         return len(messages) - same

@@ -1,8 +1,11 @@
 """Summaries of replaced rounds: by an LLM through the hub's providers, or extractive.
 
 The extractive digest (``rounds_digest``) is the deterministic fallback: it keeps
-the user's requests, the assistant's words and tool calls, and one line per tool
-answer (errors, failing tests, outline, files, ``mask:`` reference).
+the user's short messages word for word (a correction, a nudge, a format-error notice),
+the assistant's words clipped and its tool calls, and one line per tool answer (or
+bulky user message: observations of text-action agents): errors, failing tests,
+outline, files, the names the block shows that the segment has not listed yet (what
+an agent comes back for after reading code), and the ``mask:`` reference.
 """
 
 from __future__ import annotations
@@ -15,23 +18,19 @@ import httpx2
 from hub.core.errors import HubError
 from hub.core.jsoncodec import dumps, loads
 from hub.core.jsontypes import JSON, JSONObject, as_list, as_object, as_str
-from hub.features.savings.salient import clip, error_lines, failing_tests, outline, paths
+from hub.features.savings.salient import clip, error_lines, failing_tests, names, outline, paths
+from hub.features.savings.wording import ENGLISH, Wording
 from hub.proxy.routing import Route
 from hub.proxy.upstream import ProviderPool
 
-ASK_CHARS = 700
 ASSISTANT_CHARS = 320
 ARGUMENT_CHARS = 200
 OBSERVATION_CHARS = 160
+OBSERVATION_NAMES = 80
+OBSERVATION_PATHS = 12
 LLM_INPUT_CHARS = 400_000
 LLM_TIMEOUT = 120.0
-SYSTEM_PROMPT = (
-    "Tu résumes le début d'une session d'agent de programmation pour qu'il puisse continuer "
-    "sans l'historique complet. Conserve exactement : chaque demande de l'utilisateur, les "
-    "décisions prises, les messages d'erreur, les chemins de fichiers, les identifiants "
-    "(fonctions, classes, variables) et les références « mask:… ». Sois factuel et concis, "
-    "en listes à puces."
-)
+QUOTE = '"""'
 
 
 class SummariserError(Exception):
@@ -46,81 +45,106 @@ def text_of(message: JSONObject) -> str:
     return "\n".join(t for t in texts if t)
 
 
-def tool_call_lines(message: JSONObject) -> list[str]:
+def tool_call_lines(message: JSONObject, wording: Wording = ENGLISH) -> list[str]:
     lines = []
     for call in as_list(message.get("tool_calls")):
         function = as_object((as_object(call) or {}).get("function")) or {}
         arguments = clip(str(function.get("arguments", "")), ARGUMENT_CHARS)
-        lines.append(f"appel {function.get('name', '?')}({arguments})")
+        lines.append(f"{wording.call} {function.get('name', '?')}({arguments})")
     return lines
 
 
-def _observation(text: str, reference: str | None = None) -> str:
-    """What a tool answer said, in one line: errors, failing tests, outline, files.
+def _observation(
+    text: str, reference: str | None, wording: Wording, listed: set[str] | None = None
+) -> str:
+    """What a tool answer said, in one line: errors, failing tests, outline, files, names.
 
     A bulky answer also gets its ``mask:<hash>`` reference (original via the API / MCP).
+    ``listed``: names the segment already shows, not repeated (and the new ones added).
     """
     facts = [
         *error_lines(text, 3),
-        *(f"échec {name}" for name in failing_tests(text, 5)),
-        *outline(text, 8),
+        *(f"{wording.failing} {name}" for name in failing_tests(text, 5)),
+        *outline(text, 8, wording.line),
     ]
-    found = paths(text, 6)
-    if found:
-        facts.append("fichiers " + ", ".join(found))
     lines = [line for line in text.splitlines() if line.strip()]
-    if not facts and lines:
+    found = paths(text, OBSERVATION_PATHS)
+    if not facts and not found and lines:
         facts.append(clip(lines[0], OBSERVATION_CHARS))
-    found_in = f" ({len(lines)} lignes{f', mask:{reference}' if reference else ''})"
-    return clip(" | ".join(facts), OBSERVATION_CHARS * 3) + found_in
+    said = clip(" | ".join(facts), OBSERVATION_CHARS * 3)
+    if found:  # not clipped: paths are what an agent opens again
+        said += (" | " if said else "") + wording.files + ", ".join(found)
+    known = set(listed) if listed is not None else set()
+    fresh = [n for n in names(text, OBSERVATION_NAMES, known) if n not in said]
+    if listed is not None:
+        listed.update(fresh)
+    if fresh:
+        said += " | " + wording.names + ", ".join(fresh)
+    count = wording.lines_count.format(count=len(lines))
+    return f"{said} ({count}{f', mask:{reference}' if reference else ''})"
 
 
-def rounds_digest(messages: Sequence[JSON], references: Sequence[str | None] | None = None) -> str:
+def rounds_digest(
+    messages: Sequence[JSON],
+    references: Sequence[str | None] | None = None,
+    *,
+    wording: Wording = ENGLISH,
+    verbatim: Sequence[bool] | None = None,
+) -> str:
     """A compact, deterministic account of some rounds: asks, actions, what came back.
 
     ``references[i]``: the mask hash of message ``i``'s original, if it was kept.
+    ``verbatim[i]``: user message ``i`` is short and is quoted word for word (a user
+    message is never clipped: a long one is an observation, digested like a tool answer).
     """
     lines: list[str] = []
+    listed: set[str] = set()
     for index, message in enumerate(messages):
         obj = as_object(message)
         if obj is None:
             continue
         role, text = str(obj.get("role")), text_of(obj)
-        if role == "user":
-            lines.append(f"- utilisateur : {clip(text.replace(chr(10), ' '), ASK_CHARS)}")
+        reference = references[index] if references else None
+        if role == "user" and (verbatim is None or verbatim[index]):
+            lines += [f"- {wording.user_verbatim}", QUOTE, text, QUOTE]
+        elif role == "user":
+            lines.append(f"- {wording.user}: {_observation(text, reference, wording, listed)}")
         elif role == "assistant":
             said = clip(text.replace("\n", " "), ASSISTANT_CHARS) if text.strip() else ""
-            calls = "; ".join(tool_call_lines(obj))
-            lines.append("- assistant : " + " ; ".join(part for part in (said, calls) if part))
+            calls = "; ".join(tool_call_lines(obj, wording))
+            lines.append(
+                f"- {wording.assistant}: " + " ; ".join(part for part in (said, calls) if part)
+            )
         elif role == "tool":
-            reference = references[index] if references else None
-            lines.append(f"  → {_observation(text, reference)}")
+            lines.append(f"  → {_observation(text, reference, wording, listed)}")
     return "\n".join(lines)
 
 
-def transcript(messages: Sequence[JSON]) -> str:
+def transcript(messages: Sequence[JSON], wording: Wording = ENGLISH) -> str:
     """The replaced turns as plain text for the summariser model, bounded in size."""
     parts = []
     for message in messages:
         obj = as_object(message) or {}
-        body = "\n".join([text_of(obj), *tool_call_lines(obj)])
+        body = "\n".join([text_of(obj), *tool_call_lines(obj, wording)])
         parts.append(f"### {obj.get('role', '?')}\n{body}")
     text = "\n\n".join(parts)
     if len(text) > LLM_INPUT_CHARS:
         half = LLM_INPUT_CHARS // 2
-        text = f"{text[:half]}\n[… milieu omis …]\n{text[-half:]}"
+        text = f"{text[:half]}\n{wording.middle_omitted}\n{text[-half:]}"
     return text
 
 
-async def llm_summary(pool: ProviderPool, route: Route, messages: Sequence[JSON]) -> str:
+async def llm_summary(
+    pool: ProviderPool, route: Route, messages: Sequence[JSON], wording: Wording = ENGLISH
+) -> str:
     """One non-streaming call to the summariser model; SummariserError on any failure."""
     body: JSONObject = {
         "model": route.upstream_model,
         "stream": False,
         "temperature": 0,
         "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": transcript(messages)},
+            {"role": "system", "content": wording.summariser_prompt},
+            {"role": "user", "content": transcript(messages, wording)},
         ],
     }
     try:

@@ -7,8 +7,11 @@ rounds older than the ``keep_recent_rounds`` newest, counted in steps of
 without it their bulky contents are masked. When the result would still pass
 ``compaction_threshold × max_context``, the pass escalates one round at a time
 (mask the kept rounds, oldest first, then summarise them) and never touches the
-head or the newest round; if even that does not fit the window, the result says
-``over_window`` and the caller refuses the request.
+head (everything before the first answer) nor the latest user message. Giant tool
+outputs (``giant_output_tokens``) are shrunk in every round but the newest; the
+newest round goes as sent unless the request would not fit the window otherwise,
+and then its giant outputs are shrunk first, its other bulky contents next; if even
+that does not fit, the result says ``over_window`` and the caller refuses the request.
 
 Summaries are appended segment by segment (one per batch of rounds) and masked
 contents are memoised, so the forwarded prefix stays byte-identical between two
@@ -20,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hub.config import SavingsConfig
 from hub.core.errors import HubError
@@ -33,6 +36,7 @@ from hub.features.savings.rounds import Levels, escalate, natural_frontier
 from hub.features.savings.sanitizer import MaskMemo
 from hub.features.savings.state import Histories, History, Segment
 from hub.features.savings.summariser import SummariserError, llm_summary
+from hub.features.savings.wording import wording
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 
@@ -57,6 +61,7 @@ class Plan:
     session_id: int | None = None
     summarise_old: bool = True
     summarise_from: int = 0  # tokens a request needs before its old rounds are summarised
+    giant: int | None = None  # tokens of one output shrunk even in recent rounds
 
 
 @dataclass
@@ -98,6 +103,7 @@ class SavingsPipeline:
         session_id: int,
         keep_rounds: int,
         limit: int | None,
+        giant: int | None = None,
     ) -> int | None:
         """The prompt's tokens when ``run`` would forward ``messages`` as they are, else None.
 
@@ -107,7 +113,8 @@ class SavingsPipeline:
         levels, rebuilt list) is skipped for them. Exact,
         not a guess: tokens are counted as the pass counts them (cached per message; the
         request's row reuses the count), and a session whose earlier pass or ``apply``
-        left rounds rewritten takes the pass.
+        left rounds rewritten takes the pass, and so does a request big enough to hold a
+        giant output (``giant`` tokens).
         """
         if len(messages) > keep_rounds:  # a round is at least one message
             return None
@@ -115,6 +122,8 @@ class SavingsPipeline:
         if history is not None and (history.levels.masked or history.applied.masked):
             return None
         tokens = await self._counter.count_chat_async(messages, tools)  # new ones in a thread
+        if giant is not None and tokens >= giant:
+            return None
         return tokens if limit is None or tokens <= limit else None
 
     async def run(self, messages: list[JSON], plan: Plan, tools: Sequence[JSON] = ()) -> PassResult:
@@ -157,9 +166,19 @@ class SavingsPipeline:
                 batch=plan.batch,
                 min_tokens=self._config.mask_min_tokens,
                 memo=self.memo,
+                wording=wording(self._config.prompt_language),
+                giant=plan.giant if plan.masking else None,
             )
 
     def _levels(self, layout: Layout, plan: Plan, history: History, overhead: int) -> Levels:
+        levels = self._search(layout, plan, history, overhead)
+        with self._memo_lock:
+            if (levels.summarised or levels.masked) and layout.size(levels) > layout.tokens_before:
+                # a summary of a few tiny rounds can be longer than they are: never grow
+                return Levels(0, 0, levels.newest)
+        return levels
+
+    def _search(self, layout: Layout, plan: Plan, history: History, overhead: int) -> Levels:
         can_summarise = plan.compaction and (plan.max_context is not None or plan.force)
         rounds = layout.rounds
         if plan.force:
@@ -191,7 +210,7 @@ class SavingsPipeline:
             # Past the threshold: go down to a lower mark at once, so the next turns
             # fit without touching the prefix again (one cache miss, not one per turn).
             low = int(plan.threshold * LOW_MARK * plan.max_context) - overhead
-            return escalate(
+            levels = escalate(
                 start,
                 rounds,
                 layout.size,
@@ -199,6 +218,13 @@ class SavingsPipeline:
                 can_mask=plan.masking,
                 can_summarise=can_summarise,
             )
+            # The newest round goes as sent while the request fits the window; if not,
+            # its giant outputs are shrunk, then its other bulky contents: not refused.
+            for newest in (1, 2):
+                if not plan.masking or layout.size(levels) <= plan.max_context - overhead:
+                    break
+                levels = replace(levels, newest=newest)
+            return levels
 
     async def _llm_segments(self, layout: Layout, levels: Levels, plan: Plan) -> str | None:
         """Full batches get the summariser model's text (cached in memory and SQLite)."""
@@ -224,7 +250,7 @@ class SavingsPipeline:
             else:
                 try:
                     route = self._router.resolve(model_key)
-                    text = await llm_summary(self._pool, route, region)
+                    text = await llm_summary(self._pool, route, region, layout.wording)
                 except (SummariserError, HubError) as exc:
                     segment.reason = reason = exc.message if isinstance(exc, HubError) else str(exc)
                     continue

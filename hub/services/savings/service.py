@@ -22,7 +22,9 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.records import SessionRecord
 from hub.core.storage.masks import MaskStore
 from hub.core.storage.savings import SavingsStore
+from hub.features.savings.paging import Page, PageError, by_lines, by_offset
 from hub.features.savings.sanitizer import HASH_LENGTH, MaskedOriginal, is_mask_hash
+from hub.features.savings.wording import Wording, wording
 from hub.proxy.routing import ModelRouter, Route
 from hub.services.events import EventBus
 from hub.services.savings.pipeline import PassResult, Plan, SavingsPipeline
@@ -52,13 +54,15 @@ def compaction_allowed(header: str | None) -> bool:
 
 
 class ContextTooLarge(HubError):
-    """Even the task and the newest round do not fit the model's window: never forwarded."""
+    """Even the head (all before the first answer), the latest user message and the newest
+    round, its bulky outputs shrunk, do not fit the model's window: never forwarded."""
 
     def __init__(self, tokens: int, window: int) -> None:
         super().__init__(
             f"Requête trop longue pour le modèle : {tokens} tokens après économies, pour une "
-            f"fenêtre de {window} tokens (le message système, la tâche et le dernier tour ne "
-            "peuvent pas être réduits davantage).",
+            f"fenêtre de {window} tokens (le message système, la tâche et ce qui la précède, "
+            "le dernier message de l'utilisateur et le dernier tour, même réduit, ne peuvent "
+            "pas être réduits davantage).",
             code="context_length_exceeded",
             param="messages",
         )
@@ -91,6 +95,11 @@ class SavingsService:
         self._writes: set[asyncio.Task[None]] = set()  # masks and events of proxied requests
         self._unsaved: dict[int, tuple[str, list[JSON]]] = {}
 
+    @property
+    def wording(self) -> Wording:
+        """The words of what the hub writes into a prompt (``[savings] prompt_language``)."""
+        return wording(self._config.prompt_language)
+
     def _threshold(self, route: Route | None) -> float:
         per_model = route.model.compaction_threshold if route and route.model else None
         return per_model or self._config.compaction_threshold
@@ -113,6 +122,7 @@ class SavingsService:
             batch=self._config.rewrite_batch_rounds,
             summarise_old=self._config.summarise_old_rounds,
             summarise_from=self._config.summarise_from_tokens,
+            giant=self._config.giant_output_tokens or None,
             force=force,
             persist=persist,
             session_id=session_id,
@@ -136,7 +146,10 @@ class SavingsService:
         window = route.max_context
         limit = None if window is None else min(int(self._threshold(route) * window), window)
         keep = self._config.keep_recent_rounds
-        tokens = await self._pipeline.untouched(messages, tools or [], session.id, keep, limit)
+        giant = self._config.giant_output_tokens or None
+        tokens = await self._pipeline.untouched(
+            messages, tools or [], session.id, keep, limit, giant if self._config.masking else None
+        )
         if tokens is not None:
             return Rewrite(messages, 0, tokens)
         plan = self._plan(route, session_id=session.id)
@@ -262,6 +275,25 @@ class SavingsService:
                 f"Masque « {digest} » introuvable (jamais créé ou expiré).", code="mask_not_found"
             )
         return text
+
+    async def mask_page(
+        self,
+        reference: str,
+        *,
+        lines: str | None = None,
+        offset: int | None = None,
+        length: int | None = None,
+    ) -> Page:
+        """A piece of a masked original: a line range (``"120-180"``) or characters from
+        ``offset``; a giant output is read page by page this way."""
+        text = await self.mask(reference)
+        try:
+            if lines is not None:
+                return by_lines(text, lines)
+            return by_offset(text, offset or 0, length)
+        except PageError as exc:
+            param = "lines" if lines is not None else "offset"
+            raise HubError(str(exc), code="invalid_mask_range", param=param) from None
 
     async def keep_masked(self, masked: Sequence[MaskedOriginal], detail: JSONObject) -> None:
         """Originals masked outside a chat request (MCP tool results over their limit):

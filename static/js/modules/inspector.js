@@ -6,7 +6,8 @@ import {
 } from './format.js';
 
 const MASK_REF = /mask:([0-9a-f]{32})/g;
-const SUMMARY_MARK = '[Résumé de la conversation antérieure';
+// The hub's summary starts with this line, in the prompt's language ([savings] prompt_language).
+const SUMMARY_MARKS = ['[Summary of the earlier conversation', '[Résumé de la conversation antérieure'];
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -30,7 +31,8 @@ export function maskRefs(text) {
 }
 
 export function isSummary(message) {
-  return contentText(message?.content).startsWith(SUMMARY_MARK);
+  const text = contentText(message?.content);
+  return SUMMARY_MARKS.some((mark) => text.startsWith(mark));
 }
 
 // What the table of facts shows, as [label, value] pairs (pure: tested with node).
