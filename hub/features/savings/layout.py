@@ -300,10 +300,6 @@ class Layout:
     def forget_summaries(self) -> None:
         self._summaries.clear()
 
-    def masked_tokens(self, first: int, end: int) -> int:
-        recent = self.start(end)
-        return sum(self._maskable(i, recent)[2] for i in range(self.start(first), recent))
-
     def size(self, levels: Levels) -> int:
         masked, recent, newest = self._regions(levels)
         head = self.sums[self.start(0)]
