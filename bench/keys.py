@@ -44,7 +44,7 @@ from hub.core.records import RequestRecord
 from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
 from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
-from hub.proxy.routing import ModelRouter
+from hub.proxy.routing import ModelRouter, Route
 from hub.services.access.budgets import LimitService
 from hub.services.access.counters import Counters, MemoryCounters
 from hub.services.access.keys import KeyService
@@ -184,9 +184,9 @@ def _row(model: str, key_id: str) -> RequestRecord:
 
 
 async def _admit_and_settle(
-    limits: LimitService, counters: Counters, key: KeyRecord, count: int, max_tokens: bool
+    limits: LimitService, route: Route, key: KeyRecord, count: int, max_tokens: bool
 ) -> list[float]:
-    """Seconds per request: admission, then settlement of its reservation."""
+    """Seconds per request: admission, then settlement of its reservation (awaited)."""
     payload: JSONObject = {"model": "fast/chat", "messages": list(PROMPT)}
     if max_tokens:
         payload["max_tokens"] = 256
@@ -194,10 +194,10 @@ async def _admit_and_settle(
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        admission = await limits.admit(key, payload)
-        admission.settle(row)
-        if isinstance(counters, RedisCounters):
-            await counters.flush()  # the settlement reaches Redis
+        limits.check_model(key, route, "fast/chat")
+        admission = await limits.admit(key, route, payload)
+        admission.settle(row.cost, row.prompt_tokens + row.completion_tokens)
+        await admission.settled()
         samples.append(time.perf_counter() - started)
     return samples
 
@@ -215,7 +215,7 @@ async def _admissions(tmp: Path, count: int) -> list[str]:
         key_store = KeyStore(store)
         keys = KeyService(key_store)
         key = (await keys.create("bench", KeyLimits(budget=1e12, rpm=10**9, tpm=10**12))).key
-        router, counter = ModelRouter(config), TokenCounter(load_encoding())
+        route, counter = ModelRouter(config).resolve("fast/chat"), TokenCounter(load_encoding())
         kinds: list[tuple[str, Counters]] = [("mémoire", MemoryCounters(key_store))]
         redis_server = shutil.which("redis-server") and running_redis()
         with redis_server or contextlib.nullcontext() as server:
@@ -224,10 +224,10 @@ async def _admissions(tmp: Path, count: int) -> list[str]:
                 client = redis.asyncio.Redis.from_url(server.url)
                 kinds.append(("Redis", RedisCounters(client, key_store)))
             for name, counters in kinds:
-                limits = LimitService(counters, router, counter)
+                limits = LimitService(counters, counter, config.limits)
                 for max_tokens in (True, False):
-                    await _admit_and_settle(limits, counters, key, 50, max_tokens)  # warm up
-                    took = await _admit_and_settle(limits, counters, key, count, max_tokens)
+                    await _admit_and_settle(limits, route, key, 50, max_tokens)  # warm up
+                    took = await _admit_and_settle(limits, route, key, count, max_tokens)
                     took.sort()
                     p50, p90 = statistics.median(took), took[int(len(took) * 0.9)]
                     shown = "oui" if max_tokens else "non"

@@ -111,7 +111,7 @@ async def open_hub(
         keys = KeyService(key_store)
         await stack.enter_async_context(keys.running())
         counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
-        limits = LimitService(counters, router, counter)
+        limits = LimitService(counters, counter, config.limits)
         metrics = PrometheusMetrics(upstreams, keys, limits)
         recorder.observers.append(metrics.observe)
         recorder.observers.append(functools.partial(log_failure, log))

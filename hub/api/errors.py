@@ -28,8 +28,10 @@ def error_response(error: HubError, headers: dict[str, str] | None = None) -> JS
 
 async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HubError)
-    if isinstance(exc, LimitExceeded) and exc.retry_after is not None:
-        return error_response(exc, {"retry-after": str(exc.retry_after)})
+    if isinstance(exc, LimitExceeded):
+        if exc.retry_after is not None:
+            return error_response(exc, {"retry-after": str(exc.retry_after)})
+        return error_response(exc, NO_RETRY)  # a spent budget does not come back in seconds
     # The hub already retried: an SDK retrying too would multiply the upstream calls.
     return error_response(exc, NO_RETRY if isinstance(exc, UpstreamError) else None)
 

@@ -28,7 +28,9 @@ SCRAPER = "metrics-only-key"
 
 @pytest.fixture
 async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[str]:
-    path = keyed_config(tmp_path, upstream_url)
+    # priced: a key with a budget may call it (fake/bad names it too)
+    bad = '\n[models.bad]\nprovider = "fake"\nmodel = "bad"\noutput_price = 1.0\n'
+    path = keyed_config(tmp_path, upstream_url, bad)
     text = path.read_text().replace("[server]\n", f'[server]\nmetrics_key = "{SCRAPER}"\n', 1)
     path.write_text(text)
     config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})

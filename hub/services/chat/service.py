@@ -87,11 +87,13 @@ class ChatService:
         call.answered = True
         ended = time.perf_counter()
         usage = outcome[0]
-        self._recorder.answered(
-            call.request_id, call.answer_facts(status, http_status, usage, error, ended)
-        )
+        facts = call.answer_facts(status, http_status, usage, error, ended)
+        self._recorder.answered(call.request_id, facts)
         if call.admission is not None:
             call.admission.recording = True
+            cost = facts.get("cost")
+            if usage is not None and isinstance(cost, float):  # the row's cost, known now
+                call.admission.settle(cost, usage.prompt_tokens + usage.completion_tokens)
         self._recorder.submit(
             call.final_row(self._counter, status, http_status, outcome, error, ended),
             call.bodies,
@@ -129,7 +131,8 @@ class ChatService:
         compaction_header: str | None = None,
         admission: Admission | None = None,
     ) -> JsonReply | StreamReply:
-        """``route``: where ``payload["model"]`` goes (``ModelRouter.usable``)."""
+        """``route``: where ``payload["model"]`` goes (``ModelRouter.resolve``, its provider
+        key checked)."""
         who = (admission.key_id, admission.key_name) if admission else (None, "")
         session = await self._sessions.for_request(session_header, route, *who)
         messages = as_list(payload.get("messages"))
@@ -236,6 +239,8 @@ class ChatService:
         self._record(
             call, status="ok", http_status=response.status_code, outcome=json_outcome(content)
         )
+        if call.admission is not None:  # the client's next request sees the real cost
+            await call.admission.settled()
         return JsonReply(response.status_code, content, _media(reply))
 
     async def _relay(
@@ -268,6 +273,8 @@ class ChatService:
                             http_status=reply.response.status_code,
                             outcome=tracker.outcome(),
                         )
+                        if call.admission is not None:
+                            await call.admission.settled()
                     out.append(event)
                 if out:  # whole events: a secret cannot straddle two reads' output
                     yield self._pool.redactor.data(b"".join(out))  # error events, echoes
