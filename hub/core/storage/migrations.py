@@ -171,4 +171,7 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
         forwarded TEXT
     );
     """,
+    # 9 (#24): request rows are a ledger (budgets, exports, analytics, metrics are built
+    # from them): deleting a session hides it instead of cascading to its rows
+    "ALTER TABLE sessions ADD COLUMN deleted_at REAL;",
 )
