@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.core.errors import HubError
 from hub.core.storage.keys import KeyRecord
+from hub.services.access.caller import ADMIN, LOCAL, Caller, key_caller
 from hub.services.access.keys import SECRET_PREFIX, KeyService
 
 OPEN_PATHS = ("/health", "/", "/favicon.ico")
@@ -29,6 +30,7 @@ WS_PATH = "/ws"
 CLIENT_PATHS = ("/models", "/chat/completions", "/mcp")
 CLIENT_PREFIXES = ("/models/", "/mcp/", "/servers/", "/profiles/")
 KEY_SCOPE = "kimi.key"
+ADMIN_SCOPE = "kimi.admin"  # the request came with the admin key
 INVALID_KEY = "Clé API absente ou invalide (en-tête Authorization: Bearer)."
 
 
@@ -36,6 +38,14 @@ def request_key(connection: HTTPConnection) -> KeyRecord | None:
     """The virtual key the request came with (None: admin key or open hub)."""
     key = connection.scope.get(KEY_SCOPE)
     return key if isinstance(key, KeyRecord) else None
+
+
+def caller_of(connection: HTTPConnection) -> Caller:
+    """Who calls: a virtual key, the admin key, or anyone on an open hub (loopback)."""
+    key = request_key(connection)
+    if key is not None:
+        return key_caller(key.id)
+    return ADMIN if connection.scope.get(ADMIN_SCOPE) else LOCAL
 
 
 def _token(scope: Scope) -> bytes | None:
@@ -66,7 +76,10 @@ class ApiKeyMiddleware:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return
         token = _token(scope)
-        if _same(token, self._admin) or (path == "/metrics" and _same(token, self._metrics)):
+        if _same(token, self._admin):
+            scope[ADMIN_SCOPE] = True
+            return
+        if path == "/metrics" and _same(token, self._metrics):
             return
         if token is not None and token.startswith(SECRET_PREFIX.encode()):
             keys = scope["app"].state.hub.keys
