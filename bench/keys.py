@@ -224,7 +224,7 @@ async def _admissions(tmp: Path, count: int) -> list[str]:
                 client = redis.asyncio.Redis.from_url(server.url)
                 kinds.append(("Redis", RedisCounters(client, key_store)))
             for name, counters in kinds:
-                limits = LimitService(counters, counter, config.limits)
+                limits = LimitService(counters, counter, config.limits, keys.live)
                 for max_tokens in (True, False):
                     await _admit_and_settle(limits, route, key, 50, max_tokens)  # warm up
                     took = await _admit_and_settle(limits, route, key, count, max_tokens)

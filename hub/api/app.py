@@ -47,10 +47,11 @@ from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.counters import MemoryCounters
-from hub.services.access.keys import KeyService
+from hub.services.access.keys import REVOKED_KIND, KeyService
 from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
+from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
 from hub.services.recording.recorder import RequestRecorder
 from hub.services.recording.row_writer import recover
@@ -107,11 +108,7 @@ async def open_hub(
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
-        key_store = KeyStore(store)
-        keys = KeyService(key_store)
-        await stack.enter_async_context(keys.running())
-        counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
-        limits = LimitService(counters, counter, config.limits)
+        keys, limits = await _open_access(stack, store, cluster, counter, config)
         metrics = PrometheusMetrics(upstreams, keys, limits)
         recorder.observers.append(metrics.observe)
         recorder.observers.append(functools.partial(log_failure, log))
@@ -134,6 +131,25 @@ async def open_hub(
             metrics=metrics,
             cluster=cluster,
         )
+
+
+async def _open_access(
+    stack: AsyncExitStack,
+    store: Store,
+    cluster: ClusterLink | None,
+    counter: TokenCounter,
+    config: HubConfig,
+) -> tuple[KeyService, LimitService]:
+    """Virtual keys and their limits; revocations travel over the cluster link."""
+    key_store = KeyStore(store)
+    if cluster is None:
+        keys = KeyService(key_store)
+    else:
+        keys = KeyService(key_store, lambda data: cluster.publish(REVOKED_KIND, data))
+        cluster.on(REVOKED_KIND, keys.revoked_elsewhere)
+    await stack.enter_async_context(keys.running())
+    counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
+    return keys, LimitService(counters, counter, config.limits, keys.live)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

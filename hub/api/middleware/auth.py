@@ -19,6 +19,7 @@ import json
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.api.middleware.revocation import until_revoked
 from hub.core.errors import HubError
 from hub.core.storage.keys import KeyRecord
 from hub.services.access.caller import ADMIN, LOCAL, Caller, key_caller
@@ -122,6 +123,12 @@ class ApiKeyMiddleware:
             await self._check(scope)
         except HubError as exc:
             await _refuse(scope, send, exc)
+            return
+        key = scope.get(KEY_SCOPE)
+        if isinstance(key, KeyRecord):  # revoking the key ends this connection
+            keys = scope["app"].state.hub.keys
+            assert isinstance(keys, KeyService)
+            await until_revoked(self.app, scope, receive, send, keys.live, key.id)
             return
         await self.app(scope, receive, send)
 

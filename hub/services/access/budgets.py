@@ -32,6 +32,7 @@ from hub.core.tokens import TokenCounter
 from hub.proxy.routing import Route
 from hub.services.access.counters import Counters, Refusal, Reservation
 from hub.services.access.keys import matches
+from hub.services.access.live import LiveConnections
 
 
 class LimitExceeded(HubError):
@@ -49,6 +50,7 @@ class Admission:
     cost: float
     reservation: Reservation
     counters: Counters
+    live: LiveConnections
     recording: bool = False
     done: bool = False
     _pending: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -58,6 +60,11 @@ class Admission:
         if not self.done:
             self.done = True
             self._pending = self.counters.adjust(self.reservation, cost - self.cost, tokens)
+
+    @property
+    def revoked(self) -> bool:
+        """The key was revoked while the request ran (its connection was ended)."""
+        return self.live.ended(self.key_id)
 
     async def settled(self) -> None:
         """Until the settlement is counted where every replica sees it (Redis)."""
@@ -77,8 +84,10 @@ class LimitService:
         counters: Counters,
         counter: TokenCounter,
         config: LimitsConfig,
+        live: LiveConnections,
     ) -> None:
         self._counters = counters
+        self._live = live
         self._counter = counter
         self._default_output = config.default_max_output
         self._ids = itertools.count(1)
@@ -137,7 +146,7 @@ class LimitService:
         outcome = await self._counters.reserve(key, now, cost, prompt + completion, member)
         if isinstance(outcome, Refusal):
             raise _refused(key, outcome, cost, completion)
-        return Admission(key.id, key.name, cost, outcome, self._counters)
+        return Admission(key.id, key.name, cost, outcome, self._counters, self._live)
 
 
 def _refused(key: KeyRecord, refusal: Refusal, cost: float, completion: int) -> LimitExceeded:

@@ -33,6 +33,7 @@ from hub.services.savings.service import ContextTooLarge, SavingsService
 from hub.services.sessions.service import SessionService
 
 ERROR_EXCERPT = 500
+KEY_REVOKED = "clé API révoquée pendant la requête"
 
 
 @dataclass
@@ -104,6 +105,8 @@ class ChatService:
         if call.timed_out:
             error = f"délai total de {self._pool.retry.total_timeout:g} s dépassé"
             self._record(call, status="error", http_status=504, error=error)
+        elif call.admission is not None and call.admission.revoked:
+            self._record(call, status="cancelled", http_status=401, error=KEY_REVOKED)
         else:
             self._record(call, status="cancelled", http_status=499, error="client déconnecté")
 
@@ -285,7 +288,8 @@ class ChatService:
             status, error = "partial", f"flux interrompu : {type(exc).__name__}"
             yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
         except (asyncio.CancelledError, GeneratorExit):
-            status, error = "cancelled", "client déconnecté"
+            revoked = call.admission is not None and call.admission.revoked
+            status, error = "cancelled", KEY_REVOKED if revoked else "client déconnecté"
             raise
         finally:
             if not call.answered:  # not recorded at [DONE]: the text may be the estimate's
