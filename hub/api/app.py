@@ -109,7 +109,9 @@ async def open_hub(
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
         keys, limits = await _open_access(stack, store, cluster, counter, config)
-        metrics = PrometheusMetrics(upstreams, keys, limits)
+        metrics = PrometheusMetrics(
+            upstreams, keys, limits, (router.models.keys(), config.providers.keys())
+        )
         recorder.observers.append(metrics.observe)
         recorder.observers.append(functools.partial(log_failure, log))
         yield HubState(

@@ -139,3 +139,48 @@ args = [{json.dumps(str(TESTS / "mcp_dynamic_server.py"))}]
     calls = {labels["result"]: v for labels, v in samples["kimi_mcp_tool_calls_total"]}
     assert calls == {"ok": 2, "error": 0}
     assert samples["kimi_mcp_tool_call_seconds_total"][0][1] >= 0
+
+
+async def test_labels_stay_bounded_whatever_clients_send(hub: str, fake_upstream) -> None:
+    """Issue #24: every ``provider/<anything>`` became a label (29.6 MB for 4 300 names)."""
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    async with (
+        httpx2.AsyncClient(base_url=hub, headers=admin) as http,
+        AsyncOpenAI(base_url=hub, api_key=ADMIN, max_retries=0) as client,
+    ):
+        sizes = []
+        for batch in range(2):
+            for n in range(20 * (batch + 1)):
+                await client.chat.completions.create(model=f"fake/nom-{batch}-{n}", messages=HELLO)
+            text = (await http.get("/metrics")).text
+            sizes.append(len(text.splitlines()))
+        await client.chat.completions.create(model="priced", messages=HELLO)
+        samples = _samples((await http.get("/metrics")).text)
+    assert sizes[0] == sizes[1]  # 40 more names, not one more line
+    models = {labels["model"] for labels, _ in samples["kimi_requests_total"]}
+    assert models == {"autre", "priced"}
+    other = [v for labels, v in samples["kimi_requests_total"] if labels["model"] == "autre"]
+    assert other == [60]
+    assert len(fake_upstream.received) == 61
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "fake/echo\r\nX-Injected: 1",
+        "fake/echo\n",
+        "fake/\x00echo",
+        "fake/\u2028echo",
+        "fake/\u202eohce",
+        "fake/" + "e" * 300,
+    ],
+)
+async def test_model_names_with_control_characters_are_refused(
+    hub: str, fake_upstream, model: str
+) -> None:
+    async with AsyncOpenAI(base_url=hub, api_key=ADMIN, max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.chat.completions.create(model=model, messages=HELLO)
+    assert refused.value.code == "invalid_model" and refused.value.param == "model"
+    assert "\r" not in refused.value.message and "\n" not in refused.value.message
+    assert fake_upstream.received == []  # nothing forwarded

@@ -23,6 +23,7 @@ NUMBERS: dict[str, tuple[float, float | None, bool]] = {
     "presence_penalty": (-2.0, 2.0, False),
     "frequency_penalty": (-2.0, 2.0, False),
 }
+MAX_MODEL_CHARS = 256  # model names become row columns and error texts
 
 
 def kind_of(value: JSON) -> str:
@@ -61,6 +62,15 @@ def _check_model(payload: JSONObject) -> None:
         raise _wrong_type("model", "une chaîne (nom du modèle, voir GET /models)", model)
     if not model.strip():
         raise _fail("model", "« model » ne doit pas être vide.", "missing_model")
+    if len(model) > MAX_MODEL_CHARS:
+        raise _fail("model", f"« model » dépasse {MAX_MODEL_CHARS} caractères.", "invalid_model")
+    if not model.isprintable():  # CR/LF, NUL, invisible characters: never sent on, nor logged
+        odd = next(c for c in model if not c.isprintable())
+        raise _fail(
+            "model",
+            f"« model » contient un caractère de contrôle ou invisible (U+{ord(odd):04X}).",
+            "invalid_model",
+        )
 
 
 def _check_messages_list(payload: JSONObject) -> list[JSON]:

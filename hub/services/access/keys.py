@@ -170,6 +170,9 @@ class KeyService:
     async def all(self) -> list[KeyRecord]:
         return await self._store.list()
 
+    def knows(self, key_id: str) -> bool:
+        return key_id in self._keys
+
     def known(self) -> list[KeyRecord]:
         """The keys in memory (metrics read this on each scrape)."""
         return list(self._keys.values())
