@@ -177,7 +177,8 @@ async def test_a_reservation_larger_than_the_budget_is_refused_at_once(
         ("max_tokens", "20", openai.BadRequestError),
         ("max_completion_tokens", [20], openai.BadRequestError),
         ("max_tokens", None, openai.RateLimitError),  # null: the model's max_output
-        ("max_tokens", 10**30, openai.RateLimitError),  # at most max_output all the same
+        ("max_tokens", 10**30, openai.BadRequestError),  # no provider takes 2**31 or more
+        ("max_tokens", 2**31 - 1, openai.RateLimitError),  # at most max_output all the same
         ("n", 2, openai.RateLimitError),  # two answers of up to 15 tokens each
     ],
 )

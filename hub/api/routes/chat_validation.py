@@ -18,8 +18,8 @@ NUMBERS: dict[str, tuple[float, float | None, bool]] = {
     "temperature": (0.0, 2.0, False),
     "top_p": (0.0, 1.0, False),
     "n": (1, 128, True),
-    "max_tokens": (1, None, True),
-    "max_completion_tokens": (1, None, True),
+    "max_tokens": (1, 2**31 - 1, True),  # no provider takes more; budgets multiply it
+    "max_completion_tokens": (1, 2**31 - 1, True),
     "presence_penalty": (-2.0, 2.0, False),
     "frequency_penalty": (-2.0, 2.0, False),
 }
@@ -91,8 +91,22 @@ def _check_number(name: str, value: JSON) -> None:
     if integer and not isinstance(value, int):
         raise _wrong_type(name, "un entier", value)
     if value < low or (high is not None and value > high):
-        bounds = f"entre {low:g} et {high:g}" if high is not None else f"au moins {low:g}"
-        raise _fail(name, f"« {name} » doit être {bounds} (reçu : {value:g}).", "invalid_value")
+        bounds = (
+            f"entre {_shown(low)} et {_shown(high)}"
+            if high is not None
+            else f"au moins {_shown(low)}"
+        )
+        raise _fail(
+            name, f"« {name} » doit être {bounds} (reçu : {_shown(value)}).", "invalid_value"
+        )
+
+
+def _shown(value: int | float) -> str:
+    """A number as received; an integer too long for a float (or a message) abridged."""
+    if isinstance(value, int):
+        digits = len(str(abs(value)))
+        return str(value) if digits <= 20 else f"un entier de {digits} chiffres"
+    return f"{value:g}"
 
 
 SHAPES: tuple[tuple[str, type, str], ...] = (
