@@ -65,6 +65,7 @@ from hub.services.sessions.shared import SharedSessionState
 from hub.services.sessions.state import MemorySessionState, SessionState
 
 log = logging.getLogger("hub")
+V1 = "/v1"
 
 
 @asynccontextmanager
@@ -156,9 +157,24 @@ async def _open_access(
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 404 and (path == V1 or path.startswith(V1 + "/")):
+        return error_response(_no_v1_prefix(request, path))
     messages = {404: "Route introuvable.", 405: "Méthode non autorisée pour cette route."}
     message = messages.get(exc.status_code, str(exc.detail))
     return error_response(HubError(message, status=exc.status_code, code="http_error"))
+
+
+def _no_v1_prefix(request: Request, path: str) -> HubError:
+    """Many clients default to a base URL ending in /v1; the hub's routes have none."""
+    base = str(request.base_url).rstrip("/")
+    route = path.removeprefix(V1) or "/"
+    return HubError(
+        f"Route introuvable : {path[:200]}. Le hub n'a pas de préfixe /v1 : donnez à votre "
+        f"client l'URL de base {base} (sans /v1) ; cette route est alors {route[:200]}.",
+        status=404,
+        code="no_v1_prefix",
+    )
 
 
 async def _storage_error(request: Request, exc: Exception) -> JSONResponse:

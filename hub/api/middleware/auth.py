@@ -5,8 +5,9 @@ opens the routes a client uses (``/models``, ``/chat/completions``, the MCP
 endpoints) and is put in the ASGI scope for attribution and limits. ``/metrics`` also
 takes ``[server].metrics_key``. Without an admin key the hub is open (loopback only),
 but a virtual key is still checked and attributed. An unknown key and a malformed
-header get the same answer. Open paths: ``/health`` and the dashboard's static files.
-``/ws`` is let through without the header: browsers cannot set it on a WebSocket,
+header get the same answer. Open paths: ``/health``, the dashboard's static files and
+``/v1/…`` (no such route: its 404 says to drop ``/v1`` from the base URL, whatever key
+came with it). ``/ws`` is let through without the header: browsers cannot set it on a WebSocket,
 so the endpoint reads the admin key from the first message instead (never from the
 URL, which access logs keep); ``state["authenticated"]`` says if the header did.
 """
@@ -25,8 +26,9 @@ from hub.core.storage.keys import KeyRecord
 from hub.services.access.caller import ADMIN, LOCAL, Caller, key_caller
 from hub.services.access.keys import SECRET_PREFIX, KeyService
 
-OPEN_PATHS = ("/health", "/", "/favicon.ico")
-OPEN_PREFIXES = ("/static/",)
+OPEN_PATHS = ("/health", "/", "/favicon.ico", "/v1")
+# /v1/…: no such route; its 404 tells whoever asks to drop /v1 from the base URL
+OPEN_PREFIXES = ("/static/", "/v1/")
 WS_PATH = "/ws"
 CLIENT_PATHS = ("/models", "/chat/completions", "/mcp")
 CLIENT_PREFIXES = ("/models/", "/mcp/", "/servers/", "/profiles/")
