@@ -7,13 +7,11 @@ key at 429 that deleted its own session was served again after a restart.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
-import mcp_types as types
 import openai
 import pytest
 from mcp import Client
@@ -24,6 +22,7 @@ from openai import AsyncOpenAI
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
 from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.mcp.test_mcp_http import data, error_text
 from tests.support.servers import serve
 
 ADMIN = "admin-sessions"
@@ -76,19 +75,6 @@ async def _chat(url: str, secret: str, session: int | None = None) -> int:
     return int(raw.headers["x-kimi-session"])
 
 
-def _data(result: types.CallToolResult) -> dict[str, object]:
-    assert not result.is_error, result.content
-    assert isinstance(result.structured_content, dict)
-    return result.structured_content
-
-
-def _error(result: types.CallToolResult) -> str:
-    assert result.is_error
-    block = result.content[0]
-    assert isinstance(block, types.TextContent)
-    return str(json.loads(block.text)["erreur"])
-
-
 async def test_a_key_sees_and_changes_only_its_own_sessions(hub: httpx2.AsyncClient) -> None:
     url = str(hub.base_url)
     alice, alice_id = await _key(hub, "Alice")
@@ -96,7 +82,7 @@ async def test_a_key_sees_and_changes_only_its_own_sessions(hub: httpx2.AsyncCli
     mine, theirs = await _chat(url, alice), await _chat(url, bob)
     dashboard = (await hub.post("/api/sessions", json={"name": "Tableau de bord"})).json()
     async with _mcp(url, alice) as client:
-        listed = _data(await client.call_tool("sessions_list", {}))["sessions"]
+        listed = data(await client.call_tool("sessions_list", {}))["sessions"]
         assert isinstance(listed, list) and [s["id"] for s in listed] == [mine]
         for other in (theirs, dashboard["id"]):
             for tool, extra in (
@@ -109,9 +95,9 @@ async def test_a_key_sees_and_changes_only_its_own_sessions(hub: httpx2.AsyncCli
                 ("compaction_preview", {}),
             ):
                 refused = await client.call_tool(tool, {"session_id": other, **extra})
-                assert _error(refused) == f"Session {other} introuvable.", tool
-        assert "clé d'administration" in _error(await client.call_tool("global_stats", {}))
-        own = _data(await client.call_tool("context_status", {}))  # its own, not the active
+                assert error_text(refused) == f"Session {other} introuvable.", tool
+        assert "clé d'administration" in error_text(await client.call_tool("global_stats", {}))
+        own = data(await client.call_tool("context_status", {}))  # its own, not the active
         assert own["session"]["id"] == mine  # type: ignore[index]
         resources = [r.uri for r in (await client.list_resources()).resources]
         assert f"kimi://sessions/{mine}" in resources
@@ -129,12 +115,12 @@ async def test_a_key_creates_and_activates_for_itself(hub: httpx2.AsyncClient) -
     alice, alice_id = await _key(hub, "Alice")
     dashboard = (await hub.post("/api/sessions", json={"name": "Tableau de bord"})).json()
     async with _mcp(url, alice) as client:
-        created = _data(await client.call_tool("session_create", {"name": "Ma branche"}))
+        created = data(await client.call_tool("session_create", {"name": "Ma branche"}))
         assert created["key_id"] == alice_id and created["active"] is False
         assert await _chat(url, alice) == created["id"]  # where its requests now go
-        other = _data(await client.call_tool("session_create", {"activate": False}))
+        other = data(await client.call_tool("session_create", {"activate": False}))
         assert await _chat(url, alice) == created["id"]
-        _data(await client.call_tool("session_activate", {"session_id": other["id"]}))
+        data(await client.call_tool("session_activate", {"session_id": other["id"]}))
         assert await _chat(url, alice) == other["id"]
     active = [s for s in (await hub.get("/api/sessions")).json()["sessions"] if s["active"]]
     assert [s["id"] for s in active] == [dashboard["id"]]  # the dashboard's choice stays
@@ -158,10 +144,10 @@ async def test_the_admin_key_keeps_every_power(hub: httpx2.AsyncClient) -> None:
     alice, _ = await _key(hub, "Alice")
     hers = await _chat(url, alice)
     async with _mcp(url, ADMIN) as client:
-        listed = _data(await client.call_tool("sessions_list", {}))["sessions"]
+        listed = data(await client.call_tool("sessions_list", {}))["sessions"]
         assert hers in [s["id"] for s in listed]  # type: ignore[union-attr]
-        assert _data(await client.call_tool("global_stats", {}))["totals"]
-        _data(await client.call_tool("session_delete", {"session_id": hers}))
+        assert data(await client.call_tool("global_stats", {}))["totals"]
+        data(await client.call_tool("session_delete", {"session_id": hers}))
 
 
 async def test_deleting_a_session_keeps_its_rows_and_the_budget_spent(
@@ -177,8 +163,8 @@ async def test_deleting_a_session_keeps_its_rows_and_the_budget_spent(
             with pytest.raises(openai.RateLimitError):
                 await _chat(url, secret)
             async with _mcp(url, secret) as client:
-                assert _data(await client.call_tool("session_delete", {"session_id": session}))
-                assert _data(await client.call_tool("sessions_list", {}))["sessions"] == []
+                assert data(await client.call_tool("session_delete", {"session_id": session}))
+                assert data(await client.call_tool("sessions_list", {}))["sessions"] == []
             rows = (await admin.get("/api/export/json", params={"key": key_id})).json()
             assert [r["session_id"] for r in rows["requests"]] == [session, session]
             assert rows["totals"]["cost"] == 0.018
