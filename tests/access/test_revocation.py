@@ -14,13 +14,22 @@ from pathlib import Path
 import httpx2
 import openai
 import pytest
+import websockets
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from openai import AsyncOpenAI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from hub.api.app import create_app
+from hub.api.middleware.revocation import until_revoked
 from hub.config import load_config
+from hub.services.access.live import LiveConnections
 from tests.conftest import UPSTREAM_SECRET, write_config
 from tests.support.fake_upstream import REPLY, FakeUpstream
 from tests.support.servers import serve
@@ -145,3 +154,51 @@ async def test_revocation_reaches_a_stream_on_another_replica(
 
         chunks, error = await _stream_until_revoked(b.url, secret, revoke)
     assert chunks == 1 < WORDS and "révoquée" in str(error)
+
+
+def _watched_app(live: LiveConnections) -> ASGIApp:
+    """A WebSocket that echoes and an endless event stream, each held by key « k1 »."""
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+
+    async def ticks(request: Request) -> StreamingResponse:
+        async def forever() -> AsyncIterator[bytes]:
+            while True:
+                yield b"data: tic\n\n"
+                await asyncio.sleep(0.05)
+
+        return StreamingResponse(forever(), media_type="text/event-stream")
+
+    app = Starlette(routes=[WebSocketRoute("/ws", echo), Route("/events", ticks)])
+
+    async def held(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await app(scope, receive, send)
+            return
+        await until_revoked(app, scope, receive, send, live, "k1")
+
+    return held
+
+
+async def test_revocation_closes_websockets_and_other_streams() -> None:
+    live = LiveConnections()
+    async with serve(_watched_app(live), http="h11") as url:
+        async with websockets.connect(url.replace("http://", "ws://") + "/ws") as ws:
+            await ws.send("bonjour")
+            assert await ws.recv() == "bonjour"
+            async with httpx2.AsyncClient(base_url=url) as http:
+                async with http.stream("GET", "/events") as events:
+                    lines = events.aiter_lines()
+                    assert await anext(lines) == "data: tic"
+                    assert live.end("k1") == 2
+                    rest = [line async for line in lines]  # the endless stream ended
+            assert rest.count("data: tic") <= 1  # at most one already on its way
+            assert not any("error" in line for line in rest)  # no chat error event here
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "révoquée" in closed.value.rcvd.reason
+    assert live.end("k1") == 0  # nothing left registered
