@@ -79,7 +79,7 @@ async def _stream_until_revoked(url: str, secret: str, revoke: object) -> tuple[
 async def test_revocation_ends_an_open_stream(
     admin: httpx2.AsyncClient, fake_upstream: FakeUpstream
 ) -> None:
-    fake_upstream.delay = 0.5  # the whole answer would take WORDS / 2 seconds
+    fake_upstream.delay = 3.0  # the whole answer would take 3 × WORDS seconds
     secret, key_id = await _key(admin)
 
     async def revoke() -> None:
@@ -145,7 +145,7 @@ async def test_revocation_reaches_a_stream_on_another_replica(
 ) -> None:
     """Revoked on A, the stream held open on B ends: the cluster link carries it."""
     a, b = two_replicas
-    fake_upstream.delay = 1.0
+    fake_upstream.delay = 3.0
     async with httpx2.AsyncClient(base_url=a.url, timeout=30) as admin_a:
         secret, key_id = await _key(admin_a)
 
