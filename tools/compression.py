@@ -28,13 +28,20 @@ async def _with_progress(
     return result
 
 
+async def _session_id(call: ToolCall) -> int:
+    """A session the caller may see (a virtual key: its own)."""
+    session_id = need_int(call.arguments, "session_id")
+    await call.deps.sessions.owned(session_id, call.caller)
+    return session_id
+
+
 async def compaction_preview(call: ToolCall) -> JSONObject:
-    preview = call.deps.savings.preview(need_int(call.arguments, "session_id"))
+    preview = call.deps.savings.preview(await _session_id(call))
     return await _with_progress(call, preview, "Compaction en cours…", "Compaction terminée.")
 
 
 async def compaction_apply(call: ToolCall) -> JSONObject:
-    apply = call.deps.savings.apply(need_int(call.arguments, "session_id"))
+    apply = call.deps.savings.apply(await _session_id(call))
     return await _with_progress(call, apply, "Compaction en cours…", "Compaction appliquée.")
 
 

@@ -1,4 +1,8 @@
-"""Session tools: list, read, create, activate, rename, delete."""
+"""Session tools: list, read, create, activate, rename, delete.
+
+A virtual key sees and changes only its own sessions (``Caller``); another key's session
+answers like an unknown one.
+"""
 
 from __future__ import annotations
 
@@ -10,41 +14,45 @@ NAME: JSONObject = {"type": "string", "maxLength": MAX_NAME_LENGTH, "description
 
 
 async def sessions_list(call: ToolCall) -> JSONObject:
-    sessions = await call.deps.sessions.list()
+    sessions = await call.deps.sessions.list(call.caller)
     return {"sessions": list[JSON]([s.to_json() for s in sessions])}
 
 
 async def session_get(call: ToolCall) -> JSONObject:
-    session = await call.deps.sessions.get(need_int(call.arguments, "session_id"))
-    return session.to_json()
+    session_id = need_int(call.arguments, "session_id")
+    return (await call.deps.sessions.owned(session_id, call.caller)).to_json()
 
 
 async def session_create(call: ToolCall) -> JSONObject:
     name = arg_str(call.arguments, "name", None, MAX_NAME_LENGTH)
     activate = arg_bool(call.arguments, "activate", True)
-    return (await call.deps.sessions.create(name, activate=activate)).to_json()
+    return (await call.deps.sessions.create_as(call.caller, name, activate=activate)).to_json()
 
 
 async def session_activate(call: ToolCall) -> JSONObject:
     session_id = need_int(call.arguments, "session_id")
-    return (await call.deps.sessions.activate(session_id)).to_json()
+    return (await call.deps.sessions.activate_as(call.caller, session_id)).to_json()
 
 
 async def session_rename(call: ToolCall) -> JSONObject:
     session_id = need_int(call.arguments, "session_id")
     name = need_str(call.arguments, "name", MAX_NAME_LENGTH)
-    return (await call.deps.sessions.rename(session_id, name)).to_json()
+    return (await call.deps.sessions.rename(session_id, name, call.caller)).to_json()
 
 
 async def session_delete(call: ToolCall) -> JSONObject:
     session_id = need_int(call.arguments, "session_id")
-    await call.deps.sessions.delete(session_id)
+    await call.deps.sessions.delete(session_id, call.caller)
     return {"deleted": session_id}
 
 
 TOOLS = (
     ToolSpec(
-        "sessions_list", "Lister les sessions", "Toutes les sessions du hub.", {}, sessions_list
+        "sessions_list",
+        "Lister les sessions",
+        "Les sessions du hub (avec une clé virtuelle : les siennes).",
+        {},
+        sessions_list,
     ),
     ToolSpec(
         "session_get",
@@ -57,7 +65,8 @@ TOOLS = (
     ToolSpec(
         "session_create",
         "Créer une session",
-        "Ouvre une nouvelle session (active par défaut).",
+        "Ouvre une nouvelle session (active par défaut ; avec une clé virtuelle, pour ses "
+        "seules requêtes).",
         {"name": NAME, "activate": {"type": "boolean", "default": True}},
         session_create,
         read_only=False,
@@ -66,7 +75,8 @@ TOOLS = (
     ToolSpec(
         "session_activate",
         "Activer une session",
-        "Les requêtes sans en-tête X-Kimi-Session iront dans cette session.",
+        "Les requêtes sans en-tête X-Kimi-Session iront dans cette session (avec une clé "
+        "virtuelle : celles de cette clé).",
         {"session_id": SESSION_ID},
         session_activate,
         required=("session_id",),
@@ -84,7 +94,8 @@ TOOLS = (
     ToolSpec(
         "session_delete",
         "Supprimer une session",
-        "Supprime la session et ses métriques (irréversible).",
+        "Supprime la session de la liste ; ses requêtes restent au journal (budgets, "
+        "exports, statistiques).",
         {"session_id": SESSION_ID},
         session_delete,
         required=("session_id",),

@@ -30,11 +30,11 @@ async def context_status(call: ToolCall) -> JSONObject:
     """The context gauge of a session (the active one by default)."""
     session_id = arg_int(call.arguments, "session_id", None)
     if session_id is None:
-        session = await call.deps.sessions.active()
+        session = await call.deps.sessions.current(call.caller)
         if session is None:
             raise NotFoundError("Aucune session active.", code="no_active_session")
     else:
-        session = await call.deps.sessions.get(session_id)
+        session = await call.deps.sessions.owned(session_id, call.caller)
     stats = await call.deps.stats.session_stats(session.id, last=0)
     return {"session": session.to_json(), "gauge": stats["gauge"]}
 
@@ -44,10 +44,12 @@ async def session_stats(call: ToolCall) -> JSONObject:
     if session_id is None:
         raise ToolArgumentError("Argument « session_id » manquant.", "session_id")
     last = arg_int(call.arguments, "last", 20, 0, 500) or 0
+    await call.deps.sessions.owned(session_id, call.caller)
     return await call.deps.stats.session_stats(session_id, last=last)
 
 
 async def global_stats(call: ToolCall) -> JSONObject:
+    call.caller.require_admin("Statistiques globales")
     return await call.deps.stats.global_stats()
 
 
@@ -86,7 +88,7 @@ TOOLS = (
     ToolSpec(
         "global_stats",
         "Statistiques globales",
-        "Totaux de tous les appels, nombre de sessions, session active.",
+        "Totaux de tous les appels, nombre de sessions, session active (clé d'administration).",
         {},
         global_stats,
     ),

@@ -47,10 +47,11 @@ from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.counters import MemoryCounters
-from hub.services.access.keys import KeyService
+from hub.services.access.keys import REVOKED_KIND, KeyService
 from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
+from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
 from hub.services.recording.durable import DurableRows
 from hub.services.recording.recorder import RequestRecorder
@@ -65,6 +66,7 @@ from hub.services.sessions.shared import SharedSessionState
 from hub.services.sessions.state import MemorySessionState, SessionState
 
 log = logging.getLogger("hub")
+V1 = "/v1"
 
 
 @asynccontextmanager
@@ -111,12 +113,10 @@ async def open_hub(
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
-        key_store = KeyStore(store)
-        keys = KeyService(key_store)
-        await stack.enter_async_context(keys.running())
-        counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
-        limits = LimitService(counters, router, counter)
-        metrics = PrometheusMetrics(upstreams, keys, limits)
+        keys, limits = await _open_access(stack, store, cluster, counter, config)
+        metrics = PrometheusMetrics(
+            upstreams, keys, limits, (router.models.keys(), config.providers.keys())
+        )
         recorder.observers.append(metrics.observe)
         recorder.observers.append(functools.partial(log_failure, log))
         yield HubState(
@@ -140,11 +140,45 @@ async def open_hub(
         )
 
 
+async def _open_access(
+    stack: AsyncExitStack,
+    store: Store,
+    cluster: ClusterLink | None,
+    counter: TokenCounter,
+    config: HubConfig,
+) -> tuple[KeyService, LimitService]:
+    """Virtual keys and their limits; revocations travel over the cluster link."""
+    key_store = KeyStore(store)
+    if cluster is None:
+        keys = KeyService(key_store)
+    else:
+        keys = KeyService(key_store, lambda data: cluster.publish(REVOKED_KIND, data))
+        cluster.on(REVOKED_KIND, keys.revoked_elsewhere)
+    await stack.enter_async_context(keys.running())
+    counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
+    return keys, LimitService(counters, counter, config.limits, keys.live)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 404 and (path == V1 or path.startswith(V1 + "/")):
+        return error_response(_no_v1_prefix(request, path))
     messages = {404: "Route introuvable.", 405: "Méthode non autorisée pour cette route."}
     message = messages.get(exc.status_code, str(exc.detail))
     return error_response(HubError(message, status=exc.status_code, code="http_error"))
+
+
+def _no_v1_prefix(request: Request, path: str) -> HubError:
+    """Many clients default to a base URL ending in /v1; the hub's routes have none."""
+    base = str(request.base_url).rstrip("/")
+    route = path.removeprefix(V1) or "/"
+    return HubError(
+        f"Route introuvable : {path[:200]}. Le hub n'a pas de préfixe /v1 : donnez à votre "
+        f"client l'URL de base {base} (sans /v1) ; cette route est alors {route[:200]}.",
+        status=404,
+        code="no_v1_prefix",
+    )
 
 
 async def _storage_error(request: Request, exc: Exception) -> JSONResponse:

@@ -18,11 +18,12 @@ NUMBERS: dict[str, tuple[float, float | None, bool]] = {
     "temperature": (0.0, 2.0, False),
     "top_p": (0.0, 1.0, False),
     "n": (1, 128, True),
-    "max_tokens": (1, None, True),
-    "max_completion_tokens": (1, None, True),
+    "max_tokens": (1, 2**31 - 1, True),  # no provider takes more; budgets multiply it
+    "max_completion_tokens": (1, 2**31 - 1, True),
     "presence_penalty": (-2.0, 2.0, False),
     "frequency_penalty": (-2.0, 2.0, False),
 }
+MAX_MODEL_CHARS = 256  # model names become row columns and error texts
 
 
 def kind_of(value: JSON) -> str:
@@ -61,6 +62,15 @@ def _check_model(payload: JSONObject) -> None:
         raise _wrong_type("model", "une chaîne (nom du modèle, voir GET /models)", model)
     if not model.strip():
         raise _fail("model", "« model » ne doit pas être vide.", "missing_model")
+    if len(model) > MAX_MODEL_CHARS:
+        raise _fail("model", f"« model » dépasse {MAX_MODEL_CHARS} caractères.", "invalid_model")
+    if not model.isprintable():  # CR/LF, NUL, invisible characters: never sent on, nor logged
+        odd = next(c for c in model if not c.isprintable())
+        raise _fail(
+            "model",
+            f"« model » contient un caractère de contrôle ou invisible (U+{ord(odd):04X}).",
+            "invalid_model",
+        )
 
 
 def _check_messages_list(payload: JSONObject) -> list[JSON]:
@@ -81,8 +91,22 @@ def _check_number(name: str, value: JSON) -> None:
     if integer and not isinstance(value, int):
         raise _wrong_type(name, "un entier", value)
     if value < low or (high is not None and value > high):
-        bounds = f"entre {low:g} et {high:g}" if high is not None else f"au moins {low:g}"
-        raise _fail(name, f"« {name} » doit être {bounds} (reçu : {value:g}).", "invalid_value")
+        bounds = (
+            f"entre {_shown(low)} et {_shown(high)}"
+            if high is not None
+            else f"au moins {_shown(low)}"
+        )
+        raise _fail(
+            name, f"« {name} » doit être {bounds} (reçu : {_shown(value)}).", "invalid_value"
+        )
+
+
+def _shown(value: int | float) -> str:
+    """A number as received; an integer too long for a float (or a message) abridged."""
+    if isinstance(value, int):
+        digits = len(str(abs(value)))
+        return str(value) if digits <= 20 else f"un entier de {digits} chiffres"
+    return f"{value:g}"
 
 
 SHAPES: tuple[tuple[str, type, str], ...] = (

@@ -7,11 +7,13 @@ from starlette.responses import JSONResponse
 
 from hub.core.errors import HubError, UpstreamError, invalid_unicode
 from hub.core.ids import ascii_int
-from hub.core.jsoncodec import loads
+from hub.core.json_errors import json_error_text
+from hub.core.jsoncodec import loads, too_deep
 from hub.core.jsontypes import JSON, JSONObject, has_lone_surrogate
 from hub.services.access.budgets import LimitExceeded
 
 NO_RETRY = {"x-should-retry": "false"}
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def error_response(error: HubError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -28,8 +30,10 @@ def error_response(error: HubError, headers: dict[str, str] | None = None) -> JS
 
 async def hub_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HubError)
-    if isinstance(exc, LimitExceeded) and exc.retry_after is not None:
-        return error_response(exc, {"retry-after": str(exc.retry_after)})
+    if isinstance(exc, LimitExceeded):
+        if exc.retry_after is not None:
+            return error_response(exc, {"retry-after": str(exc.retry_after)})
+        return error_response(exc, NO_RETRY)  # a spent budget does not come back in seconds
     # The hub already retried: an SDK retrying too would multiply the upstream calls.
     return error_response(exc, NO_RETRY if isinstance(exc, UpstreamError) else None)
 
@@ -49,7 +53,7 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = b"".join(chunks).removeprefix(UTF8_BOM)  # RFC 8259 §8.1 lets a parser ignore it
     if optional and not raw.strip():
         return {}
     if not raw.strip():
@@ -59,7 +63,9 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     except UnicodeDecodeError:
         raise HubError("Corps de requête : UTF-8 invalide.", code="invalid_json") from None
     except (ValueError, RecursionError) as exc:
-        raise HubError(f"JSON invalide : {exc}.", code="invalid_json") from None
+        raise HubError(json_error_text(exc), code="invalid_json") from None
+    if too_deep(parsed):
+        raise HubError(json_error_text(RecursionError()), code="invalid_json")
     # only escapes can make a lone surrogate
     if (b"\\ud" in raw or b"\\uD" in raw) and has_lone_surrogate(parsed):
         raise invalid_unicode()

@@ -23,6 +23,7 @@ from hub.config.schema import (
     ClusterConfig,
     DatabaseConfig,
     HubConfig,
+    LimitsConfig,
     LoggingConfig,
     ModelConfig,
     ProviderConfig,
@@ -157,6 +158,7 @@ def _model(key: str, t: Table, providers: Mapping[str, ProviderConfig]) -> Model
             "output_price",
             "cached_input_price",
             "compaction_threshold",
+            "max_output",
         }
     )
     provider = t.string("provider", "")
@@ -178,6 +180,8 @@ def _model(key: str, t: Table, providers: Mapping[str, ProviderConfig]) -> Model
             else (builtin.cached_input if builtin else None)
         ),
         compaction_threshold=t.optional_ratio("compaction_threshold"),
+        max_output=t.optional_integer("max_output"),
+        priced=builtin is not None or t.has("input_price") or t.has("output_price"),
     )
 
 
@@ -244,6 +248,11 @@ def _logging(t: Table) -> LoggingConfig:
     )
 
 
+def _limits(t: Table) -> LimitsConfig:
+    t.check_keys({"default_max_output"})
+    return LimitsConfig(default_max_output=t.integer("default_max_output", 4096, minimum=1))
+
+
 def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
     """Validate TOML text. Relative paths are resolved against the file's folder."""
     try:
@@ -263,6 +272,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
             "savings",
             "mcp",
             "logging",
+            "limits",
         }
     )
     base = source.parent
@@ -284,6 +294,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         savings=_savings(root.table("savings")),
         mcp=read_mcp(root.table("mcp"), base),
         logging=_logging(root.table("logging")),
+        limits=_limits(root.table("limits")),
     )
 
 

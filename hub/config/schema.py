@@ -54,6 +54,19 @@ class ModelConfig:
     output_price: float = 0.0
     cached_input_price: float | None = None  # None: cached prompt tokens at input_price
     compaction_threshold: float | None = None
+    max_output: int | None = None  # most completion tokens one answer can hold (budgets)
+    # A price was configured or found built in (hub/config/prices.py); an unpriced model
+    # costs 0, so a key with a budget may not use it.
+    priced: bool = False
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """``[limits]``: what virtual keys' budgets reserve (docs/ARCHITECTURE.md, keys)."""
+
+    # Completion tokens reserved for a request that gives no max_tokens, when its model
+    # has no max_output.
+    default_max_output: int = 4096
 
 
 @dataclass(frozen=True)
@@ -160,3 +173,4 @@ class HubConfig:
     savings: SavingsConfig = SavingsConfig()
     mcp: McpConfig = McpConfig()
     logging: LoggingConfig = LoggingConfig()
+    limits: LimitsConfig = LimitsConfig()

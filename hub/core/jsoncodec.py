@@ -28,6 +28,7 @@ from hub.core.jsontypes import JSON
 # a byte, where ``re.search(rb"[0-9]{19}")`` took 22 (more than orjson's whole parse).
 _DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_NUMBER = b"0" * 19
+MAX_DEPTH = 254  # levels of lists and objects: what orjson encodes
 
 
 def _finite(text: str) -> float:
@@ -69,3 +70,30 @@ def dumps(value: JSON) -> bytes:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def too_deep(value: JSON) -> bool:
+    """Lists and objects nested more than ``MAX_DEPTH`` levels.
+
+    ``loads`` accepts 1 024 levels (orjson) or what the recursion limit allows (``json``),
+    but ``json`` encoding such a body later, deep in a request's call stack, fails past
+    ~950 (a 500 with an English RecursionError). orjson's encoder finds the depth fastest
+    (a fraction of the parse); a body it refuses for another reason (an integer past 64
+    bits) is walked.
+    """
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        return "Recursion" in str(exc) or _depth(value) > MAX_DEPTH
+    return False
+
+
+def _depth(value: JSON) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+    return deepest

@@ -7,6 +7,7 @@ from dataclasses import asdict, astuple, dataclass
 from typing import Literal
 
 from hub.core.jsontypes import JSONObject
+from hub.core.money import money
 
 # ``interrupted``: the hub died (kill -9, crash) while the request ran; found in the
 # journal at the next start.
@@ -69,6 +70,7 @@ class RequestRecord:
         # three times per request (journal start, end, metric event).
         data: JSONObject = dict(vars(self))
         data["total_tokens"] = self.prompt_tokens + self.completion_tokens
+        data["cost"] = money(self.cost)  # rows stored before costs were rounded
         return data
 
     def stored_as(self, row_id: int) -> RequestRecord:
@@ -180,4 +182,5 @@ class Totals:
     def to_json(self) -> JSONObject:
         data: JSONObject = dict(asdict(self))
         data["total_tokens"] = self.prompt_tokens + self.completion_tokens
+        data["cost"] = money(self.cost)  # a sum of rounded costs is not rounded
         return data

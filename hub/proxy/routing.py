@@ -1,10 +1,17 @@
-"""Model name → provider: a configured model key, or ``provider/model``, nothing fancier."""
+"""Model name → provider: a configured model key, or ``provider/model``, nothing fancier.
+
+``provider/model`` naming a configured model's provider and upstream model is that
+configured model (its key, prices, limits): a name the client picks must not change
+what a request costs. Otherwise the built-in price of the upstream model applies
+(hub/config/prices.py), else none (``ModelConfig.priced`` false).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from hub.config import HubConfig, ModelConfig, ProviderConfig
+from hub.config.prices import builtin_price
 from hub.core.errors import HubError, NotFoundError
 from hub.core.jsontypes import JSONObject
 
@@ -30,6 +37,16 @@ class Route:
     def max_context(self) -> int | None:
         return self.model.max_context if self.model else None
 
+    @property
+    def names(self) -> tuple[str, str]:
+        """The names that designate this upstream model: its key, ``provider/model``."""
+        return self.model_key, f"{self.provider.name}/{self.upstream_model}"
+
+
+def _dearest(models: list[ModelConfig]) -> ModelConfig:
+    """Of configured models sharing one upstream model, the one a budget pays most for."""
+    return max(models, key=lambda m: (m.priced, m.output_price, m.input_price))
+
 
 class ModelRouter:
     def __init__(self, config: HubConfig) -> None:
@@ -40,6 +57,10 @@ class ModelRouter:
         self._routes = {
             k: Route(k, self._providers[m.provider], m.model, m) for k, m in self._models.items()
         }
+        same: dict[tuple[str, str], list[ModelConfig]] = {}
+        for m in self._models.values():
+            same.setdefault((m.provider, m.model), []).append(m)
+        self._upstream = {pair: self._routes[_dearest(ms).key] for pair, ms in same.items()}
 
     @property
     def models(self) -> dict[str, ModelConfig]:
@@ -58,9 +79,8 @@ class ModelRouter:
         """Provider name → the unset variable its key refers to."""
         return {n: p.missing_key for n, p in self._providers.items() if p.missing_key}
 
-    def usable(self, name: str) -> Route:
-        """``resolve``, then 401 when the provider's key variable is not set."""
-        route = self.resolve(name)
+    def check_provider_key(self, route: Route) -> None:
+        """401 when the provider's key variable is not set."""
         variable = route.provider.missing_key
         if variable:
             raise HubError(
@@ -72,7 +92,6 @@ class ModelRouter:
                 code="missing_provider_key",
                 param="model",
             )
-        return route
 
     def resolve(self, name: str) -> Route:
         """Exact key in [models], else ``provider/model`` split on the first '/'."""
@@ -82,9 +101,27 @@ class ModelRouter:
         provider_name, sep, upstream = name.partition("/")
         provider = self._providers.get(provider_name)
         if sep and upstream and provider is not None:
-            return Route(name, provider, upstream, None)
+            configured = self._upstream.get((provider_name, upstream))
+            if configured is not None:
+                return configured
+            return Route(name, provider, upstream, _builtin(name, provider_name, upstream))
         known = ", ".join(sorted(self._models)) or "aucun"
         raise NotFoundError(
             f"Modèle « {name} » inconnu. Modèles configurés : {known}.",
             code="model_not_found",
         )
+
+
+def _builtin(name: str, provider: str, upstream: str) -> ModelConfig | None:
+    price = builtin_price(upstream)
+    if price is None:
+        return None
+    return ModelConfig(
+        key=name,
+        provider=provider,
+        model=upstream,
+        input_price=price.input,
+        output_price=price.output,
+        cached_input_price=price.cached_input,
+        priced=True,
+    )

@@ -101,7 +101,7 @@ def _one(**message: object) -> dict[str, object]:
         (_body(top_p=1.5), "top_p", "entre 0 et 1"),
         (_body(n=0), "n", "entre 1 et 128"),
         (_body(n=1.5), "n", "doit être un entier"),
-        (_body(max_tokens=-1), "max_tokens", "au moins 1"),
+        (_body(max_tokens=-1), "max_tokens", "entre 1 et 2147483647 (reçu : -1)"),
         (_body(max_tokens="10"), "max_tokens", "doit être un entier"),
         (_body(presence_penalty=5), "presence_penalty", "entre -2 et 2"),
         (_body(stop=[1]), "stop", "liste de chaînes"),

@@ -71,6 +71,34 @@ def test_start_relative_config_waits_on_its_port_without_key(tmp_path: Path) -> 
         subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, timeout=60)
 
 
+def _script(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_restart_keeps_the_options_it_was_started_with(tmp_path: Path) -> None:
+    """Issue #24: ``restart`` forgot ``--port`` / ``--config`` and came back elsewhere."""
+    port, configured = free_port(), free_port()
+    caller = tmp_path / "elsewhere"
+    caller.mkdir()
+    (caller / "config.toml").write_text(CONFIG.format(port=configured))
+    env = _env(tmp_path)
+    try:
+        started = _script(["start", "--port", str(port), "--config", "config.toml"], caller, env)
+        assert started.returncode == 0, started.stderr
+        assert f"Hub démarré : http://127.0.0.1:{port}" in started.stderr
+        restarted = _script(["restart"], tmp_path, env)  # another folder, no option
+        assert restarted.returncode == 0, restarted.stderr
+        assert f"Hub démarré : http://127.0.0.1:{port}" in restarted.stderr
+        assert "options du dernier démarrage" in restarted.stderr
+        assert (caller / "data" / "hub.db").exists()  # the same config, found from elsewhere
+        again = _script(["restart", "--config", str(caller / "config.toml")], tmp_path, env)
+        assert f"Hub démarré : http://127.0.0.1:{configured}" in again.stderr  # new options win
+    finally:
+        subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, timeout=60)
+
+
 def test_busy_port_is_a_french_error(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ from hub.api.app import create_app
 from hub.config import load_config
 from tests.support.asgi import InProcess, in_process
 from tests.support.chats import HELLO
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.hub_configs import ADMIN, UPSTREAM_SECRET, keyed_config
 from tests.support.hub_mcp import wait_ready
 from tests.support.hub_rows import stored_rows
@@ -30,7 +31,9 @@ SCRAPER = "metrics-only-key"
 
 @pytest.fixture
 async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[InProcess]:
-    path = keyed_config(tmp_path, upstream_url)
+    # priced: a key with a budget may call it (fake/bad names it too)
+    bad = '\n[models.bad]\nprovider = "fake"\nmodel = "bad"\noutput_price = 1.0\n'
+    path = keyed_config(tmp_path, upstream_url, bad)
     text = path.read_text().replace("[server]\n", f'[server]\nmetrics_key = "{SCRAPER}"\n', 1)
     path.write_text(text)
     config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
@@ -141,3 +144,47 @@ args = [{json.dumps(str(TESTS / "mcp_dynamic_server.py"))}]
     calls = {labels["result"]: v for labels, v in samples["kimi_mcp_tool_calls_total"]}
     assert calls == {"ok": 2, "error": 0}
     assert samples["kimi_mcp_tool_call_seconds_total"][0][1] >= 0
+
+
+async def test_labels_stay_bounded_whatever_clients_send(
+    hub: InProcess, fake_upstream: FakeUpstream
+) -> None:
+    """Issue #24: every ``provider/<anything>`` became a label (29.6 MB for 4 300 names)."""
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    async with hub.http(headers=admin) as http, hub.openai(ADMIN) as client:
+        sizes = []
+        for batch in range(2):
+            for n in range(20 * (batch + 1)):
+                await client.chat.completions.create(model=f"fake/nom-{batch}-{n}", messages=HELLO)
+            text = (await http.get("/metrics")).text
+            sizes.append(len(text.splitlines()))
+        await client.chat.completions.create(model="priced", messages=HELLO)
+        samples = _samples((await http.get("/metrics")).text)
+    assert sizes[0] == sizes[1]  # 40 more names, not one more line
+    models = {labels["model"] for labels, _ in samples["kimi_requests_total"]}
+    assert models == {"autre", "priced"}
+    other = [v for labels, v in samples["kimi_requests_total"] if labels["model"] == "autre"]
+    assert other == [60]
+    assert len(fake_upstream.received) == 61
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "fake/echo\r\nX-Injected: 1",
+        "fake/echo\n",
+        "fake/\x00echo",
+        "fake/\u2028echo",
+        "fake/\u202eohce",
+        "fake/" + "e" * 300,
+    ],
+)
+async def test_model_names_with_control_characters_are_refused(
+    hub: InProcess, fake_upstream: FakeUpstream, model: str
+) -> None:
+    async with hub.openai(ADMIN) as client:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.chat.completions.create(model=model, messages=HELLO)
+    assert refused.value.code == "invalid_model" and refused.value.param == "model"
+    assert "\r" not in refused.value.message and "\n" not in refused.value.message
+    assert fake_upstream.received == []  # nothing forwarded

@@ -51,7 +51,7 @@ async def test_migrating_from_an_older_version_keeps_data(tmp_path: Path) -> Non
     await store.close()
 
 
-async def test_requests_totals_paging_and_cascade(store_target: str) -> None:
+async def test_requests_totals_paging_and_soft_delete(store_target: str) -> None:
     store = await Store.open(store_target)
     first = await store.create_session("a", active=True)
     second = await store.create_session("b", active=True)
@@ -69,33 +69,40 @@ async def test_requests_totals_paging_and_cascade(store_target: str) -> None:
     assert older[0].id is not None and page[-1].id is not None
     assert older[0].id < page[-1].id
     assert await store.delete_session(first.id)
+    assert not await store.delete_session(first.id)  # already gone
+    # the rows are a ledger: budgets, exports and analytics still count them
+    assert (await store.totals()).requests == 6 and (await store.totals(first.id)).requests == 5
+    assert await store.get_session(first.id) is None
+    assert [s.id for s in await store.list_sessions()] == [second.id]
+    assert await store.count_sessions() == 1
+    await store.close()
+
+
+async def test_a_row_for_a_session_deleted_meanwhile_is_kept(store_target: str) -> None:
+    # rows are written after the response: the session may be hidden by then
+    store = await Store.open(store_target)
+    gone = await store.create_session("éphémère", active=True)
+    assert await store.delete_session(gone.id)
+    assert await store.active_session() is None
+    assert await store.insert_request(_record(gone.id)) is not None
     assert (await store.totals()).requests == 1
     await store.close()
 
 
-async def test_a_row_for_a_session_deleted_meanwhile_is_dropped(store_target: str) -> None:
-    # rows are written after the response: the session may be gone by then
-    store = await Store.open(store_target)
-    gone = await store.create_session("éphémère", active=True)
-    assert await store.delete_session(gone.id)
-    assert await store.insert_request(_record(gone.id)) is None
-    assert (await store.totals()).requests == 0
-    await store.close()
-
-
-async def test_batches_skip_known_request_ids_and_dead_sessions(store_target: str) -> None:
-    """A journal replayed twice stores each row once; rows of deleted sessions go."""
+async def test_batches_skip_known_request_ids_and_unknown_sessions(store_target: str) -> None:
+    """A journal replayed twice stores each row once; a row of no session at all goes."""
     async with await Store.open(store_target) as store:
         live = await store.create_session("vivante", active=True)
         gone = await store.create_session("supprimée", active=False)
         await store.delete_session(gone.id)
         rows = [_record(live.id, request_id=f"r{i}") for i in range(450)]
-        rows.append(_record(gone.id, request_id="orphan"))
+        rows.append(_record(gone.id, request_id="hidden"))
+        rows.append(_record(gone.id + 1000, request_id="orphan"))
         first = await store.insert_requests(rows)
-        assert all(first[:450]) and first[450] is None and len(set(first[:450])) == 450
+        assert all(first[:451]) and first[451] is None and len(set(first[:451])) == 451
         again = await store.insert_requests([*rows[:3], _record(live.id, request_id="new")])
         assert again[:3] == [None, None, None] and again[3] is not None
-        assert (await store.totals()).requests == 451
+        assert (await store.totals()).requests == 452
         [latest] = await store.list_requests(limit=1)
         assert latest.request_id == "new"
 

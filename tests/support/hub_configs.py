@@ -62,13 +62,15 @@ def write_config(
 
 
 ADMIN = "admin-secret-key"
-# 9 completion tokens (the fake upstream's answer) at 1000 per million = 0.009 a request
+# 9 completion tokens (the fake upstream's answer) at 1000 per million = 0.009 a request;
+# max_output = 9: a request without max_tokens reserves exactly what it will cost
 PRICED = """
 [models.priced]
 provider = "fake"
 model = "echo"
 input_price = 0.0
 output_price = 1000.0
+max_output = 9
 """
 COST = 0.009
 """What one request to ``priced`` costs."""

@@ -28,12 +28,13 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from hub.api.errors import error_response
-from hub.api.middleware.auth import request_key
+from hub.api.middleware.auth import caller_of, request_key
 from hub.config import ServerConfig
 from hub.core.errors import HubError, invalid_unicode
 from hub.core.jsontypes import JSONObject, has_lone_surrogate
 from hub.core.tokens import TokenCounter
 from hub.features.mcp_hub.result_limits import limit_result
+from hub.services.access.caller import LOCAL, Caller
 from hub.services.access.keys import matches
 from hub.services.savings.service import SavingsService
 
@@ -122,6 +123,11 @@ async def announce(
         except Exception:  # a gone or stuck client must not take the hub down with it
             logger.debug("annonce list_changed impossible (%s)", session_id, exc_info=True)
             sessions.pop(session_id, None)
+
+
+def mcp_caller(ctx: Ctx) -> Caller:
+    """The caller behind an MCP request: its HTTP door's key, or the stdio user."""
+    return caller_of(ctx.request) if isinstance(ctx.request, Request) else LOCAL
 
 
 def tool_allowed(ctx: Ctx, name: str) -> bool:

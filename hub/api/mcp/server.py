@@ -27,6 +27,7 @@ from hub.api.mcp.common import (
     ResultLimiter,
     Sessions,
     invalid_text,
+    mcp_caller,
     progress_relay,
     refusing_invalid_text,
     remember,
@@ -206,7 +207,7 @@ class ProfileServer:
             async def work() -> JSONObject:
                 check_known(spec, arguments)
                 # report_progress is a no-op when the client asked for no progress
-                call = ToolCall(self._deps, arguments, ctx.session.report_progress)
+                call = ToolCall(self._deps, arguments, ctx.session.report_progress, mcp_caller(ctx))
                 return await spec.handler(call)
 
             return await _guarded(spec.name, work)
@@ -236,7 +237,7 @@ class ProfileServer:
                 title=s.name,
                 mime_type="application/json",
             )
-            for s in await self._deps.sessions.list()
+            for s in await self._deps.sessions.list(mcp_caller(ctx))
         ]
         upstream = self._profile.upstreams.list_resources(self._profile.servers())
         return types.ListResourcesResult(resources=[listing, *sessions, *upstream])
@@ -257,12 +258,13 @@ class ProfileServer:
     ) -> types.ReadResourceResult:
         if not params.uri.startswith(SESSIONS_URI):
             return await self._profile.upstreams.read_resource(params.uri, self._profile.servers())
-        session_id = _session_id(params.uri)
+        session_id, caller = _session_id(params.uri), mcp_caller(ctx)
         if session_id is None:
-            sessions = await self._deps.sessions.list()
+            sessions = await self._deps.sessions.list(caller)
             data: JSONObject = {"sessions": [s.to_json() for s in sessions]}
         else:
             try:
+                await self._deps.sessions.owned(session_id, caller)
                 data = await self._deps.stats.session_stats(session_id, last=20)
             except HubError as exc:
                 raise MCPError(types.INVALID_PARAMS, exc.message) from None

@@ -5,8 +5,9 @@ opens the routes a client uses (``/models``, ``/chat/completions``, the MCP
 endpoints) and is put in the ASGI scope for attribution and limits. ``/metrics`` also
 takes ``[server].metrics_key``. Without an admin key the hub is open (loopback only),
 but a virtual key is still checked and attributed. An unknown key and a malformed
-header get the same answer. Open paths: ``/health`` and the dashboard's static files.
-``/ws`` is let through without the header: browsers cannot set it on a WebSocket,
+header get the same answer. Open paths: ``/health``, the dashboard's static files and
+``/v1/…`` (no such route: its 404 says to drop ``/v1`` from the base URL, whatever key
+came with it). ``/ws`` is let through without the header: browsers cannot set it on a WebSocket,
 so the endpoint reads the admin key from the first message instead (never from the
 URL, which access logs keep); ``state["authenticated"]`` says if the header did.
 """
@@ -19,16 +20,20 @@ import json
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.api.middleware.revocation import until_revoked
 from hub.core.errors import HubError
 from hub.core.storage.keys import KeyRecord
+from hub.services.access.caller import ADMIN, LOCAL, Caller, key_caller
 from hub.services.access.keys import SECRET_PREFIX, KeyService
 
-OPEN_PATHS = ("/health", "/", "/favicon.ico")
-OPEN_PREFIXES = ("/static/",)
+OPEN_PATHS = ("/health", "/", "/favicon.ico", "/v1")
+# /v1/…: no such route; its 404 tells whoever asks to drop /v1 from the base URL
+OPEN_PREFIXES = ("/static/", "/v1/")
 WS_PATH = "/ws"
 CLIENT_PATHS = ("/models", "/chat/completions", "/mcp")
 CLIENT_PREFIXES = ("/models/", "/mcp/", "/servers/", "/profiles/")
 KEY_SCOPE = "kimi.key"
+ADMIN_SCOPE = "kimi.admin"  # the request came with the admin key
 INVALID_KEY = "Clé API absente ou invalide (en-tête Authorization: Bearer)."
 
 
@@ -36,6 +41,14 @@ def request_key(connection: HTTPConnection) -> KeyRecord | None:
     """The virtual key the request came with (None: admin key or open hub)."""
     key = connection.scope.get(KEY_SCOPE)
     return key if isinstance(key, KeyRecord) else None
+
+
+def caller_of(connection: HTTPConnection) -> Caller:
+    """Who calls: a virtual key, the admin key, or anyone on an open hub (loopback)."""
+    key = request_key(connection)
+    if key is not None:
+        return key_caller(key.id)
+    return ADMIN if connection.scope.get(ADMIN_SCOPE) else LOCAL
 
 
 def _token(scope: Scope) -> bytes | None:
@@ -66,7 +79,10 @@ class ApiKeyMiddleware:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return
         token = _token(scope)
-        if _same(token, self._admin) or (path == "/metrics" and _same(token, self._metrics)):
+        if _same(token, self._admin):
+            scope[ADMIN_SCOPE] = True
+            return
+        if path == "/metrics" and _same(token, self._metrics):
             return
         if token is not None and token.startswith(SECRET_PREFIX.encode()):
             keys = scope["app"].state.hub.keys
@@ -109,6 +125,12 @@ class ApiKeyMiddleware:
             await self._check(scope)
         except HubError as exc:
             await _refuse(scope, send, exc)
+            return
+        key = scope.get(KEY_SCOPE)
+        if isinstance(key, KeyRecord):  # revoking the key ends this connection
+            keys = scope["app"].state.hub.keys
+            assert isinstance(keys, KeyService)
+            await until_revoked(self.app, scope, receive, send, keys.live, key.id)
             return
         await self.app(scope, receive, send)
 

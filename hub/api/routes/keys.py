@@ -21,6 +21,7 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.storage.keys import PERIODS, KeyLimits, KeyRecord
 
 SMALL_BODY = 64 * 1024
+MAX_NUMBER = 10**15  # budgets, rates and dates are floats: a larger integer has no meaning
 MAX_PATTERNS = 100
 FIELDS = {"name", "budget", "period", "rpm", "tpm", "models", "tools", "expires_at"}
 
@@ -28,8 +29,10 @@ FIELDS = {"name", "budget", "period", "rpm", "tpm", "models", "tools", "expires_
 def _number(name: str, value: JSON, *, integer: bool = False) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise HubError(f"« {name} » doit être un nombre positif ou null.", param=name)
+    if not (isinstance(value, int) or math.isfinite(value)) or abs(value) > MAX_NUMBER:
+        raise HubError(f"« {name} » : nombre hors limites (au plus {MAX_NUMBER:.0e}).", param=name)
     if value < 0 or (integer and (not isinstance(value, int) or value == 0)):
         expected = "un entier strictement positif" if integer else "un nombre positif"
         raise HubError(f"« {name} » doit être {expected} ou null.", param=name)

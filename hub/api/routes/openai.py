@@ -61,11 +61,15 @@ async def chat_completions(request: Request) -> Response:
     hub = hub_of(request)
     payload = await read_object(request, hub.config.server.max_body_bytes)
     validate_chat(payload)
-    route = hub.router.usable(str(payload["model"]))  # 404 unknown, 401 provider key not set
+    asked = str(payload["model"])
+    route = hub.router.resolve(asked)  # 404 unknown
+    key = request_key(request)
+    if key is not None:  # 403 before anything about the provider
+        hub.limits.check_model(key, route, asked)
+    hub.router.check_provider_key(route)  # 401 when its key variable is not set
     header = request.headers.get(SESSION_HEADER)
     compaction = request.headers.get(COMPACTION_HEADER)
-    key = request_key(request)
-    admission = await hub.limits.admit(key, payload) if key else None
+    admission = await hub.limits.admit(key, route, payload) if key else None
     try:
         work = hub.chat.handle(route, payload, header, compaction, admission)
         reply = await until_disconnect(request, work)

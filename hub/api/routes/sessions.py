@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hub.api.errors import read_object
+from hub.api.middleware.auth import caller_of
 from hub.api.query import int_param
 from hub.api.routes import exports as export_routes
 from hub.api.state import hub_of
@@ -36,7 +37,8 @@ def _field(body: JSONObject, key: str, kind: type[T], default: T | None = None) 
 
 async def list_sessions(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    sessions, key_id = await hub.sessions.list(), await export_routes.key_filter(request)
+    sessions = await hub.sessions.list(caller_of(request))
+    key_id = await export_routes.key_filter(request)
     chosen = [s.to_json() for s in sessions if key_id is None or s.key_id == key_id]
     return JSONResponse({"sessions": chosen})
 
@@ -46,13 +48,15 @@ async def create_session(request: Request) -> JSONResponse:
     body = await read_object(request, SMALL_BODY, optional=True)
     name = _field(body, "name", str)
     activate = _field(body, "activate", bool, True) is not False
-    session = await hub.sessions.create(name, activate=activate)
+    session = await hub.sessions.create_as(caller_of(request), name, activate=activate)
     return JSONResponse(session.to_json(), status_code=201)
 
 
 async def get_session(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    return JSONResponse((await hub.sessions.get(_session_id(request))).to_json())
+    return JSONResponse(
+        (await hub.sessions.owned(_session_id(request), caller_of(request))).to_json()
+    )
 
 
 async def update_session(request: Request) -> JSONResponse:
@@ -62,24 +66,26 @@ async def update_session(request: Request) -> JSONResponse:
     unknown = set(body) - {"name", "compaction"}
     if unknown:
         raise HubError(f"Champ(s) non modifiable(s) : {', '.join(sorted(unknown))}.")
-    session = await hub.sessions.get(session_id)
+    session = await hub.sessions.owned(session_id, caller_of(request))
     name, compaction = _field(body, "name", str), _field(body, "compaction", bool)
     if name is not None:
-        session = await hub.sessions.rename(session_id, name)
+        session = await hub.sessions.rename(session_id, name, caller_of(request))
     if compaction is not None:
         session = await hub.sessions.set_compaction(session_id, compaction)
     return JSONResponse(session.to_json())
 
 
 async def delete_session(request: Request) -> Response:
+    """Hides the session; its request rows stay in the journal."""
     hub = hub_of(request)
-    await hub.sessions.delete(_session_id(request))
+    await hub.sessions.delete(_session_id(request), caller_of(request))
     return Response(status_code=204)
 
 
 async def activate_session(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    return JSONResponse((await hub.sessions.activate(_session_id(request))).to_json())
+    session = await hub.sessions.activate_as(caller_of(request), _session_id(request))
+    return JSONResponse(session.to_json())
 
 
 async def session_metrics(request: Request) -> JSONResponse:
@@ -88,6 +94,7 @@ async def session_metrics(request: Request) -> JSONResponse:
     session_id = _session_id(request)
     limit = int_param(request.query_params, "limit", 100, MAX_PAGE) or 100
     before = int_param(request.query_params, "before", None, 2**62)
+    await hub.sessions.owned(session_id, caller_of(request))
     stats = await hub.stats.session_stats(session_id, last=0)
     page = await hub.store.list_requests(session_id, limit=limit, before_id=before)
     stats["requests"] = [r.to_json() for r in page]
@@ -95,6 +102,7 @@ async def session_metrics(request: Request) -> JSONResponse:
 
 
 async def global_stats(request: Request) -> JSONResponse:
+    caller_of(request).require_admin("Statistiques globales")
     return JSONResponse(await hub_of(request).stats.global_stats())
 
 

@@ -174,4 +174,7 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
     # 9 (team): a row written before its answer left, replaced by the final row
     # (docs/decisions/0033-durable-before-the-answer.md)
     "ALTER TABLE requests ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0;",
+    # 10 (#24): request rows are a ledger (budgets, exports, analytics, metrics are built
+    # from them): deleting a session hides it instead of cascading to its rows
+    "ALTER TABLE sessions ADD COLUMN deleted_at REAL;",
 )

@@ -101,7 +101,10 @@ class RequestQueries:
         return request_record(row) if row else None
 
     async def session_name(self, session_id: int) -> str | None:
-        row = await self._store.fetch_one("SELECT name FROM sessions WHERE id = ?", (session_id,))
+        """None once the session is deleted (the inspector says « supprimée »)."""
+        row = await self._store.fetch_one(
+            "SELECT name FROM sessions WHERE id = ? AND deleted_at IS NULL", (session_id,)
+        )
         return str(row[0]) if row else None
 
     async def count(self, where: RequestFilter) -> int:

@@ -130,7 +130,7 @@ class SavingsStore:
         )
         await self._store.write(
             "INSERT INTO session_messages (session_id, model_key, messages, updated_at)"
-            " SELECT id, ?, ?, ? FROM sessions WHERE id = ?"
+            " SELECT id, ?, ?, ? FROM sessions WHERE id = ? AND deleted_at IS NULL"
             " ON CONFLICT (session_id) DO UPDATE SET model_key = excluded.model_key,"
             " messages = excluded.messages, updated_at = excluded.updated_at",
             (model_key, encoded, time.time(), session_id),

@@ -243,9 +243,10 @@ class Store:
         first requests at the same instant open one session. True when it was created.
         """
         current_sql = (
-            "SELECT * FROM sessions WHERE active = 1 LIMIT 1"
+            "SELECT * FROM sessions WHERE active = 1 AND deleted_at IS NULL LIMIT 1"
             if key_id is None
-            else "SELECT * FROM sessions WHERE key_id = ? ORDER BY id DESC LIMIT 1"
+            else "SELECT * FROM sessions WHERE key_id = ? AND deleted_at IS NULL"
+            " ORDER BY id DESC LIMIT 1"
         )
         async with self.db.transaction() as tx:
             if self.db.dialect == "postgresql":
@@ -263,19 +264,27 @@ class Store:
         assert row is not None
         return _session(row), True
 
+    # A deleted session keeps its row (``deleted_at``) for its requests' sake; it is no
+    # longer a session anyone sees.
+
     async def get_session(self, session_id: int) -> SessionRecord | None:
-        row = await self.fetch_one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        row = await self.fetch_one(
+            "SELECT * FROM sessions WHERE id = ? AND deleted_at IS NULL", (session_id,)
+        )
         return _session(row) if row else None
 
     async def active_session(self) -> SessionRecord | None:
-        row = await self.fetch_one("SELECT * FROM sessions WHERE active = 1 LIMIT 1")
+        row = await self.fetch_one(
+            "SELECT * FROM sessions WHERE active = 1 AND deleted_at IS NULL LIMIT 1"
+        )
         return _session(row) if row else None
 
     async def list_sessions(self) -> list[SessionRecord]:
-        return [_session(r) for r in await self.fetch_all("SELECT * FROM sessions ORDER BY id")]
+        rows = await self.fetch_all("SELECT * FROM sessions WHERE deleted_at IS NULL ORDER BY id")
+        return [_session(r) for r in rows]
 
     async def count_sessions(self) -> int:
-        row = await self.fetch_one("SELECT COUNT(*) FROM sessions")
+        row = await self.fetch_one("SELECT COUNT(*) FROM sessions WHERE deleted_at IS NULL")
         return int(row[0]) if row else 0
 
     async def activate_session(self, session_id: int) -> None:
@@ -293,6 +302,7 @@ class Store:
         provider: str | None = None,
         model_key: str | None = None,
         compaction: bool | None = None,
+        auto: bool | None = None,
     ) -> None:
         changes: dict[str, SqlParam] = {
             k: v
@@ -301,6 +311,7 @@ class Store:
                 ("provider", provider),
                 ("model_key", model_key),
                 ("compaction", None if compaction is None else int(compaction)),
+                ("auto", None if auto is None else int(auto)),
             )
             if v is not None
         }
@@ -312,7 +323,15 @@ class Store:
             )
 
     async def delete_session(self, session_id: int) -> bool:
-        return await self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)) > 0
+        """Hide a session; its request rows stay (the ledger), its last messages go."""
+        async with self.db.transaction() as tx:
+            hidden = await tx.execute(
+                "UPDATE sessions SET deleted_at = ?, active = 0"
+                " WHERE id = ? AND deleted_at IS NULL",
+                (time.time(), session_id),
+            )
+            await tx.execute("DELETE FROM session_messages WHERE session_id = ?", (session_id,))
+        return hidden > 0
 
     # requests
 
@@ -325,11 +344,11 @@ class Store:
     ) -> list[int | None]:
         """Store rows in one transaction; each one's id, or None when it was not stored.
 
-        Rows are written after the response, so their session may be gone: such rows go
-        the way of the session's others (``ON DELETE CASCADE``). A row whose
-        ``request_id`` is already stored (a journal replayed twice) is skipped, unless the
-        stored one is ``provisional`` (team mode: what the client was answered, written
-        before the answer left; its final row replaces it).
+        Rows are written after the response: a session deleted meanwhile is only hidden,
+        so its rows are stored all the same (a row whose session row does not exist at
+        all is dropped). A row whose ``request_id`` is already stored (a journal replayed
+        twice) is skipped, unless the stored one is ``provisional`` (team mode: what the
+        client was answered, written before the answer left; its final row replaces it).
         """
         keyed = [r if r.request_id else replace(r, request_id=uuid.uuid4().hex) for r in records]
         ids: dict[str, int] = {}

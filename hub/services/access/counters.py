@@ -1,8 +1,10 @@
 """Where a key's counters live: this process (default) or Redis (team mode, redis_counters.py).
 
 Both answer the same question atomically: may this key start one more request now, and
-if so, count it (a reservation, adjusted when the request ends). Spend per period is
-read back from the stored rows the first time a key is seen in a period.
+if so, count it (a reservation, adjusted when the request ends). A budget admits a
+request when the spend so far (reservations of requests in flight included) plus its
+own reservation is within the budget. Spend per period is read back from the stored
+rows the first time a key is seen in a period.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Literal, Protocol
 from hub.core.storage.keys import KeyRecord, KeyStore, Period
 
 WINDOW_SECONDS = 60.0
+# Float sums of costs drift by ~1e-16 relative: a request that fits exactly must not be
+# refused for it.
+TOLERANCE = 1e-9
 Reason = Literal["budget", "rpm", "tpm"]
 
 
@@ -27,10 +32,24 @@ def period_start(period: Period, now: float) -> float:
     return (day if period == "day" else day.replace(day=1)).timestamp()
 
 
+def over_budget(spent: float, cost: float, budget: float) -> bool:
+    return spent + cost > budget + TOLERANCE * max(1.0, budget)
+
+
 @dataclass(frozen=True)
 class Refusal:
     reason: Reason
     retry_after: int | None = None
+    spent: float = 0.0  # the period's spend when refused (budget refusals say what is left)
+
+
+@dataclass
+class WindowEntry:
+    """One admission in a key's last minute; ``tokens`` settled in place."""
+
+    at: float
+    tokens: float
+    counted: bool = True  # False once it left the window
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,7 @@ class Reservation:
     key_id: str
     start: float
     member: str = ""
-    entry: list[float] = field(default_factory=list)
+    entry: WindowEntry | None = None
 
 
 class Counters(Protocol):
@@ -48,8 +67,11 @@ class Counters(Protocol):
         self, key: KeyRecord, now: float, cost: float, tokens: float, member: str
     ) -> Reservation | Refusal: ...
 
-    def adjust(self, reservation: Reservation, cost: float, tokens: float) -> None:
-        """Add ``cost`` to the period's spend, set the request's tokens (never waits)."""
+    def adjust(
+        self, reservation: Reservation, cost: float, tokens: float
+    ) -> asyncio.Task[None] | None:
+        """Add ``cost`` to the period's spend, set the request's tokens. Never waits: a
+        write still on its way (Redis) is returned for whoever must wait for it."""
 
     def spent(self, key: KeyRecord, now: float) -> float:
         """The period's spend as last seen here (metrics, /api/keys)."""
@@ -63,21 +85,24 @@ class _Budget:
 
 @dataclass
 class _Window:
-    """Admissions of the last minute: [time, tokens], tokens settled in place."""
+    """Admissions of the last minute and the sum of their tokens, kept as they change."""
 
-    entries: deque[list[float]] = field(default_factory=deque)
+    entries: deque[WindowEntry] = field(default_factory=deque)
+    used: float = 0.0
 
     def prune(self, now: float) -> None:
-        while self.entries and self.entries[0][0] <= now - WINDOW_SECONDS:
-            self.entries.popleft()
+        while self.entries and self.entries[0].at <= now - WINDOW_SECONDS:
+            entry = self.entries.popleft()
+            entry.counted = False
+            self.used -= entry.tokens
 
     def wait_for(self, now: float, excess: float) -> int:
         """Seconds until ``excess`` tokens (or one request when 0) leave the window."""
         freed = 0.0
-        for at, tokens in self.entries:
-            freed += tokens
+        for entry in self.entries:
+            freed += entry.tokens
             if freed >= excess:
-                return max(1, math.ceil(at + WINDOW_SECONDS - now))
+                return max(1, math.ceil(entry.at + WINDOW_SECONDS - now))
         return int(WINDOW_SECONDS)
 
 
@@ -107,25 +132,31 @@ class MemoryCounters:
     ) -> Reservation | Refusal:
         limits = key.limits
         budget = await self._budget(key, now) if limits.budget is not None else None
-        if budget is not None and limits.budget is not None and budget.spent >= limits.budget:
-            return Refusal("budget")
+        # From here on nothing awaits: the check and the count are one step.
+        if budget is not None and limits.budget is not None:
+            if over_budget(budget.spent, cost, limits.budget):
+                return Refusal("budget", spent=budget.spent)
         window = self._windows.setdefault(key.id, _Window())
         window.prune(now)
         if limits.rpm is not None and len(window.entries) >= limits.rpm:
             return Refusal("rpm", window.wait_for(now, 0))
-        used = sum(entry[1] for entry in window.entries)
-        if limits.tpm is not None and used >= limits.tpm:
-            return Refusal("tpm", window.wait_for(now, used - limits.tpm + 1))
-        entry = [now, tokens]
+        if limits.tpm is not None and window.used >= limits.tpm:
+            return Refusal("tpm", window.wait_for(now, window.used - limits.tpm + 1))
+        entry = WindowEntry(now, tokens)
         window.entries.append(entry)
+        window.used += tokens
         if budget is not None:
             budget.spent += cost
         start = budget.start if budget is not None else 0.0
         return Reservation(key.id, start, member, entry)
 
     def adjust(self, reservation: Reservation, cost: float, tokens: float) -> None:
-        if reservation.entry:
-            reservation.entry[1] = tokens
+        entry = reservation.entry
+        if entry is not None:
+            window = self._windows.get(reservation.key_id)
+            if entry.counted and window is not None:
+                window.used += tokens - entry.tokens
+            entry.tokens = tokens
         budget = self._budgets.get(reservation.key_id)
         if budget is not None and budget.start == reservation.start:
             budget.spent += cost

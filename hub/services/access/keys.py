@@ -6,7 +6,10 @@ than scrypt: the secret is random, not a password, so nothing is gained by a slo
 and each request would pay it. Comparison is ``hmac.compare_digest``.
 
 Keys are read from memory on the request path; the table is reloaded every
-``RELOAD_SECONDS`` so that a key revoked on another replica stops working there too.
+``RELOAD_SECONDS`` so that a key revoked elsewhere (another replica, ``kimi-proxy keys
+revoke``) stops working here too. Revoking a key ends its open streams and WebSockets
+(``LiveConnections``): at once on this replica, through the cluster link on the others,
+at the next reload otherwise.
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from hub.core.errors import HubError, NotFoundError
+from hub.core.jsontypes import JSON, as_object, as_str
 from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
+from hub.services.access.live import LiveConnections
 
 SECRET_PREFIX = "sk-kp-"
-RELOAD_SECONDS = 2.0
+RELOAD_SECONDS = 1.0
+REVOKED_KIND = "key_revoked"  # cluster link messages: {"id": key id}
 MAX_NAME_LENGTH = 100
 
 logger = logging.getLogger(__name__)
@@ -66,13 +72,37 @@ class IssuedKey:
     secret: str
 
 
+def _usable(key: KeyRecord, now: float) -> bool:
+    expires = key.limits.expires_at
+    return key.revoked_at is None and (expires is None or expires > now)
+
+
 class KeyService:
-    def __init__(self, store: KeyStore) -> None:
+    def __init__(
+        self, store: KeyStore, announce: Callable[[JSON], Awaitable[None]] | None = None
+    ) -> None:
+        """``announce``: tells the other replicas (cluster link) that a key was revoked."""
         self._store = store
         self._keys: dict[str, KeyRecord] = {}
+        self._announce = announce
+        self.live = LiveConnections()
 
     async def load(self) -> None:
-        self._keys = {key.id: key for key in await self._store.list()}
+        """Reload every key; end what keys revoked or expired since still hold open."""
+        keys = {key.id: key for key in await self._store.list()}
+        self._keys = keys
+        now = time.time()
+        for key in keys.values():
+            if not _usable(key, now):
+                self.live.end(key.id)
+
+    async def revoked_elsewhere(self, data: JSON) -> None:
+        """Another replica revoked a key: forget it and end its connections here too."""
+        key_id = as_str((as_object(data) or {}).get("id"))
+        key = await self._store.get(key_id) if key_id else None
+        if key is not None and key.revoked_at is not None:
+            self._keys[key.id] = key
+            self.live.end(key.id)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -140,6 +170,9 @@ class KeyService:
     async def all(self) -> list[KeyRecord]:
         return await self._store.list()
 
+    def knows(self, key_id: str) -> bool:
+        return key_id in self._keys
+
     def known(self) -> list[KeyRecord]:
         """The keys in memory (metrics read this on each scrape)."""
         return list(self._keys.values())
@@ -160,4 +193,7 @@ class KeyService:
             await self._store.revoke(key_id, time.time())
             key = await self.get(key_id)
         self._keys[key.id] = key
+        self.live.end(key.id)
+        if self._announce is not None:
+            await self._announce({"id": key.id})
         return key

@@ -1,13 +1,16 @@
 """Key counters in Redis (team mode): every replica checks and counts in one Lua script.
 
-Per key: the period's spend (a float, ``INCRBYFLOAT``), the admissions of the last minute
-(a sorted set by time) and their tokens (a hash). The check and the count run in one
-script, so two replicas cannot both take the last request of a budget or a minute.
+Per key: the period's spend (a float, ``INCRBYFLOAT``: settled costs plus reservations
+in flight), the admissions of the last minute (a sorted set by time), their tokens (a
+hash) and the sum of those (kept as they change: no walk over the window per request).
+The check and the count run in one script, and so does a settlement, so two replicas
+cannot both take the last request of a budget or a minute.
 A budget's spend starts from the stored rows (read once per process and period, written
-with ``SET NX``: the first replica's value wins). Settling is queued, never awaited by
-the request. If Redis does not answer, the request is admitted uncounted and a warning is
-logged once per outage: a Redis outage must not stop the team
-(docs/decisions/0018-virtual-keys-and-budgets.md).
+with ``SET NX``: the first replica's value wins). A settlement is sent at once; the
+chat path waits for it before the end of the answer leaves, so the client's next
+request, on any replica, sees the real cost. If Redis does not answer, the request is
+admitted uncounted and a warning is logged once per outage: a Redis outage must not stop
+the team (docs/decisions/0018-virtual-keys-and-budgets.md).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from redis.exceptions import RedisError
 
 from hub.core.storage.keys import KeyRecord, KeyStore
 from hub.services.access.counters import (
+    TOLERANCE,
     WINDOW_SECONDS,
     Reason,
     Refusal,
@@ -37,37 +41,42 @@ if budget >= 0 then
   redis.call('SET', KEYS[1], ARGV[9], 'NX')
   if tonumber(ARGV[10]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[10]) end
   spent = tonumber(redis.call('GET', KEYS[1]))
-  if spent >= budget then return {1, 0, tostring(spent)} end
+  if spent + tonumber(ARGV[6]) > budget + ARGV[11] * math.max(1, budget) then
+    return {1, 0, tostring(spent)}
+  end
 end
 local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
 if #old > 0 then
+  local freed = 0
+  for _, tokens in ipairs(redis.call('HMGET', KEYS[3], unpack(old))) do
+    freed = freed + tonumber(tokens or '0')
+  end
+  redis.call('INCRBYFLOAT', KEYS[4], tostring(-freed))
   redis.call('ZREM', KEYS[2], unpack(old))
   redis.call('HDEL', KEYS[3], unpack(old))
 end
-local members = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-if rpm >= 0 and #members / 2 >= rpm then
-  return {2, math.max(1, math.ceil(tonumber(members[2]) + window - now)), tostring(spent)}
+local count = redis.call('ZCARD', KEYS[2])
+if count == 0 then redis.call('SET', KEYS[4], '0') end
+if rpm >= 0 and count >= rpm then
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {2, math.max(1, math.ceil(tonumber(first[2]) + window - now)), tostring(spent)}
 end
-if tpm >= 0 then
-  local used = 0
+local used = tonumber(redis.call('GET', KEYS[4]) or '0')
+if tpm >= 0 and used >= tpm then
+  local members = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+  local freed = 0
   for i = 1, #members, 2 do
-    used = used + tonumber(redis.call('HGET', KEYS[3], members[i]) or '0')
-  end
-  if used >= tpm then
-    local freed = 0
-    for i = 1, #members, 2 do
-      freed = freed + tonumber(redis.call('HGET', KEYS[3], members[i]) or '0')
-      if freed >= used - tpm + 1 then
-        return {3, math.max(1, math.ceil(tonumber(members[i + 1]) + window - now)), tostring(spent)}
-      end
+    freed = freed + tonumber(redis.call('HGET', KEYS[3], members[i]) or '0')
+    if freed >= used - tpm + 1 then
+      return {3, math.max(1, math.ceil(tonumber(members[i + 1]) + window - now)), tostring(spent)}
     end
-    return {3, window, tostring(spent)}
   end
+  return {3, window, tostring(spent)}
 end
 redis.call('ZADD', KEYS[2], now, ARGV[8])
 redis.call('HSET', KEYS[3], ARGV[8], ARGV[7])
-redis.call('EXPIRE', KEYS[2], window * 2)
-redis.call('EXPIRE', KEYS[3], window * 2)
+redis.call('INCRBYFLOAT', KEYS[4], ARGV[7])
+for i = 2, 4 do redis.call('EXPIRE', KEYS[i], window * 2) end
 if budget >= 0 then spent = tonumber(redis.call('INCRBYFLOAT', KEYS[1], ARGV[6])) end
 return {0, 0, tostring(spent)}
 """
@@ -76,8 +85,10 @@ ADJUST = """
 if tonumber(ARGV[1]) ~= 0 and redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
 end
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
+local old = redis.call('HGET', KEYS[2], ARGV[2])
+if old then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+  redis.call('INCRBYFLOAT', KEYS[3], tostring(tonumber(ARGV[3]) - tonumber(old)))
 end
 return 1
 """
@@ -86,9 +97,10 @@ REASONS: dict[int, Reason] = {1: "budget", 2: "rpm", 3: "tpm"}
 PERIOD_TTL = {"day": 2 * 86_400, "month": 32 * 86_400, "total": 0}
 
 
-def _names(key_id: str, start: float) -> tuple[str, str, str]:
+def _names(key_id: str, start: float) -> tuple[str, str, str, str]:
+    """Budget spend, window (sorted set), tokens per member (hash), tokens in the window."""
     base = f"kimi:limits:{{{key_id}}}"  # one hash slot per key (Redis Cluster)
-    return f"{base}:budget:{int(start)}", f"{base}:window", f"{base}:tokens"
+    return f"{base}:budget:{int(start)}", f"{base}:window", f"{base}:tokens", f"{base}:used"
 
 
 class RedisCounters:
@@ -127,6 +139,7 @@ class RedisCounters:
             member,
             repr(initial),
             PERIOD_TTL[limits.period],
+            TOLERANCE,
         )
         try:
             result: object = await self._reserve(keys=_names(key.id, start), args=args)
@@ -139,25 +152,28 @@ class RedisCounters:
         code, retry, spent = int(result[0]), int(result[1]), float(result[2])
         self._spent[key.id, start] = spent
         if code in REASONS:
-            return Refusal(REASONS[code], retry or None)
+            return Refusal(REASONS[code], retry or None, spent)
         return Reservation(key.id, start, member)
 
-    def adjust(self, reservation: Reservation, cost: float, tokens: float) -> None:
-        budget, _, token_hash = _names(reservation.key_id, reservation.start)
+    def adjust(
+        self, reservation: Reservation, cost: float, tokens: float
+    ) -> asyncio.Task[None] | None:
+        budget, _, token_hash, used = _names(reservation.key_id, reservation.start)
         spent = self._spent.get((reservation.key_id, reservation.start))
         if spent is not None:
             self._spent[reservation.key_id, reservation.start] = spent + cost
 
         async def send() -> None:
             try:
-                args = (cost, reservation.member, tokens)
-                await self._adjust(keys=(budget, token_hash), args=args)
+                args = (repr(cost), reservation.member, tokens)
+                await self._adjust(keys=(budget, token_hash, used), args=args)
             except RedisError as exc:
                 self._outage(exc)
 
         task = asyncio.create_task(send())
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+        return task
 
     async def flush(self) -> None:
         while self._pending:

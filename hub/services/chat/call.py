@@ -167,8 +167,8 @@ class Call:
             row = self._row(
                 estimate, completion, estimate, "estimated", total_ms, status, http_status, error
             )
-        if self.admission is not None:
-            self.admission.settle(row)
+        if self.admission is not None:  # unless already settled from the upstream's usage
+            self.admission.settle(row.cost, row.prompt_tokens + row.completion_tokens)
         return row
 
 

@@ -33,6 +33,7 @@ from hub.services.savings.service import ContextTooLarge, SavingsService
 from hub.services.sessions.service import SessionService
 
 ERROR_EXCERPT = 500
+KEY_REVOKED = "clé API révoquée pendant la requête"
 
 
 @dataclass
@@ -87,13 +88,13 @@ class ChatService:
         call.answered = True
         ended = time.perf_counter()
         usage = outcome[0]
-        call.durable = self._recorder.answered(
-            call.request_id,
-            call.start_facts(),
-            call.answer_facts(status, http_status, usage, error, ended),
-        )
+        facts = call.answer_facts(status, http_status, usage, error, ended)
+        call.durable = self._recorder.answered(call.request_id, call.start_facts(), facts)
         if call.admission is not None:
             call.admission.recording = True
+            cost = facts.get("cost")
+            if usage is not None and isinstance(cost, float):  # the row's cost, known now
+                call.admission.settle(cost, usage.prompt_tokens + usage.completion_tokens)
         self._recorder.submit(
             call.final_row(self._counter, status, http_status, outcome, error, ended),
             call.bodies,
@@ -109,6 +110,8 @@ class ChatService:
         if call.timed_out:
             error = f"délai total de {self._pool.retry.total_timeout:g} s dépassé"
             self._record(call, status="error", http_status=504, error=error)
+        elif call.admission is not None and call.admission.revoked:
+            self._record(call, status="cancelled", http_status=401, error=KEY_REVOKED)
         else:
             self._record(call, status="cancelled", http_status=499, error="client déconnecté")
 
@@ -137,7 +140,8 @@ class ChatService:
         compaction_header: str | None = None,
         admission: Admission | None = None,
     ) -> JsonReply | StreamReply:
-        """``route``: where ``payload["model"]`` goes (``ModelRouter.usable``)."""
+        """``route``: where ``payload["model"]`` goes (``ModelRouter.resolve``, its provider
+        key checked)."""
         who = (admission.key_id, admission.key_name) if admission else (None, "")
         session = await self._sessions.for_request(session_header, route, *who)
         messages = as_list(payload.get("messages"))
@@ -251,6 +255,8 @@ class ChatService:
             call, status="ok", http_status=response.status_code, outcome=json_outcome(content)
         )
         await self._durable(call)
+        if call.admission is not None:  # the client's next request sees the real cost
+            await call.admission.settled()
         return JsonReply(response.status_code, content, _media(reply))
 
     async def _relay(
@@ -283,6 +289,8 @@ class ChatService:
                             http_status=reply.response.status_code,
                             outcome=tracker.outcome(),
                         )
+                        if call.admission is not None:
+                            await call.admission.settled()
                     out.append(event)
                 if out:  # whole events: a secret cannot straddle two reads' output
                     if call.durable is not None:  # [DONE] is in this chunk: its row first
@@ -298,7 +306,8 @@ class ChatService:
             await self._stream_ended(call, reply, tracker, status, error)
             yield sse_error("Flux interrompu par le fournisseur.", "stream_interrupted")
         except (asyncio.CancelledError, GeneratorExit):
-            status, error = "cancelled", "client déconnecté"
+            revoked = call.admission is not None and call.admission.revoked
+            status, error = "cancelled", KEY_REVOKED if revoked else "client déconnecté"
             raise
         finally:
             if not call.answered:  # cancelled (or failed) before its end was recorded

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 
 from hub.config import ModelConfig, SessionsConfig
 from hub.core.jsontypes import JSONObject
+from hub.core.money import money
 from hub.core.records import RequestRecord, SessionRecord
 from hub.core.storage.bodies import BodyStore, CapturedBodies
 from hub.core.storage.database import DatabaseUnavailable
@@ -31,7 +32,10 @@ from hub.services.recording.row_writer import RowWriter, StorageHealth
 def cost_of(
     model: ModelConfig | None, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0
 ) -> float:
-    """Price per million tokens; cached prompt tokens at ``cached_input_price`` when set."""
+    """Price per million tokens; cached prompt tokens at ``cached_input_price`` when set.
+
+    Rounded (``hub.core.money``): the row, the ledger budgets are rebuilt from, holds
+    the cost people read."""
     if model is None:
         return 0.0
     cached = min(max(cached_tokens, 0), prompt_tokens)
@@ -39,7 +43,7 @@ def cost_of(
         model.input_price if model.cached_input_price is None else model.cached_input_price
     )
     prompt = (prompt_tokens - cached) * model.input_price + cached * cached_price
-    return (prompt + completion_tokens * model.output_price) / 1e6
+    return money((prompt + completion_tokens * model.output_price) / 1e6)
 
 
 def gauge_level(ratio: float, thresholds: tuple[float, ...]) -> int:

@@ -23,7 +23,6 @@ PERCENTILES = (0.5, 0.9, 0.99)
 def _sum(rows: Iterable[GroupRow]) -> JSONObject:
     total = sum((row.totals for row in rows), Totals.of(()))
     data = total.to_json()
-    data["cost"] = round(total.cost, 6)
     data["error_rate"] = round(total.errors / total.requests, 4) if total.requests else None
     return data
 

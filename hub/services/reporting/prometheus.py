@@ -4,6 +4,10 @@ Counters move when a row is stored (``RequestRecorder.observers``), so they matc
 rows this replica wrote since it started; they are plain numbers turned into metrics when
 Prometheus scrapes, like MCP upstream state and per-key budgets, read then. One registry
 per hub (no global default registry).
+
+Label values come from the configuration, never from clients: configured models and
+providers, known keys, configured MCP servers. Anything else (``provider/<any name>``)
+is counted under ``autre``, so the series stay bounded whatever clients send.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -33,6 +37,7 @@ from hub.services.access.keys import KeyService
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 NO_KEY = "aucune"
+OTHER = "autre"
 STATES = ("starting", "ready", "degraded", "down", "disabled")
 
 
@@ -115,7 +120,12 @@ class _Rows(Collector):
     (measured in docs/BENCHMARKS.md).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, models: Collection[str], providers: Collection[str], keys: KeyService
+    ) -> None:
+        self._models = frozenset(models)
+        self._providers = frozenset(providers)
+        self._keys = keys
         self.tallies: defaultdict[tuple[str, str, str, str], _Tally] = defaultdict(_Tally)
         self.latency: defaultdict[tuple[str, str], _Buckets] = defaultdict(_Buckets)
         self.ttfb: defaultdict[tuple[str, str], _Buckets] = defaultdict(_Buckets)
@@ -124,19 +134,24 @@ class _Rows(Collector):
 
     def observe(self, row: RequestRecord) -> None:
         """One stored request row."""
-        tally = self.tallies[row.model_key, row.provider, row.key_id or NO_KEY, row.status]
+        model = row.model_key if row.model_key in self._models else OTHER
+        provider = row.provider if row.provider in self._providers else OTHER
+        key = (
+            NO_KEY if row.key_id is None else row.key_id if self._keys.knows(row.key_id) else OTHER
+        )
+        tally = self.tallies[model, provider, key, row.status]
         tally.requests += 1
         tally.prompt += row.prompt_tokens
         tally.completion += row.completion_tokens
         tally.cached += row.cached_tokens
         tally.cost += row.cost
-        self.latency[row.model_key, row.provider].observe(row.total_ms / 1000)
+        self.latency[model, provider].observe(row.total_ms / 1000)
         if row.ttfb_ms is not None:
-            self.ttfb[row.model_key, row.provider].observe(row.ttfb_ms / 1000)
+            self.ttfb[model, provider].observe(row.ttfb_ms / 1000)
         if row.attempts > 1:
-            self.retries[row.provider] += row.attempts - 1
+            self.retries[provider] += row.attempts - 1
         if row.tokens_saved:
-            self.saved[row.model_key] += row.tokens_saved
+            self.saved[model] += row.tokens_saved
 
     def collect(self) -> Iterable[Metric]:
         who = ["model", "provider", "key"]
@@ -186,9 +201,16 @@ class _Rows(Collector):
 
 
 class PrometheusMetrics:
-    def __init__(self, upstreams: UpstreamHub, keys: KeyService, limits: LimitService) -> None:
+    def __init__(
+        self,
+        upstreams: UpstreamHub,
+        keys: KeyService,
+        limits: LimitService,
+        labels: tuple[Collection[str], Collection[str]],
+    ) -> None:
+        """``labels``: the configured model keys and provider names."""
         self.registry = CollectorRegistry(auto_describe=True)
-        self._rows = _Rows()
+        self._rows = _Rows(*labels, keys)
         self.registry.register(self._rows)
         self.registry.register(_Live(upstreams, keys, limits))
 

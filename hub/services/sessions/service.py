@@ -24,6 +24,7 @@ from hub.core.records import SessionRecord
 from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.store import Store
 from hub.proxy.routing import Route
+from hub.services.access.caller import LOCAL, Caller
 from hub.services.events import EventBus
 from hub.services.sessions.clock import SessionClock
 from hub.services.sessions.state import SessionState
@@ -35,6 +36,10 @@ logger = logging.getLogger("hub.sessions")
 
 def default_name(prefix: str = "Session") -> str:
     return f"{prefix} du {time.strftime('%d/%m/%Y %H:%M')}"
+
+
+def _not_found(session_id: int) -> NotFoundError:
+    return NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
 
 
 def parse_session_id(value: str) -> int:
@@ -111,22 +116,66 @@ class SessionService:
             else:
                 await self._state.put(session)
         if session is None:
-            raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
+            raise _not_found(session_id)
         return session
 
-    async def list(self) -> list[SessionRecord]:
-        return await self.refresh()
+    async def owned(self, session_id: int, caller: Caller) -> SessionRecord:
+        """The session if ``caller`` may see it; another key's answers like an unknown one."""
+        session = await self.get(session_id)
+        if not caller.owns(session.key_id):
+            raise _not_found(session_id)
+        return session
+
+    async def list(self, caller: Caller = LOCAL) -> list[SessionRecord]:
+        return [s for s in await self.refresh() if caller.owns(s.key_id)]
 
     async def active(self) -> SessionRecord | None:
         await self.refresh()
         return await self._state.active()
 
-    async def create(self, name: str | None = None, *, activate: bool = True) -> SessionRecord:
+    async def current(self, caller: Caller) -> SessionRecord | None:
+        """The session a caller's requests go to: the active one, or a key's own."""
+        if caller.key_id is None:
+            return await self.active()
+        await self.refresh()
+        return await self._key_session(caller.key_id)
+
+    async def _key_session(self, key_id: str) -> SessionRecord | None:
+        known = self._by_key.get(key_id)
+        current = await self._state.get(known) if known is not None else None
+        if current is None:
+            owned = [s for s in await self._state.all() if s.key_id == key_id]
+            current = owned[-1] if owned else None
+        return current
+
+    async def create(
+        self, name: str | None = None, *, activate: bool = True, key_id: str | None = None
+    ) -> SessionRecord:
         clean = (name or "").strip()[:MAX_NAME_LENGTH] or default_name()
         async with self._write_lock:
-            session = await self._store.create_session(clean, active=activate)
+            session = await self._store.create_session(clean, active=activate, key_id=key_id)
             await self._state.put(session)
         self._publish("created", session, session.id)
+        return session
+
+    async def create_as(self, caller: Caller, name: str | None, *, activate: bool) -> SessionRecord:
+        """A key's session is its own, and « active » only for that key's requests."""
+        if caller.key_id is None:
+            return await self.create(name, activate=activate)
+        session = await self.create(name, activate=False, key_id=caller.key_id)
+        if activate:
+            self._by_key[caller.key_id] = session.id
+        return session
+
+    async def activate_as(self, caller: Caller, session_id: int) -> SessionRecord:
+        """The admin activates for everyone; a key picks where its own requests go."""
+        if caller.key_id is None:
+            return await self.activate(session_id)
+        session = await self.owned(session_id, caller)
+        if session.auto:  # chosen: it no longer rolls over after a pause
+            await self._store.update_session(session_id, auto=False)
+            session = await self.get(session_id)
+        self._by_key[caller.key_id] = session.id
         return session
 
     async def activate(self, session_id: int) -> SessionRecord:
@@ -138,11 +187,11 @@ class SessionService:
         self._publish("activated", session, session_id)
         return session
 
-    async def rename(self, session_id: int, name: str) -> SessionRecord:
+    async def rename(self, session_id: int, name: str, caller: Caller = LOCAL) -> SessionRecord:
         clean = name.strip()[:MAX_NAME_LENGTH]
         if not clean:
             raise HubError("Le nom de session ne peut pas être vide.", code="invalid_name")
-        await self.get(session_id)
+        await self.owned(session_id, caller)
         await self._store.update_session(session_id, name=clean)
         session = await self.get(session_id)
         self._publish("renamed", session, session_id)
@@ -153,26 +202,22 @@ class SessionService:
         await self._store.update_session(session_id, compaction=enabled)
         return await self.get(session_id)
 
-    async def delete(self, session_id: int) -> None:
+    async def delete(self, session_id: int, caller: Caller = LOCAL) -> None:
+        """Hide the session; its request rows stay in the journal (budgets, exports)."""
+        await self.owned(session_id, caller)
         async with self._write_lock:
             await self._flush_writes()
             deleted = await self._store.delete_session(session_id)
             await self._state.remove(session_id)
         if not deleted:
-            raise NotFoundError(f"Session {session_id} introuvable.", code="session_not_found")
+            raise _not_found(session_id)
         self._publish("deleted", None, session_id)
 
     async def _seen(self, key_id: str | None) -> SessionRecord | None:
         """The current session in memory: the active one, or the key's own."""
         if key_id is None:
-            current = await self._state.active()
-        else:
-            known = self._by_key.get(key_id)
-            current = await self._state.get(known) if known is not None else None
-            if current is None:
-                owned = [s for s in await self._state.all() if s.key_id == key_id]
-                current = owned[-1] if owned else None
-        return current
+            return await self._state.active()
+        return await self._key_session(key_id)
 
     async def _current(self, seen: SessionRecord | None) -> SessionRecord | None:
         """The session to go on with; None: open one.
@@ -205,14 +250,17 @@ class SessionService:
     ) -> SessionRecord:
         """The session a chat request is recorded in, from memory.
 
-        An explicit ``X-Kimi-Session`` wins. Otherwise the active session, or with a
-        virtual key that key's own session (never made active: it is not the dashboard's).
+        An explicit ``X-Kimi-Session`` wins (a virtual key's own sessions only). Otherwise
+        the active session, or with a virtual key that key's own session (never made
+        active: it is not the dashboard's).
         """
         async with self._lock:
             if header is not None:
                 session_id = parse_session_id(header)
                 known = await self._state.get(session_id)
                 session = known if known is not None else await self.get(session_id)
+                if key_id is not None and session.key_id != key_id:
+                    raise _not_found(session_id)
             else:
                 seen = await self._seen(key_id)
                 current = await self._current(seen)

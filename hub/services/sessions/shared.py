@@ -40,6 +40,8 @@ def _session(data: JSON) -> SessionRecord | None:
         provider=as_str(raw.get("provider")),
         model_key=as_str(raw.get("model_key")),
         compaction=raw.get("compaction") is not False,
+        key_id=as_str(raw.get("key_id")),  # whose session: the other replicas check it too
+        auto=raw.get("auto") is True,
     )
 
 

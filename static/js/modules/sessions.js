@@ -110,7 +110,7 @@ export function createSessionsPanel({ bus }) {
     }
     if (action === 'delete') {
       const ok = await confirmDialog(dialog,
-        `Supprimer la session « ${session.name} » et toutes ses requêtes ? Cette action est définitive.`);
+        `Supprimer la session « ${session.name} » ? Elle quitte la liste ; ses requêtes restent au journal (budgets, exports, statistiques).`);
       if (ok) await act(api.deleteSession(session.id), `Session « ${session.name} » supprimée.`);
     }
   });
