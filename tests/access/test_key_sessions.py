@@ -22,7 +22,7 @@ from openai import AsyncOpenAI
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
 from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.mcp.test_mcp_http import data, error_text
+from tests.support.mcp_results import data, error_text
 from tests.support.servers import serve
 
 ADMIN = "admin-sessions"

@@ -16,7 +16,8 @@ from hub.api.app import create_app
 from hub.config import HubConfig, load_config
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.hub_mcp import EXPECTED_TOOLS
-from tests.support.json_values import Json, JsonObject
+from tests.support.json_values import Json
+from tests.support.mcp_results import data, error_text
 from tests.support.servers import serve
 
 
@@ -34,22 +35,6 @@ def hub_config(tmp_path: Path, upstream_url: str, workspace: Path) -> HubConfig:
     extra = f'\n[mcp]\nworkspace = "{workspace}"\n'
     path = write_config(tmp_path, upstream_url, extra)
     return load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
-
-
-def data(result: types.CallToolResult) -> JsonObject:
-    assert not result.is_error, result.content
-    assert isinstance(result.structured_content, dict)
-    text = result.content[0]
-    assert isinstance(text, types.TextContent)
-    assert json.loads(text.text) == result.structured_content
-    return result.structured_content
-
-
-def error_text(result: types.CallToolResult) -> str:
-    assert result.is_error
-    text = result.content[0]
-    assert isinstance(text, types.TextContent)
-    return str(json.loads(text.text)["erreur"])
 
 
 async def test_list_tools_with_annotations(hub_url: str) -> None:

@@ -7,7 +7,8 @@ One job a module: ``hub_configs`` (config files), ``chats`` (messages to send),
 ``mcp_upstreams`` (real upstream MCP servers), ``node`` (Node 22+ for npm tools),
 ``engines`` (PostgreSQL and Redis), ``replicas`` (hub processes in team mode),
 ``dashboard_browser`` (chromium pages), ``records`` (rows written straight to the store),
-``hub_rows`` (rows read back over REST), ``json_values`` (the type of decoded JSON),
+``hub_rows`` (rows read back over REST), ``mcp_results`` (an MCP tool call's data or
+error), ``json_values`` (the type of decoded JSON),
 ``ports``, ``polling`` and ``processes``. Fixtures live in the conftest files.
 
 In-process or on a socket
