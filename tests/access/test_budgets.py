@@ -21,14 +21,14 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
-from tests.support.engines import free_port
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import UPSTREAM_SECRET, with_admin_key, write_config
+from tests.support.ports import free_port
 from tests.support.replicas import Replica, team_config
 from tests.support.servers import serve
 
 ADMIN = "admin-budgets"
-HELLO = [{"role": "user", "content": "Bonjour"}]
 METERED = """
 [models.metered]
 provider = "fake"
@@ -44,9 +44,8 @@ SHAPES = [(False, None), (True, 15), (True, None), (False, 15)]
 
 
 def _admin_config(path: Path) -> Path:
-    text = path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n', 1)
-    path.write_text(text + METERED)
-    return path
+    path.write_text(path.read_text() + METERED)
+    return with_admin_key(path, ADMIN)
 
 
 async def _ask(client: AsyncOpenAI, stream: bool, max_tokens: int | None) -> str:

@@ -21,12 +21,12 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
+from tests.support.hub_configs import UPSTREAM_SECRET, with_admin_key, write_config
 from tests.support.mcp_results import data, error_text
 from tests.support.servers import serve
 
 ADMIN = "admin-sessions"
-HELLO = [{"role": "user", "content": "Bonjour"}]
 PRICED = """
 [models.priced]
 provider = "fake"
@@ -38,8 +38,7 @@ max_output = 9
 
 @pytest.fixture
 def config(tmp_path: Path, upstream_url: str) -> HubConfig:
-    path = write_config(tmp_path, upstream_url, PRICED)
-    path.write_text(path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n'))
+    path = with_admin_key(write_config(tmp_path, upstream_url, PRICED), ADMIN)
     return load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
 
 

@@ -13,12 +13,12 @@ from openai import AsyncOpenAI
 from hub.api.app import create_app
 from hub.config import load_config, parse_config
 from hub.proxy.routing import ModelRouter
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.hub_configs import UPSTREAM_SECRET, with_admin_key, write_config
 from tests.support.servers import serve
 
 ADMIN = "admin-rules"
-HELLO = [{"role": "user", "content": "Bonjour"}]
 EXTRA = """
 [providers.locked]
 base_url = "{upstream}/v1"
@@ -46,8 +46,7 @@ model = "echo"
 @pytest.fixture
 async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[httpx2.AsyncClient]:
     path = write_config(tmp_path, upstream_url, EXTRA.format(upstream=upstream_url))
-    path.write_text(path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n'))
-    config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
+    config = load_config(with_admin_key(path, ADMIN), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
     async with serve(create_app(config)) as url:
         headers = {"authorization": f"Bearer {ADMIN}"}
         async with httpx2.AsyncClient(base_url=url, headers=headers, timeout=10) as admin:

@@ -30,19 +30,17 @@ from hub.api.app import create_app
 from hub.api.middleware.revocation import until_revoked
 from hub.config import load_config
 from hub.services.access.live import LiveConnections
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
 from tests.support.fake_upstream import REPLY, FakeUpstream
+from tests.support.hub_configs import UPSTREAM_SECRET, with_admin_key, write_config
 from tests.support.servers import serve
 
 ADMIN = "admin-revocation"
-HELLO = [{"role": "user", "content": "Bonjour"}]
 WORDS = len(REPLY.split(" "))
 
 
 def _config(tmp_path: Path, upstream_url: str) -> Path:
-    path = write_config(tmp_path, upstream_url, read_timeout=60)
-    path.write_text(path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n'))
-    return path
+    return with_admin_key(write_config(tmp_path, upstream_url, read_timeout=60), ADMIN)
 
 
 @pytest.fixture

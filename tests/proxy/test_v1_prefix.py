@@ -11,7 +11,7 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import UPSTREAM_SECRET, with_admin_key, write_config
 from tests.support.servers import serve
 
 ADMIN = "admin-v1"
@@ -44,8 +44,7 @@ async def test_the_hint_reaches_clients_whatever_their_key(
     tmp_path: Path, upstream_url: str
 ) -> None:
     """With an admin key, a virtual or a wrong key on /v1 still gets the hint, not 401/403."""
-    path = write_config(tmp_path, upstream_url)
-    path.write_text(path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n'))
+    path = with_admin_key(write_config(tmp_path, upstream_url), ADMIN)
     config = load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET})
     async with serve(create_app(config)) as url:
         headers = {"authorization": f"Bearer {ADMIN}"}

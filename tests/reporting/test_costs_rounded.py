@@ -17,7 +17,8 @@ from openai import AsyncOpenAI
 
 from hub.api.app import create_app
 from hub.config import load_config
-from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.support.chats import HELLO
+from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.servers import serve
 
 NOISY = """
@@ -39,9 +40,7 @@ async def test_costs_are_rounded_wherever_people_read_them(
     async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
         async with AsyncOpenAI(base_url=url, api_key="x", max_retries=0) as client:
             for _ in range(3):
-                await client.chat.completions.create(
-                    model="noisy", messages=[{"role": "user", "content": "Bonjour"}]
-                )
+                await client.chat.completions.create(model="noisy", messages=HELLO)
         exported = (await http.get("/api/export/json")).json()
         stats = (await http.get("/api/stats")).json()
         analytics = (await http.get("/api/analytics")).json()

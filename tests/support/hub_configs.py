@@ -76,12 +76,16 @@ COST = 0.009
 """What one request to ``priced`` costs."""
 
 
-def keyed_config(tmp_path: Path, upstream_url: str, extra: str = "") -> Path:
-    """The base config with the admin key ``ADMIN`` and the ``priced`` model."""
-    path = write_config(tmp_path, upstream_url, PRICED + extra)
-    text = path.read_text().replace("[server]\n", f'[server]\napi_key = "{ADMIN}"\n', 1)
+def with_admin_key(path: Path, admin: str = ADMIN) -> Path:
+    """The config file at ``path`` rewritten with the admin key ``admin``."""
+    text = path.read_text().replace("[server]\n", f'[server]\napi_key = "{admin}"\n', 1)
     path.write_text(text)
     return path
+
+
+def keyed_config(tmp_path: Path, upstream_url: str, extra: str = "") -> Path:
+    """The base config with the admin key ``ADMIN`` and the ``priced`` model."""
+    return with_admin_key(write_config(tmp_path, upstream_url, PRICED + extra))
 
 
 SAVINGS = """
