@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx2
 import openai
 import pytest
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, omit
 
 from hub.api.app import create_app
 from hub.config import load_config
@@ -49,12 +49,14 @@ def _admin_config(path: Path) -> Path:
 
 
 async def _ask(client: AsyncOpenAI, stream: bool, max_tokens: int | None) -> str:
-    extra = {} if max_tokens is None else {"max_tokens": max_tokens}
+    ceiling = omit if max_tokens is None else max_tokens  # omitted: not even a null
     if not stream:
-        reply = await client.chat.completions.create(model="metered", messages=HELLO, **extra)
+        reply = await client.chat.completions.create(
+            model="metered", messages=HELLO, max_tokens=ceiling
+        )
         return reply.choices[0].message.content or ""
     chunks = await client.chat.completions.create(
-        model="metered", messages=HELLO, stream=True, **extra
+        model="metered", messages=HELLO, stream=True, max_tokens=ceiling
     )
     return "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
 

@@ -13,8 +13,9 @@ from hub.core.storage.store import Store
 from hub.services.access.counters import MemoryCounters, Refusal, Reservation
 
 
-def _key(**limits: object) -> KeyRecord:
-    return KeyRecord("0123456789ab", "mémoire", "00", "00", time.time(), KeyLimits(**limits))
+def _key(budget: float | None = None, tpm: int | None = None) -> KeyRecord:
+    limits = KeyLimits(budget=budget, tpm=tpm)
+    return KeyRecord("0123456789ab", "mémoire", "00", "00", time.time(), limits)
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ async def test_a_key_sees_and_changes_only_its_own_sessions(hub: httpx2.AsyncCli
                 assert error_text(refused) == f"Session {other} introuvable.", tool
         assert "clé d'administration" in error_text(await client.call_tool("global_stats", {}))
         own = data(await client.call_tool("context_status", {}))  # its own, not the active
-        assert own["session"]["id"] == mine  # type: ignore[index]
+        assert own["session"]["id"] == mine
         resources = [r.uri for r in (await client.list_resources()).resources]
         assert f"kimi://sessions/{mine}" in resources
         assert f"kimi://sessions/{theirs}" not in resources
@@ -144,7 +144,7 @@ async def test_the_admin_key_keeps_every_power(hub: httpx2.AsyncClient) -> None:
     hers = await _chat(url, alice)
     async with _mcp(url, ADMIN) as client:
         listed = data(await client.call_tool("sessions_list", {}))["sessions"]
-        assert hers in [s["id"] for s in listed]  # type: ignore[union-attr]
+        assert hers in [s["id"] for s in listed]
         assert data(await client.call_tool("global_stats", {}))["totals"]
         data(await client.call_tool("session_delete", {"session_id": hers}))
 

@@ -8,7 +8,7 @@ that arrived (the upstream had more to send) and the upstream stream being cance
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx2
@@ -33,6 +33,7 @@ from hub.services.access.live import LiveConnections
 from tests.support.chats import HELLO
 from tests.support.fake_upstream import REPLY, FakeUpstream
 from tests.support.hub_configs import UPSTREAM_SECRET, with_admin_key, write_config
+from tests.support.replicas import Replica
 from tests.support.servers import serve
 
 ADMIN = "admin-revocation"
@@ -57,7 +58,9 @@ async def _key(admin: httpx2.AsyncClient) -> tuple[str, str]:
     return str(created["secret"]), str(created["id"])
 
 
-async def _stream_until_revoked(url: str, secret: str, revoke: object) -> tuple[int, Exception]:
+async def _stream_until_revoked(
+    url: str, secret: str, revoke: Callable[[], Awaitable[None]]
+) -> tuple[int, Exception]:
     """Read a slow stream, revoke after its first chunk; the chunks that came, the error."""
     async with AsyncOpenAI(base_url=url, api_key=secret, max_retries=0) as client:
         stream = await client.chat.completions.create(
@@ -68,7 +71,7 @@ async def _stream_until_revoked(url: str, secret: str, revoke: object) -> tuple[
             async for chunk in stream:
                 chunks += bool(chunk.choices and chunk.choices[0].delta.content)
                 if chunks == 1:
-                    await revoke()  # type: ignore[operator]
+                    await revoke()
         except openai.APIError as exc:
             return chunks, exc
     raise AssertionError(f"le flux est allé au bout ({chunks} morceaux)")
@@ -139,7 +142,7 @@ async def test_other_keys_streams_go_on(
 
 
 async def test_revocation_reaches_a_stream_on_another_replica(
-    two_replicas, fake_upstream: FakeUpstream
+    two_replicas: list[Replica], fake_upstream: FakeUpstream
 ) -> None:
     """Revoked on A, the stream held open on B ends: the cluster link carries it."""
     a, b = two_replicas
