@@ -96,11 +96,12 @@ def running_nginx(backends: list[str], *, mcp: bool = True) -> Iterator[Nginx]:
         + site
         + "}\n"
     )
-    process = subprocess.Popen(
-        [NGINX, "-p", str(root), "-c", str(root / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=(root / "stderr.log").open("wb"),
-    )
+    with (root / "stderr.log").open("wb") as stderr:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [NGINX, "-p", str(root), "-c", str(root / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         _wait_for_port(port, "nginx", root / "stderr.log")
         yield Nginx(port, root)
