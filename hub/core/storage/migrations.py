@@ -171,4 +171,6 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
         forwarded TEXT
     );
     """,
+    # 9 (tool gate): keys that see no tool unless a pattern names it ("deny")
+    "ALTER TABLE api_keys ADD COLUMN tools_default TEXT NOT NULL DEFAULT 'allow';",
 )
