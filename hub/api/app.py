@@ -103,6 +103,7 @@ async def open_hub(
         upstreams = UpstreamHub(
             configured_servers(config.mcp, os.environ),
             on_status=lambda s: bus.publish("mcp_status", s),
+            limits=config.mcp.limits,
         )
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).

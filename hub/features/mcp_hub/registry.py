@@ -17,7 +17,7 @@ import mcp_types as types
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
-from hub.config import McpServerConfig
+from hub.config import McpLimits, McpServerConfig
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.connection import (
     SupervisorSettings,
@@ -39,8 +39,10 @@ class UpstreamHub:
         servers: Mapping[str, McpServerConfig],
         settings: SupervisorSettings | None = None,
         on_status: StatusListener | None = None,
+        limits: McpLimits | None = None,
     ) -> None:
         self.settings = settings or SupervisorSettings()
+        self.limits = limits or McpLimits()
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
         self.generation = 0  # bumped whenever a list changes: views cache on it
@@ -52,7 +54,9 @@ class UpstreamHub:
             if problem:
                 self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
-            self.connections[name] = UpstreamConnection(config, self.settings, self._changed)
+            self.connections[name] = UpstreamConnection(
+                config, self.settings, self._changed, self.limits
+            )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[UpstreamHub]:
