@@ -14,6 +14,7 @@ from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.tokens import TokenCounter
 from hub.features.workspace import WorkspaceGuard
+from hub.services.access.caller import Caller
 from hub.services.reporting.session_stats import StatsService
 from hub.services.savings.service import SavingsService
 from hub.services.sessions.service import SessionService
@@ -35,6 +36,7 @@ class ToolCall:
     deps: ToolDeps
     arguments: JSONObject
     progress: Progress
+    caller: Caller  # who calls (admin, virtual key, stdio): a tool acts for that caller only
 
 
 Handler = Callable[[ToolCall], Awaitable[JSONObject]]

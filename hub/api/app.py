@@ -24,6 +24,7 @@ from hub.api.middleware.auth import ApiKeyMiddleware
 from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
 from hub.api.routes import analytics as analytics_routes
+from hub.api.routes import audit as audit_routes
 from hub.api.routes import dashboard, health, mcp_servers, ws
 from hub.api.routes import keys as keys_routes
 from hub.api.routes import metrics as metrics_route
@@ -33,6 +34,7 @@ from hub.api.routes import sessions as rest
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.errors import HubError
+from hub.core.storage.audit import AuditStore
 from hub.core.storage.bodies import BodyStore
 from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.journal import Journal
@@ -48,10 +50,12 @@ from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.counters import MemoryCounters
 from hub.services.access.keys import KeyService
+from hub.services.access.tool_gate import ToolGate
 from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
 from hub.services.events import EventBus
+from hub.services.recording.audit import AuditLog
 from hub.services.recording.recorder import RequestRecorder
 from hub.services.recording.row_writer import recover
 from hub.services.reporting.analytics import AnalyticsService
@@ -105,6 +109,7 @@ async def open_hub(
             on_status=lambda s: bus.publish("mcp_status", s),
             limits=config.mcp.limits,
         )
+        audit = await stack.enter_async_context(AuditLog(AuditStore(store), bus).running())
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
@@ -130,6 +135,8 @@ async def open_hub(
             savings=savings,
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
+            gate=ToolGate(upstreams, audit, bus),
+            audit=audit,
             keys=keys,
             limits=limits,
             metrics=metrics,
@@ -190,6 +197,7 @@ def create_app(
             *ws.routes,
             *savings_routes.routes,
             *analytics_routes.routes,
+            *audit_routes.routes,
             *mcp_servers.routes,
             *mcp_proxy.routes,
             *mcp_profiles.routes,

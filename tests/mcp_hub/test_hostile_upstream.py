@@ -13,6 +13,7 @@ import anyio
 import httpx2
 import mcp_types as types
 import pytest
+import websockets
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -113,6 +114,32 @@ async def test_what_an_upstream_lists_is_capped_and_checked(hub_url: str) -> Non
     assert len(listed["odd__verbose"].description or "") == 8192
     assert "Ignore all previous" in (listed["odd__poisoned"].description or "")  # never rewritten
     assert len([n for n in listed if n.startswith("many__")]) == 1000
+
+
+async def test_injections_are_flagged_never_rewritten(hub_url: str) -> None:
+    async with (
+        websockets.connect(hub_url.replace("http://", "ws://") + "/ws") as ws,
+        httpx2.AsyncClient(base_url=hub_url, timeout=30) as http,
+        Client(streamable_http_client(f"{hub_url}/mcp", http_client=http)) as client,
+    ):
+        assert json.loads(await ws.recv())["type"] == "hello"
+        result = await client.call_tool("hostile__inject", {})
+        assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in text(result)
+        await client.call_tool("odd__poisoned", {})
+        await client.call_tool("hostile__echo", {"text": "rien à signaler"})
+        events = []
+        with anyio.fail_after(10):
+            while len(events) < 1:
+                event = json.loads(await ws.recv())
+                if event["type"] == "injection":
+                    events.append(event)
+        flagged = (await http.get("/api/audit", params={"flagged": "true"})).json()["entries"]
+        clean = (await http.get("/api/audit", params={"flagged": "false"})).json()["entries"]
+    assert events[0]["source"] == "result" and events[0]["tool"] == "inject"
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in events[0]["excerpt"]
+    flags = {row["tool"]: row["flags"] for row in flagged}
+    assert flags == {"inject": ["injection_result"], "poisoned": ["injection_description"]}
+    assert "echo" in {row["tool"] for row in clean}
 
 
 async def test_progress_floods_are_coalesced(hub_url: str) -> None:

@@ -28,13 +28,13 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from hub.api.errors import error_response
-from hub.api.middleware.auth import request_key
+from hub.api.middleware.auth import caller_of
 from hub.config import ServerConfig
 from hub.core.errors import HubError, invalid_unicode
 from hub.core.jsontypes import JSONObject, has_lone_surrogate
 from hub.core.tokens import TokenCounter
 from hub.features.mcp_hub.result_limits import limit_result
-from hub.services.access.keys import matches
+from hub.services.access.caller import STDIO, Caller
 from hub.services.savings.service import SavingsService
 
 Sessions = dict[str, ServerSession]  # MCP session id -> its latest per-request session
@@ -124,10 +124,10 @@ async def announce(
             sessions.pop(session_id, None)
 
 
-def tool_allowed(ctx: Ctx, name: str) -> bool:
-    """A virtual key's MCP tool patterns (``[]``: every tool); stdio and admin: all."""
-    key = request_key(ctx.request) if isinstance(ctx.request, Request) else None
-    return key is None or matches(name, key.limits.tools)
+def ctx_caller(ctx: Ctx) -> Caller:
+    """Who sent an MCP request: the HTTP request's key (admin, virtual, none), or the
+    local user of ``kimi-proxy mcp`` (stdio has no request)."""
+    return caller_of(ctx.request) if isinstance(ctx.request, Request) else STDIO
 
 
 def invalid_text(params: BaseModel | None) -> str | None:

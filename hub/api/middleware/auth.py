@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.core.errors import HubError
 from hub.core.storage.keys import KeyRecord
+from hub.services.access.caller import ADMIN, LOCAL, Caller, key_caller
 from hub.services.access.keys import SECRET_PREFIX, KeyService
 
 OPEN_PATHS = ("/health", "/", "/favicon.ico")
@@ -29,6 +30,7 @@ WS_PATH = "/ws"
 CLIENT_PATHS = ("/models", "/chat/completions", "/mcp")
 CLIENT_PREFIXES = ("/models/", "/mcp/", "/servers/", "/profiles/")
 KEY_SCOPE = "kimi.key"
+CALLER_SCOPE = "kimi.caller"
 INVALID_KEY = "Clé API absente ou invalide (en-tête Authorization: Bearer)."
 
 
@@ -36,6 +38,12 @@ def request_key(connection: HTTPConnection) -> KeyRecord | None:
     """The virtual key the request came with (None: admin key or open hub)."""
     key = connection.scope.get(KEY_SCOPE)
     return key if isinstance(key, KeyRecord) else None
+
+
+def caller_of(connection: HTTPConnection) -> Caller:
+    """Who the request came from (``local``: a hub without admin key, on loopback)."""
+    caller = connection.scope.get(CALLER_SCOPE)
+    return caller if isinstance(caller, Caller) else LOCAL
 
 
 def _token(scope: Scope) -> bytes | None:
@@ -66,7 +74,10 @@ class ApiKeyMiddleware:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return
         token = _token(scope)
-        if _same(token, self._admin) or (path == "/metrics" and _same(token, self._metrics)):
+        if _same(token, self._admin):
+            scope[CALLER_SCOPE] = ADMIN
+            return
+        if path == "/metrics" and _same(token, self._metrics):
             return
         if token is not None and token.startswith(SECRET_PREFIX.encode()):
             keys = scope["app"].state.hub.keys
@@ -75,14 +86,8 @@ class ApiKeyMiddleware:
             if key is None:
                 raise _invalid()
             if path in CLIENT_PATHS or path.startswith(CLIENT_PREFIXES):
-                if key.limits.tools and path.startswith(("/mcp/", "/servers/", "/profiles/")):
-                    raise HubError(  # tool patterns are enforced on /mcp only
-                        "Clé limitée à certains outils : utilisez /mcp.",
-                        status=403,
-                        error_type="permission_error",
-                        code="tools_restricted",
-                    )
-                scope[KEY_SCOPE] = key
+                scope[KEY_SCOPE] = key  # its tool rules hold on every MCP door (tool gate)
+                scope[CALLER_SCOPE] = key_caller(key)
                 return
             if self._admin is not None or (path == "/metrics" and self._metrics is not None):
                 raise HubError(

@@ -136,12 +136,12 @@ class UpstreamHub:
     ) -> types.CallToolResult:
         """Forward ``tool`` to upstream ``server`` (profiles that drop the prefix use this)."""
         connection = self.connections.get(server)
-        unknown = connection is None or (
-            connection.tools and not any(t.name == tool for t in connection.tools)
-        )
-        if connection is None or unknown:
-            raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
         try:
+            # an empty list (server down, every tool denied) forwards nothing either
+            if connection is None or not any(t.name == tool for t in connection.tools):
+                if connection is not None:
+                    connection.connected()  # down: say so rather than "unknown"
+                raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
             return await connection.call_tool(tool, arguments, progress_callback)
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")

@@ -1,0 +1,68 @@
+"""CSV and JSON exports of the tool-call audit, streamed page by page, oldest first.
+
+Cells follow the request exports (``exports.csv_cell``): ISO 8601 UTC times,
+``true``/``false``, plain decimals, formula-looking text neutralised; ``flags`` is one
+cell, its values separated by ``|``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+
+from hub.core.jsontypes import JSON
+from hub.core.storage.audit import AuditFilter
+from hub.services.recording.audit import AuditLog
+from hub.services.reporting.exports import csv_cell
+
+AUDIT_COLUMNS = (
+    "id",
+    "created_at",
+    "caller",
+    "key_id",
+    "endpoint",
+    "via",
+    "server",
+    "tool",
+    "decision",
+    "reason",
+    "duration_ms",
+    "result_chars",
+    "is_error",
+    "flags",
+)
+
+
+def _cell(column: str, value: JSON) -> str:
+    if column == "flags" and isinstance(value, list):
+        return "|".join(str(flag) for flag in value)
+    return csv_cell(column, value)
+
+
+async def audit_csv(audit: AuditLog, where: AuditFilter, separator: str) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator)
+    writer.writerow(AUDIT_COLUMNS)
+    async for page in audit.pages(where):
+        for row in page:
+            data = row.to_json()
+            writer.writerow([_cell(c, data.get(c)) for c in AUDIT_COLUMNS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()  # the header alone when nothing matched
+
+
+async def audit_json(audit: AuditLog, where: AuditFilter) -> AsyncIterator[str]:
+    """``{"audit": […], "count": N}``."""
+    yield '{"audit": ['
+    separator = ""
+    count = 0
+    async for page in audit.pages(where):
+        texts = [json.dumps(row.to_json(), ensure_ascii=False) for row in page]
+        yield separator + ", ".join(texts)
+        separator = ", "
+        count += len(page)
+    yield f'], "count": {count}}}'
