@@ -55,7 +55,9 @@ INSTRUCTIONS = (
 
 def tool_deps(hub: HubState) -> ToolDeps:
     try:
-        workspace: WorkspaceGuard | None = WorkspaceGuard(Path(hub.config.mcp.workspace))
+        workspace: WorkspaceGuard | None = WorkspaceGuard(
+            Path(hub.config.mcp.workspace), hub.config.mcp.limits.max_file_bytes
+        )
     except WorkspaceError as exc:
         logger.warning("Outils fichiers désactivés : %s", exc.message)
         workspace = None
