@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp import profiles as mcp_profiles
 from hub.api.mcp import proxy as mcp_proxy
+from hub.api.mcp.french_errors import FrenchMcpErrors
 from hub.api.middleware.auth import ApiKeyMiddleware
 from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
@@ -186,6 +187,7 @@ def create_app(
         Middleware(BrowserGuard, policy=BrowserPolicy.from_config(server)),
         Middleware(BodyDeadline, timeout=server.body_timeout),
         Middleware(ApiKeyMiddleware, api_key=server.api_key, metrics_key=server.metrics_key),
+        Middleware(FrenchMcpErrors),  # the MCP SDK's own English errors, in French
     ]
     return Starlette(
         routes=[

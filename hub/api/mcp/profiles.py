@@ -23,6 +23,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp.common import ResultLimiter, Sessions, announce, dispatch, security_settings
+from hub.api.mcp.french_errors import translate_outgoing
 from hub.api.mcp.server import ProfileServer, own_tools, tool_deps
 from hub.api.mcp.stdin import reparse_lone_surrogates
 from hub.api.state import HubState
@@ -188,6 +189,7 @@ async def serve_stdio(hub: HubState, profile: str = DEFAULT_PROFILE) -> None:
         raise HubError(f"Profil MCP « {profile[:100]} » inconnu.", code="mcp_profile_not_found")
     endpoint = ProfileEndpoint(hub, configs[profile], hub.config.mcp.stdio_wait, "stdio")
     sink, lines = anyio.create_memory_object_stream[SessionMessage | Exception]()
+    answers, outgoing = anyio.create_memory_object_stream[SessionMessage]()
     async with (
         announcing([endpoint], hub),
         stdio_server() as (read_stream, write_stream),
@@ -195,6 +197,8 @@ async def serve_stdio(hub: HubState, profile: str = DEFAULT_PROFILE) -> None:
         lines,
     ):
         group.start_soon(reparse_lone_surrogates, read_stream, sink)
+        group.start_soon(translate_outgoing, outgoing, write_stream)  # SDK errors in French
         server = endpoint.server
-        await server.run(lines, write_stream, server.create_initialization_options())
+        async with answers:
+            await server.run(lines, answers, server.create_initialization_options())
         group.cancel_scope.cancel()  # stdin is closed by now; never wait on it
