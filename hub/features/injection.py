@@ -5,8 +5,11 @@ in them that addresses the model is a classic prompt-injection vector. The hub f
 (audit row, bus event, server warning) and never rewrites it: a false positive must not
 change what the agent reads, and a rewritten attack would hide the evidence.
 
-Patterns are English and French, case-insensitive, accents optional; they aim at the
-phrasings seen in published attacks, not at every mention of the word "instruction".
+Patterns are English and French, on the lower-cased text, accents optional; they aim at
+the phrasings seen in published attacks, not at every mention of "instruction". Each
+starts with a literal word and runs alone, only when its keyword is in the text: one
+alternation of them all cost ~0.5 µs a character (7.5 s on a 16 MB result), these cost
+a few nanoseconds (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -14,36 +17,72 @@ from __future__ import annotations
 import re
 
 EXCERPT_CHARS = 120
+WINDOW = 256 * 1024
+OVERLAP = 1024  # longer than any match
 _E = "[eéèêë]"
 _A = "[aàâä]"
+_VERB_EN = r"(?:ignor(?:e|ing)|disregard|forget|override|bypass)"
+_EARLIER = r"(?:previous|prior|preceding|above|earlier|former|original|system)"
+_ORDERS = r"(?:instructions?|prompts?|messages?|directions?|rules|guidelines|context)"
+_ORDERS_FR = rf"(?:instructions|consignes|r{_E}gles|directives)"
+_EARLIER_FR = rf"(?:pr{_E}c{_E}dentes|ant{_E}rieures|ci-dessus|initiales|du\s+syst{_E}me)"
+_USER_FR = r"l'utilisat(?:eur|rice)"
 
-_PATTERNS = (
-    # English
-    r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*"
-    r"(?:previous|prior|preceding|above|earlier|former|original|system)\s+"
-    r"(?:instructions?|prompts?|messages?|directions?|rules|guidelines|context)\b",
-    r"\bdo\s+not\s+(?:tell|inform|alert|mention\s+(?:this\s+)?to)\s+the\s+user\b",
-    r"\bwithout\s+(?:telling|informing|alerting)\s+the\s+user\b",
-    r"\byou\s+are\s+now\s+(?:in\s+)?(?:developer|dan|jailbreak|god)\s*mode\b",
-    r"\bnew\s+(?:system\s+)?instructions\s*:",
-    r"<\|im_start\|>\s*system|\[/?INST\]|<\s*/?\s*system\s*>",
-    # French
-    rf"\b(?:ignore[rsz]?|oublie[rsz]?|n{_E}glige[rsz]?)\s+(?:toutes\s+|tous\s+)?"
-    rf"(?:les\s+|tes\s+|vos\s+|ces\s+)?(?:instructions|consignes|r{_E}gles|directives)\s+"
-    rf"(?:pr{_E}c{_E}dentes|ant{_E}rieures|ci-dessus|initiales|du\s+syst{_E}me)\b",
-    rf"\bne\s+(?:le\s+|rien\s+)?(?:dis|dites|r{_E}v{_E}le[sz]?|mentionne[sz]?)\s+"
-    rf"(?:pas\s+|rien\s+)?{_A}\s+l'utilisat(?:eur|rice)\b",
-    rf"\bsans\s+(?:le\s+)?(?:dire|signaler|pr{_E}venir|informer)\s+(?:{_A}\s+)?"
-    r"l'utilisat(?:eur|rice)\b",
-    r"\bnouvelles\s+(?:instructions|consignes)\s*:",
-    r"\btu\s+es\s+(?:maintenant|d[ée]sormais)\s+en\s+mode\s+(?:d[ée]veloppeur|dan|jailbreak)\b",
+# (literals one of which every match holds, the pattern): patterns start with a word
+_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("ignor", "disregard", "forget", "override", "bypass"),
+        rf"{_VERB_EN}\s+(?:(?:all|any|the|your|of)\s+)*{_EARLIER}\s+{_ORDERS}\b",
+    ),
+    (("the user",), r"do\s+not\s+(?:tell|inform|alert|mention\s+(?:this\s+)?to)\s+the\s+user\b"),
+    (("the user",), r"without\s+(?:telling|informing|alerting)\s+the\s+user\b"),
+    (("mode",), r"you\s+are\s+now\s+(?:in\s+)?(?:developer|dan|jailbreak|god)\s*mode\b"),
+    (("instructions",), r"new\s+(?:system\s+)?instructions\s*:"),
+    (("im_start",), r"<\|im_start\|>\s*system"),
+    (("inst]",), r"\[/?inst\]"),
+    (("system",), r"<\s*/?\s*system\s*>"),
+    (
+        ("ignor", "oubli", "glige"),
+        rf"(?:ignor{_E}|oublie|n{_E}glige)[rsz]?\s+(?:toutes\s+|tous\s+)?"
+        rf"(?:les\s+|tes\s+|vos\s+|ces\s+)?{_ORDERS_FR}\s+{_EARLIER_FR}",
+    ),
+    (
+        ("l'utilisat",),
+        rf"ne\s+(?:le\s+|rien\s+)?(?:dis|dites|r{_E}v{_E}le[sz]?|mentionne[sz]?)\s+"
+        rf"(?:pas\s+|rien\s+)?{_A}\s+{_USER_FR}",
+    ),
+    (
+        ("l'utilisat",),
+        rf"sans\s+(?:le\s+)?(?:dire|signaler|pr{_E}venir|informer)\s+(?:{_A}\s+)?{_USER_FR}",
+    ),
+    (("nouvelles",), r"nouvelles\s+(?:instructions|consignes)\s*:"),
+    (("mode",), rf"tu\s+es\s+(?:maintenant|d{_E}sormais)\s+en\s+mode\s+(?:d{_E}veloppeur|dan)"),
 )
-_SUSPICIOUS = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
+_COMPILED = tuple((keys, re.compile(pattern)) for keys, pattern in _RULES)
+_KEYS = frozenset(key for keys, _ in _RULES for key in keys)
 
 
 def injection_excerpt(text: str) -> str | None:
-    """The first instruction-injection phrase in ``text`` (trimmed), else None."""
-    found = _SUSPICIOUS.search(text)
-    if found is None:
-        return None
-    return " ".join(found.group(0).split())[:EXCERPT_CHARS]
+    """The first instruction-injection phrase found in ``text`` (trimmed), else None.
+
+    Read in windows of ``WINDOW`` characters (overlapping by more than a match is long):
+    a regular expression holds the GIL for its whole call, so a 16 MB text in one call
+    would stall the event loop even from a worker thread.
+    """
+    for start in range(0, max(len(text), 1), WINDOW):
+        found = _scan(text[start : start + WINDOW + OVERLAP].lower())
+        if found is not None:
+            return found
+    return None
+
+
+def _scan(lowered: str) -> str | None:
+    present = {key for key in _KEYS if key in lowered}
+    for keys, pattern in _COMPILED:
+        if present.isdisjoint(keys):
+            continue
+        for found in pattern.finditer(lowered):
+            start = found.start()
+            if start == 0 or not lowered[start - 1].isalnum():  # a word starts there
+                return " ".join(found.group(0).split())[:EXCERPT_CHARS]
+    return None

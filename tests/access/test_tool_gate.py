@@ -23,7 +23,10 @@ from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import load_config
+from hub.core.storage.audit import AuditFilter, AuditStore
+from hub.core.storage.store import Store
 from tests.conftest import UPSTREAM_SECRET, write_config
+from tests.mcp.test_mcp_stdio import stdio_params
 from tests.mcp_hub.test_mcp_hub_api import wait_ready
 from tests.support.mcp_upstreams import EVERYTHING_JS, PYTHON, TESTS, needs_node
 from tests.support.servers import serve
@@ -239,3 +242,20 @@ async def test_audit_api_filters_pages_and_exports(gate: Gate) -> None:
     text = (await gate.admin.get("/api/export/audit/csv", params={"key": key_id})).text
     lines = text.strip().splitlines()
     assert lines[0].startswith("id,created_at,caller") and len(lines) == 7
+
+
+async def test_stdio_is_a_door_like_the_others(tmp_path: Path, upstream_url: str) -> None:
+    """kimi-proxy mcp: the same refusal for a denied tool; the caller is ``stdio``."""
+    extra = "\n[mcp]\nstdio_wait = 20\n" + UPSTREAMS
+    config = load_config(write_config(tmp_path, upstream_url, extra), {"FAKE_UPSTREAM_KEY": "k"})
+    async with Client(stdio_params(config)) as client:
+        assert "everything__get-env" not in await names(client)
+        await refused(client, "everything__get-env")
+        echoed = await client.call_tool("everything__echo", {"message": "stdio"})
+        assert not echoed.is_error
+    async with await Store.open(config.database_path) as store:
+        rows = await AuditStore(store).search(AuditFilter(caller="stdio"), limit=10)
+    assert [(r.endpoint, r.tool, r.decision) for r in rows] == [
+        ("stdio", "echo", "allowed"),
+        ("stdio", "get-env", "denied"),
+    ]

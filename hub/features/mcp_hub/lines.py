@@ -65,8 +65,9 @@ class LineSplitter:
             return
         over = self._over
         if over is not None:
+            head = over.head if len(over.head) >= EDGE else (over.head + piece)[:EDGE]
             tail = (over.tail + piece[-EDGE:])[-EDGE:]
-            self._over = Oversized(over.size + len(piece), over.head, tail)
+            self._over = Oversized(over.size + len(piece), head, tail)
             return
         if self._size + len(piece) <= self._limit:
             self._parts.append(piece)
