@@ -1,6 +1,7 @@
 // Entry point: builds the panels, wires them through the bus, keeps the page in step with /ws.
 import { createAnalyticsPanel } from './modules/analytics.js';
 import { api, apiToken, downloadWithToken, setApiToken } from './modules/api.js';
+import { createAuditPanel } from './modules/audit.js';
 import { createBus } from './modules/bus.js';
 import { createTokenChart } from './modules/chart.js';
 import { formatCost, formatInt } from './modules/format.js';
@@ -35,6 +36,7 @@ function main() {
   });
   const mcpPanel = createMcpPanel({ root: $('mcp-panel'), bus });
   createKeysPanel({ root: $('keys-panel'), dialog: $('confirm-dialog'), toast });
+  const auditPanel = createAuditPanel({ bus });
   const savings = createSavingsPanel({
     els: {
       total: $('saved-total'), toggle: $('compaction-toggle'), preview: $('compaction-preview'),
@@ -169,6 +171,7 @@ function main() {
       await Promise.all([
         refreshSessions(true), // full reload of the viewed session's window
         refreshGlobal(), mcpPanel.refresh(), refreshProviders().then(() => analytics.refresh()),
+        auditPanel.refresh(),
       ]);
       document.body.classList.remove('stale');
     } catch (error) {
