@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.storage.database import Row, SqlParam, from_row
+from hub.core.storage.pages import filter_clauses, newest_first, oldest_after
 from hub.core.storage.store import Store
 
 DECISIONS = ("allowed", "denied", "unknown", "unavailable")
-_COLUMNS = (
+AUDIT_FIELDS = (
     "created_at",
     "caller",
     "key_id",
@@ -108,30 +109,18 @@ class AuditFilter:
     flagged: bool | None = None
 
     def where(self, *extra: tuple[str, SqlParam]) -> tuple[str, list[SqlParam]]:
-        clauses = [clause for clause, _ in extra]
-        params = [param for _, param in extra]
-        for column, value in (
+        equal = (
             ("caller", self.caller),
             ("key_id", self.key_id),
             ("server", self.server),
             ("tool", self.tool),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
+            ("decision", None if self.decision == "refused" else self.decision),
+        )
+        clauses, params = filter_clauses(equal, self.since, self.until, extra)
         if self.decision == "refused":
             clauses.append("decision <> 'allowed'")
-        elif self.decision is not None:
-            clauses.append("decision = ?")
-            params.append(self.decision)
         if self.flagged is not None:
             clauses.append("flags <> ''" if self.flagged else "flags = ''")
-        if self.since is not None:
-            clauses.append("created_at >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            clauses.append("created_at < ?")
-            params.append(self.until)
         return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
@@ -140,12 +129,12 @@ class AuditStore:
         self._store = store
 
     async def insert(self, records: Sequence[AuditRecord]) -> None:
-        row = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+        row = "(" + ", ".join("?" * len(AUDIT_FIELDS)) + ")"
         async with self._store.db.transaction() as tx:
             for start in range(0, len(records), BATCH_ROWS):
                 batch = records[start : start + BATCH_ROWS]
                 await tx.execute(
-                    f"INSERT INTO tool_audit ({', '.join(_COLUMNS)}) VALUES "
+                    f"INSERT INTO tool_audit ({', '.join(AUDIT_FIELDS)}) VALUES "
                     + ", ".join([row] * len(batch)),
                     [param for record in batch for param in record.params()],
                 )
@@ -154,20 +143,14 @@ class AuditStore:
         self, where: AuditFilter, *, limit: int, before_id: int | None = None
     ) -> list[AuditRecord]:
         """Newest first; ``before_id`` is the keyset cursor of the next page."""
-        sql, params = where.where(*([("id < ?", before_id)] if before_id is not None else []))
-        rows = await self._store.fetch_all(
-            f"SELECT * FROM tool_audit {sql} ORDER BY id DESC LIMIT ?", (*params, limit)
-        )
+        rows = await newest_first(self._store, "tool_audit", where, limit, before_id)
         return [_record(r) for r in rows]
 
     async def oldest_after(
         self, where: AuditFilter, *, after_id: int, up_to_id: int, limit: int
     ) -> list[AuditRecord]:
         """Oldest first, ids in ``(after_id, up_to_id]``: the pages of an export."""
-        sql, params = where.where(("id > ?", after_id), ("id <= ?", up_to_id))
-        rows = await self._store.fetch_all(
-            f"SELECT * FROM tool_audit {sql} ORDER BY id LIMIT ?", (*params, limit)
-        )
+        rows = await oldest_after(self._store, "tool_audit", where, after_id, up_to_id, limit)
         return [_record(r) for r in rows]
 
     async def newest_id(self) -> int:

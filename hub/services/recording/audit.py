@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 
 from hub.core.storage.audit import AuditFilter, AuditRecord, AuditStore
 from hub.core.storage.database import DatabaseUnavailable
+from hub.core.storage.pages import export_pages
 from hub.services.events import EventBus
 
 logger = logging.getLogger("hub.audit")
@@ -110,13 +111,11 @@ class AuditLog:
         """Oldest first, page by page, up to the newest row when the export started."""
         await self.flush()
         last = await self.store.newest_id()
-        after = 0
-        while after < last:
-            page = await self.store.oldest_after(
+
+        async def fetch(after: int) -> list[AuditRecord]:
+            return await self.store.oldest_after(
                 where, after_id=after, up_to_id=last, limit=EXPORT_PAGE
             )
-            if page:
-                yield page
-            if len(page) < EXPORT_PAGE or page[-1].id is None:
-                return
-            after = page[-1].id
+
+        async for page in export_pages(fetch, EXPORT_PAGE):
+            yield page

@@ -7,32 +7,15 @@ cell, its values separated by ``|``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 
 from hub.core.jsontypes import JSON
-from hub.core.storage.audit import AuditFilter
+from hub.core.storage.audit import AUDIT_FIELDS, AuditFilter
 from hub.services.recording.audit import AuditLog
-from hub.services.reporting.exports import csv_cell
+from hub.services.reporting.exports import csv_cell, csv_text
 
-AUDIT_COLUMNS = (
-    "id",
-    "created_at",
-    "caller",
-    "key_id",
-    "endpoint",
-    "via",
-    "server",
-    "tool",
-    "decision",
-    "reason",
-    "duration_ms",
-    "result_chars",
-    "is_error",
-    "flags",
-)
+AUDIT_COLUMNS = ("id", *AUDIT_FIELDS)
 
 
 def _cell(column: str, value: JSON) -> str:
@@ -41,18 +24,8 @@ def _cell(column: str, value: JSON) -> str:
     return csv_cell(column, value)
 
 
-async def audit_csv(audit: AuditLog, where: AuditFilter, separator: str) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=separator)
-    writer.writerow(AUDIT_COLUMNS)
-    async for page in audit.pages(where):
-        for row in page:
-            data = row.to_json()
-            writer.writerow([_cell(c, data.get(c)) for c in AUDIT_COLUMNS])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()  # the header alone when nothing matched
+def audit_csv(audit: AuditLog, where: AuditFilter, separator: str) -> AsyncIterator[str]:
+    return csv_text(audit.pages(where), AUDIT_COLUMNS, separator, _cell)
 
 
 async def audit_json(audit: AuditLog, where: AuditFilter) -> AsyncIterator[str]:
