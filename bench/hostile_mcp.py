@@ -151,6 +151,7 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--mb", type=float, default=50.0)
     parser.add_argument("--stderr-mb", type=float, default=150.0)
     parser.add_argument("--progress", type=int, default=20_000)
+    parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args(argv)
     rows: list[str] = []
     async with _hub(args.root) as http:
@@ -158,6 +159,7 @@ async def main(argv: list[str]) -> None:
         with anyio.move_on_after(2):
             await _poll_health(http, anyio.Event(), idle)
         rows.append(_row("repos", idle, "—", 2.0, await _restarts(http)))
+        calls = await _ordinary_calls(http, args.calls)
     faults = (
         (f"résultat de {args.mb:g} Mo", "hostile__big", {"mb": args.mb}),
         (f"{args.stderr_mb:g} Mo sur stderr", "hostile__stderr-flood", {"mb": args.stderr_mb}),
@@ -170,6 +172,20 @@ async def main(argv: list[str]) -> None:
     print("| situation | /health | p50 ms | p99 ms | max ms | durée s | réponse | redémarrages |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     print("\n".join(rows))
+    print(f"\nappel ordinaire ({args.calls} × hostile__echo sur /mcp) : {calls}")
+
+
+async def _ordinary_calls(http: httpx2.AsyncClient, count: int) -> str:
+    """p50 / p99 of a well-behaved tool call through /mcp (what the gate and the audit
+    add to every call)."""
+    samples: list[float] = []
+    async with Client(str(http.base_url.join("/mcp")), mode="legacy", cache=None) as client:
+        for index in range(count + 20):
+            started = time.perf_counter()
+            await client.call_tool("hostile__echo", {"text": "ordinaire"})
+            if index >= 20:  # after a warm-up
+                samples.append((time.perf_counter() - started) * 1000)
+    return f"p50 {_pct(samples, 0.5):.2f} ms, p99 {_pct(samples, 0.99):.2f} ms"
 
 
 async def _fault(

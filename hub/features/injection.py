@@ -26,7 +26,7 @@ _EARLIER = r"(?:previous|prior|preceding|above|earlier|former|original|system)"
 _ORDERS = r"(?:instructions?|prompts?|messages?|directions?|rules|guidelines|context)"
 _ORDERS_FR = rf"(?:instructions|consignes|r{_E}gles|directives)"
 _EARLIER_FR = rf"(?:pr{_E}c{_E}dentes|ant{_E}rieures|ci-dessus|initiales|du\s+syst{_E}me)"
-_USER_FR = r"l'utilisat(?:eur|rice)"
+_USER_FR = r"l['’]utilisat(?:eur|rice)"
 
 # (literals one of which every match holds, the pattern): patterns start with a word
 _RULES: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -47,12 +47,12 @@ _RULES: tuple[tuple[tuple[str, ...], str], ...] = (
         rf"(?:les\s+|tes\s+|vos\s+|ces\s+)?{_ORDERS_FR}\s+{_EARLIER_FR}",
     ),
     (
-        ("l'utilisat",),
+        ("utilisat",),
         rf"ne\s+(?:le\s+|rien\s+)?(?:dis|dites|r{_E}v{_E}le[sz]?|mentionne[sz]?)\s+"
         rf"(?:pas\s+|rien\s+)?{_A}\s+{_USER_FR}",
     ),
     (
-        ("l'utilisat",),
+        ("utilisat",),
         rf"sans\s+(?:le\s+)?(?:dire|signaler|pr{_E}venir|informer)\s+(?:{_A}\s+)?{_USER_FR}",
     ),
     (("nouvelles",), r"nouvelles\s+(?:instructions|consignes)\s*:"),
