@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -48,6 +48,8 @@ from hub.features.mcp_hub.profiles import Entry
 from hub.services.access.tool_gate import Door, ToolGate
 
 MAX_BODY = 4 * 1024 * 1024
+ListTools = Callable[[Ctx, types.PaginatedRequestParams | None], Awaitable[types.ListToolsResult]]
+CallTool = Callable[[Ctx, types.CallToolRequestParams], Awaitable[types.CallToolResult]]
 KINDS = ("tools", "prompts", "resources")
 logger = logging.getLogger(__name__)
 
@@ -56,11 +58,10 @@ def _unavailable(exc: UpstreamUnavailable) -> MCPError:
     return MCPError(types.INTERNAL_ERROR, str(exc))
 
 
-def proxy_server(
+def _tool_handlers(
     connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter, gate: ToolGate
-) -> Server[JSONObject]:
-    """A server whose every answer comes from ``connection``'s upstream; its tool calls go
-    through the tool gate like any other door's."""
+) -> tuple[ListTools, CallTool]:
+    """tools/list and tools/call of one upstream, through the tool gate like any door."""
     name = connection.config.name
     door = Door(f"/servers/{name}/mcp", server=name)
 
@@ -89,6 +90,15 @@ def proxy_server(
             return await limiter.apply(result, limit, entry.tool, detail)
 
         return await gate.call(ctx_caller(ctx), door, params.name, run)
+
+    return list_tools, call_tool
+
+
+def proxy_server(
+    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter, gate: ToolGate
+) -> Server[JSONObject]:
+    """A server whose every answer comes from ``connection``'s upstream."""
+    list_tools, call_tool = _tool_handlers(connection, sessions, limiter, gate)
 
     async def list_prompts(
         ctx: Ctx, params: types.PaginatedRequestParams | None

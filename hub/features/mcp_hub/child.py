@@ -8,16 +8,13 @@ period, SIGTERM to the group and to each process ``process_tree.members`` finds 
 that left the group with ``setsid()`` included), then SIGKILL to whatever is left, even
 when the leader already exited (its children would otherwise be orphans).
 
-The child is not trusted: stdout is split in linear time (``lines.LineSplitter``); a
-message over ``[mcp].max_message_bytes`` is dropped while it streams in, and the
-request it answers gets a French error (``MESSAGE_TOO_LARGE``) instead of a timeout;
-progress floods are thinned before parsing (``progress.LineThrottle``); stderr keeps
-only the head of each line, whatever its length.
+The child is not trusted: its stdout is read by ``stdout.read_messages`` (linear time,
+a size cap, progress floods thinned); stderr keeps only the head of each line, whatever
+its length.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
@@ -27,17 +24,15 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.to_thread
-import mcp_types as types
 from anyio.abc import Process
 from mcp.client._transport import TransportStreams
 from mcp.client.stdio import get_default_environment
 from mcp.shared.message import SessionMessage
 
 from hub.config import McpLimits, McpServerConfig
-from hub.core.offload import run_sized
 from hub.features.mcp_hub.lines import LineSplitter, Oversized
 from hub.features.mcp_hub.process_tree import TAG_VARIABLE, members, new_tag, signal_each
-from hub.features.mcp_hub.progress import LineThrottle
+from hub.features.mcp_hub.stdout import read_messages
 
 logger = logging.getLogger(__name__)
 EXIT_POLL = 0.05
@@ -46,8 +41,6 @@ KILL_GRACE = 1.0
 STDERR_LINES = 20
 STDERR_LINE_CHARS = 300
 STDERR_LINE_BYTES = 4096  # kept of a stderr line before its head alone is kept
-# JSON-RPC "server error" range: the answer to a request was over [mcp].max_message_bytes
-MESSAGE_TOO_LARGE = -32090
 
 ExitListener = Callable[[int], None]
 
@@ -58,7 +51,6 @@ class ChildOutput:
     def __init__(self) -> None:
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self.pid: int | None = None
-        self.oversized = 0  # messages dropped for their size
 
     def note_stderr(self, line: bytes | Oversized) -> None:
         raw = line.head if isinstance(line, Oversized) else line
@@ -125,32 +117,6 @@ async def _stop(process: Process, gone: anyio.Event, tag: str) -> None:
     await _exited(gone, KILL_GRACE)
 
 
-def _parse(line: bytes) -> SessionMessage | Exception:
-    try:
-        return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
-    except ValueError as exc:  # handed to the session, which reports it
-        return exc
-
-
-def _too_large(name: str, line: Oversized, limit: int) -> SessionMessage | None:
-    """The French error answering the request an oversized message belonged to."""
-    message_id = line.message_id()
-    logger.warning(
-        "serveur MCP %s : message de %d octets ignoré (limite %d, [mcp].max_message_bytes)",
-        name,
-        line.size,
-        limit,
-    )
-    if message_id is None:
-        return None
-    error = types.ErrorData(
-        code=MESSAGE_TOO_LARGE,
-        message=f"Réponse de « {name} » trop grande : plus de {line.size // 1_000_000} Mo "
-        f"(limite [mcp].max_message_bytes = {limit // 1_000_000} Mo) ; elle est ignorée.",
-    )
-    return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message_id, error=error))
-
-
 @asynccontextmanager
 async def child_transport(
     config: McpServerConfig, output: ChildOutput, on_exit: ExitListener, limits: McpLimits
@@ -171,34 +137,11 @@ async def child_transport(
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
 
-    max_message = limits.max_message_bytes
-    throttle = LineThrottle(limits.progress_interval)
-
-    async def deliver(line: bytes | Oversized) -> None:
-        if isinstance(line, Oversized):
-            output.oversized += 1
-            answer = _too_large(config.name, line, max_message)
-            if answer is not None:
-                await read_writer.send(answer)
-            return
-        if line.strip():
-            for admitted in throttle.admit(line):
-                parsed = await run_sized(len(admitted), functools.partial(_parse, admitted))
-                await read_writer.send(parsed)
-
     async def read_stdout() -> None:
         assert process.stdout is not None
-        splitter = LineSplitter(max_message)
         async with read_writer:
             try:
-                async for chunk in process.stdout:
-                    for line in splitter.feed(chunk):
-                        await deliver(line)
-                rest = splitter.rest()
-                if rest is not None:
-                    await deliver(rest)
-                for held in throttle.release():
-                    await read_writer.send(_parse(held))
+                await read_messages(process.stdout, read_writer, config.name, limits)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 return  # the session is gone, or our own shutdown closed the pipe
             eof.set()  # the child closed stdout on its own: it exited or will

@@ -29,16 +29,12 @@ from mcp.shared.exceptions import MCPError
 from hub.config import McpLimits, McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.child import (
-    MESSAGE_TOO_LARGE,
-    ChildOutput,
-    child_transport,
-    exit_reason,
-)
+from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
 from hub.features.mcp_hub.listing import list_everything
 from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.status import ServerState, ServerStatus
+from hub.features.mcp_hub.stdout import MESSAGE_TOO_LARGE
 
 logger = logging.getLogger(__name__)
 
