@@ -70,19 +70,22 @@ def injection_excerpt(text: str) -> str | None:
     would stall the event loop even from a worker thread.
     """
     for start in range(0, max(len(text), 1), WINDOW):
-        found = _scan(text[start : start + WINDOW + OVERLAP].lower())
+        found = _scan(text[start : start + WINDOW + OVERLAP])
         if found is not None:
             return found
     return None
 
 
-def _scan(lowered: str) -> str | None:
+def _scan(window: str) -> str | None:
+    lowered = window.lower()
+    # lower() keeps the length but for a few letters (İ): then the excerpt stays lower-case
+    shown = window if len(lowered) == len(window) else lowered
     present = {key for key in _KEYS if key in lowered}
     for keys, pattern in _COMPILED:
         if present.isdisjoint(keys):
             continue
         for found in pattern.finditer(lowered):
-            start = found.start()
+            start, end = found.span()
             if start == 0 or not lowered[start - 1].isalnum():  # a word starts there
-                return " ".join(found.group(0).split())[:EXCERPT_CHARS]
+                return " ".join(shown[start:end].split())[:EXCERPT_CHARS]
     return None
