@@ -118,12 +118,19 @@ def scored_outcome(text: str, requirements: str) -> Outcome:
 
 async def run_suite(url: str, requirements: str, log: Path) -> Outcome:
     process = await asyncio.create_subprocess_exec(
-        str(NODE), str(CLI), "server", "--url", url, "--requirements", requirements,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        str(NODE),
+        str(CLI),
+        "server",
+        "--url",
+        url,
+        "--requirements",
+        requirements,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await process.communicate()
     text = output.decode(errors="replace")
-    log.write_text(text, encoding="utf-8")
+    await asyncio.to_thread(log.write_text, text, "utf-8")
     return scored_outcome(text, requirements)
 
 
@@ -132,19 +139,33 @@ async def main(out: Path) -> int:
         if not needed.exists():
             print(f"absent : {needed} (lancer scripts/test-setup.sh)", file=sys.stderr)
             return 2
-    out.mkdir(parents=True, exist_ok=True)
     alone_port, hub_port = free_port(), free_port()
     alone_url = f"http://127.0.0.1:{alone_port}/mcp"
     with (out / "reference.log").open("wb") as ref_log, (out / "hub.log").open("wb") as hub_log:
         alone = await asyncio.create_subprocess_exec(
-            str(NODE), str(TSX), "everything-server.ts", cwd=FIXTURE,
-            env={**os.environ, "PORT": str(alone_port)}, stdout=ref_log, stderr=ref_log,
-        )  # fmt: skip
+            str(NODE),
+            str(TSX),
+            "everything-server.ts",
+            cwd=FIXTURE,
+            env={**os.environ, "PORT": str(alone_port)},
+            stdout=ref_log,
+            stderr=ref_log,
+        )
         hub = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hub", "serve", "--config", str(hub_config(out, alone_url)),
-            "--port", str(hub_port), "--log-level", "warning",
-            cwd=ROOT, stdout=hub_log, stderr=hub_log,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "hub",
+            "serve",
+            "--config",
+            str(hub_config(out, alone_url)),
+            "--port",
+            str(hub_port),
+            "--log-level",
+            "warning",
+            cwd=ROOT,
+            stdout=hub_log,
+            stderr=hub_log,
+        )
         try:
             base = f"http://127.0.0.1:{hub_port}"
             wait_url(alone_url)
@@ -189,4 +210,5 @@ def print_table(results: dict[tuple[str, str], Outcome]) -> None:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "test-output" / "mcp-conformance"
+    target.mkdir(parents=True, exist_ok=True)
     sys.exit(asyncio.run(main(target.resolve())))

@@ -6,6 +6,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 
+import mcp_types as types
 import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
@@ -202,9 +203,11 @@ async def test_server_everything_stdio_through_registry() -> None:
         assert steps == [1, 2, 3]
         assert hub.list_prompts() and hub.list_resources()
         resource = hub.list_resources()[0]
-        assert (await hub.read_resource(str(resource.uri))).contents
+        read = await hub.read_resource(types.ReadResourceRequestParams(uri=str(resource.uri)))
+        assert isinstance(read, types.ReadResourceResult) and read.contents
         prompt = next(p for p in hub.list_prompts() if not p.arguments)
-        assert (await hub.get_prompt(prompt.name)).messages
+        got = await hub.get_prompt(types.GetPromptRequestParams(name=prompt.name))
+        assert isinstance(got, types.GetPromptResult) and got.messages
 
 
 @needs_node

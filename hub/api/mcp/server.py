@@ -32,10 +32,12 @@ from hub.api.mcp.common import (
     remember,
     tool_allowed,
 )
+from hub.api.mcp.routing import DownstreamCaller
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, ToolAnswer
 from hub.features.mcp_hub.profiles import Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
 from tools import discovery
@@ -164,17 +166,17 @@ class ProfileServer:
         listed = (
             [*profile.pinned(), *META_TOOLS] if profile.search_mode else profile.catalogue().tools()
         )
-        return types.ListToolsResult(tools=[t for t in listed if tool_allowed(ctx, t.name)])
+        allowed = [t for t in listed if tool_allowed(ctx, t.name)]
+        # sorted: the same list, byte for byte, whatever the upstreams' start order
+        return types.ListToolsResult(tools=sorted(allowed, key=lambda t: t.name))
 
-    async def call_tool(
-        self, ctx: Ctx, params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> ToolAnswer:
         refused = invalid_text(params)
         if refused is not None:  # before any tool or upstream runs
             return _failure(refused)
         arguments: JSONObject = dict(params.arguments or {})
         if not (self._profile.search_mode and params.name in META_NAMES):
-            return await self._run_tool(ctx, params.name, arguments)
+            return await self._run_tool(ctx, params.name, arguments, params)
         if not tool_allowed(ctx, params.name):
             raise _refused(params.name)
         if params.name == discovery.CALL:
@@ -193,7 +195,13 @@ class ProfileServer:
 
         return await _guarded(params.name, meta)
 
-    async def _run_tool(self, ctx: Ctx, name: str, arguments: JSONObject) -> types.CallToolResult:
+    async def _run_tool(
+        self,
+        ctx: Ctx,
+        name: str,
+        arguments: JSONObject,
+        params: types.CallToolRequestParams | None = None,
+    ) -> ToolAnswer:
         if not tool_allowed(ctx, name):  # a virtual key's MCP tool patterns
             raise _refused(name)
         profile = self._profile
@@ -211,9 +219,12 @@ class ProfileServer:
 
             return await _guarded(spec.name, work)
         relay = progress_relay(ctx)
+        resumed = params if params and (params.input_responses or params.request_state) else None
         result = await profile.upstreams.call_on(
-            entry.server, entry.upstream_name, arguments, relay
+            entry.server, entry.upstream_name, arguments, relay, DownstreamCaller(ctx), resumed
         )
+        if isinstance(result, types.InputRequiredResult):
+            return result
         detail: JSONObject = {
             "server": entry.server,
             "tool": entry.upstream_name,
@@ -254,9 +265,11 @@ class ProfileServer:
 
     async def read_resource(
         self, ctx: Ctx, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
+    ) -> ResourceAnswer:
         if not params.uri.startswith(SESSIONS_URI):
-            return await self._profile.upstreams.read_resource(params.uri, self._profile.servers())
+            servers = self._profile.servers()
+            caller = DownstreamCaller(ctx)
+            return await self._profile.upstreams.read_resource(params, servers, caller)
         session_id = _session_id(params.uri)
         if session_id is None:
             sessions = await self._deps.sessions.list()
@@ -279,8 +292,7 @@ class ProfileServer:
         prompts = self._profile.upstreams.list_prompts(self._profile.servers())
         return types.ListPromptsResult(prompts=prompts)
 
-    async def get_prompt(
-        self, ctx: Ctx, params: types.GetPromptRequestParams
-    ) -> types.GetPromptResult:
+    async def get_prompt(self, ctx: Ctx, params: types.GetPromptRequestParams) -> PromptAnswer:
         servers = self._profile.servers()
-        return await self._profile.upstreams.get_prompt(params.name, params.arguments, servers)
+        caller = DownstreamCaller(ctx)
+        return await self._profile.upstreams.get_prompt(params, servers, caller)

