@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from mcp.client import Client
 from mcp.client.session import ClientRequestContext
+from mcp.shared.exceptions import MCPError
 
 from hub.api.app import create_app
 from hub.config import load_config
@@ -75,19 +76,23 @@ class Answers:
 async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     tmp_path: Path = tmp_path_factory.mktemp("relay")
     async with reference_http() as reference:
-        extra = stdio_toml("ref") + f"""
+        extra = (
+            stdio_toml("ref")
+            + f"""
 [mcp.servers.refhttp]
-url = "{reference}"
+url = "{reference.url}"
 
 [mcp.profiles.flat]
 servers = ["refhttp"]
 prefix = "on_collision"
 tools = {{ allow = ["refhttp__*"] }}
 """
+        )
         config = load_config(write_config(tmp_path, "http://127.0.0.1:9", extra), {})
         async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
             await wait_ready(http, "ref", "refhttp")
             yield url
+            await reference.stop()
 
 
 def _text(result: types.CallToolResult) -> str:
@@ -123,7 +128,7 @@ async def test_input_required_rounds_in_either_era(hub: str, path: str, mode: st
         roots = await client.call_tool("test_input_required_result_list_roots", {})
     assert _text(result) == "Hello, Ada!"
     assert "réponse du modèle" in _text(sampled)
-    assert "file:///projet" in _text(roots)
+    assert _text(roots) == "Found 1 root(s)"
     assert answers.asked == ["elicit:What is your name?", "sample", "roots"]
 
 
@@ -131,3 +136,24 @@ async def test_a_client_without_elicitation_gets_the_upstreams_fallback(hub: str
     async with Client(hub + "/servers/refhttp/mcp", mode="legacy") as client:
         result = await client.call_tool("test_elicitation", {"message": "?"})
     assert _text(result).startswith("Elicitation not supported or error")
+
+
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+async def test_a_profile_serves_the_upstreams_prompts_templates_and_completions(hub: str) -> None:
+    """Unprefixed profile: prompts under their own names, templates read by URI, a
+    completion routed to the prompt's owner, the log level passed on."""
+    async with Client(hub + "/profiles/flat/mcp", mode="legacy") as client:
+        prompts = [p.name for p in (await client.list_prompts()).prompts]
+        assert "test_simple_prompt" in prompts and prompts == sorted(prompts)
+        prompt = await client.get_prompt("test_simple_prompt")
+        templates = (await client.list_resource_templates()).resource_templates
+        read = await client.read_resource("test://template/42/data")
+        ref = types.PromptReference(name="test_prompt_with_arguments")
+        completion = await client.complete(ref, {"name": "arg1", "value": "a"})
+        await client.set_logging_level("info")
+        with pytest.raises(MCPError):
+            await client.get_prompt("refhttp__test_simple_prompt")  # not this profile's name
+    assert prompt.messages
+    assert "test://template/{id}/data" in [t.uri_template for t in templates]
+    assert "42" in str(read.contents[0])
+    assert isinstance(completion.completion.values, list)

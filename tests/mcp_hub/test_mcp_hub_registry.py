@@ -249,3 +249,14 @@ async def test_restart_cuts_a_hung_start_short() -> None:
         connection.restart()
         await until(lambda: connection.status.restarts >= 1)
         assert connection.status.last_error is None  # a requested restart, not a failure
+
+
+async def test_a_restart_is_told_at_once_and_calls_wait_for_it(dyn_hub: UpstreamHub) -> None:
+    connection = dyn_hub.connections["dyn"]
+    errors = connection.status.errors
+    connection.restart()
+    assert connection.status.state == ServerState.RESTARTING  # not « prêt » while it closes
+    result = await dyn_hub.call_tool("dyn__grow", {})  # waits for the next round
+    assert isinstance(result, types.CallToolResult) and not result.is_error
+    assert connection.status.state == ServerState.DEGRADED  # its usual state (bad tools)
+    assert connection.status.errors == errors

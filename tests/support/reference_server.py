@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -39,9 +40,22 @@ env = {{ MCP_STDIO = "1" }}
 """
 
 
+@dataclass
+class Reference:
+    url: str
+    process: asyncio.subprocess.Process
+
+    async def stop(self) -> None:
+        """Stop it first when a hub uses it: the hub's shutdown, with this server still
+        holding its HTTP streams open, can spin (a cancellation's context chain loops)."""
+        if self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
 @asynccontextmanager
-async def reference_http() -> AsyncIterator[str]:
-    """The reference server over Streamable HTTP (both eras); yields its ``/mcp`` URL."""
+async def reference_http() -> AsyncIterator[Reference]:
+    """The reference server over Streamable HTTP (both eras), at ``Reference.url``."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         str(NODE), str(TSX), "everything-server.ts", cwd=FIXTURE,
@@ -57,7 +71,6 @@ async def reference_http() -> AsyncIterator[str]:
                     break
                 except httpx2.TransportError:
                     await asyncio.sleep(0.1)
-        yield url
+        yield Reference(url, process)
     finally:
-        process.terminate()
-        await process.wait()
+        await Reference(url, process).stop()

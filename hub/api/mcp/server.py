@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,9 +19,10 @@ import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.subscriptions import ListenHandler
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from hub import __version__
+from hub.api.mcp.aggregate import UpstreamExtras
 from hub.api.mcp.common import (
     Ctx,
     ListChangedServer,
@@ -37,7 +39,7 @@ from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, ToolAnswer
+from hub.features.mcp_hub.forwarding import ResourceAnswer, ToolAnswer
 from hub.features.mcp_hub.profiles import Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
 from tools import discovery
@@ -136,24 +138,34 @@ class ProfileServer:
         self._first_list_wait = first_list_wait
         self._specs = {spec.name: spec for spec in ALL_TOOLS}
         self._waited = anyio.Event()
+        self._extras = UpstreamExtras(profile)
 
     def build(self, listen: ListenHandler) -> Server[JSONObject]:
-        # Prompts only exist upstream: offer the capability only when the profile has upstreams.
-        offer_prompts = bool(self._profile.servers())
-        return ListChangedServer(
-            "kimi-proxy-hub",
-            version=__version__,
-            title="Kimi Proxy Hub",
-            instructions=INSTRUCTIONS,
-            on_list_tools=self.list_tools,
-            on_call_tool=self.call_tool,
-            on_list_resources=self.list_resources,
-            on_list_resource_templates=self.list_templates,
-            on_read_resource=refusing_invalid_text(self.read_resource),
-            on_list_prompts=self.list_prompts if offer_prompts else None,
-            on_get_prompt=refusing_invalid_text(self.get_prompt) if offer_prompts else None,
-            on_subscriptions_listen=listen,
-        )
+        # Prompts, completions, logging and subscriptions only exist upstream: offered
+        # only when the profile has upstreams.
+        extras = self._extras if self._profile.servers() else None
+        with warnings.catch_warnings():  # logging/setLevel: deprecated in 2026-07-28, still used
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            return ListChangedServer(
+                "kimi-proxy-hub",
+                version=__version__,
+                title="Kimi Proxy Hub",
+                instructions=INSTRUCTIONS,
+                on_list_tools=self.list_tools,
+                on_call_tool=self.call_tool,
+                on_list_resources=self.list_resources,
+                on_list_resource_templates=self.list_templates,
+                on_read_resource=refusing_invalid_text(self.read_resource),
+                on_list_prompts=self.list_prompts if extras else None,
+                on_get_prompt=refusing_invalid_text(extras.get_prompt) if extras else None,
+                on_completion=refusing_invalid_text(extras.complete) if extras else None,
+                on_set_logging_level=extras.set_level if extras else None,
+                on_subscribe_resource=refusing_invalid_text(extras.subscribe) if extras else None,
+                on_unsubscribe_resource=(
+                    refusing_invalid_text(extras.unsubscribe) if extras else None
+                ),
+                on_subscriptions_listen=listen,
+            )
 
     async def list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -261,7 +273,8 @@ class ProfileServer:
             title="Une session",
             mime_type="application/json",
         )
-        return types.ListResourceTemplatesResult(resource_templates=[template])
+        upstream = self._profile.upstreams.list_templates(self._profile.servers())
+        return types.ListResourceTemplatesResult(resource_templates=[template, *upstream])
 
     async def read_resource(
         self, ctx: Ctx, params: types.ReadResourceRequestParams
@@ -289,10 +302,4 @@ class ProfileServer:
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         remember(self._sessions, ctx)
-        prompts = self._profile.upstreams.list_prompts(self._profile.servers())
-        return types.ListPromptsResult(prompts=prompts)
-
-    async def get_prompt(self, ctx: Ctx, params: types.GetPromptRequestParams) -> PromptAnswer:
-        servers = self._profile.servers()
-        caller = DownstreamCaller(ctx)
-        return await self._profile.upstreams.get_prompt(params, servers, caller)
+        return await self._extras.list_prompts(ctx, params)

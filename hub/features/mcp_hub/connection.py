@@ -43,7 +43,7 @@ from hub.features.mcp_hub.forwarding import (
     ping,
     read_resource,
 )
-from hub.features.mcp_hub.listing import list_everything, watch_lists
+from hub.features.mcp_hub.listing import list_everything, list_templates, watch_lists
 from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 
@@ -76,6 +76,7 @@ class UpstreamConnection:
         self.tools: list[types.Tool] = []
         self.resources: list[types.Resource] = []
         self.prompts: list[types.Prompt] = []
+        self.templates: list[types.ResourceTemplate] = []
         self._on_change = on_change
         self._client: Client | None = None
         self._clients: UpstreamClients | None = None
@@ -99,7 +100,8 @@ class UpstreamConnection:
             return
         failures = 0
         while True:
-            self._set(ServerState.STARTING)
+            if self.status.state != ServerState.RESTARTING:
+                self._set(ServerState.STARTING)
             started = time.monotonic()
             error = await self._round()
             if time.monotonic() - started > self.settings.backoff_max:
@@ -116,7 +118,22 @@ class UpstreamConnection:
         await self._settled.wait()
 
     def restart(self) -> None:
+        """« redémarrage » from now on: new calls wait for the next round (bounded)
+        instead of reaching the one being closed."""
+        self._client, self._clients = None, None
+        if self._ready.is_set():  # waiters now wait for the next round's readiness
+            self._ready = anyio.Event()
+        if self.status.state != ServerState.DISABLED:
+            self._set(ServerState.RESTARTING)
         self._restart.set()
+
+    async def _round_ready(self) -> None:
+        """A call made while the upstream (re)starts waits for it, ``init_timeout`` at most."""
+        if self._clients is None and self.status.state in (
+            ServerState.STARTING,
+            ServerState.RESTARTING,
+        ):
+            await self.wait_ready(self.settings.init_timeout)
 
     async def wait_ready(self, limit: float) -> bool:
         """Until a round is connected, across failed rounds (each has its own event)."""
@@ -154,7 +171,11 @@ class UpstreamConnection:
                         await self._restart.wait()
                         group.cancel_scope.cancel()
             if scope.cancelled_caught and not self._restart.is_set():
-                return f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
+                reason = f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
+                if self.output.stderr:
+                    reason += f" ; stderr : {self._scrub(self.output.stderr[-1])}"
+                logger.warning("serveur MCP %s : %s", self.config.name, reason)
+                return reason
             return None
         except Exception as exc:  # any upstream fault ends the round; the hub keeps serving
             reason = await self._exit_reason() or self._describe(exc)
@@ -239,11 +260,13 @@ class UpstreamConnection:
     async def _list_all(self, client: Client, clients: UpstreamClients) -> None:
         with anyio.fail_after(self.settings.init_timeout):
             tools, resources, prompts = await list_everything(client)
+            templates = await list_templates(client)
             kept, warnings = accept_tools(self.config, tools)
             if clients.legacy is not None:
                 legacy_tools, _, _ = await list_everything(clients.legacy)
                 clients.legacy_tools = frozenset(t.name for t in legacy_tools)
         self.tools, self.resources, self.prompts = kept, resources, prompts
+        self.templates = templates
         self.status.tool_count = len(kept)
         self.status.warnings = warnings
         self.status.state = ServerState.DEGRADED if warnings else ServerState.READY
@@ -274,10 +297,13 @@ class UpstreamConnection:
         self._ready.set()  # wakes wait_ready() callers, who then wait on the next round's event
         self._ready = anyio.Event()
         had_lists = bool(self.tools or self.resources or self.prompts)
-        self.tools, self.resources, self.prompts = [], [], []
+        self.tools, self.resources, self.prompts, self.templates = [], [], [], []
         self.status.tool_count = 0
         self.status.restarts += 1
-        self.status.state = ServerState.DOWN if error else ServerState.STARTING
+        if error:
+            self.status.state = ServerState.DOWN
+        elif self.status.state != ServerState.RESTARTING:
+            self.status.state = ServerState.STARTING
         if error:  # kept after the restart: the dashboard shows why it went down
             self.status.failed(error, self._exit_code, [self._scrub(s) for s in self.output.stderr])
             self._settled.set()
@@ -313,6 +339,7 @@ class UpstreamConnection:
         started = time.perf_counter()
         ok = False
         call = ToolCall(name, arguments, progress, caller, resumed)
+        await self._round_ready()
         try:
             with self.callers.serving(caller):
                 try:
@@ -370,6 +397,7 @@ class UpstreamConnection:
     async def get_prompt(
         self, params: types.GetPromptRequestParams, caller: Caller | None = None
     ) -> PromptAnswer:
+        await self._round_ready()
         clients = self.clients()
         with self.callers.serving(caller), anyio.fail_after(self.config.call_timeout):
             return await get_prompt(clients, params, caller)
@@ -377,6 +405,7 @@ class UpstreamConnection:
     async def read_resource(
         self, params: types.ReadResourceRequestParams, caller: Caller | None = None
     ) -> ResourceAnswer:
+        await self._round_ready()
         clients = self.clients()
         with self.callers.serving(caller), anyio.fail_after(self.config.call_timeout):
             return await read_resource(clients, params, caller)

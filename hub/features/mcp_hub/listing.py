@@ -44,6 +44,18 @@ async def list_everything(
     return tools, resources, prompts
 
 
+async def list_templates(client: Client) -> list[types.ResourceTemplate]:
+    """Every page of the upstream's resource templates (none without ``resources``)."""
+    templates: list[types.ResourceTemplate] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES if client.server_capabilities.resources else 0):
+        page = await client.list_resource_templates(cursor=cursor)
+        templates += page.resource_templates
+        if not (cursor := page.next_cursor):
+            break
+    return templates
+
+
 async def watch_lists(client: Client, changed: Callable[[], None], retry: float) -> None:
     """2026-07-28 upstreams announce list changes on a ``subscriptions/listen`` stream
     (there is no standalone stream): ``changed()`` on each event, the stream reopened

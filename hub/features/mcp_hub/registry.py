@@ -19,6 +19,7 @@ from mcp.shared.exceptions import MCPError
 
 from hub.config import McpServerConfig
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.aggregate import uri_owner
 from hub.features.mcp_hub.callers import Caller
 from hub.features.mcp_hub.connection import (
     SupervisorSettings,
@@ -189,11 +190,19 @@ class UpstreamHub:
         servers: Collection[str] | None = None,
         caller: Caller | None = None,
     ) -> ResourceAnswer:
-        uri = params.uri
-        for _, connection in self._selected(servers):
-            if any(str(r.uri) == uri for r in connection.resources):
-                try:
-                    return await connection.read_resource(params, caller)
-                except UpstreamUnavailable as exc:
-                    raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
-        raise MCPError(types.INVALID_PARAMS, f"ressource inconnue : « {uri[:200]} »")
+        """The server that lists the URI, else one whose template matches it, reads it."""
+        owner = uri_owner(self.connections, self._names(servers), params.uri)
+        if owner is None:
+            raise MCPError(types.INVALID_PARAMS, f"ressource inconnue : « {params.uri[:200]} »")
+        try:
+            return await owner.read_resource(params, caller)
+        except UpstreamUnavailable as exc:
+            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
+
+    def list_templates(
+        self, servers: Collection[str] | None = None
+    ) -> list[types.ResourceTemplate]:
+        return [t for _, c in self._selected(servers) for t in c.templates]
+
+    def _names(self, servers: Collection[str] | None) -> list[str]:
+        return [name for name, _ in self._selected(servers)]
