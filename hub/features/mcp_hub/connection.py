@@ -21,6 +21,7 @@ import httpx2
 import mcp_types as types
 from mcp.client import Client, Transport
 from mcp.client._transport import TransportStreams
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
@@ -288,6 +289,10 @@ class UpstreamConnection:
     async def _http_transport(self) -> AsyncIterator[TransportStreams]:
         """The SDK leaves a caller's httpx client open: this one is closed with the round."""
         assert self.config.url is not None
+        if self.config.transport == "sse":  # legacy HTTP+SSE (2024-11-05 servers)
+            async with sse_client(self.config.url, headers=dict(self.config.headers)) as streams:
+                yield streams
+            return
         timeout = httpx2.Timeout(30, read=300)
         async with httpx2.AsyncClient(headers=self.config.headers, timeout=timeout) as http:
             async with streamable_http_client(self.config.url, http_client=http) as streams:
