@@ -36,7 +36,7 @@ ENDPOINTS = {
     "alone": "reference server alone",
     "stdio": "`/servers/ref/mcp` (stdio child)",
     "http": "`/servers/refhttp/mcp` (HTTP upstream)",
-    "flat": "profile with unprefixed names",
+    "flat": "profile with unprefixed names (HTTP upstream)",
     "mcp": "`/mcp` (default prefix)",
 }
 
@@ -96,9 +96,9 @@ env = {{ MCP_STDIO = "1" }}
 url = {json.dumps(upstream_url)}
 
 [mcp.profiles.flat]
-servers = ["ref"]
+servers = ["refhttp"]
 prefix = "on_collision"
-tools = {{ allow = ["ref__*"] }}
+tools = {{ allow = ["refhttp__*"] }}
 """,
         encoding="utf-8",
     )
@@ -184,9 +184,15 @@ async def main(out: Path) -> int:
                     log = out / f"{kind}-{requirements}.txt"
                     results[kind, requirements] = await run_suite(url, requirements, log)
         finally:
-            for process in (hub, alone):
+            # The reference server first: the hub's shutdown with an upstream that still
+            # holds its streams open can spin (reported in docs/ARCHITECTURE.md).
+            for process in (alone, hub):
                 process.terminate()
-                await process.wait()
+                try:
+                    await asyncio.wait_for(process.wait(), 20)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
     print_table(results)
     return 0
 
