@@ -7,13 +7,13 @@ import json
 import os
 from pathlib import Path
 
-import httpx2
 import mcp_types as types
 
 from hub.config import McpServerConfig
 from hub.features.mcp_hub import SupervisorSettings, UpstreamHub
 from hub.features.mcp_hub.servers_json import load_servers_json
 from tests.support.mcp_upstreams import EVERYTHING_JS, free_port, needs_node, running_in_task
+from tests.support.reference_server import answering
 
 
 @needs_node
@@ -25,13 +25,7 @@ async def test_a_legacy_sse_server_is_served_like_any_other() -> None:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/sse"
     try:
-        async with httpx2.AsyncClient() as http:
-            for _ in range(300):
-                try:
-                    await http.get(f"http://127.0.0.1:{port}/")
-                    break
-                except httpx2.TransportError:
-                    await asyncio.sleep(0.1)
+        await answering(f"http://127.0.0.1:{port}/")
         config = McpServerConfig(name="old", url=url, transport="sse")
         async with running_in_task(UpstreamHub({"old": config}, SupervisorSettings())) as hub:
             assert await hub.connections["old"].wait_ready(30)

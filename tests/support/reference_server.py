@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 
@@ -40,6 +41,18 @@ env = {{ MCP_STDIO = "1" }}
 """
 
 
+async def answering(url: str, limit: float = 60.0) -> None:
+    """Until something answers HTTP at ``url`` (any status)."""
+    async with httpx2.AsyncClient() as http:
+        with anyio.fail_after(limit):
+            while True:
+                try:
+                    await http.get(url)
+                    return
+                except httpx2.TransportError:
+                    await anyio.sleep(0.1)
+
+
 @dataclass
 class Reference:
     url: str
@@ -64,13 +77,7 @@ async def reference_http() -> AsyncIterator[Reference]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/mcp"
     try:
-        async with httpx2.AsyncClient() as http:
-            for _ in range(300):
-                try:
-                    await http.get(url)
-                    break
-                except httpx2.TransportError:
-                    await asyncio.sleep(0.1)
+        await answering(url)
         yield Reference(url, process)
     finally:
         await Reference(url, process).stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 import anyio
 import mcp_types as types
@@ -24,6 +24,10 @@ from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.callers import CallerRoutes
 
 
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
 def on_the_wire(
     streams: TransportStreams, routes: CallerRoutes, modern: Callable[[], bool]
 ) -> TransportStreams:
@@ -31,10 +35,33 @@ def on_the_wire(
     return _BridgedReads(read_stream, modern), _CallerEnvelope(write_stream, routes)
 
 
-class _CallerEnvelope:
+class _Closing:
+    """A stream wrapper closed with its inner stream (``async with`` too)."""
+
+    def __init__(self, closable: Closable) -> None:
+        self._closable = closable
+
+    async def aclose(self) -> None:
+        await self._closable.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+class _CallerEnvelope(_Closing):
     """``send`` runs in the sending task, so the caller is the one of the call being made."""
 
     def __init__(self, inner: WriteStream[SessionMessage], routes: CallerRoutes) -> None:
+        super().__init__(inner)
         self._inner = inner
         self._routes = routes
 
@@ -55,26 +82,12 @@ class _CallerEnvelope:
                 item = SessionMessage(message.model_copy(update={"params": params}), item.metadata)
         await self._inner.send(item)
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
-    ) -> bool | None:
-        await self.aclose()
-        return None
-
-
-class _BridgedReads:
+class _BridgedReads(_Closing):
     def __init__(
         self, inner: ReadStream[SessionMessage | Exception], modern: Callable[[], bool]
     ) -> None:
+        super().__init__(inner)
         self._inner = inner
         self._modern = modern
 
@@ -95,9 +108,6 @@ class _BridgedReads:
             item = SessionMessage(message.model_copy(update={"result": result}), item.metadata)
         return item
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
     def __aiter__(self) -> Self:
         return self
 
@@ -106,15 +116,3 @@ class _BridgedReads:
             return await self.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             raise StopAsyncIteration from None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
-    ) -> bool | None:
-        await self.aclose()
-        return None
