@@ -167,7 +167,7 @@ async def test_restart_publishes_mcp_status_events(mcp_hub_url: str) -> None:
                 if event["type"] == "mcp_status" and event["name"] == "dyn":
                     states.append(event["state"])
                     assert SECRET not in json.dumps(event)
-            assert "starting" in states
+            assert states[0] == "restarting"  # « redémarrage » from the request on
         status = await servers(http)
         assert status["dyn"]["restarts"] == 1
 
