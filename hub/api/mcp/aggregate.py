@@ -19,7 +19,7 @@ from hub.features.mcp_hub.aggregate import (
     uri_owner,
 )
 from hub.features.mcp_hub.connection import UpstreamConnection, UpstreamUnavailable
-from hub.features.mcp_hub.forwarding import PromptAnswer
+from hub.features.mcp_hub.forwarding import PromptAnswer, is_modern
 from hub.features.mcp_hub.profiles import Profile
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class UpstreamExtras:
             connection = self._profile.upstreams.connections[server]
             try:
                 client = connection.clients().for_caller(DownstreamCaller(ctx))
-                if client.server_capabilities.logging:
+                if client.server_capabilities.logging and not is_modern(client):
                     await client.session.send_request(request, types.EmptyResult)
             except (UpstreamUnavailable, MCPError) as exc:
                 logger.info("logging/setLevel non transmis à %s : %s", server, exc)

@@ -45,7 +45,7 @@ from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
-from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer
+from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, is_modern
 
 MAX_BODY = 4 * 1024 * 1024
 KINDS = ("tools", "prompts", "resources")
@@ -135,8 +135,11 @@ def proxy_server(
 
     async def set_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
         # One upstream session serves every downstream client: the last level set wins.
+        client = _upstream(connection, ctx)
+        if is_modern(client):  # no such request in 2026-07-28: levels go per request
+            return types.EmptyResult()
         request = types.SetLevelRequest(params=types.SetLevelRequestParams(level=params.level))
-        return await _upstream(connection, ctx).session.send_request(request, types.EmptyResult)
+        return await client.session.send_request(request, types.EmptyResult)
 
     with warnings.catch_warnings():  # logging/setLevel is deprecated in 2026-07-28, still used
         warnings.simplefilter("ignore", MCPDeprecationWarning)
