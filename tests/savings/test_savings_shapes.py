@@ -26,6 +26,7 @@ from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.savings.pipeline import PassResult, Plan, SavingsPipeline
 from tests.support.chat_checks import alternates, assert_valid
+from tests.support.chat_strategies import draw_tool_round
 from tests.support.json_values import Json, JsonObject
 
 LOG_LINES = (
@@ -67,16 +68,7 @@ def runs(draw: st.DrawFn) -> list[JsonObject]:
     for _ in range(draw(st.integers(0, 24))):
         shape = draw(st.sampled_from(("tools", "tools", "tools", "observation", "nudge", "chat")))
         if shape == "tools":
-            ids = [f"call_{calls + i}" for i in range(draw(st.integers(1, 3)))]
-            calls += len(ids)
-            tool_calls = [
-                {"id": i, "type": "function", "function": {"name": "bash", "arguments": "{}"}}
-                for i in ids
-            ]
-            said = draw(st.one_of(st.none(), short))
-            messages.append({"role": "assistant", "content": said, "tool_calls": tool_calls})
-            for call_id in draw(st.permutations(ids)):
-                messages.append({"role": "tool", "tool_call_id": call_id, "content": draw(output)})
+            calls = draw_tool_round(draw, messages, calls, short, output)
         else:  # an observation sent as a user message, a nudge, a chat turn
             messages.append({"role": "assistant", "content": draw(short)})
             text = draw(output) if shape == "observation" else draw(short)

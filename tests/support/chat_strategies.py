@@ -71,6 +71,26 @@ def conversations(draw: st.DrawFn) -> list[Json]:
     return messages
 
 
+def draw_tool_round(
+    draw: st.DrawFn,
+    messages: list[Json],
+    calls: int,
+    said: st.SearchStrategy[str],
+    output: st.SearchStrategy[str],
+) -> int:
+    """Append one assistant turn with 1–3 tool calls and their answers, in any order;
+    returns the number of calls drawn so far (call ids stay unique)."""
+    ids = [f"call_{calls + i}" for i in range(draw(st.integers(1, 3)))]
+    tool_calls = [
+        {"id": i, "type": "function", "function": {"name": "bash", "arguments": "{}"}} for i in ids
+    ]
+    content = draw(st.one_of(st.none(), said))
+    messages.append({"role": "assistant", "content": content, "tool_calls": tool_calls})
+    for call_id in draw(st.permutations(ids)):
+        messages.append({"role": "tool", "tool_call_id": call_id, "content": draw(output)})
+    return calls + len(ids)
+
+
 @st.composite
 def agent_runs(draw: st.DrawFn) -> list[Json]:
     """The shape of today's agents: one task, then many tool rounds (and stray feedback)."""
@@ -86,14 +106,5 @@ def agent_runs(draw: st.DrawFn) -> list[Json]:
         if shape == "plain":
             messages.append({"role": "assistant", "content": draw(text)})
             continue
-        ids = [f"call_{calls + i}" for i in range(draw(st.integers(1, 3)))]
-        calls += len(ids)
-        tool_calls = [
-            {"id": i, "type": "function", "function": {"name": "bash", "arguments": "{}"}}
-            for i in ids
-        ]
-        content = draw(st.one_of(st.none(), text))
-        messages.append({"role": "assistant", "content": content, "tool_calls": tool_calls})
-        for call_id in draw(st.permutations(ids)):
-            messages.append({"role": "tool", "tool_call_id": call_id, "content": draw(text)})
+        calls = draw_tool_round(draw, messages, calls, text, text)
     return messages
