@@ -20,10 +20,12 @@ from starlette.responses import JSONResponse
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp import profiles as mcp_profiles
 from hub.api.mcp import proxy as mcp_proxy
+from hub.api.mcp.french_errors import FrenchMcpErrors
 from hub.api.middleware.auth import ApiKeyMiddleware
 from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
 from hub.api.routes import analytics as analytics_routes
+from hub.api.routes import audit as audit_routes
 from hub.api.routes import dashboard, health, mcp_servers, ws
 from hub.api.routes import keys as keys_routes
 from hub.api.routes import metrics as metrics_route
@@ -33,6 +35,7 @@ from hub.api.routes import sessions as rest
 from hub.api.state import HubState
 from hub.config import HubConfig
 from hub.core.errors import HubError
+from hub.core.storage.audit import AuditStore
 from hub.core.storage.bodies import BodyStore
 from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.journal import Journal
@@ -48,11 +51,13 @@ from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.counters import MemoryCounters
 from hub.services.access.keys import REVOKED_KIND, KeyService
+from hub.services.access.tool_gate import ToolGate
 from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
 from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
+from hub.services.recording.audit import AuditLog
 from hub.services.recording.durable import DurableRows
 from hub.services.recording.recorder import RequestRecorder
 from hub.services.recording.row_writer import recover
@@ -109,7 +114,9 @@ async def open_hub(
         upstreams = UpstreamHub(
             configured_servers(config.mcp, os.environ),
             on_status=lambda s: bus.publish("mcp_status", s),
+            limits=config.mcp.limits,
         )
+        audit = await stack.enter_async_context(AuditLog(AuditStore(store), bus).running())
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
@@ -133,6 +140,8 @@ async def open_hub(
             savings=savings,
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
+            gate=ToolGate(upstreams, audit, bus),
+            audit=audit,
             keys=keys,
             limits=limits,
             metrics=metrics,
@@ -216,6 +225,7 @@ def create_app(
         Middleware(BrowserGuard, policy=BrowserPolicy.from_config(server)),
         Middleware(BodyDeadline, timeout=server.body_timeout),
         Middleware(ApiKeyMiddleware, api_key=server.api_key, metrics_key=server.metrics_key),
+        Middleware(FrenchMcpErrors),  # the MCP SDK's own English errors, in French
     ]
     return Starlette(
         routes=[
@@ -227,6 +237,7 @@ def create_app(
             *ws.routes,
             *savings_routes.routes,
             *analytics_routes.routes,
+            *audit_routes.routes,
             *mcp_servers.routes,
             *mcp_proxy.routes,
             *mcp_profiles.routes,

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from hub.config.reader import Table
-from hub.config.schema import McpConfig, McpProfileConfig, McpServerConfig
+from hub.config.schema import McpConfig, McpLimits, McpProfileConfig, McpServerConfig
 
 # No "_" in server names: keeps "server__tool" unambiguous.
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
@@ -22,6 +22,8 @@ DISCOVERY = ("list", "search")
 SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools"}
 SERVER_KEYS |= {"call_timeout", "max_result_tokens"}
 PROFILE_KEYS = {"servers", "tools", "prefix", "discovery", "pinned", "max_result_tokens"}
+LIMIT_KEYS = {"max_message_bytes", "max_tools", "max_description_chars", "max_schema_bytes"}
+LIMIT_KEYS |= {"progress_interval", "max_file_bytes"}
 
 
 def server_name_problem(name: str) -> str | None:
@@ -100,8 +102,22 @@ def _profile(name: str, t: Table) -> McpProfileConfig:
     )
 
 
+def _limits(t: Table) -> McpLimits:
+    default = McpLimits()
+    return McpLimits(
+        max_message_bytes=t.integer("max_message_bytes", default.max_message_bytes, minimum=4096),
+        max_tools=t.integer("max_tools", default.max_tools, minimum=1),
+        max_description_chars=t.integer(
+            "max_description_chars", default.max_description_chars, minimum=100
+        ),
+        max_schema_bytes=t.integer("max_schema_bytes", default.max_schema_bytes, minimum=1024),
+        progress_interval=t.number("progress_interval", default.progress_interval),
+        max_file_bytes=t.integer("max_file_bytes", default.max_file_bytes, minimum=1),
+    )
+
+
 def read_mcp(t: Table, base: Path) -> McpConfig:
-    t.check_keys({"workspace", "servers", "servers_json", "profiles", "stdio_wait"})
+    t.check_keys({"workspace", "servers", "servers_json", "profiles", "stdio_wait", *LIMIT_KEYS})
     servers_table = t.table("servers")
     servers: dict[str, McpServerConfig] = {}
     for name in servers_table.keys():
@@ -122,4 +138,5 @@ def read_mcp(t: Table, base: Path) -> McpConfig:
         servers_json=(base / servers_json) if servers_json else None,
         profiles=profiles,
         stdio_wait=t.number("stdio_wait", 5.0),
+        limits=_limits(t),
     )

@@ -134,12 +134,25 @@ class McpProfileConfig:
 
 
 @dataclass(frozen=True)
+class McpLimits:
+    """What the hub accepts from an upstream MCP server, and what ``fs_read`` opens."""
+
+    max_message_bytes: int = 16 * 1024 * 1024  # one stdio message (a result, a list)
+    max_tools: int = 1000  # per server; the first ones are kept
+    max_description_chars: int = 8192  # longer descriptions are cut
+    max_schema_bytes: int = 64 * 1024  # input + output schema, as JSON; larger: tool dropped
+    progress_interval: float = 0.1  # at most one progress notification per call per interval
+    max_file_bytes: int = 64 * 1024 * 1024  # fs_read refuses larger files
+
+
+@dataclass(frozen=True)
 class McpConfig:
     workspace: Path = Path(".")
     servers: dict[str, McpServerConfig] = field(default_factory=dict)
     servers_json: Path | None = None
     profiles: dict[str, McpProfileConfig] = field(default_factory=dict)
     stdio_wait: float = 5.0  # `kimi-proxy mcp`: how long the first tools/list waits upstreams
+    limits: McpLimits = McpLimits()
 
 
 @dataclass(frozen=True)

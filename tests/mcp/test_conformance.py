@@ -65,9 +65,13 @@ async def test_conformance_scenario(
 
 
 # What server-everything passes alone (Streamable HTTP) must pass through /servers/everything/mcp.
+# Not tools-call-simple-text nor tools-call-error: they call the suite's own tools
+# (test_simple_text…), which server-everything does not have; alone it answers an isError
+# « Tool … not found » that those checks accept, while the hub refuses a tool it does not
+# list with JSON-RPC -32602 before any upstream sees it (issue #24, tool gate).
 ALONE_SCENARIOS = [
-    "server-initialize", "logging-set-level", "ping", "tools-list", "tools-call-simple-text",
-    "tools-call-error", "server-sse-multiple-streams", "resources-list", "resources-subscribe",
+    "server-initialize", "logging-set-level", "ping", "tools-list",
+    "server-sse-multiple-streams", "resources-list", "resources-subscribe",
     "resources-unsubscribe", "prompts-list", "dns-rebinding-protection",
 ]  # fmt: skip
 

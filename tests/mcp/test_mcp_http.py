@@ -164,6 +164,26 @@ async def test_filesystem_tools(hub_url: str, workspace: Path) -> None:
         assert "sort de l'espace" in error_text(outside)
 
 
+async def test_fs_read_cuts_on_a_character_boundary_and_refuses_huge_files(
+    hub_url: str, workspace: Path
+) -> None:
+    # 1 MiB falls inside a two-byte « é »: the read ends before it, it is no « binaire »
+    (workspace / "accents.txt").write_text("a" + "é" * 600_000, encoding="utf-8")
+    sparse = workspace / "disque.img"
+    with sparse.open("wb") as handle:
+        handle.truncate(5 * 1024**3)  # 5 GB of holes: no disk used
+    (workspace / "nul.bin").write_bytes(b"\0" * 100)
+    async with Client(f"{hub_url}/mcp") as client:
+        read = data(await client.call_tool("fs_read", {"path": "accents.txt"}))
+        assert read["truncated"] is True and read["size"] == 1_200_001
+        assert read["content"] == "a" + "é" * 524_287
+        huge = await client.call_tool("fs_read", {"path": "disque.img"})
+        assert huge.is_error and "Fichier trop grand" in error_text(huge)
+        assert "[mcp].max_file_bytes" in error_text(huge)
+        binary = await client.call_tool("fs_read", {"path": "nul.bin"})
+        assert "Fichier binaire" in error_text(binary)
+
+
 @pytest.mark.filterwarnings("ignore:ping is removed")
 @pytest.mark.parametrize(
     ("name", "arguments", "expected"),

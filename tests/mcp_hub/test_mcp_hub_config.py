@@ -140,15 +140,15 @@ def test_allow_and_deny_lists() -> None:
     allow = McpServerConfig(
         name="s", command="x", tools_allow=("read", "write"), tools_deny=("write",)
     )
-    kept, warnings = accept_tools(allow, tools)
-    assert [t.name for t in kept] == ["read"] and warnings == []
+    accepted = accept_tools(allow, tools)
+    assert [t.name for t in accepted.tools] == ["read"] and accepted.warnings == []
     bad = [
         types.Tool(name="t", input_schema={"type": "array"}),
         types.Tool(name="t2", input_schema=obj),
     ]
-    kept, warnings = accept_tools(McpServerConfig(name="s", command="x"), [*bad, bad[1]])
-    assert [t.name for t in kept] == ["t2"]
-    assert len(warnings) == 2
+    accepted = accept_tools(McpServerConfig(name="s", command="x"), [*bad, bad[1]])
+    assert [t.name for t in accepted.tools] == ["t2"]
+    assert len(accepted.warnings) == 2
 
 
 @pytest.mark.parametrize(

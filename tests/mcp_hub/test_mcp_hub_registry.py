@@ -199,7 +199,8 @@ async def test_server_everything_stdio_through_registry() -> None:
             "everything__trigger-long-running-operation", {"duration": 0.3, "steps": 3}, on_progress
         )
         assert not result.is_error
-        assert steps == [1, 2, 3]
+        # 0.1 s apart, as [mcp].progress_interval: a step may be coalesced, never the last
+        assert steps[-1] == 3 and steps == sorted(set(steps)) and set(steps) <= {1, 2, 3}
         assert hub.list_prompts() and hub.list_resources()
         resource = hub.list_resources()[0]
         assert (await hub.read_resource(str(resource.uri))).contents

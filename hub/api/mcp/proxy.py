@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -33,6 +33,7 @@ from hub.api.mcp.common import (
     announce,
     dispatch,
     invalid_text,
+    mcp_caller,
     progress_relay,
     refusing_invalid_text,
     remember,
@@ -43,8 +44,12 @@ from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
+from hub.features.mcp_hub.profiles import Entry
+from hub.services.access.tool_gate import Door, ToolGate
 
 MAX_BODY = 4 * 1024 * 1024
+ListTools = Callable[[Ctx, types.PaginatedRequestParams | None], Awaitable[types.ListToolsResult]]
+CallTool = Callable[[Ctx, types.CallToolRequestParams], Awaitable[types.CallToolResult]]
 KINDS = ("tools", "prompts", "resources")
 logger = logging.getLogger(__name__)
 
@@ -53,31 +58,47 @@ def _unavailable(exc: UpstreamUnavailable) -> MCPError:
     return MCPError(types.INTERNAL_ERROR, str(exc))
 
 
-def proxy_server(
-    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter
-) -> Server[JSONObject]:
-    """A server whose every answer comes from ``connection``'s upstream."""
+def _tool_handlers(
+    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter, gate: ToolGate
+) -> tuple[ListTools, CallTool]:
+    """tools/list and tools/call of one upstream, through the tool gate like any door."""
+    name = connection.config.name
+    door = Door(f"/servers/{name}/mcp", server=name)
 
     async def list_tools(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         remember(sessions, ctx)
-        return types.ListToolsResult(tools=connection.tools)
+        return types.ListToolsResult(tools=gate.visible(mcp_caller(ctx), door).tools())
 
     async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         refused = invalid_text(params)
         if refused is not None:  # the upstream never sees it
             return error_result(refused)
-        try:
-            result = await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
-        except UpstreamUnavailable as exc:
-            return error_result(f"Appel impossible : {exc}.")
-        tool = next((t for t in connection.tools if t.name == params.name), None)
-        limit = connection.config.max_result_tokens
-        if tool is None or limit is None:
-            return result
-        detail: JSONObject = {"server": connection.config.name, "tool": tool.name}
-        return await limiter.apply(result, limit, tool, detail)
+
+        async def run(entry: Entry) -> types.CallToolResult:
+            try:
+                result = await connection.call_tool(
+                    entry.upstream_name, params.arguments, progress_relay(ctx)
+                )
+            except UpstreamUnavailable as exc:
+                return error_result(f"Appel impossible : {exc}.")
+            limit = connection.config.max_result_tokens
+            if limit is None:
+                return result
+            detail: JSONObject = {"server": name, "tool": entry.upstream_name}
+            return await limiter.apply(result, limit, entry.tool, detail)
+
+        return await gate.call(mcp_caller(ctx), door, params.name, run)
+
+    return list_tools, call_tool
+
+
+def proxy_server(
+    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter, gate: ToolGate
+) -> Server[JSONObject]:
+    """A server whose every answer comes from ``connection``'s upstream."""
+    list_tools, call_tool = _tool_handlers(connection, sessions, limiter, gate)
 
     async def list_prompts(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -150,7 +171,11 @@ class UpstreamEndpoints:
     """The session managers behind ``/servers/NAME/mcp``, one per configured upstream."""
 
     def __init__(
-        self, upstreams: UpstreamHub, security: TransportSecuritySettings, limiter: ResultLimiter
+        self,
+        upstreams: UpstreamHub,
+        security: TransportSecuritySettings,
+        limiter: ResultLimiter,
+        gate: ToolGate,
     ) -> None:
         self._upstreams = upstreams
         self._sessions: dict[str, Sessions] = {}
@@ -159,7 +184,7 @@ class UpstreamEndpoints:
             sessions: Sessions = {}
             self._sessions[name] = sessions
             self._managers[name] = StreamableHTTPSessionManager(
-                app=proxy_server(connection, sessions, limiter),
+                app=proxy_server(connection, sessions, limiter, gate),
                 security_settings=security,
                 max_request_body_size=MAX_BODY,
             )
@@ -212,7 +237,8 @@ class UpstreamEndpoints:
 async def serve_http(app: Starlette, hub: HubState) -> AsyncIterator[None]:
     """Run the upstreams' session managers for the app's lifetime (inside its lifespan)."""
     limiter = ResultLimiter(hub.counter, hub.savings)
-    endpoints = UpstreamEndpoints(hub.upstreams, security_settings(hub.config.server), limiter)
+    security = security_settings(hub.config.server)
+    endpoints = UpstreamEndpoints(hub.upstreams, security, limiter, hub.gate)
     async with endpoints.running():
         app.state.mcp_servers = endpoints
         yield

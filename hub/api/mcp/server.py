@@ -31,14 +31,15 @@ from hub.api.mcp.common import (
     progress_relay,
     refusing_invalid_text,
     remember,
-    tool_allowed,
 )
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.profiles import Profile
+from hub.features.mcp_hub.profiles import Entry, Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
+from hub.services.access.caller import Caller
+from hub.services.access.tool_gate import Door, Runner, ToolGate
 from tools import discovery
 from tools.base import ToolCall, ToolDeps, ToolSpec, check_known
 from tools.catalog import ALL_TOOLS
@@ -54,7 +55,9 @@ INSTRUCTIONS = (
 
 def tool_deps(hub: HubState) -> ToolDeps:
     try:
-        workspace: WorkspaceGuard | None = WorkspaceGuard(Path(hub.config.mcp.workspace))
+        workspace: WorkspaceGuard | None = WorkspaceGuard(
+            Path(hub.config.mcp.workspace), hub.config.mcp.limits.max_file_bytes
+        )
     except WorkspaceError as exc:
         logger.warning("Outils fichiers désactivés : %s", exc.message)
         workspace = None
@@ -113,23 +116,27 @@ async def _guarded(name: str, work: Callable[[], Awaitable[JSONObject]]) -> type
     return types.CallToolResult(content=_text(result), structured_content=result)
 
 
-def _refused(name: str) -> MCPError:
-    return MCPError(types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {name[:100]}")
-
-
 class ProfileServer:
-    """The handlers of one profile's lowlevel ``Server``: tools, resources, prompts."""
+    """The handlers of one profile's lowlevel ``Server``: tools, resources, prompts.
+
+    Every tool call, own or upstream, direct or through ``tool_call``, goes through the
+    tool gate (``hub.services.access.tool_gate``) with the caller of the request.
+    """
 
     def __init__(
         self,
         deps: ToolDeps,
-        profile: Profile,
+        door: Door,
+        gate: ToolGate,
         sessions: Sessions,
         limiter: ResultLimiter,
         first_list_wait: float = 0.0,
     ) -> None:
+        assert door.profile is not None
         self._deps = deps
-        self._profile = profile
+        self._door = door
+        self._profile: Profile = door.profile
+        self._gate = gate
         self._sessions = sessions
         self._limiter = limiter
         self._first_list_wait = first_list_wait
@@ -162,10 +169,12 @@ class ProfileServer:
         if not self._waited.is_set():  # stdio one-shot clients: give upstreams a moment
             await profile.upstreams.wait_started(self._first_list_wait)
             self._waited.set()
-        listed = (
-            [*profile.pinned(), *META_TOOLS] if profile.search_mode else profile.catalogue().tools()
-        )
-        return types.ListToolsResult(tools=[t for t in listed if tool_allowed(ctx, t.name)])
+        visible = self._gate.visible(mcp_caller(ctx), self._door)
+        if not profile.search_mode:
+            return types.ListToolsResult(tools=visible.tools())
+        pinned = {tool.name for tool in profile.pinned()}
+        listed = [tool for tool in visible.tools() if tool.name in pinned]
+        return types.ListToolsResult(tools=[*listed, *META_TOOLS])
 
     async def call_tool(
         self, ctx: Ctx, params: types.CallToolRequestParams
@@ -174,10 +183,11 @@ class ProfileServer:
         if refused is not None:  # before any tool or upstream runs
             return _failure(refused)
         arguments: JSONObject = dict(params.arguments or {})
+        caller = mcp_caller(ctx)
         if not (self._profile.search_mode and params.name in META_NAMES):
-            return await self._run_tool(ctx, params.name, arguments)
-        if not tool_allowed(ctx, params.name):
-            raise _refused(params.name)
+            return await self._gate.call(
+                caller, self._door, params.name, self._runner(ctx, caller, arguments)
+            )
         if params.name == discovery.CALL:
             try:
                 target, inner = discovery.call_target(arguments)
@@ -185,43 +195,47 @@ class ProfileServer:
                 return _failure(exc.message)
             if target in META_NAMES:
                 return _failure(f"« {target} » est un méta-outil : l'appeler directement.")
-            return await self._run_tool(ctx, target, inner)
-        catalogue = self._profile.catalogue().restricted(lambda name: tool_allowed(ctx, name))
+            runner = self._runner(ctx, caller, inner)
+            return await self._gate.call(caller, self._door, target, runner, via=discovery.CALL)
+        catalogue = self._gate.visible(caller, self._door)
         handler = discovery.search if params.name == discovery.SEARCH else discovery.describe
 
         async def meta() -> JSONObject:
             return handler(catalogue, arguments)
 
-        return await _guarded(params.name, meta)
+        async def run() -> types.CallToolResult:
+            return await _guarded(params.name, meta)
 
-    async def _run_tool(self, ctx: Ctx, name: str, arguments: JSONObject) -> types.CallToolResult:
-        if not tool_allowed(ctx, name):  # a virtual key's MCP tool patterns
-            raise _refused(name)
-        profile = self._profile
-        entry = profile.catalogue().by_name.get(name)
-        if entry is None:
-            raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {name[:100]}")
-        if entry.server is None:
-            spec = self._specs[entry.upstream_name]
+        return await self._gate.call_meta(caller, self._door, params.name, run)
 
-            async def work() -> JSONObject:
-                check_known(spec, arguments)
-                # report_progress is a no-op when the client asked for no progress
-                call = ToolCall(self._deps, arguments, ctx.session.report_progress, mcp_caller(ctx))
-                return await spec.handler(call)
+    def _runner(self, ctx: Ctx, caller: Caller, arguments: JSONObject) -> Runner:
+        """What runs a tool once the gate let it through: own tool or upstream."""
 
-            return await _guarded(spec.name, work)
-        relay = progress_relay(ctx)
-        result = await profile.upstreams.call_on(
-            entry.server, entry.upstream_name, arguments, relay
-        )
-        detail: JSONObject = {
-            "server": entry.server,
-            "tool": entry.upstream_name,
-            "profile": profile.name,
-        }
-        limit = profile.result_limit(entry.server)
-        return await self._limiter.apply(result, limit, entry.tool, detail)
+        async def run(entry: Entry) -> types.CallToolResult:
+            if entry.server is None:
+                spec = self._specs[entry.upstream_name]
+
+                async def work() -> JSONObject:
+                    check_known(spec, arguments)
+                    # report_progress is a no-op when the client asked for no progress
+                    call = ToolCall(self._deps, arguments, ctx.session.report_progress, caller)
+                    return await spec.handler(call)
+
+                return await _guarded(spec.name, work)
+            profile = self._profile
+            relay = progress_relay(ctx)
+            result = await profile.upstreams.call_on(
+                entry.server, entry.upstream_name, arguments, relay
+            )
+            detail: JSONObject = {
+                "server": entry.server,
+                "tool": entry.upstream_name,
+                "profile": profile.name,
+            }
+            limit = profile.result_limit(entry.server)
+            return await self._limiter.apply(result, limit, entry.tool, detail)
+
+        return run
 
     async def list_resources(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None

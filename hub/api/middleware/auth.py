@@ -47,7 +47,7 @@ def caller_of(connection: HTTPConnection) -> Caller:
     """Who calls: a virtual key, the admin key, or anyone on an open hub (loopback)."""
     key = request_key(connection)
     if key is not None:
-        return key_caller(key.id)
+        return key_caller(key)
     return ADMIN if connection.scope.get(ADMIN_SCOPE) else LOCAL
 
 
@@ -91,14 +91,7 @@ class ApiKeyMiddleware:
             if key is None:
                 raise _invalid()
             if path in CLIENT_PATHS or path.startswith(CLIENT_PREFIXES):
-                if key.limits.tools and path.startswith(("/mcp/", "/servers/", "/profiles/")):
-                    raise HubError(  # tool patterns are enforced on /mcp only
-                        "Clé limitée à certains outils : utilisez /mcp.",
-                        status=403,
-                        error_type="permission_error",
-                        code="tools_restricted",
-                    )
-                scope[KEY_SCOPE] = key
+                scope[KEY_SCOPE] = key  # its tool rules hold on every MCP door (tool gate)
                 return
             if self._admin is not None or (path == "/metrics" and self._metrics is not None):
                 raise HubError(

@@ -12,6 +12,9 @@ from hub.core.storage.store import Store
 
 Period = Literal["day", "month", "total"]
 PERIODS: tuple[Period, ...] = ("day", "month", "total")
+# What an empty ``tools`` list means: every tool ("allow", the default) or none ("deny").
+ToolsDefault = Literal["allow", "deny"]
+TOOLS_DEFAULTS: tuple[ToolsDefault, ...] = ("allow", "deny")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class KeyLimits:
     models: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
     expires_at: float | None = None
+    tools_default: ToolsDefault = "allow"
 
     def to_json(self) -> JSONObject:
         return {
@@ -34,6 +38,7 @@ class KeyLimits:
             "tpm": self.tpm,
             "models": list(self.models),
             "tools": list(self.tools),
+            "tools_default": self.tools_default,
             "expires_at": self.expires_at,
         }
 
@@ -71,6 +76,10 @@ def _period(value: str) -> Period:
     return "total"
 
 
+def _tools_default(value: str) -> ToolsDefault:
+    return "deny" if value == "deny" else "allow"
+
+
 def _key(row: Row) -> KeyRecord:
     limits = from_row(
         KeyLimits,
@@ -78,6 +87,7 @@ def _key(row: Row) -> KeyRecord:
         period=_period(row["period"]),
         models=_patterns(row["models"]),
         tools=_patterns(row["tools"]),
+        tools_default=_tools_default(row["tools_default"]),
     )
     return from_row(KeyRecord, row, limits=limits)
 
@@ -91,10 +101,20 @@ def _limit_params(limits: KeyLimits) -> tuple[SqlParam, ...]:
         json.dumps(list(limits.models)),
         json.dumps(list(limits.tools)),
         limits.expires_at,
+        limits.tools_default,
     )
 
 
-_LIMIT_COLUMNS = ("budget", "period", "rpm", "tpm", "models", "tools", "expires_at")
+_LIMIT_COLUMNS = (
+    "budget",
+    "period",
+    "rpm",
+    "tpm",
+    "models",
+    "tools",
+    "expires_at",
+    "tools_default",
+)
 
 
 class KeyStore:
@@ -102,9 +122,9 @@ class KeyStore:
         self._store = store
 
     async def insert(self, key: KeyRecord) -> None:
-        columns = ", ".join(("id", "name", "salt", "secret_hash", "created_at", *_LIMIT_COLUMNS))
+        columns = ("id", "name", "salt", "secret_hash", "created_at", *_LIMIT_COLUMNS)
         await self._store.write(
-            f"INSERT INTO api_keys ({columns}) VALUES ({', '.join('?' * 12)})",
+            f"INSERT INTO api_keys ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             (
                 key.id,
                 key.name,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import httpx2
 import mcp_types as types
 from mcp.client import Client, Transport
@@ -25,13 +26,15 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
-from hub.config import McpServerConfig
+from hub.config import McpLimits, McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
 from hub.features.mcp_hub.listing import list_everything
 from hub.features.mcp_hub.naming import accept_tools
+from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.status import ServerState, ServerStatus
+from hub.features.mcp_hub.stdout import MESSAGE_TOO_LARGE
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +58,16 @@ class UpstreamConnection:
         config: McpServerConfig,
         settings: SupervisorSettings,
         on_change: Callable[[UpstreamConnection, bool], None],
+        limits: McpLimits | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
+        self.limits = limits or McpLimits()
         self.status = ServerStatus(config.name, "http" if config.url else "stdio")
         self.tools: list[types.Tool] = []
         self.resources: list[types.Resource] = []
         self.prompts: list[types.Prompt] = []
+        self.flagged: dict[str, str] = {}  # tool -> injection excerpt of its description
         self._on_change = on_change
         self._client: Client | None = None
         self._restart = anyio.Event()
@@ -198,17 +204,19 @@ class UpstreamConnection:
     async def _list_all(self, client: Client) -> None:
         with anyio.fail_after(self.settings.init_timeout):
             tools, resources, prompts = await list_everything(client)
-            kept, warnings = accept_tools(self.config, tools)
-        self.tools, self.resources, self.prompts = kept, resources, prompts
-        self.status.tool_count = len(kept)
-        self.status.warnings = warnings
-        self.status.state = ServerState.DEGRADED if warnings else ServerState.READY
+        # schema checks of a long list would hold the event loop
+        accepted = await anyio.to_thread.run_sync(accept_tools, self.config, tools, self.limits)
+        self.tools, self.resources, self.prompts = accepted.tools, resources, prompts
+        self.flagged = accepted.flagged
+        self.status.tool_count = len(accepted.tools)
+        self.status.warnings = accepted.warnings
+        self.status.state = ServerState.DEGRADED if accepted.warnings else ServerState.READY
         self._settled.set()
         self._on_change(self, True)
 
     def _transport(self) -> Transport:
         if self.config.command and not self.config.url:
-            return child_transport(self.config, self.output, self._child_exited)
+            return child_transport(self.config, self.output, self._child_exited, self.limits)
         return self._http_transport()
 
     @asynccontextmanager
@@ -225,6 +233,7 @@ class UpstreamConnection:
         self._ready = anyio.Event()
         had_lists = bool(self.tools or self.resources or self.prompts)
         self.tools, self.resources, self.prompts = [], [], []
+        self.flagged = {}
         self.status.tool_count = 0
         self.status.restarts += 1
         self.status.state = ServerState.DOWN if error else ServerState.STARTING
@@ -259,6 +268,8 @@ class UpstreamConnection:
             try:
                 result = await self._call_once(name, arguments, progress)
             except MCPError as exc:
+                if exc.error.code == MESSAGE_TOO_LARGE:  # the server is fine: this answer was not
+                    return error_result(exc.error.message)
                 if self.status.transport == "stdio" and exc.error.code == types.CONNECTION_CLOSED:
                     self.restart()  # the child died: don't wait for the next ping to notice
                     raise UpstreamUnavailable(f"« {self.config.name} » s'est arrêté") from None
@@ -294,9 +305,13 @@ class UpstreamConnection:
     ) -> types.CallToolResult:
         client = self.connected()
         timeout = self.config.call_timeout
+        relay = CoalescedProgress(progress, self.limits.progress_interval) if progress else None
         try:
             with anyio.fail_after(timeout):
-                return await client.call_tool(name, arguments, progress_callback=progress)
+                result = await client.call_tool(name, arguments, progress_callback=relay)
+                if relay is not None:
+                    await relay.flush()  # the newest value goes out before the result
+                return result
         except TimeoutError:
             self.status.last_error = f"délai dépassé sur « {name[:100]} » ({timeout:g} s)"
             if self.status.state == ServerState.READY:

@@ -17,7 +17,7 @@ import mcp_types as types
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
-from hub.config import McpServerConfig
+from hub.config import McpLimits, McpServerConfig
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.connection import (
     SupervisorSettings,
@@ -39,8 +39,10 @@ class UpstreamHub:
         servers: Mapping[str, McpServerConfig],
         settings: SupervisorSettings | None = None,
         on_status: StatusListener | None = None,
+        limits: McpLimits | None = None,
     ) -> None:
         self.settings = settings or SupervisorSettings()
+        self.limits = limits or McpLimits()
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
         self.generation = 0  # bumped whenever a list changes: views cache on it
@@ -52,7 +54,9 @@ class UpstreamHub:
             if problem:
                 self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
-            self.connections[name] = UpstreamConnection(config, self.settings, self._changed)
+            self.connections[name] = UpstreamConnection(
+                config, self.settings, self._changed, self.limits
+            )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[UpstreamHub]:
@@ -132,12 +136,12 @@ class UpstreamHub:
     ) -> types.CallToolResult:
         """Forward ``tool`` to upstream ``server`` (profiles that drop the prefix use this)."""
         connection = self.connections.get(server)
-        unknown = connection is None or (
-            connection.tools and not any(t.name == tool for t in connection.tools)
-        )
-        if connection is None or unknown:
-            raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
         try:
+            # an empty list (server down, every tool denied) forwards nothing either
+            if connection is None or not any(t.name == tool for t in connection.tools):
+                if connection is not None:
+                    connection.connected()  # down: say so rather than "unknown"
+                raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
             return await connection.call_tool(tool, arguments, progress_callback)
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")

@@ -1,8 +1,11 @@
 """Who makes a call, as every door hands it down: the admin, a virtual key, the local user.
 
-The admin key, an open hub (no ``[server].api_key``: loopback only) and the stdio user
-of ``kimi-proxy mcp`` may do everything. A virtual key sees and changes only its own
-sessions; statistics over every key need the admin.
+Every door (HTTP routes, the MCP endpoints, ``kimi-proxy mcp``) knows its caller and hands
+it down: the tool gate applies the key's rules, the audit records who it was, and the
+hub's own tools act for that caller only. The admin key, an open hub (``local``: no
+``[server].api_key``, loopback only) and the ``stdio`` user of ``kimi-proxy mcp`` may do
+everything. A virtual key sees and changes only its own sessions; statistics over every
+key need the admin.
 """
 
 from __future__ import annotations
@@ -11,17 +14,25 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hub.core.errors import HubError
+from hub.core.jsontypes import JSONObject
+from hub.core.storage.keys import KeyRecord
 
-CallerKind = Literal["admin", "key", "local"]
+CallerKind = Literal["admin", "key", "stdio", "local"]
+CALLER_KINDS: tuple[CallerKind, ...] = ("admin", "key", "stdio", "local")
 
 
 @dataclass(frozen=True)
 class Caller:
     kind: CallerKind
-    key_id: str | None = None  # set for kind "key"
+    key: KeyRecord | None = None  # set when ``kind == "key"``
+
+    @property
+    def key_id(self) -> str | None:
+        return self.key.id if self.key is not None else None
 
     @property
     def admin(self) -> bool:
+        """Whole-hub power: anything but a virtual key."""
         return self.kind != "key"
 
     def owns(self, key_id: str | None) -> bool:
@@ -37,10 +48,14 @@ class Caller:
                 code="admin_key_required",
             )
 
+    def to_json(self) -> JSONObject:
+        return {"kind": self.kind, "key_id": self.key_id}
+
 
 ADMIN = Caller("admin")
+STDIO = Caller("stdio")
 LOCAL = Caller("local")
 
 
-def key_caller(key_id: str) -> Caller:
-    return Caller("key", key_id)
+def key_caller(key: KeyRecord) -> Caller:
+    return Caller("key", key)
