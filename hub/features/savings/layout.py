@@ -136,12 +136,9 @@ class Layout:
         later = info.repeated_by
         if later is None or later < recent:
             return None
-        newest = self.start(self.rounds - 1) if self.rounds else len(self.messages)
-        if (
-            self.giant is not None
-            and later < newest
-            and self.history.infos[later].tokens >= self.giant
-        ):
+        # A giant later output is itself shrunk once no longer newest: the older one stays
+        # as it is rather than be shrunk for one turn and restored the next.
+        if self.giant is not None and self.history.infos[later].tokens >= self.giant:
             return None
         if info.repeated is None:
             obj = as_object(info.message) or {}
@@ -172,10 +169,15 @@ class Layout:
         """Masked (or shrunk as a repeat), except the latest user message, sent as it is."""
         if index == self.pinned:
             return self._whole(index)
-        return self._repeated(index, recent) or self._masked(index)
+        return (
+            self.history.infos[index].sent or self._repeated(index, recent) or self._masked(index)
+        )
 
     def _kept(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
         """A message of a recent round: as sent, unless it is repeated or a giant output."""
+        sent = self.history.infos[index].sent
+        if sent is not None:
+            return sent
         repeated = self._repeated(index)
         if repeated is not None:
             return repeated
@@ -192,9 +194,11 @@ class Layout:
 
     def _newest(self, index: int, newest: int) -> tuple[JSON, list[MaskedOriginal], int]:
         """A message of the newest round: as sent while it fits (``Levels.newest``)."""
+        info = self.history.infos[index]
+        if info.sent is not None:
+            return info.sent
         if newest == 0:
             return self._whole(index)
-        info = self.history.infos[index]
         if newest == 1 and (self.giant is None or info.tokens < self.giant):
             return self._whole(index)
         return self._masked(index) if index >= self.head else self._whole(index)
@@ -309,7 +313,12 @@ class Layout:
         last = sum(self._newest(i, levels.newest)[2] for i in range(newest, len(self.messages)))
         return REPLY_PRIMER + head + summary + shrunk + kept + last
 
-    def build(self, levels: Levels) -> tuple[list[JSON], list[MaskedOriginal]]:
+    def build(
+        self, levels: Levels, *, decide: bool = True
+    ) -> tuple[list[JSON], list[MaskedOriginal]]:
+        """The messages to forward. ``decide``: a message forwarded rewritten keeps that
+        form in every later pass (until summarised), so the prompt cache is broken once
+        per message, not each time another rule would pick another form."""
         masked, recent, newest = self._regions(levels)
         out: list[JSON] = list(self.messages[: self.start(0)])
         out += self.summary(levels.summarised)[0]
@@ -317,7 +326,11 @@ class Layout:
         forms = [self._maskable(i, recent) for i in range(masked, recent)]
         forms += [self._kept(i) for i in range(recent, newest)]
         forms += [self._newest(i, levels.newest) for i in range(newest, len(self.messages))]
-        for message, originals, _ in forms:
+        for index, form in enumerate(forms, start=masked):
+            message, originals, _ = form
+            info = self.history.infos[index]
+            if decide and message is not info.message:
+                info.sent = form
             out.append(message)
             found += originals
         return out, found
