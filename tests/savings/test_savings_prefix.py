@@ -16,13 +16,10 @@ import pytest
 from bench.transcripts import Transcript, folder, load
 from hub.config import HubConfig
 from hub.core.jsontypes import JSON
-from hub.core.storage.savings import SavingsStore
-from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.savings.wording import ENGLISH
-from hub.proxy.routing import ModelRouter
-from hub.proxy.upstream import ProviderPool
 from hub.services.savings.pipeline import Plan, SavingsPipeline
+from tests.support.savings_pipeline import savings_pipeline
 
 
 def transcripts(prefix: str) -> list[Transcript]:
@@ -37,17 +34,8 @@ def transcripts(prefix: str) -> list[Transcript]:
 
 @pytest.fixture
 async def pipeline() -> AsyncIterator[SavingsPipeline]:
-    config = HubConfig(source=Path("test"))
-    store = await Store.open(":memory:")
-    pool = ProviderPool(config)
-    counter = TokenCounter(load_encoding())
-    try:
-        yield SavingsPipeline(
-            config.savings, ModelRouter(config), pool, counter, SavingsStore(store)
-        )
-    finally:
-        await pool.aclose()
-        await store.close()
+    async with savings_pipeline(TokenCounter(load_encoding())) as found:
+        yield found
 
 
 async def replay(
