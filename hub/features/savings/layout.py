@@ -7,8 +7,10 @@ have their bulky contents masked, the rest goes as sent except giant outputs (se
 ``giant``) and outputs that a later output shows again (``repeats``), which shrink
 everywhere but in the newest round. The latest user message is never summarised nor
 masked: when it falls in the summarised rounds, it stays in place between the summary
-of the rounds before it and that of the rounds after it. Sizes come from cached
-per-message counts, so trying many levels costs additions, not tokenisation.
+of the rounds before it and that of the rounds after it. A message forwarded rewritten
+keeps that form in later passes until summarised (decided once: the prompt cache breaks
+once per message). Sizes come from cached per-message counts, so trying many levels
+costs additions, not tokenisation.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ rounds older than the ``keep_recent_rounds`` newest, counted in steps of
 ``rewrite_batch_rounds``, become one running summary placed right after the task;
 without it their bulky contents are masked. When the result would still pass
 ``compaction_threshold × max_context``, the pass escalates one round at a time
-(mask the kept rounds, oldest first, then summarise them) and never touches the
+(mask the kept rounds, oldest first, then summarise them; kept only when it removes half
+of what it rewrites or the window needs it) and never touches the
 head (everything before the first answer) nor the latest user message. Giant tool
 outputs (``giant_output_tokens``) are shrunk in every round but the newest; the
 newest round goes as sent unless the request would not fit the window otherwise,
