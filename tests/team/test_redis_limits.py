@@ -16,6 +16,7 @@ from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
 from hub.core.storage.store import Store
 from hub.services.access.counters import Refusal, Reservation
 from hub.services.access.redis_counters import RedisCounters
+from hub.services.access.redis_leases import Leases
 from tests.support.json_values import Json
 
 
@@ -33,7 +34,10 @@ async def keys(tmp_path: Path) -> AsyncIterator[KeyStore]:
 async def replicas(redis_url: str, keys: KeyStore) -> AsyncIterator[list[RedisCounters]]:
     clients = [redis.asyncio.Redis.from_url(redis_url) for _ in range(2)]
     try:
-        yield [RedisCounters(client, keys) for client in clients]
+        yield [
+            RedisCounters(client, keys, Leases(client, keys, "test", f"r{n}", f"R{n}"))
+            for n, client in enumerate(clients)
+        ]
     finally:
         for client in clients:
             await client.aclose()
@@ -125,7 +129,7 @@ async def test_redis_down_admits_and_warns(
 ) -> None:
     client = redis.asyncio.Redis.from_url("redis://127.0.0.1:9", socket_connect_timeout=0.5)
     try:
-        counters = RedisCounters(client, keys)
+        counters = RedisCounters(client, keys, Leases(client, keys, "test", "r", "R"))
         for n in range(2):
             assert isinstance(await _reserve(counters, _key(rpm=1), n), Reservation)
     finally:
