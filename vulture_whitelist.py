@@ -21,4 +21,3 @@ pytestmark
 exc_type
 tb
 traceback
-
