@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -21,6 +22,7 @@ from contextlib import asynccontextmanager, suppress
 import redis.asyncio
 from redis.exceptions import RedisError
 
+from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.keys import KeyStore
 from hub.services.access.redis_names import held_key, keys_of, lease_key, limit_keys, replicas_key
 
@@ -71,6 +73,7 @@ class Leases:
         self._name = name
         self._release = client.register_script(RELEASE)
         self._done: deque[tuple[str, str]] = deque(maxlen=DONE_LIMIT)
+        self._reap_failing = False
 
     async def announce(self, key_id: str) -> None:
         """Before this replica's first reservation on ``key_id``: where to find it if it dies."""
@@ -100,12 +103,20 @@ class Leases:
         pipe.hset(replicas_key(self._channel), self.token, self._name)
 
     async def _run(self) -> None:
+        """Beat, then release the dead; a failed release never stops the beats (else this
+        replica's own lease would expire while it serves)."""
         while True:
             try:
                 await self._beat()
-                await self._reap_dead()
             except (RedisError, OSError) as exc:  # the link logs the outage; next beat retries
                 logger.debug("battement de bail manqué : %s", exc)
+            try:
+                await self._reap_dead()
+                self._reap_failing = False
+            except (RedisError, OSError, sqlite3.Error, DatabaseUnavailable) as exc:
+                if not self._reap_failing:  # once per outage; retried every beat
+                    logger.warning("Réservations d'une réplique disparue non réglées : %s", exc)
+                self._reap_failing = True
             await asyncio.sleep(BEAT_SECONDS)
 
     async def _beat(self) -> None:
