@@ -21,8 +21,3 @@ pytestmark
 exc_type
 tb
 traceback
-
-# Not false positives: dead code vulture found on its first run, reported to the lead and
-# left to the code's owners. Delete each line here with the code it keeps.
-_.on_reconnect  # hub/services/cluster: nothing registers a reloader, so none ever runs
-_.wait_subscribed  # hub/services/cluster/redis_link.py: never awaited

@@ -49,7 +49,7 @@ from hub.features.mcp_hub.servers_json import configured_servers
 from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
-from hub.services.access.counters import MemoryCounters
+from hub.services.access.counters import Counters, MemoryCounters
 from hub.services.access.keys import REVOKED_KIND, KeyService
 from hub.services.access.tool_gate import ToolGate
 from hub.services.chat.failure_log import log_failure
@@ -120,11 +120,12 @@ async def open_hub(
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
-        keys, limits = await _open_access(stack, store, cluster, counter, config)
+        keys, limits = await _open_access(stack, store, cluster, counter, config, recorder)
         metrics = PrometheusMetrics(
             upstreams, keys, limits, (router.models.keys(), config.providers.keys())
         )
         recorder.observers.append(metrics.observe)
+        recorder.observers.append(limits.row_stored)
         recorder.observers.append(functools.partial(log_failure, log))
         yield HubState(
             config=config,
@@ -155,6 +156,7 @@ async def _open_access(
     cluster: ClusterLink | None,
     counter: TokenCounter,
     config: HubConfig,
+    recorder: RequestRecorder,
 ) -> tuple[KeyService, LimitService]:
     """Virtual keys and their limits; revocations travel over the cluster link."""
     key_store = KeyStore(store)
@@ -164,8 +166,11 @@ async def _open_access(
         keys = KeyService(key_store, lambda data: cluster.publish(REVOKED_KIND, data))
         cluster.on(REVOKED_KIND, keys.revoked_elsewhere)
     await stack.enter_async_context(keys.running())
-    counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
-    return keys, LimitService(counters, counter, config.limits, keys.live)
+    counters: Counters = MemoryCounters(key_store)
+    if cluster is not None:
+        counters = await stack.enter_async_context(cluster.key_counters(key_store))
+    limits = LimitService(counters, counter, config.limits, keys.live, recorder.new_request_id)
+    return keys, limits
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -156,6 +157,20 @@ class KeyStore:
             "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (at, key_id)
         )
         return changed > 0
+
+    async def row_usage(self, request_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """Cost and tokens of the stored rows among ``request_ids`` (a dead replica's
+        reservations are settled to them)."""
+        usage: dict[str, tuple[float, int]] = {}
+        for first in range(0, len(request_ids), 500):
+            chunk = list(request_ids[first : first + 500])
+            rows = await self._store.fetch_all(
+                "SELECT request_id, cost, prompt_tokens + completion_tokens FROM requests"
+                f" WHERE request_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            usage.update({str(r[0]): (float(r[1] or 0), int(r[2] or 0)) for r in rows})
+        return usage
 
     async def spent_since(self, key_id: str, since: float) -> float:
         """What the key's requests cost from ``since`` on (budgets restored at start)."""
