@@ -20,7 +20,8 @@ PROFILE_NAME = SERVER_NAME
 PREFIXES = ("always", "on_collision")
 DISCOVERY = ("list", "search")
 SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools"}
-SERVER_KEYS |= {"call_timeout", "max_result_tokens"}
+SERVER_KEYS |= {"call_timeout", "max_result_tokens", "transport"}
+HTTP_TRANSPORTS = ("streamable-http", "sse")  # sse: the legacy HTTP+SSE transport
 PROFILE_KEYS = {"servers", "tools", "prefix", "discovery", "pinned", "max_result_tokens"}
 
 
@@ -77,7 +78,10 @@ def _server(name: str, t: Table) -> McpServerConfig:
         tools_deny=_patterns(tools, "deny"),
         call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
         max_result_tokens=t.optional_integer("max_result_tokens"),
+        transport=_choice(t, "transport", "streamable-http", HTTP_TRANSPORTS),
     )
+    if server.transport == "sse" and server.url is None:
+        raise t.fail("transport", "« sse » s'applique à un serveur HTTP : « url » est obligatoire")
     if server.command is None and server.url is None:
         raise t.fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
     return server

@@ -117,6 +117,7 @@ class McpServerConfig:
     tools_deny: tuple[str, ...] = ()
     call_timeout: float = 60.0
     max_result_tokens: int | None = None  # larger results are masked (mask_get gives them back)
+    transport: str = "streamable-http"  # with url: or "sse", the legacy HTTP+SSE transport
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def test_check_config_accepts_profiles(tmp_path: Path, capsys: pytest.CaptureFix
     assert profile.servers == ("fil?s",) and profile.discovery == "search"
 
 
-def test_import_rejects_bad_names_keeps_plain_env_and_warns_on_sse(
+def test_import_rejects_bad_names_keeps_plain_env_and_keeps_sse(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.toml"
@@ -210,11 +210,11 @@ def test_import_rejects_bad_names_keeps_plain_env_and_warns_on_sse(
         "legacy": {"url": "https://example.test/sse", "headers": {"X-Team": "docs"}},
     }})  # fmt: skip
     main(["mcp-import", str(source), "--config", str(config)])
-    captured = capsys.readouterr()
-    assert "SSE" in captured.err and "legacy" in captured.err
+    capsys.readouterr()
     env = {"SLACK_BOT_TOKEN": "t", "OPAQUE": "o"}
     servers = load_config(config, env).mcp.servers
     assert servers["tool"].env == {"LOG_LEVEL": "debug", "ROOT": "/srv/data",
                                    "SLACK_BOT_TOKEN": "t", "OPAQUE": "o"}  # fmt: skip
     assert servers["legacy"].headers == {"X-Team": "docs"}
+    assert servers["legacy"].transport == "sse"  # spoken to with the legacy transport
     assert "xoxb-1" not in config.read_text() and "a8F3kQ9z" not in config.read_text()

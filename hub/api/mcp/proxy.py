@@ -18,6 +18,7 @@ from anyio.abc import TaskGroup
 from mcp.client import Client
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from pydantic import BaseModel
@@ -27,7 +28,6 @@ from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp.common import (
     Ctx,
-    ListChangedServer,
     ResultLimiter,
     Sessions,
     announce,
@@ -38,11 +38,14 @@ from hub.api.mcp.common import (
     remember,
     security_settings,
 )
+from hub.api.mcp.mirror import MirrorServer
+from hub.api.mcp.routing import DownstreamRequester
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
+from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, is_modern
 
 MAX_BODY = 4 * 1024 * 1024
 KINDS = ("tools", "prompts", "resources")
@@ -54,27 +57,37 @@ def _unavailable(exc: UpstreamUnavailable) -> MCPError:
 
 
 def proxy_server(
-    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter
+    connection: UpstreamConnection,
+    sessions: Sessions,
+    limiter: ResultLimiter,
+    listen: ListenHandler,
 ) -> Server[JSONObject]:
-    """A server whose every answer comes from ``connection``'s upstream."""
+    """A server whose every answer comes from ``connection``'s upstream; list changes
+    reach 2026-07-28 clients through ``listen`` (``subscriptions/listen``)."""
 
     async def list_tools(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         remember(sessions, ctx)
-        return types.ListToolsResult(tools=connection.tools)
+        return types.ListToolsResult(tools=sorted(connection.tools, key=lambda t: t.name))
 
-    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: Ctx, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         refused = invalid_text(params)
         if refused is not None:  # the upstream never sees it
             return error_result(refused)
+        caller = DownstreamRequester(ctx)
+        resumed = params if params.input_responses or params.request_state else None
         try:
-            result = await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
+            result = await connection.call_tool(
+                params.name, params.arguments, progress_relay(ctx), caller, resumed
+            )
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
         tool = next((t for t in connection.tools if t.name == params.name), None)
         limit = connection.config.max_result_tokens
-        if tool is None or limit is None:
+        if tool is None or limit is None or isinstance(result, types.InputRequiredResult):
             return result
         detail: JSONObject = {"server": connection.config.name, "tool": tool.name}
         return await limiter.apply(result, limit, tool, detail)
@@ -85,8 +98,11 @@ def proxy_server(
         remember(sessions, ctx)
         return types.ListPromptsResult(prompts=connection.prompts)
 
-    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await _upstream(connection).get_prompt(params.name, params.arguments)
+    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> PromptAnswer:
+        try:
+            return await connection.get_prompt(params, DownstreamRequester(ctx))
+        except UpstreamUnavailable as exc:
+            raise _unavailable(exc) from None
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -94,36 +110,40 @@ def proxy_server(
         remember(sessions, ctx)
         return types.ListResourcesResult(resources=connection.resources)
 
-    async def read_resource(
-        ctx: Ctx, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
-        return await _upstream(connection).read_resource(str(params.uri))
+    async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> ResourceAnswer:
+        try:
+            return await connection.read_resource(params, DownstreamRequester(ctx))
+        except UpstreamUnavailable as exc:
+            raise _unavailable(exc) from None
 
     async def list_templates(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
         cursor = params.cursor if params else None
-        return await _upstream(connection).list_resource_templates(cursor=cursor)
+        return await _upstream(connection, ctx).list_resource_templates(cursor=cursor)
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
-        return await _upstream(connection).session.subscribe_resource(str(params.uri))
+        return await _upstream(connection, ctx).session.subscribe_resource(str(params.uri))
 
     async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        return await _upstream(connection).session.unsubscribe_resource(str(params.uri))
+        return await _upstream(connection, ctx).session.unsubscribe_resource(str(params.uri))
 
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         argument = {"name": params.argument.name, "value": params.argument.value}
         context = params.context.arguments if params.context else None
-        return await _upstream(connection).complete(params.ref, argument, context)
+        return await _upstream(connection, ctx).complete(params.ref, argument, context)
 
     async def set_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
         # One upstream session serves every downstream client: the last level set wins.
+        client = _upstream(connection, ctx)
+        if is_modern(client):  # no such request in 2026-07-28: levels go per request
+            return types.EmptyResult()
         request = types.SetLevelRequest(params=types.SetLevelRequestParams(level=params.level))
-        return await _upstream(connection).session.send_request(request, types.EmptyResult)
+        return await client.session.send_request(request, types.EmptyResult)
 
     with warnings.catch_warnings():  # logging/setLevel is deprecated in 2026-07-28, still used
         warnings.simplefilter("ignore", MCPDeprecationWarning)
-        return ListChangedServer(
+        server = MirrorServer(
             connection.config.name,
             on_list_tools=list_tools,
             on_call_tool=call_tool,
@@ -136,12 +156,17 @@ def proxy_server(
             on_unsubscribe_resource=refusing_invalid_text(unsubscribe),
             on_completion=refusing_invalid_text(complete),
             on_set_logging_level=set_level,
+            on_subscriptions_listen=listen,
         )
+    server.mirrored = connection
+    return server
 
 
-def _upstream(connection: UpstreamConnection) -> Client:
+def _upstream(connection: UpstreamConnection, ctx: Ctx) -> Client:
+    """The upstream session of the caller's era (a 2025-era client's ``logging/setLevel``
+    and subscriptions do not exist in 2026-07-28)."""
     try:
-        return connection.connected()
+        return connection.clients().for_caller(DownstreamRequester(ctx))
     except UpstreamUnavailable as exc:
         raise _unavailable(exc) from None
 
@@ -154,12 +179,14 @@ class UpstreamEndpoints:
     ) -> None:
         self._upstreams = upstreams
         self._sessions: dict[str, Sessions] = {}
+        self._buses: dict[str, InMemorySubscriptionBus] = {}
         self._managers: dict[str, StreamableHTTPSessionManager] = {}
         for name, connection in upstreams.connections.items():
             sessions: Sessions = {}
             self._sessions[name] = sessions
+            bus = self._buses[name] = InMemorySubscriptionBus()
             self._managers[name] = StreamableHTTPSessionManager(
-                app=proxy_server(connection, sessions, limiter),
+                app=proxy_server(connection, sessions, limiter, ListenHandler(bus)),
                 security_settings=security,
                 max_request_body_size=MAX_BODY,
             )
@@ -199,7 +226,7 @@ class UpstreamEndpoints:
         self._seen = lists
 
     async def _announce(self, name: str, kinds: list[str]) -> None:
-        await announce(self._sessions[name], kinds)
+        await announce(self._sessions[name], kinds, self._buses[name])
 
     async def handle(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         missing = HubError(

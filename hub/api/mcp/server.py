@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,9 +19,10 @@ import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.subscriptions import ListenHandler
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from hub import __version__
+from hub.api.mcp.aggregate import UpstreamExtras
 from hub.api.mcp.common import (
     Ctx,
     ListChangedServer,
@@ -33,10 +35,12 @@ from hub.api.mcp.common import (
     remember,
     tool_allowed,
 )
+from hub.api.mcp.routing import DownstreamRequester
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.forwarding import ResourceAnswer, ToolAnswer
 from hub.features.mcp_hub.profiles import Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
 from tools import discovery
@@ -135,24 +139,34 @@ class ProfileServer:
         self._first_list_wait = first_list_wait
         self._specs = {spec.name: spec for spec in ALL_TOOLS}
         self._waited = anyio.Event()
+        self._extras = UpstreamExtras(profile)
 
     def build(self, listen: ListenHandler) -> Server[JSONObject]:
-        # Prompts only exist upstream: offer the capability only when the profile has upstreams.
-        offer_prompts = bool(self._profile.servers())
-        return ListChangedServer(
-            "kimi-proxy-hub",
-            version=__version__,
-            title="Kimi Proxy Hub",
-            instructions=INSTRUCTIONS,
-            on_list_tools=self.list_tools,
-            on_call_tool=self.call_tool,
-            on_list_resources=self.list_resources,
-            on_list_resource_templates=self.list_templates,
-            on_read_resource=refusing_invalid_text(self.read_resource),
-            on_list_prompts=self.list_prompts if offer_prompts else None,
-            on_get_prompt=refusing_invalid_text(self.get_prompt) if offer_prompts else None,
-            on_subscriptions_listen=listen,
-        )
+        # Prompts, completions, logging and subscriptions only exist upstream: offered
+        # only when the profile has upstreams.
+        extras = self._extras if self._profile.servers() else None
+        with warnings.catch_warnings():  # logging/setLevel: deprecated in 2026-07-28, still used
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            return ListChangedServer(
+                "kimi-proxy-hub",
+                version=__version__,
+                title="Kimi Proxy Hub",
+                instructions=INSTRUCTIONS,
+                on_list_tools=self.list_tools,
+                on_call_tool=self.call_tool,
+                on_list_resources=self.list_resources,
+                on_list_resource_templates=self.list_templates,
+                on_read_resource=refusing_invalid_text(self.read_resource),
+                on_list_prompts=self.list_prompts if extras else None,
+                on_get_prompt=refusing_invalid_text(extras.get_prompt) if extras else None,
+                on_completion=refusing_invalid_text(extras.complete) if extras else None,
+                on_set_logging_level=extras.set_level if extras else None,
+                on_subscribe_resource=refusing_invalid_text(extras.subscribe) if extras else None,
+                on_unsubscribe_resource=(
+                    refusing_invalid_text(extras.unsubscribe) if extras else None
+                ),
+                on_subscriptions_listen=listen,
+            )
 
     async def list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -165,17 +179,17 @@ class ProfileServer:
         listed = (
             [*profile.pinned(), *META_TOOLS] if profile.search_mode else profile.catalogue().tools()
         )
-        return types.ListToolsResult(tools=[t for t in listed if tool_allowed(ctx, t.name)])
+        allowed = [t for t in listed if tool_allowed(ctx, t.name)]
+        # sorted: the same list, byte for byte, whatever the upstreams' start order
+        return types.ListToolsResult(tools=sorted(allowed, key=lambda t: t.name))
 
-    async def call_tool(
-        self, ctx: Ctx, params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> ToolAnswer:
         refused = invalid_text(params)
         if refused is not None:  # before any tool or upstream runs
             return _failure(refused)
         arguments: JSONObject = dict(params.arguments or {})
         if not (self._profile.search_mode and params.name in META_NAMES):
-            return await self._run_tool(ctx, params.name, arguments)
+            return await self._run_tool(ctx, params.name, arguments, params)
         if not tool_allowed(ctx, params.name):
             raise _refused(params.name)
         if params.name == discovery.CALL:
@@ -194,7 +208,13 @@ class ProfileServer:
 
         return await _guarded(params.name, meta)
 
-    async def _run_tool(self, ctx: Ctx, name: str, arguments: JSONObject) -> types.CallToolResult:
+    async def _run_tool(
+        self,
+        ctx: Ctx,
+        name: str,
+        arguments: JSONObject,
+        params: types.CallToolRequestParams | None = None,
+    ) -> ToolAnswer:
         if not tool_allowed(ctx, name):  # a virtual key's MCP tool patterns
             raise _refused(name)
         profile = self._profile
@@ -212,9 +232,12 @@ class ProfileServer:
 
             return await _guarded(spec.name, work)
         relay = progress_relay(ctx)
+        resumed = params if params and (params.input_responses or params.request_state) else None
         result = await profile.upstreams.call_on(
-            entry.server, entry.upstream_name, arguments, relay
+            entry.server, entry.upstream_name, arguments, relay, DownstreamRequester(ctx), resumed
         )
+        if isinstance(result, types.InputRequiredResult):
+            return result
         detail: JSONObject = {
             "server": entry.server,
             "tool": entry.upstream_name,
@@ -251,13 +274,17 @@ class ProfileServer:
             title="Une session",
             mime_type="application/json",
         )
-        return types.ListResourceTemplatesResult(resource_templates=[template])
+        upstream = self._profile.upstreams.list_templates(self._profile.servers())
+        return types.ListResourceTemplatesResult(resource_templates=[template, *upstream])
 
     async def read_resource(
         self, ctx: Ctx, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
+    ) -> ResourceAnswer:
         if not params.uri.startswith(SESSIONS_URI):
-            return await self._profile.upstreams.read_resource(params.uri, self._profile.servers())
+            servers = self._profile.servers()
+            return await self._profile.upstreams.read_resource(
+                params, servers, DownstreamRequester(ctx)
+            )
         session_id, caller = _session_id(params.uri), mcp_caller(ctx)
         if session_id is None:
             sessions = await self._deps.sessions.list(caller)
@@ -278,11 +305,4 @@ class ProfileServer:
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         remember(self._sessions, ctx)
-        prompts = self._profile.upstreams.list_prompts(self._profile.servers())
-        return types.ListPromptsResult(prompts=prompts)
-
-    async def get_prompt(
-        self, ctx: Ctx, params: types.GetPromptRequestParams
-    ) -> types.GetPromptResult:
-        servers = self._profile.servers()
-        return await self._profile.upstreams.get_prompt(params.name, params.arguments, servers)
+        return await self._extras.list_prompts(ctx, params)

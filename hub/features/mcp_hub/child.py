@@ -22,10 +22,10 @@ import mcp_types as types
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 from mcp.client._transport import TransportStreams
-from mcp.client.stdio import get_default_environment
 from mcp.shared.message import SessionMessage
 
 from hub.config import McpServerConfig
+from hub.features.mcp_hub.child_env import child_environment
 
 logger = logging.getLogger(__name__)
 EXIT_POLL = 0.05
@@ -114,7 +114,7 @@ async def child_transport(
     with anyio.CancelScope(shield=True):
         process = await anyio.open_process(
             [config.command, *config.args],
-            env=get_default_environment() | config.env,
+            env=child_environment(os.environ, config.env),
             cwd=config.cwd,
             start_new_session=True,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
@@ -12,14 +13,35 @@ from jsonschema.validators import validator_for
 
 from hub.config import McpServerConfig, server_name_problem
 
-__all__ = ["accept_tools", "matches", "prefixed", "server_name_problem", "split_prefixed"]
+__all__ = [
+    "accept_tools",
+    "matches",
+    "prefixed",
+    "server_name_problem",
+    "spec_name",
+    "split_prefixed",
+]
 
 SEPARATOR = "__"
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
+SPEC_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")  # SEP-986, what clients check
+NOT_SPEC = re.compile(r"[^A-Za-z0-9_.\-]")
+HASH_CHARS = 10
 
 
 def prefixed(server: str, name: str) -> str:
     return f"{server}{SEPARATOR}{name}"
+
+
+def spec_name(name: str) -> str:
+    """``name`` as clients may list it (SEP-986: 1-128 of ``A-Za-z0-9_.-``). A name that
+    is not (a long ``server__tool``, an upstream's ``a/b``) keeps its valid start and
+    ends with a hash of the whole: stable across restarts, distinct from other names."""
+    if SPEC_TOOL_NAME.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_CHARS]
+    start = NOT_SPEC.sub("_", name)[: 128 - HASH_CHARS - 1]
+    return f"{start}-{digest}"
 
 
 def split_prefixed(name: str) -> tuple[str, str] | None:

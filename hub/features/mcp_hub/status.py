@@ -11,6 +11,7 @@ from hub.core.jsontypes import JSONObject
 
 class ServerState(StrEnum):
     STARTING = "starting"
+    RESTARTING = "restarting"  # asked to restart: calls wait for the next round
     READY = "ready"
     DEGRADED = "degraded"  # connected, but some tools were rejected or a call timed out
     DOWN = "down"
