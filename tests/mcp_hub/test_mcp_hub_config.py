@@ -168,6 +168,21 @@ def test_allow_and_deny_lists() -> None:
         ('[mcp.profiles.p]\ndiscovery = "tout"\n', "mcp.profiles.p.discovery", "search"),
         ("[mcp.profiles.p]\nmax_result_tokens = 0\n", "mcp.profiles.p.max_result_tokens", "1"),
         ('[mcp.profiles.p]\ncolour = "x"\n', "mcp.profiles.p.colour", "clé inconnue"),
+        (
+            '[mcp.servers.a]\ncommand = "x"\nisolation = "par-client"\n',
+            "mcp.servers.a.isolation",
+            "per-client",
+        ),
+        (
+            '[mcp.servers.a]\ncommand = "x"\nmax_clients = 0\n',
+            "mcp.servers.a.max_clients",
+            "supérieur ou égal à 1",
+        ),
+        (
+            '[mcp.servers.a]\ncommand = "x"\nidle_timeout = "1h"\n',
+            "mcp.servers.a.idle_timeout",
+            "nombre",
+        ),
         ('[mcp.profiles."p_q"]\n', "mcp.profiles.p_q", "nom de profil"),
     ],
 )

@@ -62,8 +62,10 @@ class UpstreamExtras:
             raise MCPError(types.INVALID_PARAMS, f"Prompt inconnu : « {params.name[:200]} »")
         connection = self._profile.upstreams.connections[entry.server]
         upstream = params.model_copy(update={"name": entry.upstream_name})
+        caller = DownstreamRequester(ctx)
         try:
-            return await connection.get_prompt(upstream, DownstreamRequester(ctx))
+            async with self._profile.upstreams.serving(connection, caller) as own:
+                return await own.get_prompt(upstream, caller)
         except UpstreamUnavailable as exc:
             raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
 

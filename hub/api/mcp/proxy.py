@@ -46,6 +46,7 @@ from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
 from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, is_modern
+from hub.features.mcp_hub.isolation import Serving
 
 MAX_BODY = 4 * 1024 * 1024
 KINDS = ("tools", "prompts", "resources")
@@ -58,6 +59,7 @@ def _unavailable(exc: UpstreamUnavailable) -> MCPError:
 
 def proxy_server(
     connection: UpstreamConnection,
+    serving: Serving,
     sessions: Sessions,
     limiter: ResultLimiter,
     listen: ListenHandler,
@@ -80,9 +82,9 @@ def proxy_server(
         caller = DownstreamRequester(ctx)
         resumed = params if params.input_responses or params.request_state else None
         try:
-            result = await connection.call_tool(
-                params.name, params.arguments, progress_relay(ctx), caller, resumed
-            )
+            async with serving(connection, caller) as own:
+                relay = progress_relay(ctx)
+                result = await own.call_tool(params.name, params.arguments, relay, caller, resumed)
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
         tool = next((t for t in connection.tools if t.name == params.name), None)
@@ -99,8 +101,10 @@ def proxy_server(
         return types.ListPromptsResult(prompts=connection.prompts)
 
     async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> PromptAnswer:
+        caller = DownstreamRequester(ctx)
         try:
-            return await connection.get_prompt(params, DownstreamRequester(ctx))
+            async with serving(connection, caller) as own:
+                return await own.get_prompt(params, caller)
         except UpstreamUnavailable as exc:
             raise _unavailable(exc) from None
 
@@ -111,8 +115,10 @@ def proxy_server(
         return types.ListResourcesResult(resources=connection.resources)
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> ResourceAnswer:
+        caller = DownstreamRequester(ctx)
         try:
-            return await connection.read_resource(params, DownstreamRequester(ctx))
+            async with serving(connection, caller) as own:
+                return await own.read_resource(params, caller)
         except UpstreamUnavailable as exc:
             raise _unavailable(exc) from None
 
@@ -186,7 +192,9 @@ class UpstreamEndpoints:
             self._sessions[name] = sessions
             bus = self._buses[name] = InMemorySubscriptionBus()
             self._managers[name] = StreamableHTTPSessionManager(
-                app=proxy_server(connection, sessions, limiter, ListenHandler(bus)),
+                app=proxy_server(
+                    connection, upstreams.serving, sessions, limiter, ListenHandler(bus)
+                ),
                 security_settings=security,
                 max_request_body_size=MAX_BODY,
             )

@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import TypeVar
 
 import mcp_types as types
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
+from starlette.requests import Request
 
-from hub.api.mcp.common import Ctx
+from hub.api.mcp.common import Ctx, mcp_caller
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.requesters import SamplingAnswer
 
@@ -30,6 +32,18 @@ ResultT = TypeVar("ResultT", bound=BaseModel)
 
 def _level(value: object) -> types.LoggingLevel | None:
     return next((level for level in LOG_LEVELS if level == value), None)
+
+
+def client_key(ctx: Ctx) -> str:
+    """A 2025-era HTTP client is its MCP session; a 2026-07-28 one (no session) its virtual
+    key (the admin and an open hub: one client); ``kimi-proxy mcp``: the stdio user."""
+    if not isinstance(ctx.request, Request):
+        return "stdio"
+    session = ctx.request.headers.get(MCP_SESSION_ID_HEADER)
+    if session:
+        return f"session:{session}"
+    caller = mcp_caller(ctx)
+    return f"key:{caller.key_id}" if caller.key_id else caller.kind
 
 
 class DownstreamRequester:
@@ -53,6 +67,7 @@ class DownstreamRequester:
             self.log_level = _level(meta.get(types.LOG_LEVEL_META_KEY))
         else:
             self.log_level = legacy_level or DEFAULT_LOG_LEVEL
+        self.client_key = client_key(ctx)
 
     async def _ask(
         self, request: types.ServerRequest, result: type[ResultT]

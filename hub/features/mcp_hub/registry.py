@@ -27,6 +27,7 @@ from hub.features.mcp_hub.connection import (
     error_result,
 )
 from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, ToolAnswer
+from hub.features.mcp_hub.isolation import ClientChildren
 from hub.features.mcp_hub.naming import prefixed, server_name_problem, split_prefixed
 from hub.features.mcp_hub.requesters import Requester
 from hub.features.mcp_hub.status import ServerState, ServerStatus
@@ -49,13 +50,17 @@ class UpstreamHub:
         self.generation = 0  # bumped whenever a list changes: views cache on it
         self._published: dict[str, JSONObject] = {}  # last status sent per server
         self.connections: dict[str, UpstreamConnection] = {}
+        self.isolated: dict[str, ClientChildren] = {}  # isolation "per-client", by server
         self.invalid: dict[str, tuple[str, str]] = {}  # name -> (transport, why never started)
         for name, config in servers.items():
             problem = server_name_problem(name)
             if problem:
                 self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
-            self.connections[name] = UpstreamConnection(config, self.settings, self._changed)
+            connection = UpstreamConnection(config, self.settings, self._changed)
+            self.connections[name] = connection
+            if config.isolation == "per-client" and config.enabled:
+                self.isolated[name] = ClientChildren(config, self.settings, connection.status)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[UpstreamHub]:
@@ -63,6 +68,8 @@ class UpstreamHub:
         async with anyio.create_task_group() as group:
             for connection in self.connections.values():
                 group.start_soon(connection.run)
+            for children in self.isolated.values():
+                group.start_soon(children.run)
             try:
                 yield self
             finally:
@@ -144,9 +151,23 @@ class UpstreamHub:
         if connection is None or unknown:
             raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
         try:
-            return await connection.call_tool(tool, arguments, progress_callback, caller, resumed)
+            async with self.serving(connection, caller) as serving:
+                return await serving.call_tool(tool, arguments, progress_callback, caller, resumed)
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
+
+    @asynccontextmanager
+    async def serving(
+        self, connection: UpstreamConnection, caller: Requester | None
+    ) -> AsyncIterator[UpstreamConnection]:
+        """The connection that serves ``caller``: its own child where the server is
+        per-client, else the shared one (also for a call with no known client)."""
+        children = self.isolated.get(connection.config.name)
+        if children is None or caller is None:
+            yield connection
+            return
+        async with children.serving(caller.client_key) as own:
+            yield own
 
     async def wait_started(self, limit: float) -> None:
         """Until every enabled upstream is ready or has failed once, at most ``limit`` s."""
@@ -176,7 +197,8 @@ class UpstreamHub:
         if servers is not None and connection.config.name not in servers:
             raise MCPError(types.INVALID_PARAMS, f"prompt inconnu : « {params.name[:200]} »")
         try:
-            return await connection.get_prompt(params.model_copy(update={"name": prompt}), caller)
+            async with self.serving(connection, caller) as serving:
+                return await serving.get_prompt(params.model_copy(update={"name": prompt}), caller)
         except UpstreamUnavailable as exc:
             raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
 
@@ -195,7 +217,8 @@ class UpstreamHub:
         if owner is None:
             raise MCPError(types.INVALID_PARAMS, f"ressource inconnue : « {params.uri[:200]} »")
         try:
-            return await owner.read_resource(params, caller)
+            async with self.serving(owner, caller) as serving:
+                return await serving.read_resource(params, caller)
         except UpstreamUnavailable as exc:
             raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
 

@@ -40,6 +40,11 @@ class Requester(Protocol):
     @property
     def log_level(self) -> types.LoggingLevel | None: ...
 
+    @property
+    def client_key(self) -> str:
+        """Who the client is, for per-client children: its MCP session, else its key."""
+        ...
+
     async def sample(self, params: types.CreateMessageRequestParams) -> SamplingAnswer: ...
 
     async def elicit(

@@ -34,6 +34,7 @@ class ServerStatus:
     last_error_at: float | None = None
     exit_code: int | None = None  # of the last stdio child that ended on its own
     stderr: list[str] = field(default_factory=list)  # its last stderr lines
+    clients: int | None = None  # isolation "per-client": the clients' children running
 
     def failed(self, error: str, exit_code: int | None, stderr: list[str]) -> None:
         self.last_error = error
@@ -68,4 +69,5 @@ class ServerStatus:
             if self.latency_last_ms is not None
             else None,
             "warnings": list(self.warnings),
+            "clients": self.clients,
         }
