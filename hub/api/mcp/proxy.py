@@ -39,6 +39,7 @@ from hub.api.mcp.common import (
     security_settings,
 )
 from hub.api.mcp.mirror import MirrorServer
+from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.routing import DownstreamRequester
 from hub.api.state import HubState
 from hub.core.errors import HubError
@@ -196,6 +197,8 @@ class UpstreamEndpoints:
                     connection, upstreams.serving, sessions, limiter, ListenHandler(bus)
                 ),
                 security_settings=security,
+                event_store=ReplayStore(),
+                retry_interval=RETRY_MS,
                 max_request_body_size=MAX_BODY,
             )
         self._seen = self._lists()
