@@ -265,3 +265,10 @@ async def test_a_restart_is_told_at_once_and_calls_wait_for_it(dyn_hub: Upstream
     assert isinstance(result, types.CallToolResult) and not result.is_error
     assert dyn_hub.connections["dyn"].status.state == ServerState.DEGRADED  # usual (bad tools)
     assert connection.status.errors == errors
+
+
+async def test_resources_without_templates_keep_the_server_up(dyn_hub: UpstreamHub) -> None:
+    """Templates answered with "method not found" mean none: not a failed start."""
+    assert [str(r.uri) for r in dyn_hub.list_resources()] == ["dyn://note"]
+    assert dyn_hub.list_templates() == []
+    assert dyn_hub.connections["dyn"].status.restarts == 0

@@ -3,7 +3,8 @@
 - ``grow`` adds a tool ``extra`` and announces it: notifications/tools/list_changed in
   the 2025 era, an event on ``subscriptions/listen`` streams in 2026-07-28;
 - ``bad_schema`` and ``bad name!`` are listed but must be rejected by the hub;
-- ``sleep`` sleeps ``seconds`` (timeouts); ``env`` returns an environment variable.
+- ``sleep`` sleeps ``seconds`` (timeouts); ``env`` returns an environment variable;
+- it lists one resource, ``dyn://note``, and answers templates with "method not found".
 """
 
 import os
@@ -65,11 +66,18 @@ async def call_tool(
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
 
 
+async def list_resources(
+    ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
+) -> types.ListResourcesResult:
+    return types.ListResourcesResult(resources=[types.Resource(name="note", uri="dyn://note")])
+
+
 async def main() -> None:
     server = Server(
         "dynamic",
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=list_resources,
         on_subscriptions_listen=ListenHandler(bus),
     )
     options = server.create_initialization_options(NotificationOptions(tools_changed=True))

@@ -45,11 +45,17 @@ async def list_everything(
 
 
 async def list_templates(client: Client) -> list[types.ResourceTemplate]:
-    """Every page of the upstream's resource templates (none without ``resources``)."""
+    """Every page of the upstream's resource templates (none without ``resources``, nor
+    from a server that lists resources but answers templates with "method not found")."""
     templates: list[types.ResourceTemplate] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES if client.server_capabilities.resources else 0):
-        page = await client.list_resource_templates(cursor=cursor)
+        try:
+            page = await client.list_resource_templates(cursor=cursor)
+        except MCPError as exc:
+            if exc.error.code != types.METHOD_NOT_FOUND:
+                raise
+            return templates
         templates += page.resource_templates
         if not (cursor := page.next_cursor):
             break
