@@ -131,3 +131,15 @@ async def test_an_idle_client_child_is_reaped(hub: str) -> None:
                 while await _clients(http, "brief"):
                     await anyio.sleep(0.1)
             assert await _history(client) == 1  # a fresh child after the idle one closed
+
+
+async def test_a_restart_closes_every_clients_child(hub: str) -> None:
+    async with httpx2.AsyncClient(base_url=hub) as http:
+        async with Client(hub + "/servers/think/mcp", mode="legacy") as client:
+            await _history(client)
+            assert await _history(client) >= 2
+            response = await http.post("/api/mcp/servers/think/restart")
+            assert response.status_code == 202
+            assert await _clients(http, "think") == 0
+            await wait_ready(http, "think")
+            assert await _history(client) == 1  # a fresh child, as after a restart direct

@@ -105,6 +105,12 @@ class ClientChildren:
         with child.scope:
             await child.connection.run()
 
+    def close_all(self) -> None:
+        """A restart of the server: every client starts afresh on its next call."""
+        for key in list(self._children):
+            self._children.pop(key).scope.cancel()
+        self._status.clients = 0
+
     def _reap(self, before: float | None) -> bool:
         """Close the idle children last used before ``before``; None: the least recently
         used idle one. True when one was closed."""
