@@ -17,6 +17,9 @@ _.should_exit
 # pytest reads a module's marks from it
 pytestmark
 
+# the SDK's lowlevel Server reads it to stamp 2026-07-28 results (hub/api/mcp/mirror.py)
+_.server_info_stamp
+
 # parameters of __exit__ / __aexit__, which the protocol fixes
 exc_type
 tb

@@ -20,7 +20,10 @@ PROFILE_NAME = SERVER_NAME
 PREFIXES = ("always", "on_collision")
 DISCOVERY = ("list", "search")
 SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools"}
-SERVER_KEYS |= {"call_timeout", "max_result_tokens"}
+SERVER_KEYS |= {"call_timeout", "max_result_tokens", "transport"}
+SERVER_KEYS |= {"isolation", "max_clients", "idle_timeout"}
+HTTP_TRANSPORTS = ("streamable-http", "sse")  # sse: the legacy HTTP+SSE transport
+ISOLATIONS = ("shared", "per-client")
 PROFILE_KEYS = {"servers", "tools", "prefix", "discovery", "pinned", "max_result_tokens"}
 LIMIT_KEYS = {"max_message_bytes", "max_tools", "max_description_chars", "max_schema_bytes"}
 LIMIT_KEYS |= {"progress_interval", "max_file_bytes"}
@@ -79,7 +82,13 @@ def _server(name: str, t: Table) -> McpServerConfig:
         tools_deny=_patterns(tools, "deny"),
         call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
         max_result_tokens=t.optional_integer("max_result_tokens"),
+        transport=_choice(t, "transport", "streamable-http", HTTP_TRANSPORTS),
+        isolation=_choice(t, "isolation", "shared", ISOLATIONS),
+        max_clients=t.integer("max_clients", 16, minimum=1),
+        idle_timeout=t.number("idle_timeout", 600.0, minimum=0.01),
     )
+    if server.transport == "sse" and server.url is None:
+        raise t.fail("transport", "« sse » s'applique à un serveur HTTP : « url » est obligatoire")
     if server.command is None and server.url is None:
         raise t.fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
     return server

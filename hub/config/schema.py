@@ -117,6 +117,10 @@ class McpServerConfig:
     tools_deny: tuple[str, ...] = ()
     call_timeout: float = 60.0
     max_result_tokens: int | None = None  # larger results are masked (mask_get gives them back)
+    transport: str = "streamable-http"  # with url: or "sse", the legacy HTTP+SSE transport
+    isolation: str = "shared"  # or "per-client": one child per MCP client (stateful servers)
+    max_clients: int = 16  # per-client: children at once
+    idle_timeout: float = 600.0  # per-client: a client's child closes after this long unused
 
 
 @dataclass(frozen=True)

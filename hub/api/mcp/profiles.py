@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp.common import ResultLimiter, Sessions, announce, dispatch, security_settings
 from hub.api.mcp.french_errors import translate_outgoing
+from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.server import ProfileServer, own_tools, tool_deps
 from hub.api.mcp.stdin import reparse_lone_surrogates
 from hub.api.state import HubState
@@ -111,6 +112,8 @@ class McpProfiles:
             name: StreamableHTTPSessionManager(
                 app=endpoint.server,
                 security_settings=security,
+                event_store=ReplayStore(),
+                retry_interval=RETRY_MS,
                 max_request_body_size=hub.config.server.max_body_bytes,
             )
             for name, endpoint in self.endpoints.items()

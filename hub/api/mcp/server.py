@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,9 +19,10 @@ import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.subscriptions import ListenHandler
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from hub import __version__
+from hub.api.mcp.aggregate import UpstreamExtras
 from hub.api.mcp.common import (
     Ctx,
     ListChangedServer,
@@ -32,10 +34,12 @@ from hub.api.mcp.common import (
     refusing_invalid_text,
     remember,
 )
+from hub.api.mcp.routing import DownstreamRequester
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.forwarding import ResourceAnswer, ToolAnswer
 from hub.features.mcp_hub.profiles import Entry, Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
 from hub.services.access.caller import Caller
@@ -142,24 +146,34 @@ class ProfileServer:
         self._first_list_wait = first_list_wait
         self._specs = {spec.name: spec for spec in ALL_TOOLS}
         self._waited = anyio.Event()
+        self._extras = UpstreamExtras(profile)
 
     def build(self, listen: ListenHandler) -> Server[JSONObject]:
-        # Prompts only exist upstream: offer the capability only when the profile has upstreams.
-        offer_prompts = bool(self._profile.servers())
-        return ListChangedServer(
-            "kimi-proxy-hub",
-            version=__version__,
-            title="Kimi Proxy Hub",
-            instructions=INSTRUCTIONS,
-            on_list_tools=self.list_tools,
-            on_call_tool=self.call_tool,
-            on_list_resources=self.list_resources,
-            on_list_resource_templates=self.list_templates,
-            on_read_resource=refusing_invalid_text(self.read_resource),
-            on_list_prompts=self.list_prompts if offer_prompts else None,
-            on_get_prompt=refusing_invalid_text(self.get_prompt) if offer_prompts else None,
-            on_subscriptions_listen=listen,
-        )
+        # Prompts, completions, logging and subscriptions only exist upstream: offered
+        # only when the profile has upstreams.
+        extras = self._extras if self._profile.servers() else None
+        with warnings.catch_warnings():  # logging/setLevel: deprecated in 2026-07-28, still used
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            return ListChangedServer(
+                "kimi-proxy-hub",
+                version=__version__,
+                title="Kimi Proxy Hub",
+                instructions=INSTRUCTIONS,
+                on_list_tools=self.list_tools,
+                on_call_tool=self.call_tool,
+                on_list_resources=self.list_resources,
+                on_list_resource_templates=self.list_templates,
+                on_read_resource=refusing_invalid_text(self.read_resource),
+                on_list_prompts=self.list_prompts if extras else None,
+                on_get_prompt=refusing_invalid_text(extras.get_prompt) if extras else None,
+                on_completion=refusing_invalid_text(extras.complete) if extras else None,
+                on_set_logging_level=extras.set_level if extras else None,
+                on_subscribe_resource=refusing_invalid_text(extras.subscribe) if extras else None,
+                on_unsubscribe_resource=(
+                    refusing_invalid_text(extras.unsubscribe) if extras else None
+                ),
+                on_subscriptions_listen=listen,
+            )
 
     async def list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -169,25 +183,22 @@ class ProfileServer:
         if not self._waited.is_set():  # stdio one-shot clients: give upstreams a moment
             await profile.upstreams.wait_started(self._first_list_wait)
             self._waited.set()
-        visible = self._gate.visible(mcp_caller(ctx), self._door)
-        if not profile.search_mode:
-            return types.ListToolsResult(tools=visible.tools())
-        pinned = {tool.name for tool in profile.pinned()}
-        listed = [tool for tool in visible.tools() if tool.name in pinned]
-        return types.ListToolsResult(tools=[*listed, *META_TOOLS])
+        visible = self._gate.visible(mcp_caller(ctx), self._door).tools()
+        if profile.search_mode:
+            pinned = {tool.name for tool in profile.pinned()}
+            visible = [*(tool for tool in visible if tool.name in pinned), *META_TOOLS]
+        # sorted: the same list, byte for byte, whatever the upstreams' start order
+        return types.ListToolsResult(tools=sorted(visible, key=lambda t: t.name))
 
-    async def call_tool(
-        self, ctx: Ctx, params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> ToolAnswer:
         refused = invalid_text(params)
         if refused is not None:  # before any tool or upstream runs
             return _failure(refused)
         arguments: JSONObject = dict(params.arguments or {})
         caller = mcp_caller(ctx)
         if not (self._profile.search_mode and params.name in META_NAMES):
-            return await self._gate.call(
-                caller, self._door, params.name, self._runner(ctx, caller, arguments)
-            )
+            runner = self._runner(ctx, caller, arguments, params)
+            return await self._gate.call(caller, self._door, params.name, runner)
         if params.name == discovery.CALL:
             try:
                 target, inner = discovery.call_target(arguments)
@@ -208,10 +219,17 @@ class ProfileServer:
 
         return await self._gate.call_meta(caller, self._door, params.name, run)
 
-    def _runner(self, ctx: Ctx, caller: Caller, arguments: JSONObject) -> Runner:
-        """What runs a tool once the gate let it through: own tool or upstream."""
+    def _runner(
+        self,
+        ctx: Ctx,
+        caller: Caller,
+        arguments: JSONObject,
+        params: types.CallToolRequestParams | None = None,
+    ) -> Runner:
+        """What runs a tool once the gate let it through: own tool or upstream;
+        ``params``: the client's request, for a 2026-07-28 retry after ``input_required``."""
 
-        async def run(entry: Entry) -> types.CallToolResult:
+        async def run(entry: Entry) -> ToolAnswer:
             if entry.server is None:
                 spec = self._specs[entry.upstream_name]
 
@@ -224,9 +242,13 @@ class ProfileServer:
                 return await _guarded(spec.name, work)
             profile = self._profile
             relay = progress_relay(ctx)
+            resumed = params if params and (params.input_responses or params.request_state) else None
+            requester = DownstreamRequester(ctx)
             result = await profile.upstreams.call_on(
-                entry.server, entry.upstream_name, arguments, relay
+                entry.server, entry.upstream_name, arguments, relay, requester, resumed
             )
+            if isinstance(result, types.InputRequiredResult):
+                return result
             detail: JSONObject = {
                 "server": entry.server,
                 "tool": entry.upstream_name,
@@ -265,13 +287,17 @@ class ProfileServer:
             title="Une session",
             mime_type="application/json",
         )
-        return types.ListResourceTemplatesResult(resource_templates=[template])
+        upstream = self._profile.upstreams.list_templates(self._profile.servers())
+        return types.ListResourceTemplatesResult(resource_templates=[template, *upstream])
 
     async def read_resource(
         self, ctx: Ctx, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
+    ) -> ResourceAnswer:
         if not params.uri.startswith(SESSIONS_URI):
-            return await self._profile.upstreams.read_resource(params.uri, self._profile.servers())
+            servers = self._profile.servers()
+            return await self._profile.upstreams.read_resource(
+                params, servers, DownstreamRequester(ctx)
+            )
         session_id, caller = _session_id(params.uri), mcp_caller(ctx)
         if session_id is None:
             sessions = await self._deps.sessions.list(caller)
@@ -292,11 +318,4 @@ class ProfileServer:
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         remember(self._sessions, ctx)
-        prompts = self._profile.upstreams.list_prompts(self._profile.servers())
-        return types.ListPromptsResult(prompts=prompts)
-
-    async def get_prompt(
-        self, ctx: Ctx, params: types.GetPromptRequestParams
-    ) -> types.GetPromptResult:
-        servers = self._profile.servers()
-        return await self._profile.upstreams.get_prompt(params.name, params.arguments, servers)
+        return await self._extras.list_prompts(ctx, params)

@@ -26,10 +26,10 @@ import anyio
 import anyio.to_thread
 from anyio.abc import Process
 from mcp.client._transport import TransportStreams
-from mcp.client.stdio import get_default_environment
 from mcp.shared.message import SessionMessage
 
 from hub.config import McpLimits, McpServerConfig
+from hub.features.mcp_hub.child_env import child_environment
 from hub.features.mcp_hub.lines import LineSplitter, Oversized
 from hub.features.mcp_hub.process_tree import TAG_VARIABLE, members, new_tag, signal_each
 from hub.features.mcp_hub.stdout import read_messages
@@ -128,7 +128,7 @@ async def child_transport(
     with anyio.CancelScope(shield=True):
         process = await anyio.open_process(
             [config.command, *config.args],
-            env=get_default_environment() | config.env | {TAG_VARIABLE: tag},
+            env=child_environment(os.environ, config.env) | {TAG_VARIABLE: tag},
             cwd=config.cwd,
             start_new_session=True,
         )

@@ -10,6 +10,7 @@ server's status (``GET /api/mcp/servers``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -23,14 +24,34 @@ from jsonschema.validators import validator_for
 from hub.config import McpLimits, McpServerConfig, server_name_problem
 from hub.features.injection import injection_excerpt
 
-__all__ = ["accept_tools", "matches", "prefixed", "server_name_problem", "split_prefixed"]
+__all__ = [
+    "accept_tools",
+    "matches",
+    "prefixed",
+    "server_name_problem",
+    "spec_name",
+    "split_prefixed",
+]
 
 SEPARATOR = "__"
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+SPEC_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")  # SEP-986, what clients check
+NOT_SPEC = re.compile(r"[^A-Za-z0-9_.\-]")
+HASH_CHARS = 10
 
 
 def prefixed(server: str, name: str) -> str:
     return f"{server}{SEPARATOR}{name}"
+
+
+def spec_name(name: str) -> str:
+    """``name`` as clients may list it (SEP-986: 1-128 of ``A-Za-z0-9_.-``). A name that
+    is not (a long ``server__tool``, an upstream's ``a/b``) keeps its valid start and
+    ends with a hash of the whole: stable across restarts, distinct from other names."""
+    if SPEC_TOOL_NAME.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_CHARS]
+    start = NOT_SPEC.sub("_", name)[: 128 - HASH_CHARS - 1]
+    return f"{start}-{digest}"
 
 
 def split_prefixed(name: str) -> tuple[str, str] | None:
@@ -114,7 +135,9 @@ def accept_tools(
     seen: set[str] = set()
     for tool in allowed:
         problem: str | None = None
-        if not TOOL_NAME.fullmatch(prefixed(config.name, tool.name)):
+        # the upstream's own name must be valid; a prefix that makes it too long is
+        # handled by spec_name where the name is listed
+        if not SPEC_TOOL_NAME.fullmatch(tool.name):
             problem = "nom d'outil invalide (lettres ASCII, chiffres, « _ - . », 128 au plus)"
         elif tool.name in seen:
             problem = "nom d'outil en double"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import mcp_types as types
 
 from hub.config import McpProfileConfig
-from hub.features.mcp_hub.naming import matches, prefixed
+from hub.features.mcp_hub.naming import matches, prefixed, spec_name
 from hub.features.mcp_hub.registry import UpstreamHub
 from hub.features.mcp_hub.search import SearchIndex
 
@@ -105,6 +105,7 @@ class Profile:
             name = prefixed(server, tool.name)
             if self.config.prefix == "on_collision" and taken[tool.name] == 1:
                 name = tool.name
+            name = spec_name(name)
             entries.append(Entry(tool.model_copy(update={"name": name}), server, tool.name))
         by_name: dict[str, Entry] = {}
         for entry in entries:

@@ -44,7 +44,7 @@ from hub.services.events import EventBus
 from hub.services.recording.audit import AuditLog
 
 logger = logging.getLogger("hub.gate")
-CallResult = types.CallToolResult
+CallResult = types.CallToolResult | types.InputRequiredResult  # 2026: a round, then more
 Runner = Callable[[Entry], Awaitable[CallResult]]
 
 
@@ -206,7 +206,7 @@ class ToolGate:
         name: str,
         run: Runner,
         via: str | None = None,
-    ) -> types.CallToolResult:
+    ) -> CallResult:
         """Decide, run if allowed, audit either way. Refused: ``MCPError`` (-32602)."""
         verdict = self.decide(caller, door, name)
         entry = verdict.entry
@@ -238,7 +238,8 @@ class ToolGate:
         except BaseException:  # cancelled (client gone) or a bug: recorded, then as before
             self._audit.record(audit.failed(started, "appel interrompu"))
             raise
-        texts, size = _texts(result)
+        # a 2026 round asks the client for input: nothing to scan until the call ends
+        texts, size = _texts(result) if isinstance(result, types.CallToolResult) else ([], 0)
         excerpt = await run_sized(size, lambda: _first_injection(texts))
         flags = self._flags(entry, excerpt, audit)
         self._audit.record(audit.done(started, result, size, flags))
@@ -322,7 +323,7 @@ class _Audit:
         return self._row("allowed", reason, duration_ms=round(elapsed, 3), is_error=True)
 
     def done(
-        self, started: float, result: types.CallToolResult, size: int, flags: tuple[str, ...]
+        self, started: float, result: CallResult, size: int, flags: tuple[str, ...]
     ) -> AuditRecord:
         elapsed = (time.perf_counter() - started) * 1000
         return self._row(
@@ -330,6 +331,6 @@ class _Audit:
             None,
             duration_ms=round(elapsed, 3),
             result_chars=size,
-            is_error=bool(result.is_error),
+            is_error=isinstance(result, types.CallToolResult) and bool(result.is_error),
             flags=flags,
         )

@@ -3,7 +3,7 @@ import { api } from './api.js';
 import { formatInt, formatMs } from './format.js';
 
 const STATE_LABELS = {
-  ready: 'prêt', starting: 'démarrage', degraded: 'dégradé', down: 'hors service',
+  ready: 'prêt', starting: 'démarrage', restarting: 'redémarrage', degraded: 'dégradé', down: 'hors service',
   disabled: 'désactivé',
 };
 
