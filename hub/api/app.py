@@ -24,14 +24,14 @@ from hub.api.middleware.auth import ApiKeyMiddleware
 from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
 from hub.api.routes import analytics as analytics_routes
-from hub.api.routes import dashboard, health, mcp_servers, ws
+from hub.api.routes import dashboard, health, mcp_servers, oauth_metadata, ws
 from hub.api.routes import keys as keys_routes
 from hub.api.routes import metrics as metrics_route
 from hub.api.routes import openai as openai_routes
 from hub.api.routes import savings as savings_routes
 from hub.api.routes import sessions as rest
 from hub.api.state import HubState
-from hub.config import HubConfig
+from hub.config import HubConfig, audience_of
 from hub.core.errors import HubError
 from hub.core.storage.bodies import BodyStore
 from hub.core.storage.database import DatabaseUnavailable
@@ -48,6 +48,9 @@ from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.counters import MemoryCounters
 from hub.services.access.keys import REVOKED_KIND, KeyService
+from hub.services.access.oauth_keys import IssuerKeys
+from hub.services.access.oauth_resource import ProtectedResource
+from hub.services.access.oauth_tokens import TokenVerifier
 from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
@@ -137,6 +140,7 @@ async def open_hub(
             limits=limits,
             metrics=metrics,
             cluster=cluster,
+            oauth=await _open_oauth(stack, config),
         )
 
 
@@ -157,6 +161,17 @@ async def _open_access(
     await stack.enter_async_context(keys.running())
     counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
     return keys, LimitService(counters, counter, config.limits, keys.live)
+
+
+async def _open_oauth(stack: AsyncExitStack, config: HubConfig) -> ProtectedResource | None:
+    """``[auth.oauth]``: the issuer's keys are fetched on the first token, not at start-up."""
+    if config.oauth is None:
+        return None
+    http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), follow_redirects=False)
+    stack.push_async_callback(http.aclose)
+    audience = audience_of(config.oauth, config.server)
+    verifier = TokenVerifier(config.oauth, audience, IssuerKeys(config.oauth, http))
+    return ProtectedResource(config.oauth, audience, verifier)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -220,6 +235,7 @@ def create_app(
     return Starlette(
         routes=[
             *health.routes,
+            *oauth_metadata.routes,
             *openai_routes.routes,
             *rest.routes,
             *keys_routes.routes,

@@ -1,5 +1,6 @@
 """Configuration: config.toml loading, ${VAR} expansion and validation."""
 
+from hub.config.auth import audience_of
 from hub.config.loader import ConfigError, load_config, parse_config, with_bind
 from hub.config.mcp import pattern_problem, server_name_problem
 from hub.config.schema import (
@@ -12,6 +13,8 @@ from hub.config.schema import (
     McpProfileConfig,
     McpServerConfig,
     ModelConfig,
+    OAuthConfig,
+    OAuthScopeConfig,
     ProviderConfig,
     RetryConfig,
     SavingsConfig,
@@ -30,11 +33,14 @@ __all__ = [
     "McpProfileConfig",
     "McpServerConfig",
     "ModelConfig",
+    "OAuthConfig",
+    "OAuthScopeConfig",
     "ProviderConfig",
     "RetryConfig",
     "SavingsConfig",
     "ServerConfig",
     "SessionsConfig",
+    "audience_of",
     "load_config",
     "parse_config",
     "pattern_problem",

@@ -42,7 +42,7 @@ def pattern_problem(pattern: str) -> str | None:
     )
 
 
-def _patterns(t: Table, key: str) -> tuple[str, ...]:
+def patterns(t: Table, key: str) -> tuple[str, ...]:
     values = t.strings(key)
     for value in values:
         problem = pattern_problem(value)
@@ -51,7 +51,7 @@ def _patterns(t: Table, key: str) -> tuple[str, ...]:
     return values
 
 
-def _choice(t: Table, key: str, default: str, choices: tuple[str, ...]) -> str:
+def choice(t: Table, key: str, default: str, choices: tuple[str, ...]) -> str:
     value = t.string(key, default)
     if value not in choices:
         raise t.fail(key, f"« {value[:40]} » inconnu (valeurs possibles : {', '.join(choices)})")
@@ -73,8 +73,8 @@ def _server(name: str, t: Table) -> McpServerConfig:
         cwd=t.optional_string("cwd"),
         url=t.optional_string("url"),
         headers=t.string_map("headers"),
-        tools_allow=_patterns(tools, "allow"),
-        tools_deny=_patterns(tools, "deny"),
+        tools_allow=patterns(tools, "allow"),
+        tools_deny=patterns(tools, "deny"),
         call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
         max_result_tokens=t.optional_integer("max_result_tokens"),
     )
@@ -87,15 +87,15 @@ def _profile(name: str, t: Table) -> McpProfileConfig:
     t.check_keys(PROFILE_KEYS)
     tools = t.table("tools")
     tools.check_keys({"allow", "deny"})
-    servers = _patterns(t, "servers") if t.has("servers") else ("*",)
+    servers = patterns(t, "servers") if t.has("servers") else ("*",)
     return McpProfileConfig(
         name=name,
         servers=servers,
-        tools_allow=_patterns(tools, "allow"),
-        tools_deny=_patterns(tools, "deny"),
-        prefix=_choice(t, "prefix", "always", PREFIXES),
-        discovery=_choice(t, "discovery", "list", DISCOVERY),
-        pinned=_patterns(t, "pinned"),
+        tools_allow=patterns(tools, "allow"),
+        tools_deny=patterns(tools, "deny"),
+        prefix=choice(t, "prefix", "always", PREFIXES),
+        discovery=choice(t, "discovery", "list", DISCOVERY),
+        pinned=patterns(t, "pinned"),
         max_result_tokens=t.optional_integer("max_result_tokens"),
     )
 
