@@ -91,7 +91,7 @@ class ProtectedResource:
         return [s for s in self.config.scopes.values() if matches(profile, s.profiles)]
 
     def _asked(self, opening: list[OAuthScopeConfig]) -> list[str]:
-        return [*self.config.required_scopes, *(s.name for s in opening)]
+        return list(dict.fromkeys([*self.config.required_scopes, *(s.name for s in opening)]))
 
     def _tools(self, identity: OAuthIdentity, profile: str | None) -> tuple[str, ...]:
         """The tool patterns the token opens here (``()``: all), or 403."""
