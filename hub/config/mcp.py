@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from hub.config.reader import Table
-from hub.config.schema import McpConfig, McpProfileConfig, McpServerConfig
+from hub.config.schema import McpConfig, McpOAuthConfig, McpProfileConfig, McpServerConfig
 
 # No "_" in server names: keeps "server__tool" unambiguous.
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
@@ -20,7 +20,8 @@ PROFILE_NAME = SERVER_NAME
 PREFIXES = ("always", "on_collision")
 DISCOVERY = ("list", "search")
 SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools"}
-SERVER_KEYS |= {"call_timeout", "max_result_tokens"}
+SERVER_KEYS |= {"call_timeout", "max_result_tokens", "auth", "oauth"}
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 PROFILE_KEYS = {"servers", "tools", "prefix", "discovery", "pinned", "max_result_tokens"}
 
 
@@ -77,10 +78,43 @@ def _server(name: str, t: Table) -> McpServerConfig:
         tools_deny=patterns(tools, "deny"),
         call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
         max_result_tokens=t.optional_integer("max_result_tokens"),
+        oauth=_oauth(t),
     )
     if server.command is None and server.url is None:
         raise t.fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
     return server
+
+
+def _oauth(t: Table) -> McpOAuthConfig | None:
+    """``auth = "oauth"`` and its ``[…oauth]`` table (client credentials only, for now)."""
+    auth = t.optional_string("auth")
+    if auth is None:
+        if t.has("oauth"):
+            raise t.fail("auth", "« oauth » attendu avec une table [….oauth]")
+        return None
+    if auth != "oauth":
+        raise t.fail("auth", f"« {auth[:40]} » inconnu (valeur possible : oauth)")
+    if not t.has("url"):
+        raise t.fail("auth", "OAuth ne s'applique qu'à un serveur HTTP (url)")
+    o = t.table("oauth")
+    o.check_keys({"client_id", "client_secret", "issuer", "scope", "token_endpoint_auth_method"})
+    client_id, secret = o.optional_string("client_id"), o.optional_string("client_secret")
+    issuer = o.optional_string("issuer")
+    if client_id is None or secret is None or issuer is None:
+        raise o.fail(
+            "client_secret",
+            "client_id, client_secret et issuer sont obligatoires : le hub obtient ses jetons "
+            "par client_credentials (la connexion par navigateur n'est pas encore disponible)",
+        )
+    return McpOAuthConfig(
+        client_id=client_id,
+        client_secret=secret,
+        issuer=issuer,
+        scope=o.optional_string("scope"),
+        token_endpoint_auth_method=choice(
+            o, "token_endpoint_auth_method", "client_secret_basic", AUTH_METHODS
+        ),
+    )
 
 
 def _profile(name: str, t: Table) -> McpProfileConfig:

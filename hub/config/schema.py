@@ -117,6 +117,19 @@ class McpServerConfig:
     tools_deny: tuple[str, ...] = ()
     call_timeout: float = 60.0
     max_result_tokens: int | None = None  # larger results are masked (mask_get gives them back)
+    oauth: McpOAuthConfig | None = None  # auth = "oauth": the hub signs in to this server
+
+
+@dataclass(frozen=True)
+class McpOAuthConfig:
+    """``[mcp.servers.NAME.oauth]``: a client registered at the server's authorization
+    server; the hub gets its tokens with the client-credentials grant."""
+
+    client_id: str
+    client_secret: str
+    issuer: str  # the authorization server the credentials belong to (compared exactly)
+    scope: str | None = None
+    token_endpoint_auth_method: str = "client_secret_basic"  # or "client_secret_post"
 
 
 @dataclass(frozen=True)

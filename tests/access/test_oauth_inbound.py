@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,74 +22,20 @@ from mcp.shared.auth import (
 )
 from openai import AsyncOpenAI, RateLimitError
 from pydantic import AnyUrl
-from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from hub.api.app import create_app
-from hub.api.state import HubState
 from hub.config import ConfigError, load_config
 from hub.services.access.oauth_resource import ProtectedResource
-from tests.support.hub_configs import ADMIN, UPSTREAM_SECRET, keyed_config
+from tests.support.hub_configs import ADMIN
 from tests.support.mcp_results import data
-from tests.support.oauth_provider import Provider, oauth_provider
+from tests.support.oauth_hubs import Hub, oauth_hub
 from tests.support.polling import until
-from tests.support.ports import free_port
 from tests.support.servers import serve
-
-OAUTH = """
-[auth.oauth]
-issuer = "{issuer}"
-audience = "{audience}"
-required_scopes = ["mcp"]
-scopes_supported = ["mcp", "mcp:search"]
-jwks_refresh = {refresh}
-rpm = 2
-
-[auth.oauth.scopes.mcp]
-profiles = ["default"]
-
-[auth.oauth.scopes."mcp:search"]
-profiles = ["search"]
-
-[mcp.profiles.search]
-discovery = "search"
-"""
-
-
-@dataclass
-class Hub:
-    url: str
-    audience: str
-    provider: Provider
-    app: Starlette
-
-    @property
-    def state(self) -> HubState:
-        state = self.app.state.hub
-        assert isinstance(state, HubState)
-        return state
-
-    async def token(self, **claims: object) -> str:
-        base: dict[str, object] = {"aud": self.audience, "sub": "alice", "scope": "mcp"}
-        return await self.provider.token({**base, **claims})
-
-
-async def _hub(
-    tmp_path: Path, upstream_url: str, refresh: int, resource: str = "/mcp", extra: str = ""
-) -> AsyncIterator[Hub]:
-    async with oauth_provider() as provider:
-        port = free_port()
-        audience = f"http://127.0.0.1:{port}{resource}"
-        oauth = OAUTH.format(issuer=provider.issuer, audience=audience, refresh=refresh)
-        path = keyed_config(tmp_path, upstream_url, oauth + extra)
-        app = create_app(load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}))
-        async with serve(app, port=port) as url:
-            yield Hub(url, audience, provider, app)
 
 
 @pytest.fixture
 async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[Hub]:
-    async for running in _hub(tmp_path, upstream_url, refresh=0):
+    async for running in oauth_hub(tmp_path, upstream_url, refresh=0):
         yield running
 
 
@@ -156,7 +101,7 @@ async def test_sdk_client_steps_up_for_a_profile(tmp_path: Path, upstream_url: s
     """One token for every endpoint: the audience is the hub's origin. The SDK first gets
     ``mcp`` (the 401's scope on /mcp), then /profiles/search/mcp answers 403
     insufficient_scope and the SDK asks again with ``mcp mcp:search``."""
-    async for hub in _hub(tmp_path, upstream_url, refresh=0, resource="/"):
+    async for hub in oauth_hub(tmp_path, upstream_url, refresh=0, resource="/"):
         auth = _sdk_auth(f"{hub.url}/mcp")
         async with httpx2.AsyncClient(auth=auth) as http:
             async with Client(streamable_http_client(f"{hub.url}/mcp", http_client=http)) as c:
@@ -282,7 +227,7 @@ async def test_key_rotation_refetches_the_jwks(hub: Hub) -> None:
 
 
 async def test_unknown_kid_refetch_is_rate_limited(tmp_path: Path, upstream_url: str) -> None:
-    async for hub in _hub(tmp_path, upstream_url, refresh=3600):
+    async for hub in oauth_hub(tmp_path, upstream_url, refresh=3600):
         assert (await _mcp_status(hub, await hub.token())).status_code == 200
         kid = await hub.provider.rotate()
         for _ in range(5):
@@ -344,7 +289,7 @@ async def test_client_token_never_reaches_an_upstream(tmp_path: Path, upstream_u
 
     async with serve(recorder, http="h11") as upstream:
         extra = f'\n[mcp.servers.rec]\nurl = "{upstream}/mcp"\n'
-        async for hub in _hub(tmp_path, upstream_url, refresh=0, extra=extra):
+        async for hub in oauth_hub(tmp_path, upstream_url, refresh=0, extra=extra):
             token = await hub.token()
             assert (await _mcp_status(hub, token)).status_code == 200
             await until(lambda: bool(seen))

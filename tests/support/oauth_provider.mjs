@@ -31,7 +31,9 @@ server.service.on("beforeTokenSigning", (token, req) => {
   if (resource) token.payload.aud = resource;
   const scope = grant?.scope ?? body.scope;
   if (scope) token.payload.scope = scope;
-  token.payload.client_id = body.client_id ?? "client-inconnu";
+  const basic = (req.headers.authorization ?? "").match(/^Basic (.+)$/i);
+  const fromBasic = basic ? decodeURIComponent(atob(basic[1]).split(":")[0]) : undefined;
+  token.payload.client_id = body.client_id ?? fromBasic ?? "client-inconnu";
 });
 server.service.on("beforeResponse", (response, req) => {
   const grant = req.body?.code ? grants.get(req.body.code) : undefined;

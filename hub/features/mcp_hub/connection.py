@@ -31,6 +31,7 @@ from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
 from hub.features.mcp_hub.listing import list_everything
 from hub.features.mcp_hub.naming import accept_tools
+from hub.features.mcp_hub.oauth_client import MemoryTokens, oauth_provider
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,12 @@ class UpstreamConnection:
         self.output = ChildOutput()  # stdio: the child's pid and last stderr lines
         self._exited = anyio.Event()
         self._exit_code: int | None = None
-        self._secrets = [v for v in (*config.env.values(), *config.headers.values()) if len(v) >= 4]
+        secrets = (*config.env.values(), *config.headers.values())
+        if config.oauth is not None:
+            secrets = (*secrets, config.oauth.client_secret)
+        self._secrets = [v for v in secrets if len(v) >= 4]
+        self.tokens = MemoryTokens()  # auth = "oauth": kept across reconnections
+        self._note_auth()
 
     # -- supervision ---------------------------------------------------------------
 
@@ -125,6 +131,7 @@ class UpstreamConnection:
                     ) as client:
                         await self._list_all(client)
                         self._client = client
+                        self._note_auth()
                         self._ready.set()
                         group.start_soon(self._pinger, client)
                         group.start_soon(self._relister, client)
@@ -216,9 +223,19 @@ class UpstreamConnection:
         """The SDK leaves a caller's httpx client open: this one is closed with the round."""
         assert self.config.url is not None
         timeout = httpx2.Timeout(30, read=300)
-        async with httpx2.AsyncClient(headers=self.config.headers, timeout=timeout) as http:
-            async with streamable_http_client(self.config.url, http_client=http) as streams:
-                yield streams
+        auth = oauth_provider(self.config, self.tokens)
+        async with httpx2.AsyncClient(
+            headers=self.config.headers, timeout=timeout, auth=auth
+        ) as http:
+            try:
+                async with streamable_http_client(self.config.url, http_client=http) as streams:
+                    yield streams
+            finally:
+                self._note_auth()
+
+    def _note_auth(self) -> None:
+        if self.config.oauth is not None:
+            self.status.auth = self.tokens.state(self.config.oauth.client_id)
 
     def _drop(self, error: str | None) -> None:
         self._ready.set()  # wakes wait_ready() callers, who then wait on the next round's event
