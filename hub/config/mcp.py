@@ -100,10 +100,10 @@ def _oauth(t: Table) -> McpOAuthConfig | None:
     o.check_keys({"client_id", "client_secret", "issuer", "scope", "token_endpoint_auth_method"})
     client_id, secret = o.optional_string("client_id"), o.optional_string("client_secret")
     issuer = o.optional_string("issuer")
-    if client_id is None or secret is None or issuer is None:
+    if client_id is None or secret is None:
         raise o.fail(
             "client_secret",
-            "client_id, client_secret et issuer sont obligatoires : le hub obtient ses jetons "
+            "client_id et client_secret sont obligatoires : le hub obtient ses jetons "
             "par client_credentials (la connexion par navigateur n'est pas encore disponible)",
         )
     return McpOAuthConfig(

@@ -127,7 +127,9 @@ class McpOAuthConfig:
 
     client_id: str
     client_secret: str
-    issuer: str  # the authorization server the credentials belong to (compared exactly)
+    # the authorization server the credentials belong to (compared exactly); None: the one
+    # the server names (the credentials then go wherever its metadata points)
+    issuer: str | None = None
     scope: str | None = None
     token_endpoint_auth_method: str = "client_secret_basic"  # or "client_secret_post"
 
