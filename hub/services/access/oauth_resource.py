@@ -82,8 +82,8 @@ class ProtectedResource:
     async def admit(self, token: str, path: str) -> tuple[OAuthIdentity, KeyRecord]:
         """The token's identity and principal, or the 401 / 403 to answer."""
         identity = await self.verifier.verify(token)
-        tools = self._tools(identity, endpoint_profile(path))
-        return identity, self._principal(identity, tools)
+        tools = self.opened_tools(identity, endpoint_profile(path))
+        return identity, self.principal(identity, tools)
 
     def _opening(self, profile: str | None) -> list[OAuthScopeConfig]:
         if profile is None:
@@ -93,7 +93,7 @@ class ProtectedResource:
     def _asked(self, opening: list[OAuthScopeConfig]) -> list[str]:
         return list(dict.fromkeys([*self.config.required_scopes, *(s.name for s in opening)]))
 
-    def _tools(self, identity: OAuthIdentity, profile: str | None) -> tuple[str, ...]:
+    def opened_tools(self, identity: OAuthIdentity, profile: str | None) -> tuple[str, ...]:
         """The tool patterns the token opens here (``()``: all), or 403."""
         opening = self._opening(profile)
         missing = [s for s in self.config.required_scopes if s not in identity.scopes]
@@ -114,7 +114,7 @@ class ProtectedResource:
             f"Portée OAuth insuffisante : demandez « {asked} ».", 403, "insufficient_scope", asked
         )
 
-    def _principal(self, identity: OAuthIdentity, tools: tuple[str, ...]) -> KeyRecord:
+    def principal(self, identity: OAuthIdentity, tools: tuple[str, ...]) -> KeyRecord:
         config = self.config
         by_client = config.limit_by == "client" and identity.client_id is not None
         who = identity.client_id if by_client and identity.client_id else identity.subject
