@@ -169,9 +169,9 @@ def _admit(scope: Scope, key: KeyRecord, path: str) -> None:
 
 def _challenge(scope: Scope, error: HubError) -> bytes:
     """``Bearer``, with the OAuth error and resource metadata on MCP endpoints."""
-    path = str(scope.get("path", ""))
-    oauth = oauth_of(scope) if error.status in (401, 403) else None
-    if oauth is None or endpoint_profile(path) is None:
+    mcp = endpoint_profile(str(scope.get("path", ""))) is not None
+    oauth = oauth_of(scope) if mcp and error.status in (401, 403) else None
+    if oauth is None:
         return b"Bearer"
     if not isinstance(error, BearerRefusal):
         if error.status != 401:
