@@ -26,3 +26,10 @@ traceback
 # left to the code's owners. Delete each line here with the code it keeps.
 _.on_reconnect  # hub/services/cluster: nothing registers a reloader, so none ever runs
 _.wait_subscribed  # hub/services/cluster/redis_link.py: never awaited
+
+# the mcp SDK's TokenStorage protocol, called by its OAuth client
+# (hub/features/mcp_hub/oauth_client.py MemoryTokens)
+_.get_tokens
+_.set_tokens
+_.get_client_info
+_.set_client_info

@@ -16,15 +16,14 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
     AuthorizationCodeResult,
-    OAuthClientInformationFull,
     OAuthClientMetadata,
-    OAuthToken,
 )
 from openai import AsyncOpenAI, RateLimitError
 from pydantic import AnyUrl
 from starlette.types import Receive, Scope, Send
 
 from hub.config import ConfigError, load_config
+from hub.features.mcp_hub.oauth_client import MemoryTokens
 from hub.services.access.oauth_resource import ProtectedResource
 from tests.support.hub_configs import ADMIN
 from tests.support.mcp_results import data
@@ -37,26 +36,6 @@ from tests.support.servers import serve
 async def hub(tmp_path: Path, upstream_url: str) -> AsyncIterator[Hub]:
     async for running in oauth_hub(tmp_path, upstream_url, refresh=0):
         yield running
-
-
-class Memory:
-    """The SDK client's token storage, pre-registered client included when given."""
-
-    def __init__(self, client: OAuthClientInformationFull | None = None) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client = client
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 def _sdk_auth(server_url: str, scope: str | None = None) -> OAuthClientProvider:
@@ -78,7 +57,7 @@ def _sdk_auth(server_url: str, scope: str | None = None) -> OAuthClientProvider:
     metadata = OAuthClientMetadata(
         client_name="test", redirect_uris=[AnyUrl("http://127.0.0.1:9/callback")], scope=scope
     )
-    return OAuthClientProvider(server_url, metadata, Memory(), open_browser, callback)
+    return OAuthClientProvider(server_url, metadata, MemoryTokens(), open_browser, callback)
 
 
 async def test_sdk_client_signs_in_and_uses_tools(hub: Hub) -> None:
