@@ -27,7 +27,7 @@ from hub.features.mcp_hub.oauth_client import MemoryTokens
 from hub.services.access.oauth_resource import ProtectedResource
 from tests.support.hub_configs import ADMIN
 from tests.support.mcp_results import data
-from tests.support.oauth_hubs import Hub, oauth_hub
+from tests.support.oauth_hubs import TOOL_SCOPES, Hub, oauth_hub
 from tests.support.polling import until
 from tests.support.servers import serve
 
@@ -301,3 +301,27 @@ def test_audience_required_off_loopback(tmp_path: Path) -> None:
     path.write_text(text + 'audience = "https://h.example/mcp"\n')
     config = load_config(path, {})
     assert config.oauth is not None and config.oauth.issuer == "https://i.example"
+
+
+async def test_a_tool_outside_the_scopes_asks_for_a_step_up(
+    tmp_path: Path, upstream_url: str
+) -> None:
+    async for hub in oauth_hub(tmp_path, upstream_url, refresh=0, template=TOOL_SCOPES):
+        token = await hub.token(scope="mcp:read")
+        headers = {
+            "authorization": f"Bearer {token}",
+            "accept": "application/json, text/event-stream",
+        }
+        async with httpx2.AsyncClient(base_url=hub.url, headers=headers) as http:
+            for tool, status in (("session_create", 403), ("sessions_list", 400)):
+                call = {"name": tool, "arguments": {}}
+                body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call}
+                response = await http.post("/mcp", json=body)
+                assert response.status_code == status, (tool, response.text)
+            challenge = response.headers.get("www-authenticate", "")
+            assert "insufficient_scope" not in challenge  # sessions_list: the SDK's 400
+            body["params"] = {"name": "session_create", "arguments": {}}
+            refused = await http.post("/mcp", json=body)
+        challenge = refused.headers["www-authenticate"]
+        assert 'error="insufficient_scope"' in challenge
+        assert 'scope="mcp:read mcp:write"' in challenge

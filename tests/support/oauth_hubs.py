@@ -36,6 +36,23 @@ discovery = "search"
 """
 
 
+TOOL_SCOPES = """
+[auth.oauth]
+issuer = "{issuer}"
+audience = "{audience}"
+jwks_refresh = {refresh}
+
+[auth.oauth.scopes."mcp:read"]
+profiles = ["default"]
+tools = ["sessions_list"]
+
+[auth.oauth.scopes."mcp:write"]
+profiles = ["default"]
+tools = ["session_*"]
+"""
+"""Scopes that open tools, not whole endpoints: for the per-tool step-up."""
+
+
 @dataclass
 class Hub:
     url: str
@@ -55,12 +72,17 @@ class Hub:
 
 
 async def oauth_hub(
-    tmp_path: Path, upstream_url: str, refresh: int, resource: str = "/mcp", extra: str = ""
+    tmp_path: Path,
+    upstream_url: str,
+    refresh: int,
+    resource: str = "/mcp",
+    extra: str = "",
+    template: str = OAUTH,
 ) -> AsyncIterator[Hub]:
     async with oauth_provider() as provider:
         port = free_port()
         audience = f"http://127.0.0.1:{port}{resource}"
-        oauth = OAUTH.format(issuer=provider.issuer, audience=audience, refresh=refresh)
+        oauth = template.format(issuer=provider.issuer, audience=audience, refresh=refresh)
         path = keyed_config(tmp_path, upstream_url, oauth + extra)
         app = create_app(load_config(path, {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}))
         async with serve(app, port=port) as url:

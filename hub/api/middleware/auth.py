@@ -23,6 +23,7 @@ import json
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.api.middleware.oauth_step_up import tool_step_up
 from hub.api.middleware.revocation import until_revoked
 from hub.core.errors import HubError
 from hub.core.storage.keys import KeyRecord
@@ -125,6 +126,16 @@ class ApiKeyMiddleware:
             return
         raise _invalid()
 
+    async def _step_up(self, scope: Scope, receive: Receive) -> Receive:
+        identity, key = scope.get(OAUTH_SCOPE), scope.get(KEY_SCOPE)
+        oauth = oauth_of(scope) if isinstance(identity, OAuthIdentity) else None
+        if oauth is None or not isinstance(identity, OAuthIdentity):
+            return receive
+        assert isinstance(key, KeyRecord)
+        limit = scope["app"].state.hub.config.server.max_body_bytes
+        assert isinstance(limit, int)
+        return await tool_step_up(scope, receive, oauth, identity, key, limit)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
@@ -136,6 +147,7 @@ class ApiKeyMiddleware:
             return
         try:
             await self._check(scope)
+            receive = await self._step_up(scope, receive)
         except HubError as exc:
             await _refuse(scope, send, exc)
             return

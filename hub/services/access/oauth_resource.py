@@ -108,6 +108,16 @@ class ProtectedResource:
             return ()
         return tuple(dict.fromkeys(p for s in held for p in s.tools))
 
+    def step_up_for_tool(self, identity: OAuthIdentity, profile: str, tool: str) -> None:
+        """403 naming the scopes that would open ``tool`` here, when there are some."""
+        opening = [
+            s
+            for s in self._opening(profile)
+            if s.name not in identity.scopes and (not s.tools or matches(tool, s.tools))
+        ]
+        if opening:
+            self._step_up(identity, opening)
+
     def _step_up(self, identity: OAuthIdentity, opening: list[OAuthScopeConfig]) -> tuple[str, ...]:
         asked = " ".join(dict.fromkeys([*identity.scopes, *self._asked(opening)]))
         raise BearerRefusal(
