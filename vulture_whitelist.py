@@ -24,3 +24,10 @@ _.server_info_stamp
 exc_type
 tb
 traceback
+
+# the mcp SDK's TokenStorage protocol, called by its OAuth client
+# (hub/features/mcp_hub/oauth_client.py MemoryTokens)
+_.get_tokens
+_.set_tokens
+_.get_client_info
+_.set_client_info

@@ -26,14 +26,14 @@ from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
 from hub.api.routes import analytics as analytics_routes
 from hub.api.routes import audit as audit_routes
-from hub.api.routes import dashboard, health, mcp_servers, ws
+from hub.api.routes import dashboard, health, mcp_servers, oauth_metadata, ws
 from hub.api.routes import keys as keys_routes
 from hub.api.routes import metrics as metrics_route
 from hub.api.routes import openai as openai_routes
 from hub.api.routes import savings as savings_routes
 from hub.api.routes import sessions as rest
 from hub.api.state import HubState
-from hub.config import HubConfig
+from hub.config import HubConfig, audience_of
 from hub.core.errors import HubError
 from hub.core.storage.audit import AuditStore
 from hub.core.storage.bodies import BodyStore
@@ -51,6 +51,9 @@ from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.counters import Counters, MemoryCounters
 from hub.services.access.keys import REVOKED_KIND, KeyService
+from hub.services.access.oauth_keys import IssuerKeys
+from hub.services.access.oauth_resource import ProtectedResource
+from hub.services.access.oauth_tokens import TokenVerifier
 from hub.services.access.tool_gate import ToolGate
 from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
@@ -147,6 +150,7 @@ async def open_hub(
             limits=limits,
             metrics=metrics,
             cluster=cluster,
+            oauth=await _open_oauth(stack, config),
         )
 
 
@@ -171,6 +175,17 @@ async def _open_access(
         counters = await stack.enter_async_context(cluster.key_counters(key_store))
     limits = LimitService(counters, counter, config.limits, keys.live, recorder.new_request_id)
     return keys, limits
+
+
+async def _open_oauth(stack: AsyncExitStack, config: HubConfig) -> ProtectedResource | None:
+    """``[auth.oauth]``: the issuer's keys are fetched on the first token, not at start-up."""
+    if config.oauth is None:
+        return None
+    http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), follow_redirects=False)
+    stack.push_async_callback(http.aclose)
+    audience = audience_of(config.oauth, config.server)
+    verifier = TokenVerifier(config.oauth, audience, IssuerKeys(config.oauth, http))
+    return ProtectedResource(config.oauth, audience, verifier)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -235,6 +250,7 @@ def create_app(
     return Starlette(
         routes=[
             *health.routes,
+            *oauth_metadata.routes,
             *openai_routes.routes,
             *rest.routes,
             *keys_routes.routes,

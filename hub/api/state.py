@@ -15,6 +15,7 @@ from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.keys import KeyService
+from hub.services.access.oauth_resource import ProtectedResource
 from hub.services.access.tool_gate import ToolGate
 from hub.services.chat.service import ChatService
 from hub.services.cluster.protocol import ClusterLink
@@ -49,6 +50,7 @@ class HubState:
     limits: LimitService
     metrics: PrometheusMetrics
     cluster: ClusterLink | None = None
+    oauth: ProtectedResource | None = None  # [auth.oauth]: JWT access tokens accepted
     started_at: float = field(default_factory=time.time)
 
 

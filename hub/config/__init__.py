@@ -1,5 +1,6 @@
 """Configuration: config.toml loading, ${VAR} expansion and validation."""
 
+from hub.config.auth import audience_of
 from hub.config.loader import ConfigError, load_config, parse_config, with_bind
 from hub.config.mcp import pattern_problem, server_name_problem
 from hub.config.schema import (
@@ -10,9 +11,12 @@ from hub.config.schema import (
     LoggingConfig,
     McpConfig,
     McpLimits,
+    McpOAuthConfig,
     McpProfileConfig,
     McpServerConfig,
     ModelConfig,
+    OAuthConfig,
+    OAuthScopeConfig,
     ProviderConfig,
     RetryConfig,
     SavingsConfig,
@@ -29,14 +33,18 @@ __all__ = [
     "LoggingConfig",
     "McpConfig",
     "McpLimits",
+    "McpOAuthConfig",
     "McpProfileConfig",
     "McpServerConfig",
     "ModelConfig",
+    "OAuthConfig",
+    "OAuthScopeConfig",
     "ProviderConfig",
     "RetryConfig",
     "SavingsConfig",
     "ServerConfig",
     "SessionsConfig",
+    "audience_of",
     "load_config",
     "parse_config",
     "pattern_problem",

@@ -46,6 +46,7 @@ from hub.features.mcp_hub.forwarding import (
 )
 from hub.features.mcp_hub.listing import list_everything, list_templates, watch_lists
 from hub.features.mcp_hub.naming import accept_tools
+from hub.features.mcp_hub.oauth_client import MemoryTokens, oauth_provider
 from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.requesters import Requester, RequesterRoutes
 from hub.features.mcp_hub.status import ServerState, ServerStatus
@@ -94,7 +95,12 @@ class UpstreamConnection:
         self.output = ChildOutput()  # stdio: the child's pid and last stderr lines
         self._exited = anyio.Event()
         self._exit_code: int | None = None
-        self._secrets = [v for v in (*config.env.values(), *config.headers.values()) if len(v) >= 4]
+        secrets = (*config.env.values(), *config.headers.values())
+        if config.oauth is not None:
+            secrets = (*secrets, config.oauth.client_secret)
+        self._secrets = [v for v in secrets if len(v) >= 4]
+        self.tokens = MemoryTokens()  # auth = "oauth": kept across reconnections
+        self._note_auth()
         self.requesters = RequesterRoutes(config.name)
         self._modern = False  # the round's upstream speaks 2026-07-28
 
@@ -169,6 +175,7 @@ class UpstreamConnection:
                             group.start_soon(self._pinger, clients.legacy)
                         await self._list_all(client, clients)
                         self._client, self._clients = client, clients
+                        self._note_auth()
                         self._ready.set()
                         group.start_soon(self._pinger, client)
                         group.start_soon(self._relister, client, clients)
@@ -302,9 +309,19 @@ class UpstreamConnection:
                 yield streams
             return
         timeout = httpx2.Timeout(30, read=300)
-        async with httpx2.AsyncClient(headers=self.config.headers, timeout=timeout) as http:
-            async with streamable_http_client(self.config.url, http_client=http) as streams:
-                yield streams
+        auth = oauth_provider(self.config, self.tokens)
+        async with httpx2.AsyncClient(
+            headers=self.config.headers, timeout=timeout, auth=auth
+        ) as http:
+            try:
+                async with streamable_http_client(self.config.url, http_client=http) as streams:
+                    yield streams
+            finally:
+                self._note_auth()
+
+    def _note_auth(self) -> None:
+        if self.config.oauth is not None:
+            self.status.auth = self.tokens.state(self.config.oauth.client_id)
 
     def _drop(self, error: str | None) -> None:
         self._ready.set()  # wakes wait_ready() callers, who then wait on the next round's event

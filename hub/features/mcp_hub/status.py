@@ -35,6 +35,7 @@ class ServerStatus:
     exit_code: int | None = None  # of the last stdio child that ended on its own
     stderr: list[str] = field(default_factory=list)  # its last stderr lines
     clients: int | None = None  # isolation "per-client": the clients' children running
+    auth: str | None = None  # auth = "oauth": « connexion requise », « connecté en tant que … »
 
     def failed(self, error: str, exit_code: int | None, stderr: list[str]) -> None:
         self.last_error = error
@@ -61,6 +62,7 @@ class ServerStatus:
             "last_error_at": self.last_error_at,
             "exit_code": self.exit_code,
             "stderr": list(self.stderr),
+            "auth": self.auth,
             "restarts": self.restarts,
             "calls": self.calls,
             "errors": self.errors,
