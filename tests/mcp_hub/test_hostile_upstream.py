@@ -22,6 +22,7 @@ from hub.config import McpLimits, McpServerConfig, load_config
 from hub.features.mcp_hub import UpstreamHub
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.hub_mcp import servers, wait_ready
+from tests.support.mcp_results import completed
 from tests.support.mcp_upstreams import PYTHON, TESTS, running_in_task
 from tests.support.polling import until
 from tests.support.processes import alive
@@ -169,7 +170,7 @@ async def test_a_grandchild_that_calls_setsid_is_ended_on_stop() -> None:
         connection = hub.connections["hostile"]
         assert await connection.wait_ready(20)
         child = connection.output.pid
-        result = await hub.call_tool("hostile__grandchild", {})
+        result = completed(await hub.call_tool("hostile__grandchild", {}))
         grandchild = int(text(result))
         await until(lambda: os.getsid(grandchild) == grandchild)  # it called setsid()
         assert os.getsid(grandchild) != os.getsid(child or 0)
@@ -184,7 +185,7 @@ async def test_a_grandchild_that_calls_setsid_is_ended_on_restart() -> None:
     async with running_in_task(hub):
         connection = hub.connections["hostile"]
         assert await connection.wait_ready(20)
-        grandchild = int(text(await hub.call_tool("hostile__grandchild", {})))
+        grandchild = int(text(completed(await hub.call_tool("hostile__grandchild", {}))))
         await until(lambda: os.getsid(grandchild) == grandchild)  # it called setsid()
         first = connection.output.pid
         connection.restart()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -47,10 +47,10 @@ from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
-from hub.features.mcp_hub.profiles import Entry
-from hub.services.access.tool_gate import CallResult, Door, ToolGate
 from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, is_modern
 from hub.features.mcp_hub.isolation import Serving
+from hub.features.mcp_hub.profiles import Entry
+from hub.services.access.tool_gate import CallResult, Door, ToolGate
 
 MAX_BODY = 4 * 1024 * 1024
 KINDS = ("tools", "prompts", "resources")

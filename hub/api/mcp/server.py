@@ -146,7 +146,7 @@ class ProfileServer:
         self._first_list_wait = first_list_wait
         self._specs = {spec.name: spec for spec in ALL_TOOLS}
         self._waited = anyio.Event()
-        self._extras = UpstreamExtras(profile)
+        self._extras = UpstreamExtras(door.profile)
 
     def build(self, listen: ListenHandler) -> Server[JSONObject]:
         # Prompts, completions, logging and subscriptions only exist upstream: offered
@@ -242,7 +242,9 @@ class ProfileServer:
                 return await _guarded(spec.name, work)
             profile = self._profile
             relay = progress_relay(ctx)
-            resumed = params if params and (params.input_responses or params.request_state) else None
+            resumed = (
+                params if params and (params.input_responses or params.request_state) else None
+            )
             requester = DownstreamRequester(ctx)
             result = await profile.upstreams.call_on(
                 entry.server, entry.upstream_name, arguments, relay, requester, resumed

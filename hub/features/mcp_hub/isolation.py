@@ -99,7 +99,9 @@ class ClientChildren:
                 f"« {self.config.name} » sert déjà {self.config.max_clients} clients, "
                 "tous occupés (max_clients) : réessayer dans un instant"
             )
-        child = _Child(UpstreamConnection(self.config, self._settings, _ignore, self._limits), time.monotonic())
+        child = _Child(
+            UpstreamConnection(self.config, self._settings, _ignore, self._limits), time.monotonic()
+        )
         self._children[key] = child
         self._status.clients = len(self._children)
         self._group.start_soon(self._run_child, key, child)
