@@ -31,8 +31,10 @@ ENGLISH = ("error", "Invalid", "must", "Missing", "not found", "Not Found", "hea
 
 
 def message_of(text: str) -> tuple[int, str]:
-    """Code and message of a JSON body or of the first SSE data line."""
-    data = next((line[6:] for line in text.splitlines() if line.startswith("data: ")), text)
+    """Code and message of a JSON body or of the first SSE data line (the priming event's
+    is empty)."""
+    lines = text.splitlines()
+    data = next((line[6:] for line in lines if line.startswith("data: ") and line[6:]), text)
     error = json.loads(data)["error"]
     return int(error["code"]), str(error["message"])
 
