@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import shutil
 import statistics
 import tempfile
@@ -51,6 +52,7 @@ from hub.services.access.budgets import LimitService
 from hub.services.access.counters import Counters, MemoryCounters
 from hub.services.access.keys import KeyService
 from hub.services.access.redis_counters import RedisCounters
+from hub.services.access.redis_leases import Leases
 from tests.support.engines import running_redis
 
 ADMIN = "bench-admin-key"
@@ -203,9 +205,13 @@ async def _admissions(tmp: Path, count: int) -> list[str]:
             client = None
             if server is not None:
                 client = redis.asyncio.Redis.from_url(server.url)
-                kinds.append(("Redis", RedisCounters(client, key_store)))
+                leases = Leases(client, key_store, "bench", "bench-token", "bench")
+                kinds.append(("Redis", RedisCounters(client, key_store, leases)))
+            ids = itertools.count(1)
             for name, counters in kinds:
-                limits = LimitService(counters, counter, config.limits, keys.live)
+                limits = LimitService(
+                    counters, counter, config.limits, keys.live, lambda: f"bench-{next(ids)}"
+                )
                 for max_tokens in (True, False):
                     await _admit_and_settle(limits, route, key, 50, max_tokens)  # warm up
                     took = await _admit_and_settle(limits, route, key, count, max_tokens)

@@ -12,7 +12,9 @@ requests over the window and refused (400 ``context_length_exceeded``), effectiv
 cost with a prefix cache for hub vs no hub, kept-when-used retention, structure breaks
 (turns where something that must go byte for byte did not, see ``violations``) and the
 time the savings pass took per turn (p50, turns after the first). Then the same per
-agent family, and the targets of issue #25.
+agent family, with its *floor* (``plancher``): the gain and cost if only the head and
+the newest round were forwarded (what no rewrite that keeps them byte for byte can
+beat), and the targets of issue #25.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bench.transcripts import (
     CACHED_PRICE,
     Transcript,
     cached_tokens,
+    floor,
     folder,
     load,
     request_text,
@@ -92,6 +95,8 @@ class Run:
     kept_in_contents: int = 0  # stricter: found in message contents, tool-call arguments aside
     kept_once: int = 0  # each fact counted once, at its first mention again
     used_once: int = 0
+    floor_received: int = 0  # the head and the newest round only (``floor``): the bound
+    cost_floor: float = 0.0
     pass_ms: list[float] = field(default_factory=list)
     broken: dict[str, int] = field(default_factory=dict)  # structure breaks by kind
     newest_unfit: int = 0  # newest round changed because it did not fit the window
@@ -130,6 +135,7 @@ async def replay(
     once = used_facts(messages, once=True)
     previous_raw: list[JSON] = []
     previous_hub: list[JSON] = []
+    previous_floor: list[JSON] = []
     for end, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") != "assistant":
             continue
@@ -143,6 +149,10 @@ async def replay(
         run.sent += sent
         run.cost_raw += _cost(previous_raw, request, counter)
         previous_raw = request
+        least = floor(request)
+        run.floor_received += counter.count_chat(least)
+        run.cost_floor += _cost(previous_floor, least, counter)
+        previous_floor = least
         if reply.status_code == 400 and "context_length_exceeded" in reply.text:
             run.refused += 1
             continue
@@ -219,6 +229,7 @@ def families(runs: list[Run], windows: list[int]) -> list[str]:
     lines = [
         f"\n{'famille':<11}{'fenêtre':>8}{'n':>3}{'gain':>7}{'méd>50k':>9}{'coût':>6}"
         f"{'pire':>6}{'hors':>6}{'refus':>6}{'conservé':>9}{'pire':>7}{'ruptures':>9}"
+        f"{'plancher gain/coût':>20}"
     ]
     names = sorted({r.family for r in runs})
     for family in [*names, "tous"]:
@@ -228,6 +239,7 @@ def families(runs: list[Run], windows: list[int]) -> list[str]:
                 continue
             big = [r.reduction for r in group if r.tokens > BIG]
             median = f"{statistics.median(big):.1%}" if big else "-"
+            sent = sum(r.sent for r in group)
             lines.append(
                 f"{family:<11}{window:>8}{len(group):>3}"
                 f"{1 - _share(sum(r.received for r in group), sum(r.sent for r in group)):>7.1%}"
@@ -238,6 +250,8 @@ def families(runs: list[Run], windows: list[int]) -> list[str]:
                 f"{_share(sum(r.kept for r in group), sum(r.used for r in group)):>9.1%}"
                 f"{min(r.retention for r in group):>7.1%}"
                 f"{sum(sum(r.broken.values()) for r in group):>9}"
+                f"{1 - _share(sum(r.floor_received for r in group), sent):>13.1%}"
+                f"{sum(r.cost_floor for r in group) / sum(r.cost_raw for r in group):>7.2f}"
             )
     return lines
 

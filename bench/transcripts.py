@@ -155,6 +155,17 @@ def cached_tokens(previous: Sequence[JSON], current: Sequence[JSON], counter: To
     return total
 
 
+def floor(request: Sequence[JSON]) -> list[JSON]:
+    """The least a rewrite may forward: every message before the first answer and the
+    newest round (the last assistant message and what follows), all else dropped."""
+    roles = [role(m) for m in request]
+    if "assistant" not in roles:
+        return list(request)
+    first = roles.index("assistant")
+    last = len(roles) - 1 - roles[::-1].index("assistant")
+    return [*request[:first], *request[last:]]
+
+
 def _answered(messages: Sequence[JSON]) -> bool:
     """Every tool call is answered right after its message; no tool message is orphan."""
     index = 0

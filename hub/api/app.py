@@ -20,19 +20,22 @@ from starlette.responses import JSONResponse
 from hub.api.errors import error_response, hub_error_handler
 from hub.api.mcp import profiles as mcp_profiles
 from hub.api.mcp import proxy as mcp_proxy
+from hub.api.mcp.french_errors import FrenchMcpErrors
 from hub.api.middleware.auth import ApiKeyMiddleware
 from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
 from hub.api.routes import analytics as analytics_routes
-from hub.api.routes import dashboard, health, mcp_servers, ws
+from hub.api.routes import audit as audit_routes
+from hub.api.routes import dashboard, health, mcp_servers, oauth_metadata, ws
 from hub.api.routes import keys as keys_routes
 from hub.api.routes import metrics as metrics_route
 from hub.api.routes import openai as openai_routes
 from hub.api.routes import savings as savings_routes
 from hub.api.routes import sessions as rest
 from hub.api.state import HubState
-from hub.config import HubConfig
+from hub.config import HubConfig, audience_of
 from hub.core.errors import HubError
+from hub.core.storage.audit import AuditStore
 from hub.core.storage.bodies import BodyStore
 from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.journal import Journal
@@ -46,13 +49,18 @@ from hub.features.mcp_hub.servers_json import configured_servers
 from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
-from hub.services.access.counters import MemoryCounters
+from hub.services.access.counters import Counters, MemoryCounters
 from hub.services.access.keys import REVOKED_KIND, KeyService
+from hub.services.access.oauth_keys import IssuerKeys
+from hub.services.access.oauth_resource import ProtectedResource
+from hub.services.access.oauth_tokens import TokenVerifier
+from hub.services.access.tool_gate import ToolGate
 from hub.services.chat.failure_log import log_failure
 from hub.services.chat.service import ChatService
 from hub.services.cluster.joining import joined_cluster, replica_name
 from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
+from hub.services.recording.audit import AuditLog
 from hub.services.recording.durable import DurableRows
 from hub.services.recording.recorder import RequestRecorder
 from hub.services.recording.row_writer import recover
@@ -109,15 +117,18 @@ async def open_hub(
         upstreams = UpstreamHub(
             configured_servers(config.mcp, os.environ),
             on_status=lambda s: bus.publish("mcp_status", s),
+            limits=config.mcp.limits,
         )
+        audit = await stack.enter_async_context(AuditLog(AuditStore(store), bus).running())
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
-        keys, limits = await _open_access(stack, store, cluster, counter, config)
+        keys, limits = await _open_access(stack, store, cluster, counter, config, recorder)
         metrics = PrometheusMetrics(
             upstreams, keys, limits, (router.models.keys(), config.providers.keys())
         )
         recorder.observers.append(metrics.observe)
+        recorder.observers.append(limits.row_stored)
         recorder.observers.append(functools.partial(log_failure, log))
         yield HubState(
             config=config,
@@ -133,10 +144,13 @@ async def open_hub(
             savings=savings,
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
+            gate=ToolGate(upstreams, audit, bus),
+            audit=audit,
             keys=keys,
             limits=limits,
             metrics=metrics,
             cluster=cluster,
+            oauth=await _open_oauth(stack, config),
         )
 
 
@@ -146,6 +160,7 @@ async def _open_access(
     cluster: ClusterLink | None,
     counter: TokenCounter,
     config: HubConfig,
+    recorder: RequestRecorder,
 ) -> tuple[KeyService, LimitService]:
     """Virtual keys and their limits; revocations travel over the cluster link."""
     key_store = KeyStore(store)
@@ -155,8 +170,22 @@ async def _open_access(
         keys = KeyService(key_store, lambda data: cluster.publish(REVOKED_KIND, data))
         cluster.on(REVOKED_KIND, keys.revoked_elsewhere)
     await stack.enter_async_context(keys.running())
-    counters = cluster.key_counters(key_store) if cluster else MemoryCounters(key_store)
-    return keys, LimitService(counters, counter, config.limits, keys.live)
+    counters: Counters = MemoryCounters(key_store)
+    if cluster is not None:
+        counters = await stack.enter_async_context(cluster.key_counters(key_store))
+    limits = LimitService(counters, counter, config.limits, keys.live, recorder.new_request_id)
+    return keys, limits
+
+
+async def _open_oauth(stack: AsyncExitStack, config: HubConfig) -> ProtectedResource | None:
+    """``[auth.oauth]``: the issuer's keys are fetched on the first token, not at start-up."""
+    if config.oauth is None:
+        return None
+    http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), follow_redirects=False)
+    stack.push_async_callback(http.aclose)
+    audience = audience_of(config.oauth, config.server)
+    verifier = TokenVerifier(config.oauth, audience, IssuerKeys(config.oauth, http))
+    return ProtectedResource(config.oauth, audience, verifier)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -216,10 +245,12 @@ def create_app(
         Middleware(BrowserGuard, policy=BrowserPolicy.from_config(server)),
         Middleware(BodyDeadline, timeout=server.body_timeout),
         Middleware(ApiKeyMiddleware, api_key=server.api_key, metrics_key=server.metrics_key),
+        Middleware(FrenchMcpErrors),  # the MCP SDK's own English errors, in French
     ]
     return Starlette(
         routes=[
             *health.routes,
+            *oauth_metadata.routes,
             *openai_routes.routes,
             *rest.routes,
             *keys_routes.routes,
@@ -227,6 +258,7 @@ def create_app(
             *ws.routes,
             *savings_routes.routes,
             *analytics_routes.routes,
+            *audit_routes.routes,
             *mcp_servers.routes,
             *mcp_proxy.routes,
             *mcp_profiles.routes,

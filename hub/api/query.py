@@ -85,16 +85,26 @@ def _instant(params: QueryParams, name: str, offset_s: int, *, end: bool) -> flo
     return value
 
 
+def time_range(params: QueryParams) -> tuple[float | None, float | None, int]:
+    """``from`` / ``to`` as epoch seconds (``to`` excluded) and the ``tz`` offset in seconds."""
+    offset = _offset_s(params)
+    since = _instant(params, "from", offset, end=False)
+    until = _instant(params, "to", offset, end=True)
+    if since is not None and until is not None and until <= since:
+        raise bad("to", "la fin doit suivre le début")
+    return since, until, offset
+
+
 def request_filter(params: QueryParams) -> tuple[RequestFilter, int]:
     """The journal filters of a query string and the ``tz`` offset in seconds."""
-    offset = _offset_s(params)
+    since, until, offset = time_range(params)
     status = text_param(params, "status")
     if status is not None and status not in STATUSES:
         raise bad("status", f"une de ces valeurs : {', '.join(STATUSES)}")
     session = text_param(params, "session")
     where = RequestFilter(
-        since=_instant(params, "from", offset, end=False),
-        until=_instant(params, "to", offset, end=True),
+        since=since,
+        until=until,
         model=text_param(params, "model"),
         provider=text_param(params, "provider"),
         session_id=parse_session_id(session) if session else None,
@@ -102,6 +112,4 @@ def request_filter(params: QueryParams) -> tuple[RequestFilter, int]:
         status=status,
         text=text_param(params, "q"),
     )
-    if where.since is not None and where.until is not None and where.until <= where.since:
-        raise bad("to", "la fin doit suivre le début")
     return where, offset

@@ -15,9 +15,12 @@ from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
 from hub.services.access.keys import KeyService
+from hub.services.access.oauth_resource import ProtectedResource
+from hub.services.access.tool_gate import ToolGate
 from hub.services.chat.service import ChatService
 from hub.services.cluster.protocol import ClusterLink
 from hub.services.events import EventBus
+from hub.services.recording.audit import AuditLog
 from hub.services.recording.recorder import RequestRecorder
 from hub.services.reporting.analytics import AnalyticsService
 from hub.services.reporting.prometheus import PrometheusMetrics
@@ -41,10 +44,13 @@ class HubState:
     savings: SavingsService
     analytics: AnalyticsService
     upstreams: UpstreamHub
+    gate: ToolGate  # every MCP tool call, every door
+    audit: AuditLog
     keys: KeyService
     limits: LimitService
     metrics: PrometheusMetrics
     cluster: ClusterLink | None = None
+    oauth: ProtectedResource | None = None  # [auth.oauth]: JWT access tokens accepted
     started_at: float = field(default_factory=time.time)
 
 

@@ -16,7 +16,7 @@ import anyio
 
 from hub.config import HubConfig
 from hub.core.errors import HubError
-from hub.core.storage.keys import PERIODS, KeyLimits, KeyRecord, KeyStore
+from hub.core.storage.keys import PERIODS, TOOLS_DEFAULTS, KeyLimits, KeyRecord, KeyStore
 from hub.core.storage.store import Store
 from hub.services.access.keys import KeyService
 
@@ -37,6 +37,12 @@ def register(
     create.add_argument("--tpm", type=int, help="tokens par minute")
     create.add_argument("--model", action="append", default=[], help="motif de modèle autorisé")
     create.add_argument("--tool", action="append", default=[], help="motif d'outil MCP autorisé")
+    create.add_argument(
+        "--tools-default",
+        choices=TOOLS_DEFAULTS,
+        default="allow",
+        help="sans motif --tool : tous les outils (allow) ou aucun (deny)",
+    )
     create.add_argument("--expires-days", type=float, help="expire dans N jours")
     listing = actions.add_parser("list", help="lister les clés (sans secret)")
     revoke = actions.add_parser("revoke", help="révoquer une clé")
@@ -56,6 +62,7 @@ def _run(args: argparse.Namespace, config: HubConfig) -> None:
                 tpm=args.tpm,
                 models=tuple(args.model),
                 tools=tuple(args.tool),
+                tools_default="deny" if args.tools_default == "deny" else "allow",
                 expires_at=time.time() + args.expires_days * DAY if args.expires_days else None,
             )
             issued = await service.create(args.name, limits)

@@ -208,8 +208,8 @@ def _mcp_import(args: argparse.Namespace) -> None:
 
 
 def _mcp(args: argparse.Namespace) -> None:
-    # stdout is the protocol channel: every log line goes to stderr.
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper())
+    # stdout is the protocol channel: every log line goes to stderr, in serve's format.
+    hub_logs.configure(args.log_level)
     config = _config(args.config)
     if args.profile != "default" and args.profile not in config.mcp.profiles:
         known = ", ".join(["default", *sorted(config.mcp.profiles)])

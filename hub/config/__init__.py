@@ -1,5 +1,6 @@
 """Configuration: config.toml loading, ${VAR} expansion and validation."""
 
+from hub.config.auth import audience_of
 from hub.config.loader import ConfigError, load_config, parse_config, with_bind
 from hub.config.mcp import pattern_problem, server_name_problem
 from hub.config.schema import (
@@ -9,9 +10,13 @@ from hub.config.schema import (
     LimitsConfig,
     LoggingConfig,
     McpConfig,
+    McpLimits,
+    McpOAuthConfig,
     McpProfileConfig,
     McpServerConfig,
     ModelConfig,
+    OAuthConfig,
+    OAuthScopeConfig,
     ProviderConfig,
     RetryConfig,
     SavingsConfig,
@@ -27,14 +32,19 @@ __all__ = [
     "LimitsConfig",
     "LoggingConfig",
     "McpConfig",
+    "McpLimits",
+    "McpOAuthConfig",
     "McpProfileConfig",
     "McpServerConfig",
     "ModelConfig",
+    "OAuthConfig",
+    "OAuthScopeConfig",
     "ProviderConfig",
     "RetryConfig",
     "SavingsConfig",
     "ServerConfig",
     "SessionsConfig",
+    "audience_of",
     "load_config",
     "parse_config",
     "pattern_problem",

@@ -6,7 +6,6 @@ and the ``${VAR}`` / ``${VAR:-default}`` expansion of parsed string values.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -15,6 +14,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from hub.config.auth import loopback_host, read_auth
 from hub.config.mcp import read_mcp
 from hub.config.prices import builtin_price
 from hub.config.reader import ConfigError, Table
@@ -34,15 +34,6 @@ from hub.config.schema import (
 )
 
 __all__ = ["ConfigError", "load_config", "parse_config", "with_bind"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _server(t: Table) -> ServerConfig:
@@ -69,7 +60,7 @@ def _server(t: Table) -> ServerConfig:
 
 
 def _bind_problem(server: ServerConfig) -> str | None:
-    if not _is_loopback(server.host) and server.api_key is None:
+    if not loopback_host(server.host) and server.api_key is None:
         return f"obligatoire quand host ({server.host}) n'est pas local"
     return None
 
@@ -85,6 +76,11 @@ def with_bind(config: HubConfig, host: str | None, port: int | None) -> HubConfi
     problem = _bind_problem(server)
     if problem:
         raise ConfigError(f"{config.source} : clé « server.api_key » : {problem} (--host {host})")
+    if config.oauth and config.oauth.audience is None and not loopback_host(server.host):
+        raise ConfigError(
+            f"{config.source} : clé « auth.oauth.audience » : obligatoire quand le hub écoute "
+            f"hors de la boucle locale (--host {host})"
+        )
     return replace(config, server=server)
 
 
@@ -273,6 +269,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
             "mcp",
             "logging",
             "limits",
+            "auth",
         }
     )
     base = source.parent
@@ -281,9 +278,10 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
     providers = {n: _provider(n, providers_table.table(n)) for n in providers_table.keys()}
     models_table = root.table("models")
     models = {k: _model(k, models_table.table(k), providers) for k in models_table.keys()}
+    server = _server(root.table("server"))
     return HubConfig(
         source=source,
-        server=_server(root.table("server")),
+        server=server,
         database_path=base / database.string("path", "data/sessions.db"),
         database=_database(database),
         cluster=_cluster(root.table("cluster")),
@@ -295,6 +293,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         mcp=read_mcp(root.table("mcp"), base),
         logging=_logging(root.table("logging")),
         limits=_limits(root.table("limits")),
+        oauth=read_auth(root.table("auth"), server),
     )
 
 

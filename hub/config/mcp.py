@@ -10,7 +10,13 @@ import re
 from pathlib import Path
 
 from hub.config.reader import Table
-from hub.config.schema import McpConfig, McpProfileConfig, McpServerConfig
+from hub.config.schema import (
+    McpConfig,
+    McpLimits,
+    McpOAuthConfig,
+    McpProfileConfig,
+    McpServerConfig,
+)
 
 # No "_" in server names: keeps "server__tool" unambiguous.
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$")
@@ -20,8 +26,14 @@ PROFILE_NAME = SERVER_NAME
 PREFIXES = ("always", "on_collision")
 DISCOVERY = ("list", "search")
 SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "enabled", "tools"}
-SERVER_KEYS |= {"call_timeout", "max_result_tokens"}
+SERVER_KEYS |= {"call_timeout", "max_result_tokens", "transport", "auth", "oauth"}
+SERVER_KEYS |= {"isolation", "max_clients", "idle_timeout"}
+HTTP_TRANSPORTS = ("streamable-http", "sse")  # sse: the legacy HTTP+SSE transport
+ISOLATIONS = ("shared", "per-client")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 PROFILE_KEYS = {"servers", "tools", "prefix", "discovery", "pinned", "max_result_tokens"}
+LIMIT_KEYS = {"max_message_bytes", "max_tools", "max_description_chars", "max_schema_bytes"}
+LIMIT_KEYS |= {"progress_interval", "max_file_bytes"}
 
 
 def server_name_problem(name: str) -> str | None:
@@ -42,7 +54,7 @@ def pattern_problem(pattern: str) -> str | None:
     )
 
 
-def _patterns(t: Table, key: str) -> tuple[str, ...]:
+def patterns(t: Table, key: str) -> tuple[str, ...]:
     values = t.strings(key)
     for value in values:
         problem = pattern_problem(value)
@@ -51,7 +63,7 @@ def _patterns(t: Table, key: str) -> tuple[str, ...]:
     return values
 
 
-def _choice(t: Table, key: str, default: str, choices: tuple[str, ...]) -> str:
+def choice(t: Table, key: str, default: str, choices: tuple[str, ...]) -> str:
     value = t.string(key, default)
     if value not in choices:
         raise t.fail(key, f"« {value[:40]} » inconnu (valeurs possibles : {', '.join(choices)})")
@@ -73,35 +85,88 @@ def _server(name: str, t: Table) -> McpServerConfig:
         cwd=t.optional_string("cwd"),
         url=t.optional_string("url"),
         headers=t.string_map("headers"),
-        tools_allow=_patterns(tools, "allow"),
-        tools_deny=_patterns(tools, "deny"),
+        tools_allow=patterns(tools, "allow"),
+        tools_deny=patterns(tools, "deny"),
         call_timeout=t.number("call_timeout", 60.0, minimum=0.001),
         max_result_tokens=t.optional_integer("max_result_tokens"),
+        transport=choice(t, "transport", "streamable-http", HTTP_TRANSPORTS),
+        isolation=choice(t, "isolation", "shared", ISOLATIONS),
+        max_clients=t.integer("max_clients", 16, minimum=1),
+        idle_timeout=t.number("idle_timeout", 600.0, minimum=0.01),
+        oauth=_oauth(t),
     )
+    if server.transport == "sse" and server.url is None:
+        raise t.fail("transport", "« sse » s'applique à un serveur HTTP : « url » est obligatoire")
     if server.command is None and server.url is None:
         raise t.fail("command", "« command » (stdio) ou « url » (HTTP) est obligatoire")
     return server
+
+
+def _oauth(t: Table) -> McpOAuthConfig | None:
+    """``auth = "oauth"`` and its ``[…oauth]`` table (client credentials only, for now)."""
+    auth = t.optional_string("auth")
+    if auth is None:
+        if t.has("oauth"):
+            raise t.fail("auth", "« oauth » attendu avec une table [….oauth]")
+        return None
+    if auth != "oauth":
+        raise t.fail("auth", f"« {auth[:40]} » inconnu (valeur possible : oauth)")
+    if not t.has("url"):
+        raise t.fail("auth", "OAuth ne s'applique qu'à un serveur HTTP (url)")
+    o = t.table("oauth")
+    o.check_keys({"client_id", "client_secret", "issuer", "scope", "token_endpoint_auth_method"})
+    client_id, secret = o.optional_string("client_id"), o.optional_string("client_secret")
+    issuer = o.optional_string("issuer")
+    if client_id is None or secret is None:
+        raise o.fail(
+            "client_secret",
+            "client_id et client_secret sont obligatoires : le hub obtient ses jetons "
+            "par client_credentials (la connexion par navigateur n'est pas encore disponible)",
+        )
+    return McpOAuthConfig(
+        client_id=client_id,
+        client_secret=secret,
+        issuer=issuer,
+        scope=o.optional_string("scope"),
+        token_endpoint_auth_method=choice(
+            o, "token_endpoint_auth_method", "client_secret_basic", AUTH_METHODS
+        ),
+    )
 
 
 def _profile(name: str, t: Table) -> McpProfileConfig:
     t.check_keys(PROFILE_KEYS)
     tools = t.table("tools")
     tools.check_keys({"allow", "deny"})
-    servers = _patterns(t, "servers") if t.has("servers") else ("*",)
+    servers = patterns(t, "servers") if t.has("servers") else ("*",)
     return McpProfileConfig(
         name=name,
         servers=servers,
-        tools_allow=_patterns(tools, "allow"),
-        tools_deny=_patterns(tools, "deny"),
-        prefix=_choice(t, "prefix", "always", PREFIXES),
-        discovery=_choice(t, "discovery", "list", DISCOVERY),
-        pinned=_patterns(t, "pinned"),
+        tools_allow=patterns(tools, "allow"),
+        tools_deny=patterns(tools, "deny"),
+        prefix=choice(t, "prefix", "always", PREFIXES),
+        discovery=choice(t, "discovery", "list", DISCOVERY),
+        pinned=patterns(t, "pinned"),
         max_result_tokens=t.optional_integer("max_result_tokens"),
     )
 
 
+def _limits(t: Table) -> McpLimits:
+    default = McpLimits()
+    return McpLimits(
+        max_message_bytes=t.integer("max_message_bytes", default.max_message_bytes, minimum=4096),
+        max_tools=t.integer("max_tools", default.max_tools, minimum=1),
+        max_description_chars=t.integer(
+            "max_description_chars", default.max_description_chars, minimum=100
+        ),
+        max_schema_bytes=t.integer("max_schema_bytes", default.max_schema_bytes, minimum=1024),
+        progress_interval=t.number("progress_interval", default.progress_interval),
+        max_file_bytes=t.integer("max_file_bytes", default.max_file_bytes, minimum=1),
+    )
+
+
 def read_mcp(t: Table, base: Path) -> McpConfig:
-    t.check_keys({"workspace", "servers", "servers_json", "profiles", "stdio_wait"})
+    t.check_keys({"workspace", "servers", "servers_json", "profiles", "stdio_wait", *LIMIT_KEYS})
     servers_table = t.table("servers")
     servers: dict[str, McpServerConfig] = {}
     for name in servers_table.keys():
@@ -122,4 +187,5 @@ def read_mcp(t: Table, base: Path) -> McpConfig:
         servers_json=(base / servers_json) if servers_json else None,
         profiles=profiles,
         stdio_wait=t.number("stdio_wait", 5.0),
+        limits=_limits(t),
     )

@@ -117,6 +117,25 @@ class McpServerConfig:
     tools_deny: tuple[str, ...] = ()
     call_timeout: float = 60.0
     max_result_tokens: int | None = None  # larger results are masked (mask_get gives them back)
+    transport: str = "streamable-http"  # with url: or "sse", the legacy HTTP+SSE transport
+    isolation: str = "shared"  # or "per-client": one child per MCP client (stateful servers)
+    max_clients: int = 16  # per-client: children at once
+    idle_timeout: float = 600.0  # per-client: a client's child closes after this long unused
+    oauth: McpOAuthConfig | None = None  # auth = "oauth": the hub signs in to this server
+
+
+@dataclass(frozen=True)
+class McpOAuthConfig:
+    """``[mcp.servers.NAME.oauth]``: a client registered at the server's authorization
+    server; the hub gets its tokens with the client-credentials grant."""
+
+    client_id: str
+    client_secret: str
+    # the authorization server the credentials belong to (compared exactly); None: the one
+    # the server names (the credentials then go wherever its metadata points)
+    issuer: str | None = None
+    scope: str | None = None
+    token_endpoint_auth_method: str = "client_secret_basic"  # or "client_secret_post"
 
 
 @dataclass(frozen=True)
@@ -134,12 +153,25 @@ class McpProfileConfig:
 
 
 @dataclass(frozen=True)
+class McpLimits:
+    """What the hub accepts from an upstream MCP server, and what ``fs_read`` opens."""
+
+    max_message_bytes: int = 16 * 1024 * 1024  # one stdio message (a result, a list)
+    max_tools: int = 1000  # per server; the first ones are kept
+    max_description_chars: int = 8192  # longer descriptions are cut
+    max_schema_bytes: int = 64 * 1024  # input + output schema, as JSON; larger: tool dropped
+    progress_interval: float = 0.1  # at most one progress notification per call per interval
+    max_file_bytes: int = 64 * 1024 * 1024  # fs_read refuses larger files
+
+
+@dataclass(frozen=True)
 class McpConfig:
     workspace: Path = Path(".")
     servers: dict[str, McpServerConfig] = field(default_factory=dict)
     servers_json: Path | None = None
     profiles: dict[str, McpProfileConfig] = field(default_factory=dict)
     stdio_wait: float = 5.0  # `kimi-proxy mcp`: how long the first tools/list waits upstreams
+    limits: McpLimits = McpLimits()
 
 
 @dataclass(frozen=True)
@@ -160,6 +192,37 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class OAuthScopeConfig:
+    """``[auth.oauth.scopes.NAME]``: what holding the scope NAME opens."""
+
+    name: str
+    # MCP endpoints by profile pattern: "default" is /mcp, NAME /profiles/NAME/mcp,
+    # "servers/NAME" /servers/NAME/mcp
+    profiles: tuple[str, ...] = ("*",)
+    tools: tuple[str, ...] = ()  # tool patterns; () opens every tool of those endpoints
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """``[auth.oauth]``: the hub as an OAuth 2.1 protected resource (JWT access tokens)."""
+
+    issuer: str  # compared as written: no trailing slash added or removed
+    audience: str | None = None  # the hub's resource URL; None: its own /mcp URL (loopback)
+    scopes_supported: tuple[str, ...] = ()
+    required_scopes: tuple[str, ...] = ()  # every token needs them all
+    scopes: dict[str, OAuthScopeConfig] = field(default_factory=dict)
+    limit_by: str = "subject"  # whose budget and rates: "subject" (sub) or "client" (client_id)
+    budget: float | None = None
+    period: str = "total"
+    rpm: int | None = None
+    tpm: int | None = None
+    models: tuple[str, ...] = ()
+    leeway: float = 30.0  # seconds of clock skew tolerated on exp / nbf
+    jwks_refresh: float = 30.0  # an unknown kid refetches the JWKS at most this often
+    jwks_max_age: float = 3600.0  # the JWKS is refetched past this age
+
+
+@dataclass(frozen=True)
 class HubConfig:
     source: Path
     server: ServerConfig = ServerConfig()
@@ -174,3 +237,4 @@ class HubConfig:
     mcp: McpConfig = McpConfig()
     logging: LoggingConfig = LoggingConfig()
     limits: LimitsConfig = LimitsConfig()
+    oauth: OAuthConfig | None = None  # [auth.oauth]

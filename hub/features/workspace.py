@@ -18,6 +18,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from hub.config import McpLimits
 from hub.core.errors import HubError
 
 MAX_PATH_CHARS = 4096
@@ -50,11 +51,12 @@ def _kind(mode: int) -> str:
 
 
 class WorkspaceGuard:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_file_bytes: int = McpLimits.max_file_bytes) -> None:
         real = Path(os.path.realpath(root))
         if not real.is_dir():
             raise WorkspaceError(f"Espace de travail introuvable : {root}", "workspace_missing")
         self.root = real
+        self.max_file_bytes = max_file_bytes  # [mcp].max_file_bytes: larger files are refused
 
     # -- checking names ----------------------------------------------------------------
 
@@ -129,6 +131,12 @@ class WorkspaceGuard:
         try:
             if not stat.S_ISREG(info.st_mode):
                 raise WorkspaceError("Seuls les fichiers ordinaires se lisent.", "path_special")
+            if info.st_size > self.max_file_bytes:  # a 5 GB sparse file is not read at all
+                raise WorkspaceError(
+                    f"Fichier trop grand : {info.st_size} octets, au-delà de la limite "
+                    f"[mcp].max_file_bytes ({self.max_file_bytes} octets).",
+                    "file_too_large",
+                )
             with os.fdopen(fd, "rb", closefd=False) as handle:
                 return handle.read(max_bytes), info.st_size
         finally:

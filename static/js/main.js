@@ -1,6 +1,7 @@
 // Entry point: creates the bus, lets each panel set itself up, then loads the page and
 // opens /ws. Panels never import each other: they only talk through the bus (bus.js).
 import { createAnalyticsPanel } from './modules/analytics.js';
+import { createAuditPanel } from './modules/audit.js';
 import { createBus } from './modules/bus.js';
 import { createGlobalTotalsPanel } from './modules/global_totals.js';
 import { createInspectorPanel } from './modules/inspector.js';
@@ -26,6 +27,7 @@ function main() {
   createGlobalTotalsPanel({ bus });
   createMcpPanel({ bus });
   createKeysPanel({ bus });
+  createAuditPanel({ bus });
   createProvidersPanel({ bus });
   const analytics = createAnalyticsPanel({ bus });
   createInspectorPanel({ bus });

@@ -24,3 +24,11 @@ test('keySummary describes limits in French', () => {
   assert.match(text, /5 req\/min/);
   assert.match(text, /modèles : a\/\*/);
 });
+
+test('a key can see no tool unless a pattern names it', () => {
+  assert.deepEqual(keyBody({ name: 'C', tools: '', tools_default: 'deny' }),
+    { name: 'C', tools_default: 'deny' });
+  assert.deepEqual(keyBody({ name: 'C', tools_default: 'allow' }), { name: 'C' });
+  assert.match(keySummary({ tools: [], tools_default: 'deny' }), /aucun outil MCP/);
+  assert.doesNotMatch(keySummary({ tools: ['a'], tools_default: 'deny' }), /aucun outil/);
+});

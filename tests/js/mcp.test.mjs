@@ -19,6 +19,15 @@ test('the REST shape is read field by field: tools is a count', () => {
   assert.equal(serverSummary(server), '3 outils · stdio · 2 appel(s) · 1 en erreur · moy. 13 ms');
 });
 
+test('an OAuth upstream says where its sign-in stands; others say nothing', () => {
+  const [signed, plain, odd] = normaliseServers({ servers: [
+    { ...READY, auth: 'connecté en tant que hub-client' }, READY, { ...READY, auth: 42 },
+  ] });
+  assert.equal(signed.auth, 'connecté en tant que hub-client');
+  assert.equal(plain.auth, null);
+  assert.equal(odd.auth, null);
+});
+
 test('every server state has a French label', () => {
   for (const [state, label] of [['ready', 'prêt'], ['starting', 'démarrage'], ['degraded', 'dégradé'],
     ['down', 'hors service'], ['disabled', 'désactivé']]) {

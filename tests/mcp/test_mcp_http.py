@@ -9,10 +9,12 @@ import httpx2
 import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.server.streamable_http import EventMessage
 from mcp.shared.exceptions import MCPError
 from openai import AsyncOpenAI
 
 from hub.api.app import create_app
+from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.config import HubConfig, load_config
 from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.hub_mcp import EXPECTED_TOOLS
@@ -164,6 +166,26 @@ async def test_filesystem_tools(hub_url: str, workspace: Path) -> None:
         assert "sort de l'espace" in error_text(outside)
 
 
+async def test_fs_read_cuts_on_a_character_boundary_and_refuses_huge_files(
+    hub_url: str, workspace: Path
+) -> None:
+    # 1 MiB falls inside a two-byte « é »: the read ends before it, it is no « binaire »
+    (workspace / "accents.txt").write_text("a" + "é" * 600_000, encoding="utf-8")
+    sparse = workspace / "disque.img"
+    with sparse.open("wb") as handle:
+        handle.truncate(5 * 1024**3)  # 5 GB of holes: no disk used
+    (workspace / "nul.bin").write_bytes(b"\0" * 100)
+    async with Client(f"{hub_url}/mcp") as client:
+        read = data(await client.call_tool("fs_read", {"path": "accents.txt"}))
+        assert read["truncated"] is True and read["size"] == 1_200_001
+        assert read["content"] == "a" + "é" * 524_287
+        huge = await client.call_tool("fs_read", {"path": "disque.img"})
+        assert huge.is_error and "Fichier trop grand" in error_text(huge)
+        assert "[mcp].max_file_bytes" in error_text(huge)
+        binary = await client.call_tool("fs_read", {"path": "nul.bin"})
+        assert "Fichier binaire" in error_text(binary)
+
+
 @pytest.mark.filterwarnings("ignore:ping is removed")
 @pytest.mark.parametrize(
     ("name", "arguments", "expected"),
@@ -245,7 +267,8 @@ async def test_initialize_negotiates_older_versions(
     headers = {"accept": "application/json, text/event-stream"}
     response = await asgi_http.post("/mcp", json=body, headers=headers)
     assert response.status_code == 200
-    event = next(line for line in response.text.splitlines() if line.startswith("data:"))
+    lines = response.text.splitlines()  # after the priming event (an id, empty data)
+    event = next(line for line in lines if line.startswith("data:") and line[5:].strip())
     assert json.loads(event[5:])["result"]["protocolVersion"] == version
 
 
@@ -275,3 +298,34 @@ async def test_tree_progress_from_worker_thread(hub_url: str, workspace: Path) -
         capped = data(await client.call_tool("fs_tree", {"path": "big", "max_entries": 10}))
         assert capped["truncated"] is True
     assert reported[:2] == [200, 400] and reported[-1] == 450
+
+
+async def test_sse_streams_are_primed_and_say_when_to_retry(asgi_http: httpx2.AsyncClient) -> None:
+    """server-sse-polling: each SSE answer opens with an event id and no data (a client
+    that loses the stream resumes with Last-Event-ID) and sends the ``retry`` field."""
+    body = {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}},
+    }  # fmt: skip
+    headers = {"accept": "application/json, text/event-stream"}
+    response = await asgi_http.post("/mcp", json=body, headers=headers)
+    first_event = response.text.replace("\r\n", "\n").split("\n\n")[0].splitlines()
+    assert first_event[0].startswith("id: ") and first_event[1:] == ["data: ", f"retry: {RETRY_MS}"]
+
+
+async def test_the_replay_store_replays_one_stream_and_forgets_the_oldest() -> None:
+    store = ReplayStore(limit=3)
+    message = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/message")
+    first = await store.store_event("a", None)  # the priming event
+    await store.store_event("b", message)
+    await store.store_event("a", message)
+    replayed: list[str | None] = []
+
+    async def send(event: EventMessage) -> None:
+        replayed.append(event.event_id)
+
+    assert await store.replay_events_after(first, send) == "a"
+    assert replayed == ["3"]  # stream a's event after the priming one, not stream b's
+    await store.store_event("a", message)  # the limit drops the oldest: the priming event
+    assert await store.replay_events_after(first, send) is None

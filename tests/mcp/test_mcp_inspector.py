@@ -66,3 +66,19 @@ async def test_inspector_cli_on_every_endpoint(tmp_path: Path, upstream_url: str
             "--tool-name", "tool_search", "--tool-arg", "query=sum two numbers",
         )  # fmt: skip
         assert "everything__get-sum" in json.dumps(found)
+
+
+async def test_the_readme_stdio_command_works_as_written(tmp_path: Path, upstream_url: str) -> None:
+    """README, "MCP Inspector": the Inspector starts ``kimi-proxy mcp`` itself; its own
+    options go before ``--``, the hub's (``--config``) after."""
+    node = node22()
+    if not LAUNCHER.exists() or node is None:
+        pytest.skip("MCP Inspector ou Node 22 absent : lancer scripts/test-setup.sh (npm ci)")
+    config = write_config(tmp_path, upstream_url)
+    listed = await inspector(
+        node, tmp_path, "-e", "FAKE_UPSTREAM_KEY=k", "--connect-timeout", "120000",
+        "--method", "tools/list",
+        "--", str(ROOT / "scripts" / "kimi-proxy"), "mcp", "--config", str(config),
+    )  # fmt: skip
+    tools = listed["tools"]
+    assert isinstance(tools, list) and "tokens_count" in {t["name"] for t in tools}

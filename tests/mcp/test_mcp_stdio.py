@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import anyio
 import httpx2
 import mcp_types as types
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 
 from hub.config import HubConfig, load_config
-from tests.support.hub_configs import UPSTREAM_SECRET, write_config
+from tests.support.hub_configs import write_config
+from tests.support.hub_mcp import stdio_params
 from tests.support.mcp_upstreams import AGENT_PROFILE_TOML, EVERYTHING_TOML, needs_node
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def stdio_params(config: HubConfig) -> StdioServerParameters:
-    env = {**os.environ, "FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "hub", "mcp", "--config", str(config.source)],
-        cwd=str(ROOT),
-        env=env,
-    )
 
 
 def structured(result: types.CallToolResult) -> dict[str, object]:

@@ -72,7 +72,7 @@ async def test_status_and_proxy_endpoint(mcp_hub_url: str) -> None:
     async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
         status = await wait_ready(http, "everything", "dyn", "fromjson")
         assert status["off"]["state"] == "disabled"
-        assert status["everything"]["tools"] == 13
+        assert status["everything"]["tools"] == 17  # its 2026-07-28 list (auto mode)
         assert status["dyn"]["warnings"]
         text = (await http.get("/api/mcp/servers")).text
         assert SECRET not in text and HEADER_SECRET not in text and "entete" not in text
@@ -143,7 +143,7 @@ async def test_restart_publishes_mcp_status_events(mcp_hub_url: str) -> None:
                 if event["type"] == "mcp_status" and event["name"] == "dyn":
                     states.append(event["state"])
                     assert SECRET not in json.dumps(event)
-            assert "starting" in states
+            assert states[0] == "restarting"  # « redémarrage » from the request on
         status = await servers(http)
         assert status["dyn"]["restarts"] == 1
 
@@ -191,3 +191,22 @@ async def test_proxy_endpoint_of_a_down_upstream_answers_with_errors(mcp_hub_url
         assert remote["last_error"] and HEADER_SECRET not in json.dumps(remote)
         # httpx's "All connection attempts failed", as a person reads it on the dashboard
         assert remote["last_error"].startswith("connexion impossible"), remote["last_error"]
+
+
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+async def test_the_proxy_endpoint_presents_its_upstream_in_both_eras(mcp_hub_url: str) -> None:
+    """serverInfo and capabilities are the upstream's (a 2026-07-28 Python server here),
+    the same through initialize and server/discover; a 2025 client's logging/setLevel is
+    answered though the upstream's era has no such request."""
+    async with httpx2.AsyncClient(base_url=mcp_hub_url, timeout=10) as http:
+        await wait_ready(http, "dyn")
+    seen: dict[str, types.ServerCapabilities] = {}
+    for mode in ("legacy", "auto"):
+        async with Client(f"{mcp_hub_url}/servers/dyn/mcp", mode=mode) as client:
+            assert client.server_info is not None and client.server_info.name == "dynamic"
+            seen[mode] = client.server_capabilities
+            if mode == "legacy":
+                await client.set_logging_level("info")
+    for capabilities in seen.values():
+        assert capabilities.prompts is None and capabilities.completions is None  # not upstream
+        assert capabilities.tools is not None and capabilities.tools.list_changed

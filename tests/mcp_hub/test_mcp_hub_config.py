@@ -140,15 +140,15 @@ def test_allow_and_deny_lists() -> None:
     allow = McpServerConfig(
         name="s", command="x", tools_allow=("read", "write"), tools_deny=("write",)
     )
-    kept, warnings = accept_tools(allow, tools)
-    assert [t.name for t in kept] == ["read"] and warnings == []
+    accepted = accept_tools(allow, tools)
+    assert [t.name for t in accepted.tools] == ["read"] and accepted.warnings == []
     bad = [
         types.Tool(name="t", input_schema={"type": "array"}),
         types.Tool(name="t2", input_schema=obj),
     ]
-    kept, warnings = accept_tools(McpServerConfig(name="s", command="x"), [*bad, bad[1]])
-    assert [t.name for t in kept] == ["t2"]
-    assert len(warnings) == 2
+    accepted = accept_tools(McpServerConfig(name="s", command="x"), [*bad, bad[1]])
+    assert [t.name for t in accepted.tools] == ["t2"]
+    assert len(accepted.warnings) == 2
 
 
 @pytest.mark.parametrize(
@@ -168,6 +168,21 @@ def test_allow_and_deny_lists() -> None:
         ('[mcp.profiles.p]\ndiscovery = "tout"\n', "mcp.profiles.p.discovery", "search"),
         ("[mcp.profiles.p]\nmax_result_tokens = 0\n", "mcp.profiles.p.max_result_tokens", "1"),
         ('[mcp.profiles.p]\ncolour = "x"\n', "mcp.profiles.p.colour", "clé inconnue"),
+        (
+            '[mcp.servers.a]\ncommand = "x"\nisolation = "par-client"\n',
+            "mcp.servers.a.isolation",
+            "per-client",
+        ),
+        (
+            '[mcp.servers.a]\ncommand = "x"\nmax_clients = 0\n',
+            "mcp.servers.a.max_clients",
+            "supérieur ou égal à 1",
+        ),
+        (
+            '[mcp.servers.a]\ncommand = "x"\nidle_timeout = "1h"\n',
+            "mcp.servers.a.idle_timeout",
+            "nombre",
+        ),
         ('[mcp.profiles."p_q"]\n', "mcp.profiles.p_q", "nom de profil"),
     ],
 )
@@ -196,7 +211,7 @@ def test_check_config_accepts_profiles(tmp_path: Path, capsys: pytest.CaptureFix
     assert profile.servers == ("fil?s",) and profile.discovery == "search"
 
 
-def test_import_rejects_bad_names_keeps_plain_env_and_warns_on_sse(
+def test_import_rejects_bad_names_keeps_plain_env_and_keeps_sse(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.toml"
@@ -210,11 +225,11 @@ def test_import_rejects_bad_names_keeps_plain_env_and_warns_on_sse(
         "legacy": {"url": "https://example.test/sse", "headers": {"X-Team": "docs"}},
     }})  # fmt: skip
     main(["mcp-import", str(source), "--config", str(config)])
-    captured = capsys.readouterr()
-    assert "SSE" in captured.err and "legacy" in captured.err
+    capsys.readouterr()
     env = {"SLACK_BOT_TOKEN": "t", "OPAQUE": "o"}
     servers = load_config(config, env).mcp.servers
     assert servers["tool"].env == {"LOG_LEVEL": "debug", "ROOT": "/srv/data",
                                    "SLACK_BOT_TOKEN": "t", "OPAQUE": "o"}  # fmt: skip
     assert servers["legacy"].headers == {"X-Team": "docs"}
+    assert servers["legacy"].transport == "sse"  # spoken to with the legacy transport
     assert "xoxb-1" not in config.read_text() and "a8F3kQ9z" not in config.read_text()

@@ -30,7 +30,7 @@ def merged_server(hub: UpstreamHub) -> Server[object]:
 
     async def on_call_tool(
         ctx: ServerRequestContext[object, object], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         if "__" in params.name:
 
             async def relay(progress: float, total: float | None, message: str | None) -> None:

@@ -12,6 +12,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from hub.api.app import create_app
+from hub.api.middleware.slow_clients import HeaderDeadlineProtocol
 from hub.config import HubConfig, load_config
 from tests.support.asgi import in_process
 from tests.support.chats import HELLO
@@ -253,7 +254,7 @@ async def test_stream_disconnect_cancels_a_silent_upstream_at_once(
     # connection (its protocol's callback; under h11, Starlette's listener task), not at its
     # next write to the client, a minute later.
     fake_upstream.delay = 60
-    server = serve(create_app(hub_config), **({"http": "h11"} if protocol == "h11" else {}))
+    server = serve(create_app(hub_config), "h11" if protocol == "h11" else HeaderDeadlineProtocol)
     async with server as url, httpx2.AsyncClient(base_url=url, timeout=10) as http:
         body = {"model": "fake/slow", "messages": HELLO, "stream": True}
         async with http.stream("POST", "/chat/completions", json=body) as response:

@@ -21,6 +21,7 @@ from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.savings.pipeline import PassResult, Plan, SavingsPipeline
 from tests.support.json_values import Json
+from tests.support.savings_pipeline import savings_pipeline
 
 SYSTEM = {"role": "system", "content": "You are an autonomous programmer."}
 DEMONSTRATION = {
@@ -51,16 +52,8 @@ def counter() -> TokenCounter:
 
 @pytest.fixture
 async def pipeline(counter: TokenCounter) -> AsyncIterator[SavingsPipeline]:
-    config = HubConfig(source=Path("test"))
-    store = await Store.open(":memory:")
-    pool = ProviderPool(config)
-    try:
-        yield SavingsPipeline(
-            config.savings, ModelRouter(config), pool, counter, SavingsStore(store)
-        )
-    finally:
-        await pool.aclose()
-        await store.close()
+    async with savings_pipeline(counter) as found:
+        yield found
 
 
 def tool_round(i: int, output: str, text: str | None = None) -> list[Json]:

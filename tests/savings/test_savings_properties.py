@@ -22,7 +22,7 @@ from hub.features.savings.state import History
 from hub.features.savings.summariser import rounds_digest
 from hub.features.savings.wording import ENGLISH
 from tests.support.chat_checks import alternates, assert_valid
-from tests.support.chat_strategies import LINES, agent_runs, conversations
+from tests.support.chat_strategies import LINES, agent_runs, conversations, draw_tool_round
 from tests.support.json_values import Json
 
 
@@ -207,3 +207,49 @@ async def test_masked_originals_come_back_from_the_mask_store(
             assert text is not None, item.hash
             fetched[item.hash] = text
     assert unmask(out, fetched) == run
+
+
+POOL = [f"    line {i}: value_{i} = compute_{i % 7}(item_{i})" for i in range(40)]
+
+
+@st.composite
+def viewing_runs(draw: st.DrawFn) -> list[Json]:
+    """An agent that views overlapping parts of one file, some of them whole (giant)."""
+    view = st.lists(st.sampled_from(POOL), min_size=8, max_size=40).map("\n".join)
+    messages: list[Json] = [
+        {"role": "system", "content": "tools"},
+        {"role": "user", "content": "fix"},
+    ]
+    calls = 0
+    for _ in range(draw(st.integers(2, 12))):
+        calls = draw_tool_round(draw, messages, calls, st.just("next"), view)
+    messages.append({"role": "assistant", "content": "done"})
+    return messages
+
+
+@settings(max_examples=100, deadline=None)
+@given(run=st.one_of(agent_runs(), viewing_runs()), data=st.data(), giant=st.integers(20, 400))
+def test_a_rewritten_message_never_changes_again(
+    counter: TokenCounter, run: list[Json], data: st.DataObject, giant: int
+) -> None:
+    """Replayed turn by turn (one request before each assistant message, masked rounds
+    that only grow), a message forwarded rewritten keeps that exact form (decision 0038)."""
+    history = History()
+    memo = MaskMemo(1000)
+    forms: dict[int, Json] = {}
+    masked = 0
+    for end, message in enumerate(run):
+        if message.get("role") != "assistant":
+            continue
+        request = run[:end]
+        history.sync(request, counter)
+        layout = Layout(request, history, counter, batch=1, min_tokens=20, memo=memo, giant=giant)
+        masked = data.draw(st.integers(min(masked, layout.rounds), layout.rounds))
+        out, _ = layout.build(Levels(0, masked))
+        assert len(out) == len(request)  # nothing summarised: message i stands for request[i]
+        for index, sent in enumerate(out):
+            if index in forms:
+                assert sent == forms[index]
+            elif sent != request[index]:
+                forms[index] = sent
+    event(f"réécrits : {min(len(forms), 3)}")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import anyio
 import httpx2
+from mcp.client.stdio import StdioServerParameters
 
+from hub.config import HubConfig
+from tests.support.hub_configs import UPSTREAM_SECRET
 from tests.support.json_values import JsonObject
+
+ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_TOOLS = {
     "sessions_list", "session_get", "session_create", "session_activate", "session_rename",
@@ -42,3 +51,14 @@ async def wait_ready(http: httpx2.AsyncClient, *names: str) -> dict[str, JsonObj
             if ready():
                 return latest
             await anyio.sleep(0.05)
+
+
+def stdio_params(config: HubConfig) -> StdioServerParameters:
+    """``kimi-proxy mcp`` on ``config``, as an MCP client starts it."""
+    env = {**os.environ, "FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "hub", "mcp", "--config", str(config.source)],
+        cwd=str(ROOT),
+        env=env,
+    )

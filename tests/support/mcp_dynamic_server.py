@@ -1,8 +1,10 @@
 """A small real MCP server (stdio) for the cases the reference servers do not cover.
 
-- ``grow`` adds a tool ``extra`` and sends notifications/tools/list_changed;
+- ``grow`` adds a tool ``extra`` and announces it: notifications/tools/list_changed in
+  the 2025 era, an event on ``subscriptions/listen`` streams in 2026-07-28;
 - ``bad_schema`` and ``bad name!`` are listed but must be rejected by the hub;
-- ``sleep`` sleeps ``seconds`` (timeouts); ``env`` returns an environment variable.
+- ``sleep`` sleeps ``seconds`` (timeouts); ``env`` returns an environment variable;
+- it lists one resource, ``dyn://note``, and answers templates with "method not found".
 """
 
 import os
@@ -10,9 +12,12 @@ import os
 import anyio
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.stdio import stdio_server
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
 
 state = {"grown": False}
+bus = InMemorySubscriptionBus()
 
 OBJ = {"type": "object", "properties": {}}
 
@@ -53,6 +58,7 @@ async def call_tool(
     if params.name == "grow":
         state["grown"] = True
         await ctx.session.send_tool_list_changed()
+        await bus.publish(ToolsListChanged())
     elif params.name == "sleep":
         await anyio.sleep(float(args.get("seconds", 0)))
     elif params.name == "env":
@@ -60,10 +66,23 @@ async def call_tool(
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
 
 
+async def list_resources(
+    ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
+) -> types.ListResourcesResult:
+    return types.ListResourcesResult(resources=[types.Resource(name="note", uri="dyn://note")])
+
+
 async def main() -> None:
-    server = Server("dynamic", on_list_tools=list_tools, on_call_tool=call_tool)
+    server = Server(
+        "dynamic",
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_subscriptions_listen=ListenHandler(bus),
+    )
+    options = server.create_initialization_options(NotificationOptions(tools_changed=True))
     async with stdio_server() as (read, write):
-        await server.run(read, write, server.create_initialization_options())
+        await server.run(read, write, options)
 
 
 if __name__ == "__main__":

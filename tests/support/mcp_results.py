@@ -25,3 +25,9 @@ def error_text(result: types.CallToolResult) -> str:
     text = result.content[0]
     assert isinstance(text, types.TextContent)
     return str(json.loads(text.text)["erreur"])
+
+
+def completed(answer: types.CallToolResult | types.InputRequiredResult) -> types.CallToolResult:
+    """A hub call's answer when no ``input_required`` round is expected."""
+    assert isinstance(answer, types.CallToolResult), answer
+    return answer

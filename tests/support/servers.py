@@ -14,15 +14,16 @@ from hub.api.middleware.slow_clients import HeaderDeadlineProtocol
 
 @asynccontextmanager
 async def serve(
-    app: ASGIApp, http: type[asyncio.Protocol] | str = HeaderDeadlineProtocol
+    app: ASGIApp, http: type[asyncio.Protocol] | str = HeaderDeadlineProtocol, port: int = 0
 ) -> AsyncIterator[str]:
     """By default the hub's own HTTP protocol (header deadline of the app's config), as
-    ``serve`` has it; ``http="h11"`` for an ASGI server that knows nothing of the hub."""
+    ``serve`` has it; ``http="h11"`` for an ASGI server that knows nothing of the hub.
+    ``port``: when the app must know its own URL before it starts (an OAuth audience)."""
     config = uvicorn.Config(
         app,
         http=http,
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=2,

@@ -16,6 +16,8 @@ from hub.core.storage.keys import KeyLimits, KeyRecord, KeyStore
 from hub.core.storage.store import Store
 from hub.services.access.counters import Refusal, Reservation
 from hub.services.access.redis_counters import RedisCounters
+from hub.services.access.redis_leases import Leases
+from hub.services.access.redis_names import held_key, lease_key, limit_keys, replicas_key
 from tests.support.json_values import Json
 
 
@@ -33,7 +35,10 @@ async def keys(tmp_path: Path) -> AsyncIterator[KeyStore]:
 async def replicas(redis_url: str, keys: KeyStore) -> AsyncIterator[list[RedisCounters]]:
     clients = [redis.asyncio.Redis.from_url(redis_url) for _ in range(2)]
     try:
-        yield [RedisCounters(client, keys) for client in clients]
+        yield [
+            RedisCounters(client, keys, Leases(client, keys, "test", f"r{n}", f"R{n}"))
+            for n, client in enumerate(clients)
+        ]
     finally:
         for client in clients:
             await client.aclose()
@@ -125,10 +130,46 @@ async def test_redis_down_admits_and_warns(
 ) -> None:
     client = redis.asyncio.Redis.from_url("redis://127.0.0.1:9", socket_connect_timeout=0.5)
     try:
-        counters = RedisCounters(client, keys)
+        counters = RedisCounters(client, keys, Leases(client, keys, "test", "r", "R"))
         for n in range(2):
             assert isinstance(await _reserve(counters, _key(rpm=1), n), Reservation)
     finally:
         await client.aclose()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "Redis injoignable" in warnings[0].getMessage()
+
+
+async def test_a_dead_replicas_reservations_are_settled_once_to_its_rows(
+    replicas: list[RedisCounters], keys: KeyStore, redis_url: str, tmp_path: Path
+) -> None:
+    """r0 reserved three requests and died (its lease gone); one of them has a row. Two
+    survivors release at once: the budget and the tokens are the rows', counted once."""
+    key = _key(budget=10.0, tpm=1000)
+    for n in range(3):
+        assert isinstance(await _reserve(replicas[0], key, n), Reservation)
+    async with await Store.open(tmp_path / "hub.db") as store:
+        session = await store.create_session("s", active=True)
+        row = RequestRecord(
+            session_id=session.id, created_at=time.time(), model_key="m", provider="p",
+            upstream_model="m", stream=False, prompt_tokens=5, completion_tokens=2,
+            usage_source="upstream", prompt_estimate=5, ttfb_ms=1.0, total_ms=1.0,
+            status="ok", http_status=200, error=None, cost=0.25, key_id=key.id,
+            request_id="m1",
+        )  # fmt: skip
+        await store.insert_request(row)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await client.delete(lease_key("test", "r0"))  # what its expiry does
+        survivors = [Leases(client, keys, "test", f"s{n}", f"S{n}") for n in range(2)]
+        async with survivors[0].running(), survivors[1].running():
+            for _ in range(100):
+                if not await client.exists(held_key(key.id)):
+                    break
+                await asyncio.sleep(0.05)
+        budget, _, tokens, used = limit_keys(key.id, 0)
+        assert float(str(await client.get(budget))) == pytest.approx(0.25)
+        assert await client.hgetall(tokens) == {"m0": "0", "m1": "7", "m2": "0"}
+        assert float(str(await client.get(used))) == 7
+        assert not await client.hexists(replicas_key("test"), "r0")
+    finally:
+        await client.aclose()

@@ -15,8 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
+import pytest
+import redis.asyncio
 
+from hub.services.access.redis_leases import BEAT_SECONDS, LEASE_SECONDS
+from hub.services.access.redis_names import limit_keys
 from tests.support.engines import running_redis
+from tests.support.json_values import Json
 from tests.support.replicas import Replica, replicas
 
 # Few clients: each sees its answer an instant after it left B, well inside B's row
@@ -125,3 +130,53 @@ async def test_redis_stopped_at_the_kill_loses_no_row_and_degrades_health(
             body = health.json()
             assert body["status"] == "dégradé" and body["cluster"]["erreur"]
             assert body["database"]["status"] == "opérationnelle"
+
+
+async def _key_counts(
+    survivor: Replica, key: dict[str, Json], redis_url: str
+) -> tuple[float, float, dict[str, float], dict[str, float]]:
+    """After one request on the survivor: its budget spend, the rows' costs, the tokens
+    Redis counts per request of the key's window, and the rows' tokens of those requests."""
+    auth = {"authorization": f"Bearer {key['secret']}"}
+    payload = {"model": "fake/echo", "messages": [{"role": "user", "content": "A"}]}
+    async with httpx2.AsyncClient(timeout=10) as http:
+        answer = await http.post(f"{survivor.url}/chat/completions", json=payload, headers=auth)
+        assert answer.status_code == 200
+        seen = (await http.get(f"{survivor.url}/api/keys/{key['id']}")).json()
+        rows = (await http.get(f"{survivor.url}/api/export/json")).json()["requests"]
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        counted = await client.hgetall(limit_keys(str(key["id"]), 0)[2])
+    finally:
+        await client.aclose()
+    budget, remaining = seen["budget"], seen["budget_remaining"]
+    assert isinstance(budget, float | int) and isinstance(remaining, float | int)
+    by_id = {r["request_id"]: r["prompt_tokens"] + r["completion_tokens"] for r in rows}
+    return (
+        budget - remaining,
+        sum(r["cost"] for r in rows),
+        {str(member): float(tokens) for member, tokens in counted.items()},
+        {str(member): float(by_id.get(member, 0)) for member in counted},
+    )
+
+
+async def test_reservations_of_a_replica_killed_for_good_follow_its_rows(
+    two_replicas: list[Replica], redis_url: str
+) -> None:
+    """B dies holding reservations (requests cut by the kill, rows not final yet): once
+    its lease expired, A's budget spend and the window's tokens are the rows'."""
+    a, b = two_replicas
+    async with httpx2.AsyncClient(timeout=10) as http:
+        created = await http.post(f"{a.url}/api/keys", json={"name": "budget", "budget": 1000})
+        key = created.json()
+    await _load_then_kill(b, secret=str(key["secret"]))
+    spent, stored, counted, rows = await _key_counts(a, key, redis_url)
+    held_right_after = spent != pytest.approx(stored, abs=1e-9) or counted != rows
+    for _ in range(int((LEASE_SECONDS + 5 * BEAT_SECONDS) / 0.5)):
+        spent, stored, counted, rows = await _key_counts(a, key, redis_url)
+        if spent == pytest.approx(stored, abs=1e-9) and counted == rows:
+            break
+        await asyncio.sleep(0.5)
+    assert spent == pytest.approx(stored, abs=1e-9)
+    assert counted == rows
+    assert "réservation(s) réglée(s)" in a.log() or not held_right_after

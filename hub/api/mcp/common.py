@@ -28,14 +28,13 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from hub.api.errors import error_response
-from hub.api.middleware.auth import caller_of, request_key
+from hub.api.middleware.auth import caller_of
 from hub.config import ServerConfig
 from hub.core.errors import HubError, invalid_unicode
 from hub.core.jsontypes import JSONObject, has_lone_surrogate
 from hub.core.tokens import TokenCounter
 from hub.features.mcp_hub.result_limits import limit_result
-from hub.services.access.caller import LOCAL, Caller
-from hub.services.access.keys import matches
+from hub.services.access.caller import STDIO, Caller
 from hub.services.savings.service import SavingsService
 
 Sessions = dict[str, ServerSession]  # MCP session id -> its latest per-request session
@@ -127,13 +126,7 @@ async def announce(
 
 def mcp_caller(ctx: Ctx) -> Caller:
     """The caller behind an MCP request: its HTTP door's key, or the stdio user."""
-    return caller_of(ctx.request) if isinstance(ctx.request, Request) else LOCAL
-
-
-def tool_allowed(ctx: Ctx, name: str) -> bool:
-    """A virtual key's MCP tool patterns (``[]``: every tool); stdio and admin: all."""
-    key = request_key(ctx.request) if isinstance(ctx.request, Request) else None
-    return key is None or matches(name, key.limits.tools)
+    return caller_of(ctx.request) if isinstance(ctx.request, Request) else STDIO
 
 
 def invalid_text(params: BaseModel | None) -> str | None:

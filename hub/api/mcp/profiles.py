@@ -23,6 +23,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp.common import ResultLimiter, Sessions, announce, dispatch, security_settings
+from hub.api.mcp.french_errors import translate_outgoing
+from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.server import ProfileServer, own_tools, tool_deps
 from hub.api.mcp.stdin import reparse_lone_surrogates
 from hub.api.state import HubState
@@ -30,6 +32,7 @@ from hub.config import McpProfileConfig
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.features.mcp_hub.profiles import DEFAULT_PROFILE, Profile
+from hub.services.access.tool_gate import Door
 from tools.discovery import META_TOOLS
 
 Signature = tuple[str, str, str]  # tools, prompts, resources as this profile shows them
@@ -41,13 +44,21 @@ def profile_configs(hub: HubState) -> dict[str, McpProfileConfig]:
     return configs
 
 
+def endpoint_path(profile: str) -> str:
+    return "/mcp" if profile == DEFAULT_PROFILE else f"/profiles/{profile}/mcp"
+
+
 class ProfileEndpoint:
-    def __init__(self, hub: HubState, config: McpProfileConfig, wait: float = 0.0) -> None:
+    def __init__(
+        self, hub: HubState, config: McpProfileConfig, wait: float = 0.0, path: str | None = None
+    ) -> None:
+        """``path``: where calls come from, for the audit (default: the HTTP endpoint)."""
         self.profile = Profile(config, hub.upstreams, own_tools())
         self.sessions: Sessions = {}
         self.bus = InMemorySubscriptionBus()  # 2026-07-28 clients: subscriptions/listen
         limiter = ResultLimiter(hub.counter, hub.savings)
-        handlers = ProfileServer(tool_deps(hub), self.profile, self.sessions, limiter, wait)
+        door = Door(path or endpoint_path(config.name), profile=self.profile)
+        handlers = ProfileServer(tool_deps(hub), door, hub.gate, self.sessions, limiter, wait)
         self.server: Server[JSONObject] = handlers.build(ListenHandler(self.bus))
         self._seen = self.signature()
 
@@ -101,6 +112,8 @@ class McpProfiles:
             name: StreamableHTTPSessionManager(
                 app=endpoint.server,
                 security_settings=security,
+                event_store=ReplayStore(),
+                retry_interval=RETRY_MS,
                 max_request_body_size=hub.config.server.max_body_bytes,
             )
             for name, endpoint in self.endpoints.items()
@@ -120,7 +133,7 @@ class McpProfiles:
         described: list[JSONObject] = []
         for name, endpoint in self.endpoints.items():
             profile = endpoint.profile
-            path = "/mcp" if name == DEFAULT_PROFILE else f"/profiles/{name}/mcp"
+            path = endpoint_path(name)
             listed = len(profile.pinned()) + len(META_TOOLS) if profile.search_mode else None
             described.append(
                 {
@@ -177,8 +190,9 @@ async def serve_stdio(hub: HubState, profile: str = DEFAULT_PROFILE) -> None:
     configs = profile_configs(hub)
     if profile not in configs:
         raise HubError(f"Profil MCP « {profile[:100]} » inconnu.", code="mcp_profile_not_found")
-    endpoint = ProfileEndpoint(hub, configs[profile], hub.config.mcp.stdio_wait)
+    endpoint = ProfileEndpoint(hub, configs[profile], hub.config.mcp.stdio_wait, "stdio")
     sink, lines = anyio.create_memory_object_stream[SessionMessage | Exception]()
+    answers, outgoing = anyio.create_memory_object_stream[SessionMessage]()
     async with (
         announcing([endpoint], hub),
         stdio_server() as (read_stream, write_stream),
@@ -186,6 +200,8 @@ async def serve_stdio(hub: HubState, profile: str = DEFAULT_PROFILE) -> None:
         lines,
     ):
         group.start_soon(reparse_lone_surrogates, read_stream, sink)
+        group.start_soon(translate_outgoing, outgoing, write_stream)  # SDK errors in French
         server = endpoint.server
-        await server.run(lines, write_stream, server.create_initialization_options())
+        async with answers:
+            await server.run(lines, answers, server.create_initialization_options())
         group.cancel_scope.cancel()  # stdin is closed by now; never wait on it

@@ -18,6 +18,7 @@ from anyio.abc import TaskGroup
 from mcp.client import Client
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from pydantic import BaseModel
@@ -27,22 +28,29 @@ from starlette.types import Receive, Scope, Send
 
 from hub.api.mcp.common import (
     Ctx,
-    ListChangedServer,
     ResultLimiter,
     Sessions,
     announce,
     dispatch,
     invalid_text,
+    mcp_caller,
     progress_relay,
     refusing_invalid_text,
     remember,
     security_settings,
 )
+from hub.api.mcp.mirror import MirrorServer
+from hub.api.mcp.replay import RETRY_MS, ReplayStore
+from hub.api.mcp.routing import DownstreamRequester
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
+from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, is_modern
+from hub.features.mcp_hub.isolation import Serving
+from hub.features.mcp_hub.profiles import Entry
+from hub.services.access.tool_gate import CallResult, Door, ToolGate
 
 MAX_BODY = 4 * 1024 * 1024
 KINDS = ("tools", "prompts", "resources")
@@ -54,30 +62,51 @@ def _unavailable(exc: UpstreamUnavailable) -> MCPError:
 
 
 def proxy_server(
-    connection: UpstreamConnection, sessions: Sessions, limiter: ResultLimiter
+    connection: UpstreamConnection,
+    serving: Serving,
+    sessions: Sessions,
+    limiter: ResultLimiter,
+    listen: ListenHandler,
+    gate: ToolGate,
 ) -> Server[JSONObject]:
-    """A server whose every answer comes from ``connection``'s upstream."""
+    """A server whose every answer comes from ``connection``'s upstream, its tools through
+    the tool gate like any door; list changes reach 2026-07-28 clients through ``listen``
+    (``subscriptions/listen``)."""
+    name = connection.config.name
+    door = Door(f"/servers/{name}/mcp", server=name)
 
     async def list_tools(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         remember(sessions, ctx)
-        return types.ListToolsResult(tools=connection.tools)
+        tools = gate.visible(mcp_caller(ctx), door).tools()
+        return types.ListToolsResult(tools=sorted(tools, key=lambda t: t.name))
 
-    async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: Ctx, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         refused = invalid_text(params)
         if refused is not None:  # the upstream never sees it
             return error_result(refused)
-        try:
-            result = await connection.call_tool(params.name, params.arguments, progress_relay(ctx))
-        except UpstreamUnavailable as exc:
-            return error_result(f"Appel impossible : {exc}.")
-        tool = next((t for t in connection.tools if t.name == params.name), None)
-        limit = connection.config.max_result_tokens
-        if tool is None or limit is None:
-            return result
-        detail: JSONObject = {"server": connection.config.name, "tool": tool.name}
-        return await limiter.apply(result, limit, tool, detail)
+        requester = DownstreamRequester(ctx)
+        resumed = params if params.input_responses or params.request_state else None
+
+        async def run(entry: Entry) -> CallResult:
+            try:
+                async with serving(connection, requester) as own:
+                    relay = progress_relay(ctx)
+                    result = await own.call_tool(
+                        entry.upstream_name, params.arguments, relay, requester, resumed
+                    )
+            except UpstreamUnavailable as exc:
+                return error_result(f"Appel impossible : {exc}.")
+            limit = connection.config.max_result_tokens
+            if limit is None or isinstance(result, types.InputRequiredResult):
+                return result
+            detail: JSONObject = {"server": name, "tool": entry.upstream_name}
+            return await limiter.apply(result, limit, entry.tool, detail)
+
+        return await gate.call(mcp_caller(ctx), door, params.name, run)
 
     async def list_prompts(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -85,8 +114,13 @@ def proxy_server(
         remember(sessions, ctx)
         return types.ListPromptsResult(prompts=connection.prompts)
 
-    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await _upstream(connection).get_prompt(params.name, params.arguments)
+    async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> PromptAnswer:
+        caller = DownstreamRequester(ctx)
+        try:
+            async with serving(connection, caller) as own:
+                return await own.get_prompt(params, caller)
+        except UpstreamUnavailable as exc:
+            raise _unavailable(exc) from None
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -94,36 +128,42 @@ def proxy_server(
         remember(sessions, ctx)
         return types.ListResourcesResult(resources=connection.resources)
 
-    async def read_resource(
-        ctx: Ctx, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
-        return await _upstream(connection).read_resource(str(params.uri))
+    async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> ResourceAnswer:
+        caller = DownstreamRequester(ctx)
+        try:
+            async with serving(connection, caller) as own:
+                return await own.read_resource(params, caller)
+        except UpstreamUnavailable as exc:
+            raise _unavailable(exc) from None
 
     async def list_templates(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
         cursor = params.cursor if params else None
-        return await _upstream(connection).list_resource_templates(cursor=cursor)
+        return await _upstream(connection, ctx).list_resource_templates(cursor=cursor)
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
-        return await _upstream(connection).session.subscribe_resource(str(params.uri))
+        return await _upstream(connection, ctx).session.subscribe_resource(str(params.uri))
 
     async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        return await _upstream(connection).session.unsubscribe_resource(str(params.uri))
+        return await _upstream(connection, ctx).session.unsubscribe_resource(str(params.uri))
 
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         argument = {"name": params.argument.name, "value": params.argument.value}
         context = params.context.arguments if params.context else None
-        return await _upstream(connection).complete(params.ref, argument, context)
+        return await _upstream(connection, ctx).complete(params.ref, argument, context)
 
     async def set_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
         # One upstream session serves every downstream client: the last level set wins.
+        client = _upstream(connection, ctx)
+        if is_modern(client):  # no such request in 2026-07-28: levels go per request
+            return types.EmptyResult()
         request = types.SetLevelRequest(params=types.SetLevelRequestParams(level=params.level))
-        return await _upstream(connection).session.send_request(request, types.EmptyResult)
+        return await client.session.send_request(request, types.EmptyResult)
 
     with warnings.catch_warnings():  # logging/setLevel is deprecated in 2026-07-28, still used
         warnings.simplefilter("ignore", MCPDeprecationWarning)
-        return ListChangedServer(
+        server = MirrorServer(
             connection.config.name,
             on_list_tools=list_tools,
             on_call_tool=call_tool,
@@ -136,12 +176,17 @@ def proxy_server(
             on_unsubscribe_resource=refusing_invalid_text(unsubscribe),
             on_completion=refusing_invalid_text(complete),
             on_set_logging_level=set_level,
+            on_subscriptions_listen=listen,
         )
+    server.mirrored = connection
+    return server
 
 
-def _upstream(connection: UpstreamConnection) -> Client:
+def _upstream(connection: UpstreamConnection, ctx: Ctx) -> Client:
+    """The upstream session of the caller's era (a 2025-era client's ``logging/setLevel``
+    and subscriptions do not exist in 2026-07-28)."""
     try:
-        return connection.connected()
+        return connection.clients().for_caller(DownstreamRequester(ctx))
     except UpstreamUnavailable as exc:
         raise _unavailable(exc) from None
 
@@ -150,17 +195,27 @@ class UpstreamEndpoints:
     """The session managers behind ``/servers/NAME/mcp``, one per configured upstream."""
 
     def __init__(
-        self, upstreams: UpstreamHub, security: TransportSecuritySettings, limiter: ResultLimiter
+        self,
+        upstreams: UpstreamHub,
+        security: TransportSecuritySettings,
+        limiter: ResultLimiter,
+        gate: ToolGate,
     ) -> None:
         self._upstreams = upstreams
         self._sessions: dict[str, Sessions] = {}
+        self._buses: dict[str, InMemorySubscriptionBus] = {}
         self._managers: dict[str, StreamableHTTPSessionManager] = {}
         for name, connection in upstreams.connections.items():
             sessions: Sessions = {}
             self._sessions[name] = sessions
+            bus = self._buses[name] = InMemorySubscriptionBus()
             self._managers[name] = StreamableHTTPSessionManager(
-                app=proxy_server(connection, sessions, limiter),
+                app=proxy_server(
+                    connection, upstreams.serving, sessions, limiter, ListenHandler(bus), gate
+                ),
                 security_settings=security,
+                event_store=ReplayStore(),
+                retry_interval=RETRY_MS,
                 max_request_body_size=MAX_BODY,
             )
         self._seen = self._lists()
@@ -199,7 +254,7 @@ class UpstreamEndpoints:
         self._seen = lists
 
     async def _announce(self, name: str, kinds: list[str]) -> None:
-        await announce(self._sessions[name], kinds)
+        await announce(self._sessions[name], kinds, self._buses[name])
 
     async def handle(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         missing = HubError(
@@ -212,7 +267,8 @@ class UpstreamEndpoints:
 async def serve_http(app: Starlette, hub: HubState) -> AsyncIterator[None]:
     """Run the upstreams' session managers for the app's lifetime (inside its lifespan)."""
     limiter = ResultLimiter(hub.counter, hub.savings)
-    endpoints = UpstreamEndpoints(hub.upstreams, security_settings(hub.config.server), limiter)
+    security = security_settings(hub.config.server)
+    endpoints = UpstreamEndpoints(hub.upstreams, security, limiter, hub.gate)
     async with endpoints.running():
         app.state.mcp_servers = endpoints
         yield

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,9 +19,10 @@ import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.subscriptions import ListenHandler
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from hub import __version__
+from hub.api.mcp.aggregate import UpstreamExtras
 from hub.api.mcp.common import (
     Ctx,
     ListChangedServer,
@@ -31,14 +33,17 @@ from hub.api.mcp.common import (
     progress_relay,
     refusing_invalid_text,
     remember,
-    tool_allowed,
 )
+from hub.api.mcp.routing import DownstreamRequester
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.profiles import Profile
+from hub.features.mcp_hub.forwarding import ResourceAnswer, ToolAnswer
+from hub.features.mcp_hub.profiles import Entry, Profile
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
+from hub.services.access.caller import Caller
+from hub.services.access.tool_gate import Door, Runner, ToolGate
 from tools import discovery
 from tools.base import ToolCall, ToolDeps, ToolSpec, check_known
 from tools.catalog import ALL_TOOLS
@@ -54,7 +59,9 @@ INSTRUCTIONS = (
 
 def tool_deps(hub: HubState) -> ToolDeps:
     try:
-        workspace: WorkspaceGuard | None = WorkspaceGuard(Path(hub.config.mcp.workspace))
+        workspace: WorkspaceGuard | None = WorkspaceGuard(
+            Path(hub.config.mcp.workspace), hub.config.mcp.limits.max_file_bytes
+        )
     except WorkspaceError as exc:
         logger.warning("Outils fichiers désactivés : %s", exc.message)
         workspace = None
@@ -113,46 +120,60 @@ async def _guarded(name: str, work: Callable[[], Awaitable[JSONObject]]) -> type
     return types.CallToolResult(content=_text(result), structured_content=result)
 
 
-def _refused(name: str) -> MCPError:
-    return MCPError(types.INVALID_PARAMS, f"Outil non autorisé pour cette clé : {name[:100]}")
-
-
 class ProfileServer:
-    """The handlers of one profile's lowlevel ``Server``: tools, resources, prompts."""
+    """The handlers of one profile's lowlevel ``Server``: tools, resources, prompts.
+
+    Every tool call, own or upstream, direct or through ``tool_call``, goes through the
+    tool gate (``hub.services.access.tool_gate``) with the caller of the request.
+    """
 
     def __init__(
         self,
         deps: ToolDeps,
-        profile: Profile,
+        door: Door,
+        gate: ToolGate,
         sessions: Sessions,
         limiter: ResultLimiter,
         first_list_wait: float = 0.0,
     ) -> None:
+        assert door.profile is not None
         self._deps = deps
-        self._profile = profile
+        self._door = door
+        self._profile: Profile = door.profile
+        self._gate = gate
         self._sessions = sessions
         self._limiter = limiter
         self._first_list_wait = first_list_wait
         self._specs = {spec.name: spec for spec in ALL_TOOLS}
         self._waited = anyio.Event()
+        self._extras = UpstreamExtras(door.profile)
 
     def build(self, listen: ListenHandler) -> Server[JSONObject]:
-        # Prompts only exist upstream: offer the capability only when the profile has upstreams.
-        offer_prompts = bool(self._profile.servers())
-        return ListChangedServer(
-            "kimi-proxy-hub",
-            version=__version__,
-            title="Kimi Proxy Hub",
-            instructions=INSTRUCTIONS,
-            on_list_tools=self.list_tools,
-            on_call_tool=self.call_tool,
-            on_list_resources=self.list_resources,
-            on_list_resource_templates=self.list_templates,
-            on_read_resource=refusing_invalid_text(self.read_resource),
-            on_list_prompts=self.list_prompts if offer_prompts else None,
-            on_get_prompt=refusing_invalid_text(self.get_prompt) if offer_prompts else None,
-            on_subscriptions_listen=listen,
-        )
+        # Prompts, completions, logging and subscriptions only exist upstream: offered
+        # only when the profile has upstreams.
+        extras = self._extras if self._profile.servers() else None
+        with warnings.catch_warnings():  # logging/setLevel: deprecated in 2026-07-28, still used
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            return ListChangedServer(
+                "kimi-proxy-hub",
+                version=__version__,
+                title="Kimi Proxy Hub",
+                instructions=INSTRUCTIONS,
+                on_list_tools=self.list_tools,
+                on_call_tool=self.call_tool,
+                on_list_resources=self.list_resources,
+                on_list_resource_templates=self.list_templates,
+                on_read_resource=refusing_invalid_text(self.read_resource),
+                on_list_prompts=self.list_prompts if extras else None,
+                on_get_prompt=refusing_invalid_text(extras.get_prompt) if extras else None,
+                on_completion=refusing_invalid_text(extras.complete) if extras else None,
+                on_set_logging_level=extras.set_level if extras else None,
+                on_subscribe_resource=refusing_invalid_text(extras.subscribe) if extras else None,
+                on_unsubscribe_resource=(
+                    refusing_invalid_text(extras.unsubscribe) if extras else None
+                ),
+                on_subscriptions_listen=listen,
+            )
 
     async def list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -162,22 +183,22 @@ class ProfileServer:
         if not self._waited.is_set():  # stdio one-shot clients: give upstreams a moment
             await profile.upstreams.wait_started(self._first_list_wait)
             self._waited.set()
-        listed = (
-            [*profile.pinned(), *META_TOOLS] if profile.search_mode else profile.catalogue().tools()
-        )
-        return types.ListToolsResult(tools=[t for t in listed if tool_allowed(ctx, t.name)])
+        visible = self._gate.visible(mcp_caller(ctx), self._door).tools()
+        if profile.search_mode:
+            pinned = {tool.name for tool in profile.pinned()}
+            visible = [*(tool for tool in visible if tool.name in pinned), *META_TOOLS]
+        # sorted: the same list, byte for byte, whatever the upstreams' start order
+        return types.ListToolsResult(tools=sorted(visible, key=lambda t: t.name))
 
-    async def call_tool(
-        self, ctx: Ctx, params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> ToolAnswer:
         refused = invalid_text(params)
         if refused is not None:  # before any tool or upstream runs
             return _failure(refused)
         arguments: JSONObject = dict(params.arguments or {})
+        caller = mcp_caller(ctx)
         if not (self._profile.search_mode and params.name in META_NAMES):
-            return await self._run_tool(ctx, params.name, arguments)
-        if not tool_allowed(ctx, params.name):
-            raise _refused(params.name)
+            runner = self._runner(ctx, caller, arguments, params)
+            return await self._gate.call(caller, self._door, params.name, runner)
         if params.name == discovery.CALL:
             try:
                 target, inner = discovery.call_target(arguments)
@@ -185,43 +206,60 @@ class ProfileServer:
                 return _failure(exc.message)
             if target in META_NAMES:
                 return _failure(f"« {target} » est un méta-outil : l'appeler directement.")
-            return await self._run_tool(ctx, target, inner)
-        catalogue = self._profile.catalogue().restricted(lambda name: tool_allowed(ctx, name))
+            runner = self._runner(ctx, caller, inner)
+            return await self._gate.call(caller, self._door, target, runner, via=discovery.CALL)
+        catalogue = self._gate.visible(caller, self._door)
         handler = discovery.search if params.name == discovery.SEARCH else discovery.describe
 
         async def meta() -> JSONObject:
             return handler(catalogue, arguments)
 
-        return await _guarded(params.name, meta)
+        async def run() -> types.CallToolResult:
+            return await _guarded(params.name, meta)
 
-    async def _run_tool(self, ctx: Ctx, name: str, arguments: JSONObject) -> types.CallToolResult:
-        if not tool_allowed(ctx, name):  # a virtual key's MCP tool patterns
-            raise _refused(name)
-        profile = self._profile
-        entry = profile.catalogue().by_name.get(name)
-        if entry is None:
-            raise MCPError(types.INVALID_PARAMS, f"Outil inconnu : {name[:100]}")
-        if entry.server is None:
-            spec = self._specs[entry.upstream_name]
+        return await self._gate.call_meta(caller, self._door, params.name, run)
 
-            async def work() -> JSONObject:
-                check_known(spec, arguments)
-                # report_progress is a no-op when the client asked for no progress
-                call = ToolCall(self._deps, arguments, ctx.session.report_progress, mcp_caller(ctx))
-                return await spec.handler(call)
+    def _runner(
+        self,
+        ctx: Ctx,
+        caller: Caller,
+        arguments: JSONObject,
+        params: types.CallToolRequestParams | None = None,
+    ) -> Runner:
+        """What runs a tool once the gate let it through: own tool or upstream;
+        ``params``: the client's request, for a 2026-07-28 retry after ``input_required``."""
 
-            return await _guarded(spec.name, work)
-        relay = progress_relay(ctx)
-        result = await profile.upstreams.call_on(
-            entry.server, entry.upstream_name, arguments, relay
-        )
-        detail: JSONObject = {
-            "server": entry.server,
-            "tool": entry.upstream_name,
-            "profile": profile.name,
-        }
-        limit = profile.result_limit(entry.server)
-        return await self._limiter.apply(result, limit, entry.tool, detail)
+        async def run(entry: Entry) -> ToolAnswer:
+            if entry.server is None:
+                spec = self._specs[entry.upstream_name]
+
+                async def work() -> JSONObject:
+                    check_known(spec, arguments)
+                    # report_progress is a no-op when the client asked for no progress
+                    call = ToolCall(self._deps, arguments, ctx.session.report_progress, caller)
+                    return await spec.handler(call)
+
+                return await _guarded(spec.name, work)
+            profile = self._profile
+            relay = progress_relay(ctx)
+            resumed = (
+                params if params and (params.input_responses or params.request_state) else None
+            )
+            requester = DownstreamRequester(ctx)
+            result = await profile.upstreams.call_on(
+                entry.server, entry.upstream_name, arguments, relay, requester, resumed
+            )
+            if isinstance(result, types.InputRequiredResult):
+                return result
+            detail: JSONObject = {
+                "server": entry.server,
+                "tool": entry.upstream_name,
+                "profile": profile.name,
+            }
+            limit = profile.result_limit(entry.server)
+            return await self._limiter.apply(result, limit, entry.tool, detail)
+
+        return run
 
     async def list_resources(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -251,13 +289,17 @@ class ProfileServer:
             title="Une session",
             mime_type="application/json",
         )
-        return types.ListResourceTemplatesResult(resource_templates=[template])
+        upstream = self._profile.upstreams.list_templates(self._profile.servers())
+        return types.ListResourceTemplatesResult(resource_templates=[template, *upstream])
 
     async def read_resource(
         self, ctx: Ctx, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
+    ) -> ResourceAnswer:
         if not params.uri.startswith(SESSIONS_URI):
-            return await self._profile.upstreams.read_resource(params.uri, self._profile.servers())
+            servers = self._profile.servers()
+            return await self._profile.upstreams.read_resource(
+                params, servers, DownstreamRequester(ctx)
+            )
         session_id, caller = _session_id(params.uri), mcp_caller(ctx)
         if session_id is None:
             sessions = await self._deps.sessions.list(caller)
@@ -278,11 +320,4 @@ class ProfileServer:
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         remember(self._sessions, ctx)
-        prompts = self._profile.upstreams.list_prompts(self._profile.servers())
-        return types.ListPromptsResult(prompts=prompts)
-
-    async def get_prompt(
-        self, ctx: Ctx, params: types.GetPromptRequestParams
-    ) -> types.GetPromptResult:
-        servers = self._profile.servers()
-        return await self._profile.upstreams.get_prompt(params.name, params.arguments, servers)
+        return await self._extras.list_prompts(ctx, params)

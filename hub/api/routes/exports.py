@@ -41,9 +41,11 @@ async def export_filter(request: Request) -> RequestFilter:
     return where
 
 
-def _filename(extension: str) -> dict[str, str]:
+def download_headers(kind: str | None, extension: str) -> dict[str, str]:
+    """``kimi-proxy[-kind]-<time>.<extension>`` as an attachment."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return {"content-disposition": f'attachment; filename="kimi-proxy-{stamp}.{extension}"'}
+    name = f"kimi-proxy-{kind}-{stamp}" if kind else f"kimi-proxy-{stamp}"
+    return {"content-disposition": f'attachment; filename="{name}.{extension}"'}
 
 
 async def export_csv(request: Request) -> StreamingResponse:
@@ -51,12 +53,16 @@ async def export_csv(request: Request) -> StreamingResponse:
     if separator is None:
         raise bad("sep", "« , », « ; » ou « tab »")
     rows = hub_of(request).stats.exports.csv(await export_filter(request), separator)
-    return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=_filename("csv"))
+    return StreamingResponse(
+        rows, media_type="text/csv; charset=utf-8", headers=download_headers(None, "csv")
+    )
 
 
 async def export_json(request: Request) -> StreamingResponse:
     body = hub_of(request).stats.exports.json(await export_filter(request))
-    return StreamingResponse(body, media_type="application/json", headers=_filename("json"))
+    return StreamingResponse(
+        body, media_type="application/json", headers=download_headers(None, "json")
+    )
 
 
 routes = [

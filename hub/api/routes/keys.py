@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -18,12 +19,14 @@ from hub.api.errors import read_object
 from hub.api.state import HubState, hub_of
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
-from hub.core.storage.keys import PERIODS, KeyLimits, KeyRecord
+from hub.core.storage.keys import PERIODS, TOOLS_DEFAULTS, KeyLimits, KeyRecord
 
 SMALL_BODY = 64 * 1024
 MAX_NUMBER = 10**15  # budgets, rates and dates are floats: a larger integer has no meaning
+Choice = TypeVar("Choice", bound=str)
 MAX_PATTERNS = 100
 FIELDS = {"name", "budget", "period", "rpm", "tpm", "models", "tools", "expires_at"}
+FIELDS |= {"tools_default"}
 
 
 def _number(name: str, value: JSON, *, integer: bool = False) -> float | None:
@@ -67,6 +70,13 @@ def _expiry(value: JSON) -> float | None:
     return _number("expires_at", value)
 
 
+def _choice(name: str, value: JSON, choices: tuple[Choice, ...], expected: str) -> Choice:
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise HubError(f"« {name} » doit valoir {expected}.", param=name)
+
+
 def parse_limits(body: JSONObject, base: KeyLimits) -> KeyLimits:
     """``base`` with the fields the body gives; ``null`` removes a limit."""
     unknown = sorted(set(body) - FIELDS)
@@ -76,13 +86,8 @@ def parse_limits(body: JSONObject, base: KeyLimits) -> KeyLimits:
     if "budget" in body:
         limits = replace(limits, budget=_number("budget", body["budget"]))
     if "period" in body:
-        period = body["period"]
-        for allowed in PERIODS:
-            if period == allowed:
-                limits = replace(limits, period=allowed)
-                break
-        else:
-            raise HubError("« period » doit valoir day, month ou total.", param="period")
+        period = _choice("period", body["period"], PERIODS, "day, month ou total")
+        limits = replace(limits, period=period)
     if "rpm" in body:
         limits = replace(limits, rpm=_integer("rpm", body["rpm"]))
     if "tpm" in body:
@@ -91,6 +96,10 @@ def parse_limits(body: JSONObject, base: KeyLimits) -> KeyLimits:
         limits = replace(limits, models=_patterns("models", body["models"]))
     if "tools" in body:
         limits = replace(limits, tools=_patterns("tools", body["tools"]))
+    if "tools_default" in body:
+        expected = "allow (sans motif : tous les outils) ou deny (sans motif : aucun)"
+        default = _choice("tools_default", body["tools_default"], TOOLS_DEFAULTS, expected)
+        limits = replace(limits, tools_default=default)
     if "expires_at" in body:
         limits = replace(limits, expires_at=_expiry(body["expires_at"]))
     return limits

@@ -22,7 +22,8 @@ async def list_servers(request: Request) -> JSONResponse:
 
 async def restart_server(request: Request) -> JSONResponse:
     name = str(request.path_params["name"])
-    connection = hub_of(request).upstreams.get(name)
+    upstreams = hub_of(request).upstreams
+    connection = upstreams.get(name)
     if connection is None:
         raise HubError(
             f"Serveur MCP « {name[:100]} » inconnu.", status=404, code="mcp_server_not_found"
@@ -34,6 +35,8 @@ async def restart_server(request: Request) -> JSONResponse:
             code="mcp_server_disabled",
         )
     connection.restart()
+    if name in upstreams.isolated:  # per-client children too: each client starts afresh
+        upstreams.isolated[name].close_all()
     return JSONResponse(
         {"message": f"Redémarrage du serveur MCP « {name} » demandé.", "server": name},
         status_code=202,

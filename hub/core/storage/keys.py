@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +13,9 @@ from hub.core.storage.store import Store
 
 Period = Literal["day", "month", "total"]
 PERIODS: tuple[Period, ...] = ("day", "month", "total")
+# What an empty ``tools`` list means: every tool ("allow", the default) or none ("deny").
+ToolsDefault = Literal["allow", "deny"]
+TOOLS_DEFAULTS: tuple[ToolsDefault, ...] = ("allow", "deny")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class KeyLimits:
     models: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
     expires_at: float | None = None
+    tools_default: ToolsDefault = "allow"
 
     def to_json(self) -> JSONObject:
         return {
@@ -34,6 +39,7 @@ class KeyLimits:
             "tpm": self.tpm,
             "models": list(self.models),
             "tools": list(self.tools),
+            "tools_default": self.tools_default,
             "expires_at": self.expires_at,
         }
 
@@ -71,6 +77,10 @@ def _period(value: str) -> Period:
     return "total"
 
 
+def _tools_default(value: str) -> ToolsDefault:
+    return "deny" if value == "deny" else "allow"
+
+
 def _key(row: Row) -> KeyRecord:
     limits = from_row(
         KeyLimits,
@@ -78,6 +88,7 @@ def _key(row: Row) -> KeyRecord:
         period=_period(row["period"]),
         models=_patterns(row["models"]),
         tools=_patterns(row["tools"]),
+        tools_default=_tools_default(row["tools_default"]),
     )
     return from_row(KeyRecord, row, limits=limits)
 
@@ -91,10 +102,20 @@ def _limit_params(limits: KeyLimits) -> tuple[SqlParam, ...]:
         json.dumps(list(limits.models)),
         json.dumps(list(limits.tools)),
         limits.expires_at,
+        limits.tools_default,
     )
 
 
-_LIMIT_COLUMNS = ("budget", "period", "rpm", "tpm", "models", "tools", "expires_at")
+_LIMIT_COLUMNS = (
+    "budget",
+    "period",
+    "rpm",
+    "tpm",
+    "models",
+    "tools",
+    "expires_at",
+    "tools_default",
+)
 
 
 class KeyStore:
@@ -102,9 +123,9 @@ class KeyStore:
         self._store = store
 
     async def insert(self, key: KeyRecord) -> None:
-        columns = ", ".join(("id", "name", "salt", "secret_hash", "created_at", *_LIMIT_COLUMNS))
+        columns = ("id", "name", "salt", "secret_hash", "created_at", *_LIMIT_COLUMNS)
         await self._store.write(
-            f"INSERT INTO api_keys ({columns}) VALUES ({', '.join('?' * 12)})",
+            f"INSERT INTO api_keys ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             (
                 key.id,
                 key.name,
@@ -136,6 +157,20 @@ class KeyStore:
             "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (at, key_id)
         )
         return changed > 0
+
+    async def row_usage(self, request_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """Cost and tokens of the stored rows among ``request_ids`` (a dead replica's
+        reservations are settled to them)."""
+        usage: dict[str, tuple[float, int]] = {}
+        for first in range(0, len(request_ids), 500):
+            chunk = list(request_ids[first : first + 500])
+            rows = await self._store.fetch_all(
+                "SELECT request_id, cost, prompt_tokens + completion_tokens FROM requests"
+                f" WHERE request_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            usage.update({str(r[0]): (float(r[1] or 0), int(r[2] or 0)) for r in rows})
+        return usage
 
     async def spent_since(self, key_id: str, since: float) -> float:
         """What the key's requests cost from ``since`` on (budgets restored at start)."""

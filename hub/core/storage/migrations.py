@@ -177,4 +177,31 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
     # 10 (#24): request rows are a ledger (budgets, exports, analytics, metrics are built
     # from them): deleting a session hides it instead of cascading to its rows
     "ALTER TABLE sessions ADD COLUMN deleted_at REAL;",
+    # 11 (tool gate): keys that see no tool unless a pattern names it ("deny")
+    "ALTER TABLE api_keys ADD COLUMN tools_default TEXT NOT NULL DEFAULT 'allow';",
+    # 12 (tool gate): the audit of every MCP tool call, allowed or refused: who, through
+    # which endpoint, which tool, the decision, how long and how big, injection flags
+    """
+    CREATE TABLE tool_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        caller TEXT NOT NULL,
+        key_id TEXT,
+        endpoint TEXT NOT NULL,
+        via TEXT,
+        server TEXT,
+        tool TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT,
+        duration_ms REAL,
+        result_chars INTEGER,
+        is_error INTEGER NOT NULL DEFAULT 0,
+        flags TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX tool_audit_by_created ON tool_audit(created_at);
+    CREATE INDEX tool_audit_by_caller ON tool_audit(caller, id);
+    CREATE INDEX tool_audit_by_key ON tool_audit(key_id, id);
+    CREATE INDEX tool_audit_by_tool ON tool_audit(server, tool, id);
+    CREATE INDEX tool_audit_by_decision ON tool_audit(decision, id);
+    """,
 )

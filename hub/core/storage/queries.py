@@ -13,6 +13,7 @@ from hub.core.jsontypes import JSONObject
 from hub.core.offload import run_sized
 from hub.core.records import RequestRecord, Totals
 from hub.core.storage.database import Row, SqlParam
+from hub.core.storage.pages import filter_clauses, newest_first, oldest_after
 from hub.core.storage.store import TOTALS_COLUMNS, Store, request_record, totals_of
 
 EPOCH = date(1970, 1, 1)
@@ -33,28 +34,22 @@ class RequestFilter:
 
     def where(self, *extra: tuple[str, SqlParam]) -> tuple[str, list[SqlParam]]:
         """The WHERE clause (empty when nothing filters), with ``extra`` clauses ANDed."""
-        clauses = [clause for clause, _ in extra]
-        params = [param for _, param in extra]
-        for column, value in (
-            ("model_key", self.model),
-            ("provider", self.provider),
-            ("session_id", self.session_id),
-            ("key_id", self.key_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
+        clauses, params = filter_clauses(
+            (
+                ("model_key", self.model),
+                ("provider", self.provider),
+                ("session_id", self.session_id),
+                ("key_id", self.key_id),
+            ),
+            self.since,
+            self.until,
+            extra,
+        )
         if self.status == "failed":
             clauses.append("status != 'ok'")
         elif self.status is not None:
             clauses.append("status = ?")
             params.append(self.status)
-        if self.since is not None:
-            clauses.append("created_at >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            clauses.append("created_at < ?")
-            params.append(self.until)
         if self.text:  # % and _ taken literally; each engine folds case on both sides
             escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append("LOWER(error) LIKE LOWER(?) ESCAPE '\\'")
@@ -80,20 +75,14 @@ class RequestQueries:
         self, where: RequestFilter, *, limit: int, before_id: int | None = None
     ) -> list[RequestRecord]:
         """Newest first; ``before_id`` is the keyset cursor of the next page."""
-        sql, params = where.where(*([("id < ?", before_id)] if before_id is not None else []))
-        rows = await self._store.fetch_all(
-            f"SELECT * FROM requests {sql} ORDER BY id DESC LIMIT ?", (*params, limit)
-        )
+        rows = await newest_first(self._store, "requests", where, limit, before_id)
         return [request_record(r) for r in rows]
 
     async def oldest_after(
         self, where: RequestFilter, *, after_id: int, up_to_id: int, limit: int
     ) -> list[RequestRecord]:
         """Oldest first, ids in ``(after_id, up_to_id]``: the pages of a streamed export."""
-        sql, params = where.where(("id > ?", after_id), ("id <= ?", up_to_id))
-        rows = await self._store.fetch_all(
-            f"SELECT * FROM requests {sql} ORDER BY id LIMIT ?", (*params, limit)
-        )
+        rows = await oldest_after(self._store, "requests", where, after_id, up_to_id, limit)
         return [request_record(r) for r in rows]
 
     async def get(self, request_id: int) -> RequestRecord | None:

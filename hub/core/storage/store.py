@@ -25,6 +25,7 @@ from hub.core.storage.database import (
     from_row,
 )
 from hub.core.storage.migrations import MIGRATIONS, for_dialect
+from hub.core.storage.pages import filter_clauses
 from hub.core.storage.sqlite import SqliteDatabase
 
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
@@ -58,14 +59,7 @@ def _session(row: Row) -> SessionRecord:
 
 def _filters(session_id: int | None, key_id: str | None) -> tuple[list[str], list[SqlParam]]:
     """WHERE clauses for request rows of one session and/or one virtual key."""
-    clauses, params = [], list[SqlParam]()
-    if session_id is not None:
-        clauses.append("session_id = ?")
-        params.append(session_id)
-    if key_id is not None:
-        clauses.append("key_id = ?")
-        params.append(key_id)
-    return clauses, params
+    return filter_clauses((("session_id", session_id), ("key_id", key_id)), None, None, ())
 
 
 def request_record(row: Row) -> RequestRecord:

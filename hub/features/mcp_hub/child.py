@@ -3,9 +3,14 @@
 The SDK's ``stdio_client`` hides the process, so an exit is only seen at the next ping.
 Here the child runs in its own session (process group); its exit is seen within
 ``EXIT_POLL`` s (the return code, not pipe EOF: a grandchild may keep the pipes open),
-its last stderr lines are kept, and closing ends the whole group: stdin closed, a grace
-period, SIGTERM to the group, then SIGKILL to whatever of the group is left, even when
-the leader already exited (its children would otherwise be orphans).
+its last stderr lines are kept, and closing ends every descendant: stdin closed, a grace
+period, SIGTERM to the group and to each process ``process_tree.members`` finds (those
+that left the group with ``setsid()`` included), then SIGKILL to whatever is left, even
+when the leader already exited (its children would otherwise be orphans).
+
+The child is not trusted: its stdout is read by ``stdout.read_messages`` (linear time,
+a size cap, progress floods thinned); stderr keeps only the head of each line, whatever
+its length.
 """
 
 from __future__ import annotations
@@ -18,14 +23,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
-import mcp_types as types
+import anyio.to_thread
 from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from mcp.client._transport import TransportStreams
-from mcp.client.stdio import get_default_environment
 from mcp.shared.message import SessionMessage
 
-from hub.config import McpServerConfig
+from hub.config import McpLimits, McpServerConfig
+from hub.features.mcp_hub.child_env import child_environment
+from hub.features.mcp_hub.lines import LineSplitter, Oversized
+from hub.features.mcp_hub.process_tree import TAG_VARIABLE, members, new_tag, signal_each
+from hub.features.mcp_hub.stdout import read_messages
 
 logger = logging.getLogger(__name__)
 EXIT_POLL = 0.05
@@ -33,6 +40,7 @@ STOP_GRACE = 2.0
 KILL_GRACE = 1.0
 STDERR_LINES = 20
 STDERR_LINE_CHARS = 300
+STDERR_LINE_BYTES = 4096  # kept of a stderr line before its head alone is kept
 
 ExitListener = Callable[[int], None]
 
@@ -43,6 +51,12 @@ class ChildOutput:
     def __init__(self) -> None:
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self.pid: int | None = None
+
+    def note_stderr(self, line: bytes | Oversized) -> None:
+        raw = line.head if isinstance(line, Oversized) else line
+        text = raw[:STDERR_LINE_CHARS].decode(errors="replace")
+        if text.strip():
+            self.stderr.append(text)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> bool:
@@ -84,37 +98,37 @@ async def _exited(gone: anyio.Event, limit: float) -> bool:
     return gone.is_set()
 
 
-async def _stop(process: Process, gone: anyio.Event) -> None:
-    """Close stdin, wait, SIGTERM the group, wait, SIGKILL the group (always, last)."""
+async def _stop(process: Process, gone: anyio.Event, tag: str) -> None:
+    """Close stdin, wait, SIGTERM every descendant, wait, SIGKILL them (always, last)."""
     if process.stdin is not None:
         try:
             await process.stdin.aclose()
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-            pass  # the child is already gone: only its group may remain
-    if not await _exited(gone, STOP_GRACE) and _signal_group(process.pid, signal.SIGTERM):
+            pass  # the child is already gone: only its descendants may remain
+    await _exited(gone, STOP_GRACE)
+    found = await anyio.to_thread.run_sync(members, process.pid, tag)
+    _signal_group(process.pid, signal.SIGTERM)
+    signal_each(found, signal.SIGTERM)
+    if found or not gone.is_set():
         await _exited(gone, KILL_GRACE)
+    found |= await anyio.to_thread.run_sync(members, process.pid, tag)  # forked meanwhile
     _signal_group(process.pid, signal.SIGKILL)  # grandchildren that outlived the leader
+    signal_each(found, signal.SIGKILL)
     await _exited(gone, KILL_GRACE)
-
-
-def _parse(line: str) -> SessionMessage | Exception:
-    try:
-        return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
-    except ValueError as exc:  # handed to the session, which reports it
-        return exc
 
 
 @asynccontextmanager
 async def child_transport(
-    config: McpServerConfig, output: ChildOutput, on_exit: ExitListener
+    config: McpServerConfig, output: ChildOutput, on_exit: ExitListener, limits: McpLimits
 ) -> AsyncIterator[TransportStreams]:
     assert config.command is not None
+    tag = new_tag()
     # Shielded: a cancellation delivered while the spawn completes would leak the child
     # (nothing below would stop it). It is delivered at the first await of the block.
     with anyio.CancelScope(shield=True):
         process = await anyio.open_process(
             [config.command, *config.args],
-            env=get_default_environment() | config.env,
+            env=child_environment(os.environ, config.env) | {TAG_VARIABLE: tag},
             cwd=config.cwd,
             start_new_session=True,
         )
@@ -126,13 +140,8 @@ async def child_transport(
     async def read_stdout() -> None:
         assert process.stdout is not None
         async with read_writer:
-            buffer = ""
             try:
-                async for chunk in TextReceiveStream(process.stdout, errors="replace"):
-                    *lines, buffer = (buffer + chunk).split("\n")
-                    for line in lines:
-                        if line.strip():
-                            await read_writer.send(_parse(line))
+                await read_messages(process.stdout, read_writer, config.name, limits)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 return  # the session is gone, or our own shutdown closed the pipe
             eof.set()  # the child closed stdout on its own: it exited or will
@@ -149,15 +158,16 @@ async def child_transport(
 
     async def read_stderr() -> None:
         assert process.stderr is not None
-        buffer = ""
+        splitter = LineSplitter(STDERR_LINE_BYTES)
         try:
-            async for chunk in TextReceiveStream(process.stderr, errors="replace"):
-                *lines, buffer = (buffer + chunk).split("\n")
-                output.stderr.extend(line[:STDERR_LINE_CHARS] for line in lines if line.strip())
+            async for chunk in process.stderr:
+                for line in splitter.feed(chunk):
+                    output.note_stderr(line)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # our own shutdown closed the pipe
-        if buffer.strip():
-            output.stderr.append(buffer[:STDERR_LINE_CHARS])
+        rest = splitter.rest()
+        if rest is not None:
+            output.note_stderr(rest)
         stderr_done.set()
 
     gone, eof, stderr_done, reported = anyio.Event(), anyio.Event(), anyio.Event(), anyio.Event()
@@ -183,7 +193,7 @@ async def child_transport(
                 crashed = eof.is_set() or process.returncode is not None  # before we stopped it
                 write_stream.close()
                 read_stream.close()
-                await _stop(process, gone)
+                await _stop(process, gone, tag)
                 if crashed:  # the session saw EOF before the exit poll did: report it now
                     with anyio.move_on_after(EXIT_POLL * 4):
                         await stderr_done.wait()

@@ -12,26 +12,45 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import httpx2
 import mcp_types as types
 from mcp.client import Client, Transport
 from mcp.client._transport import TransportStreams
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
-from hub.config import McpServerConfig
+from hub.config import McpLimits, McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
-from hub.features.mcp_hub.listing import list_everything
+from hub.features.mcp_hub.envelope import on_the_wire
+from hub.features.mcp_hub.forwarding import (
+    PromptAnswer,
+    ResourceAnswer,
+    ToolAnswer,
+    ToolCall,
+    UpstreamClients,
+    call_tool,
+    get_prompt,
+    is_modern,
+    ping,
+    read_resource,
+)
+from hub.features.mcp_hub.listing import list_everything, list_templates, watch_lists
 from hub.features.mcp_hub.naming import accept_tools
+from hub.features.mcp_hub.oauth_client import MemoryTokens, oauth_provider
+from hub.features.mcp_hub.progress import CoalescedProgress
+from hub.features.mcp_hub.requesters import Requester, RequesterRoutes
 from hub.features.mcp_hub.status import ServerState, ServerStatus
+from hub.features.mcp_hub.stdout import MESSAGE_TOO_LARGE
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +74,20 @@ class UpstreamConnection:
         config: McpServerConfig,
         settings: SupervisorSettings,
         on_change: Callable[[UpstreamConnection, bool], None],
+        limits: McpLimits | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
+        self.limits = limits or McpLimits()
         self.status = ServerStatus(config.name, "http" if config.url else "stdio")
         self.tools: list[types.Tool] = []
         self.resources: list[types.Resource] = []
         self.prompts: list[types.Prompt] = []
+        self.flagged: dict[str, str] = {}  # tool -> injection excerpt of its description
+        self.templates: list[types.ResourceTemplate] = []
         self._on_change = on_change
         self._client: Client | None = None
+        self._clients: UpstreamClients | None = None
         self._restart = anyio.Event()
         self._ready = anyio.Event()
         self._relist = anyio.Event()
@@ -71,7 +95,14 @@ class UpstreamConnection:
         self.output = ChildOutput()  # stdio: the child's pid and last stderr lines
         self._exited = anyio.Event()
         self._exit_code: int | None = None
-        self._secrets = [v for v in (*config.env.values(), *config.headers.values()) if len(v) >= 4]
+        secrets = (*config.env.values(), *config.headers.values())
+        if config.oauth is not None:
+            secrets = (*secrets, config.oauth.client_secret)
+        self._secrets = [v for v in secrets if len(v) >= 4]
+        self.tokens = MemoryTokens()  # auth = "oauth": kept across reconnections
+        self._note_auth()
+        self.requesters = RequesterRoutes(config.name)
+        self._modern = False  # the round's upstream speaks 2026-07-28
 
     # -- supervision ---------------------------------------------------------------
 
@@ -82,7 +113,8 @@ class UpstreamConnection:
             return
         failures = 0
         while True:
-            self._set(ServerState.STARTING)
+            if self.status.state != ServerState.RESTARTING:
+                self._set(ServerState.STARTING)
             started = time.monotonic()
             error = await self._round()
             if time.monotonic() - started > self.settings.backoff_max:
@@ -99,7 +131,22 @@ class UpstreamConnection:
         await self._settled.wait()
 
     def restart(self) -> None:
+        """« redémarrage » from now on: new calls wait for the next round (bounded)
+        instead of reaching the one being closed."""
+        self._client, self._clients = None, None
+        if self._ready.is_set():  # waiters now wait for the next round's readiness
+            self._ready = anyio.Event()
+        if self.status.state != ServerState.DISABLED:
+            self._set(ServerState.RESTARTING)
         self._restart.set()
+
+    async def _round_ready(self) -> None:
+        """A call made while the upstream (re)starts waits for it, ``init_timeout`` at most."""
+        if self._clients is None and self.status.state in (
+            ServerState.STARTING,
+            ServerState.RESTARTING,
+        ):
+            await self.wait_ready(self.settings.init_timeout)
 
     async def wait_ready(self, limit: float) -> bool:
         """Until a round is connected, across failed rounds (each has its own event)."""
@@ -117,21 +164,32 @@ class UpstreamConnection:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._init_watchdog, scope)
                     group.start_soon(self._exit_watch)
-                    async with Client(
-                        self._transport(),
-                        mode="legacy",
-                        cache=None,
-                        message_handler=self._on_message,
-                    ) as client:
-                        await self._list_all(client)
-                        self._client = client
+                    async with AsyncExitStack() as stack:
+                        client = await stack.enter_async_context(self._new_client("auto"))
+                        self._modern = is_modern(client)
+                        clients = UpstreamClients(client)
+                        if self._modern and self.status.transport == "http":
+                            clients.legacy = await stack.enter_async_context(
+                                self._new_client("legacy")
+                            )
+                            group.start_soon(self._pinger, clients.legacy)
+                        await self._list_all(client, clients)
+                        self._client, self._clients = client, clients
+                        self._note_auth()
                         self._ready.set()
                         group.start_soon(self._pinger, client)
-                        group.start_soon(self._relister, client)
+                        group.start_soon(self._relister, client, clients)
+                        if self._modern:
+                            interval = self.settings.ping_interval
+                            group.start_soon(watch_lists, client, self._relist_soon, interval)
                         await self._restart.wait()
                         group.cancel_scope.cancel()
             if scope.cancelled_caught and not self._restart.is_set():
-                return f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
+                reason = f"pas de réponse à l'initialisation après {self.settings.init_timeout:g} s"
+                if self.output.stderr:
+                    reason += f" ; stderr : {self._scrub(self.output.stderr[-1])}"
+                logger.warning("serveur MCP %s : %s", self.config.name, reason)
+                return reason
             return None
         except Exception as exc:  # any upstream fault ends the round; the hub keeps serving
             reason = await self._exit_reason() or self._describe(exc)
@@ -139,7 +197,22 @@ class UpstreamConnection:
             logger.debug("serveur MCP %s : détail", self.config.name, exc_info=True)
             return reason
         finally:
-            self._client = None
+            self._client, self._clients = None, None
+            self._modern = False
+
+    def _new_client(self, mode: str) -> Client:
+        """A client of this upstream whose server-to-client traffic goes to the caller."""
+        modern_wire = (lambda: self._modern) if mode == "auto" else (lambda: False)
+        return Client(
+            self._transport(modern_wire),
+            mode=mode,
+            cache=None,
+            message_handler=self._on_message,
+            sampling_callback=self.requesters.sampling,
+            elicitation_callback=self.requesters.elicitation,
+            list_roots_callback=self.requesters.roots,
+            logging_callback=self.requesters.logging,
+        )
 
     def _child_exited(self, code: int) -> None:
         self._exit_code = code
@@ -172,7 +245,7 @@ class UpstreamConnection:
             await anyio.sleep(self.settings.ping_interval)
             try:
                 with anyio.fail_after(self.settings.ping_timeout):
-                    await client.session.send_ping()
+                    await ping(client)
                 if self.status.state == ServerState.DEGRADED and not self.status.warnings:
                     self._set(ServerState.READY)  # answering again after a slow call
             except TimeoutError:
@@ -180,11 +253,14 @@ class UpstreamConnection:
                     f"ne répond plus au ping ({self.settings.ping_timeout:g} s)"
                 ) from None
 
-    async def _relister(self, client: Client) -> None:
+    async def _relister(self, client: Client, clients: UpstreamClients) -> None:
         while True:
             await self._relist.wait()
             self._relist = anyio.Event()
-            await self._list_all(client)
+            await self._list_all(client, clients)
+
+    def _relist_soon(self) -> None:
+        self._relist.set()
 
     async def _on_message(self, message: object) -> None:
         if isinstance(message, types.ServerNotification) and isinstance(
@@ -195,39 +271,70 @@ class UpstreamConnection:
         ):
             self._relist.set()
 
-    async def _list_all(self, client: Client) -> None:
+    async def _list_all(self, client: Client, clients: UpstreamClients) -> None:
         with anyio.fail_after(self.settings.init_timeout):
             tools, resources, prompts = await list_everything(client)
-            kept, warnings = accept_tools(self.config, tools)
-        self.tools, self.resources, self.prompts = kept, resources, prompts
-        self.status.tool_count = len(kept)
-        self.status.warnings = warnings
-        self.status.state = ServerState.DEGRADED if warnings else ServerState.READY
+            templates = await list_templates(client)
+            if clients.legacy is not None:
+                legacy_tools, _, _ = await list_everything(clients.legacy)
+                clients.legacy_tools = frozenset(t.name for t in legacy_tools)
+        # schema checks of a long list would hold the event loop
+        accepted = await anyio.to_thread.run_sync(accept_tools, self.config, tools, self.limits)
+        self.tools, self.resources, self.prompts = accepted.tools, resources, prompts
+        self.templates = templates
+        self.flagged = accepted.flagged
+        self.status.tool_count = len(accepted.tools)
+        self.status.warnings = accepted.warnings
+        self.status.state = ServerState.DEGRADED if accepted.warnings else ServerState.READY
         self._settled.set()
         self._on_change(self, True)
 
-    def _transport(self) -> Transport:
+    @asynccontextmanager
+    async def _transport(self, modern: Callable[[], bool]) -> AsyncIterator[TransportStreams]:
+        """stdio child or HTTP; requests leave with their caller's envelope."""
+        inner: Transport
         if self.config.command and not self.config.url:
-            return child_transport(self.config, self.output, self._child_exited)
-        return self._http_transport()
+            inner = child_transport(self.config, self.output, self._child_exited, self.limits)
+        else:
+            inner = self._http_transport()
+        async with inner as streams:
+            yield on_the_wire(streams, self.requesters, modern)
 
     @asynccontextmanager
     async def _http_transport(self) -> AsyncIterator[TransportStreams]:
         """The SDK leaves a caller's httpx client open: this one is closed with the round."""
         assert self.config.url is not None
-        timeout = httpx2.Timeout(30, read=300)
-        async with httpx2.AsyncClient(headers=self.config.headers, timeout=timeout) as http:
-            async with streamable_http_client(self.config.url, http_client=http) as streams:
+        if self.config.transport == "sse":  # legacy HTTP+SSE (2024-11-05 servers)
+            async with sse_client(self.config.url, headers=dict(self.config.headers)) as streams:
                 yield streams
+            return
+        timeout = httpx2.Timeout(30, read=300)
+        auth = oauth_provider(self.config, self.tokens)
+        async with httpx2.AsyncClient(
+            headers=self.config.headers, timeout=timeout, auth=auth
+        ) as http:
+            try:
+                async with streamable_http_client(self.config.url, http_client=http) as streams:
+                    yield streams
+            finally:
+                self._note_auth()
+
+    def _note_auth(self) -> None:
+        if self.config.oauth is not None:
+            self.status.auth = self.tokens.state(self.config.oauth.client_id)
 
     def _drop(self, error: str | None) -> None:
         self._ready.set()  # wakes wait_ready() callers, who then wait on the next round's event
         self._ready = anyio.Event()
         had_lists = bool(self.tools or self.resources or self.prompts)
-        self.tools, self.resources, self.prompts = [], [], []
+        self.tools, self.resources, self.prompts, self.templates = [], [], [], []
+        self.flagged = {}
         self.status.tool_count = 0
         self.status.restarts += 1
-        self.status.state = ServerState.DOWN if error else ServerState.STARTING
+        if error:
+            self.status.state = ServerState.DOWN
+        elif self.status.state != ServerState.RESTARTING:
+            self.status.state = ServerState.STARTING
         if error:  # kept after the restart: the dashboard shows why it went down
             self.status.failed(error, self._exit_code, [self._scrub(s) for s in self.output.stderr])
             self._settled.set()
@@ -250,22 +357,37 @@ class UpstreamConnection:
     # -- forwarding ----------------------------------------------------------------
 
     async def call_tool(
-        self, name: str, arguments: JSONObject | None, progress: ProgressFnT | None = None
-    ) -> types.CallToolResult:
-        """Forward one call; a stale HTTP session gets one fresh initialize and one retry."""
+        self,
+        name: str,
+        arguments: JSONObject | None,
+        progress: ProgressFnT | None = None,
+        caller: Requester | None = None,
+        resumed: types.CallToolRequestParams | None = None,
+    ) -> ToolAnswer:
+        """Forward one call for ``caller``; a stale HTTP session gets one fresh initialize
+        and one retry. ``resumed``: a 2026-07-28 client's retry after ``input_required``
+        (its ``inputResponses`` and ``requestState``, passed on unaltered)."""
         started = time.perf_counter()
         ok = False
+        call = ToolCall(name, arguments, progress, caller, resumed)
+        await self._round_ready()
         try:
-            try:
-                result = await self._call_once(name, arguments, progress)
-            except MCPError as exc:
-                if self.status.transport == "stdio" and exc.error.code == types.CONNECTION_CLOSED:
-                    self.restart()  # the child died: don't wait for the next ping to notice
-                    raise UpstreamUnavailable(f"« {self.config.name} » s'est arrêté") from None
-                if not await self._session_lost():
-                    raise
-                result = await self._call_once(name, arguments, progress)
-            ok = not result.is_error
+            with self.requesters.serving(caller):
+                try:
+                    result = await self._call_once(call)
+                except MCPError as exc:
+                    if exc.error.code == MESSAGE_TOO_LARGE:  # the server is fine, not this answer
+                        return error_result(exc.error.message)
+                    if (
+                        self.status.transport == "stdio"
+                        and exc.error.code == types.CONNECTION_CLOSED
+                    ):
+                        self.restart()  # the child died: don't wait for the next ping to notice
+                        raise UpstreamUnavailable(f"« {self.config.name} » s'est arrêté") from None
+                    if not await self._session_lost():
+                        raise
+                    result = await self._call_once(call)
+            ok = not (isinstance(result, types.CallToolResult) and result.is_error)
             return result
         finally:
             self.status.record_call((time.perf_counter() - started) * 1000, ok=ok)
@@ -278,7 +400,7 @@ class UpstreamConnection:
             return False
         try:
             with anyio.fail_after(self.settings.ping_timeout):
-                await old.session.send_ping()
+                await ping(old)
             return False  # the session is fine: the error was the call's own
         except (MCPError, TimeoutError):
             self.restart()
@@ -289,14 +411,19 @@ class UpstreamConnection:
                 await anyio.sleep(0.02)
         raise UpstreamUnavailable("session expirée et reconnexion impossible")
 
-    async def _call_once(
-        self, name: str, arguments: JSONObject | None, progress: ProgressFnT | None
-    ) -> types.CallToolResult:
-        client = self.connected()
+    async def _call_once(self, call: ToolCall) -> ToolAnswer:
+        clients = self.clients()
         timeout = self.config.call_timeout
+        name = call.name
+        if call.progress is not None:
+            relay = CoalescedProgress(call.progress, self.limits.progress_interval)
+            call = replace(call, progress=relay)
         try:
             with anyio.fail_after(timeout):
-                return await client.call_tool(name, arguments, progress_callback=progress)
+                result = await call_tool(clients, call)
+                if isinstance(call.progress, CoalescedProgress):
+                    await call.progress.flush()  # the newest value goes out before the result
+                return result
         except TimeoutError:
             self.status.last_error = f"délai dépassé sur « {name[:100]} » ({timeout:g} s)"
             if self.status.state == ServerState.READY:
@@ -305,6 +432,29 @@ class UpstreamConnection:
                 f"Délai dépassé : « {name} » sur « {self.config.name} » "
                 f"n'a pas répondu en {timeout:g} s."
             )
+
+    async def get_prompt(
+        self, params: types.GetPromptRequestParams, caller: Requester | None = None
+    ) -> PromptAnswer:
+        await self._round_ready()
+        clients = self.clients()
+        with self.requesters.serving(caller), anyio.fail_after(self.config.call_timeout):
+            return await get_prompt(clients, params, caller)
+
+    async def read_resource(
+        self, params: types.ReadResourceRequestParams, caller: Requester | None = None
+    ) -> ResourceAnswer:
+        await self._round_ready()
+        clients = self.clients()
+        with self.requesters.serving(caller), anyio.fail_after(self.config.call_timeout):
+            return await read_resource(clients, params, caller)
+
+    def clients(self) -> UpstreamClients:
+        """This round's sessions (a 2025-era one beside a 2026-07-28 one on HTTP)."""
+        if self._clients is None:
+            self.connected()  # raises UpstreamUnavailable
+            raise UpstreamUnavailable(f"serveur MCP « {self.config.name} » indisponible")
+        return self._clients
 
     def connected(self) -> Client:
         if self._client is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import mcp_types as types
 
 from hub.config import McpProfileConfig
-from hub.features.mcp_hub.naming import matches, prefixed
+from hub.features.mcp_hub.naming import matches, prefixed, spec_name
 from hub.features.mcp_hub.registry import UpstreamHub
 from hub.features.mcp_hub.search import SearchIndex
 
@@ -46,11 +46,11 @@ class Catalogue:
     def tools(self) -> list[types.Tool]:
         return [entry.tool for entry in self.entries]
 
-    def restricted(self, allowed: Callable[[str], bool]) -> Catalogue:
+    def restricted_to(self, allowed: Callable[[Entry], bool]) -> Catalogue:
         """The entries a caller may use (a virtual key's tool patterns); same generation."""
-        if all(allowed(name) for name in self.by_name):
-            return self
-        entries = [entry for entry in self.entries if allowed(entry.tool.name)]
+        entries = [entry for entry in self.entries if allowed(entry)]
+        if len(entries) == len(self.entries):
+            return self  # keeps the search index already built
         return Catalogue(entries, {e.tool.name: e for e in entries}, self.generation)
 
 
@@ -75,6 +75,10 @@ class Profile:
 
     def servers(self) -> list[str]:
         return [name for name in self.upstreams.connections if matches(name, self.config.servers)]
+
+    def shows(self, server: str, qualified: str) -> bool:
+        """Whether this profile's rules let an upstream tool through (``server__tool``)."""
+        return matches(server, self.config.servers) and self._wanted(qualified)
 
     def _wanted(self, qualified: str) -> bool:
         if self.config.tools_allow and not matches(qualified, self.config.tools_allow):
@@ -101,6 +105,7 @@ class Profile:
             name = prefixed(server, tool.name)
             if self.config.prefix == "on_collision" and taken[tool.name] == 1:
                 name = tool.name
+            name = spec_name(name)
             entries.append(Entry(tool.model_copy(update={"name": name}), server, tool.name))
         by_name: dict[str, Entry] = {}
         for entry in entries:

@@ -17,15 +17,19 @@ import mcp_types as types
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
-from hub.config import McpServerConfig
+from hub.config import McpLimits, McpServerConfig
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.aggregate import uri_owner
 from hub.features.mcp_hub.connection import (
     SupervisorSettings,
     UpstreamConnection,
     UpstreamUnavailable,
     error_result,
 )
+from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, ToolAnswer
+from hub.features.mcp_hub.isolation import ClientChildren
 from hub.features.mcp_hub.naming import prefixed, server_name_problem, split_prefixed
+from hub.features.mcp_hub.requesters import Requester
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 
 logger = logging.getLogger(__name__)
@@ -39,20 +43,28 @@ class UpstreamHub:
         servers: Mapping[str, McpServerConfig],
         settings: SupervisorSettings | None = None,
         on_status: StatusListener | None = None,
+        limits: McpLimits | None = None,
     ) -> None:
         self.settings = settings or SupervisorSettings()
+        self.limits = limits or McpLimits()
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
         self.generation = 0  # bumped whenever a list changes: views cache on it
         self._published: dict[str, JSONObject] = {}  # last status sent per server
         self.connections: dict[str, UpstreamConnection] = {}
+        self.isolated: dict[str, ClientChildren] = {}  # isolation "per-client", by server
         self.invalid: dict[str, tuple[str, str]] = {}  # name -> (transport, why never started)
         for name, config in servers.items():
             problem = server_name_problem(name)
             if problem:
                 self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
-            self.connections[name] = UpstreamConnection(config, self.settings, self._changed)
+            connection = UpstreamConnection(config, self.settings, self._changed, self.limits)
+            self.connections[name] = connection
+            if config.isolation == "per-client" and config.enabled:
+                self.isolated[name] = ClientChildren(
+                    config, self.settings, connection.status, self.limits
+                )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[UpstreamHub]:
@@ -60,6 +72,8 @@ class UpstreamHub:
         async with anyio.create_task_group() as group:
             for connection in self.connections.values():
                 group.start_soon(connection.run)
+            for children in self.isolated.values():
+                group.start_soon(children.run)
             try:
                 yield self
             finally:
@@ -118,7 +132,7 @@ class UpstreamHub:
         name: str,
         arguments: JSONObject | None = None,
         progress_callback: ProgressFnT | None = None,
-    ) -> types.CallToolResult:
+    ) -> ToolAnswer:
         """Forward ``NAME__tool``. Unknown name: MCPError; upstream down or slow: isError."""
         connection, tool = self._route(name, "outil")
         return await self.call_on(connection.config.name, tool, arguments, progress_callback)
@@ -129,18 +143,35 @@ class UpstreamHub:
         tool: str,
         arguments: JSONObject | None = None,
         progress_callback: ProgressFnT | None = None,
-    ) -> types.CallToolResult:
-        """Forward ``tool`` to upstream ``server`` (profiles that drop the prefix use this)."""
+        caller: Requester | None = None,
+        resumed: types.CallToolRequestParams | None = None,
+    ) -> ToolAnswer:
+        """Forward ``tool`` to upstream ``server`` (profiles that drop the prefix use this)
+        for ``caller``; ``resumed``: its retry after ``input_required``."""
         connection = self.connections.get(server)
-        unknown = connection is None or (
-            connection.tools and not any(t.name == tool for t in connection.tools)
-        )
-        if connection is None or unknown:
-            raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
         try:
-            return await connection.call_tool(tool, arguments, progress_callback)
+            # an empty list (server down, every tool denied) forwards nothing either
+            if connection is None or not any(t.name == tool for t in connection.tools):
+                if connection is not None:
+                    connection.connected()  # down: say so rather than "unknown"
+                raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
+            async with self.serving(connection, caller) as serving:
+                return await serving.call_tool(tool, arguments, progress_callback, caller, resumed)
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
+
+    @asynccontextmanager
+    async def serving(
+        self, connection: UpstreamConnection, caller: Requester | None
+    ) -> AsyncIterator[UpstreamConnection]:
+        """The connection that serves ``caller``: its own child where the server is
+        per-client, else the shared one (also for a call with no known client)."""
+        children = self.isolated.get(connection.config.name)
+        if children is None or caller is None:
+            yield connection
+            return
+        async with children.serving(caller.client_key) as own:
+            yield own
 
     async def wait_started(self, limit: float) -> None:
         """Until every enabled upstream is ready or has failed once, at most ``limit`` s."""
@@ -162,29 +193,43 @@ class UpstreamHub:
 
     async def get_prompt(
         self,
-        name: str,
-        arguments: dict[str, str] | None = None,
+        params: types.GetPromptRequestParams,
         servers: Collection[str] | None = None,
-    ) -> types.GetPromptResult:
-        connection, prompt = self._route(name, "prompt")
+        caller: Requester | None = None,
+    ) -> PromptAnswer:
+        connection, prompt = self._route(params.name, "prompt")
         if servers is not None and connection.config.name not in servers:
-            raise MCPError(types.INVALID_PARAMS, f"prompt inconnu : « {name[:200]} »")
+            raise MCPError(types.INVALID_PARAMS, f"prompt inconnu : « {params.name[:200]} »")
         try:
-            client = connection.connected()
+            async with self.serving(connection, caller) as serving:
+                return await serving.get_prompt(params.model_copy(update={"name": prompt}), caller)
         except UpstreamUnavailable as exc:
             raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
-        with anyio.fail_after(connection.config.call_timeout):
-            return await client.get_prompt(prompt, arguments)
 
     def list_resources(self, servers: Collection[str] | None = None) -> list[types.Resource]:
         """Resources keep their URI (clients follow it); the owning server is found by URI."""
         return [r for _, c in self._selected(servers) for r in c.resources]
 
     async def read_resource(
-        self, uri: str, servers: Collection[str] | None = None
-    ) -> types.ReadResourceResult:
-        for _, connection in self._selected(servers):
-            if any(str(r.uri) == uri for r in connection.resources):
-                with anyio.fail_after(connection.config.call_timeout):
-                    return await connection.connected().read_resource(uri)
-        raise MCPError(types.INVALID_PARAMS, f"ressource inconnue : « {uri[:200]} »")
+        self,
+        params: types.ReadResourceRequestParams,
+        servers: Collection[str] | None = None,
+        caller: Requester | None = None,
+    ) -> ResourceAnswer:
+        """The server that lists the URI, else one whose template matches it, reads it."""
+        owner = uri_owner(self.connections, self._names(servers), params.uri)
+        if owner is None:
+            raise MCPError(types.INVALID_PARAMS, f"ressource inconnue : « {params.uri[:200]} »")
+        try:
+            async with self.serving(owner, caller) as serving:
+                return await serving.read_resource(params, caller)
+        except UpstreamUnavailable as exc:
+            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
+
+    def list_templates(
+        self, servers: Collection[str] | None = None
+    ) -> list[types.ResourceTemplate]:
+        return [t for _, c in self._selected(servers) for t in c.templates]
+
+    def _names(self, servers: Collection[str] | None) -> list[str]:
+        return [name for name, _ in self._selected(servers)]

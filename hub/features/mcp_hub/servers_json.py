@@ -3,7 +3,8 @@
 Imported TOML never holds a secret: an ``env`` or ``headers`` value whose name or shape
 looks secret (``*_TOKEN``, ``Authorization``, ``ghp_…``, a long random string) becomes a
 ``${VAR}`` reference and the caller is told which variables to set; other values
-(``LOG_LEVEL = "debug"``) stay literal. An SSE-only URL is imported with a warning.
+(``LOG_LEVEL = "debug"``) stay literal. An SSE-only URL (``"type": "sse"``, or a URL
+ending in ``/sse``) is spoken to with the legacy HTTP+SSE transport (``transport = "sse"``).
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ def to_config(
             for k, v in _string_map(source, f"{where}.headers", entry.get("headers")).items()
         },
         enabled=disabled is not True,
+        transport="sse" if url and sse_only(entry) else "streamable-http",
     )
 
 
@@ -191,11 +193,7 @@ def import_servers(source: Path) -> list[ImportedServer]:
             table["enabled"] = False
         warnings: list[str] = []
         if sse_only(entry):
-            warnings.append(
-                f"« {name} » : URL SSE (ancien transport HTTP+SSE) importée telle quelle ; le hub "
-                "ne parle que Streamable HTTP : vérifier que le serveur répond aussi sur son "
-                "chemin /mcp, sinon corriger « url »."
-            )
+            table["transport"] = "sse"
         imported.append(ImportedServer(name, table, tuple(variables), tuple(warnings)))
     return imported
 

@@ -11,6 +11,7 @@ from hub.core.jsontypes import JSONObject
 
 class ServerState(StrEnum):
     STARTING = "starting"
+    RESTARTING = "restarting"  # asked to restart: calls wait for the next round
     READY = "ready"
     DEGRADED = "degraded"  # connected, but some tools were rejected or a call timed out
     DOWN = "down"
@@ -33,6 +34,8 @@ class ServerStatus:
     last_error_at: float | None = None
     exit_code: int | None = None  # of the last stdio child that ended on its own
     stderr: list[str] = field(default_factory=list)  # its last stderr lines
+    clients: int | None = None  # isolation "per-client": the clients' children running
+    auth: str | None = None  # auth = "oauth": « connexion requise », « connecté en tant que … »
 
     def failed(self, error: str, exit_code: int | None, stderr: list[str]) -> None:
         self.last_error = error
@@ -59,6 +62,7 @@ class ServerStatus:
             "last_error_at": self.last_error_at,
             "exit_code": self.exit_code,
             "stderr": list(self.stderr),
+            "auth": self.auth,
             "restarts": self.restarts,
             "calls": self.calls,
             "errors": self.errors,
@@ -67,4 +71,5 @@ class ServerStatus:
             if self.latency_last_ms is not None
             else None,
             "warnings": list(self.warnings),
+            "clients": self.clients,
         }

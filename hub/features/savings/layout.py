@@ -7,8 +7,10 @@ have their bulky contents masked, the rest goes as sent except giant outputs (se
 ``giant``) and outputs that a later output shows again (``repeats``), which shrink
 everywhere but in the newest round. The latest user message is never summarised nor
 masked: when it falls in the summarised rounds, it stays in place between the summary
-of the rounds before it and that of the rounds after it. Sizes come from cached
-per-message counts, so trying many levels costs additions, not tokenisation.
+of the rounds before it and that of the rounds after it. A message forwarded rewritten
+keeps that form in later passes until summarised (decided once: the prompt cache breaks
+once per message). Sizes come from cached per-message counts, so trying many levels
+costs additions, not tokenisation.
 """
 
 from __future__ import annotations
@@ -136,12 +138,9 @@ class Layout:
         later = info.repeated_by
         if later is None or later < recent:
             return None
-        newest = self.start(self.rounds - 1) if self.rounds else len(self.messages)
-        if (
-            self.giant is not None
-            and later < newest
-            and self.history.infos[later].tokens >= self.giant
-        ):
+        # A giant later output is itself shrunk once no longer newest: the older one stays
+        # as it is rather than be shrunk for one turn and restored the next.
+        if self.giant is not None and self.history.infos[later].tokens >= self.giant:
             return None
         if info.repeated is None:
             obj = as_object(info.message) or {}
@@ -172,10 +171,15 @@ class Layout:
         """Masked (or shrunk as a repeat), except the latest user message, sent as it is."""
         if index == self.pinned:
             return self._whole(index)
-        return self._repeated(index, recent) or self._masked(index)
+        return (
+            self.history.infos[index].sent or self._repeated(index, recent) or self._masked(index)
+        )
 
     def _kept(self, index: int) -> tuple[JSON, list[MaskedOriginal], int]:
         """A message of a recent round: as sent, unless it is repeated or a giant output."""
+        sent = self.history.infos[index].sent
+        if sent is not None:
+            return sent
         repeated = self._repeated(index)
         if repeated is not None:
             return repeated
@@ -192,9 +196,11 @@ class Layout:
 
     def _newest(self, index: int, newest: int) -> tuple[JSON, list[MaskedOriginal], int]:
         """A message of the newest round: as sent while it fits (``Levels.newest``)."""
+        info = self.history.infos[index]
+        if info.sent is not None:
+            return info.sent
         if newest == 0:
             return self._whole(index)
-        info = self.history.infos[index]
         if newest == 1 and (self.giant is None or info.tokens < self.giant):
             return self._whole(index)
         return self._masked(index) if index >= self.head else self._whole(index)
@@ -309,7 +315,12 @@ class Layout:
         last = sum(self._newest(i, levels.newest)[2] for i in range(newest, len(self.messages)))
         return REPLY_PRIMER + head + summary + shrunk + kept + last
 
-    def build(self, levels: Levels) -> tuple[list[JSON], list[MaskedOriginal]]:
+    def build(
+        self, levels: Levels, *, decide: bool = True
+    ) -> tuple[list[JSON], list[MaskedOriginal]]:
+        """The messages to forward. ``decide``: a message forwarded rewritten keeps that
+        form in every later pass (until summarised), so the prompt cache is broken once
+        per message, not each time another rule would pick another form."""
         masked, recent, newest = self._regions(levels)
         out: list[JSON] = list(self.messages[: self.start(0)])
         out += self.summary(levels.summarised)[0]
@@ -317,7 +328,11 @@ class Layout:
         forms = [self._maskable(i, recent) for i in range(masked, recent)]
         forms += [self._kept(i) for i in range(recent, newest)]
         forms += [self._newest(i, levels.newest) for i in range(newest, len(self.messages))]
-        for message, originals, _ in forms:
+        for index, form in enumerate(forms, start=masked):
+            message, originals, _ = form
+            info = self.history.infos[index]
+            if decide and message is not info.message:
+                info.sent = form
             out.append(message)
             found += originals
         return out, found

@@ -36,6 +36,8 @@ class MessageInfo:
     lines: frozenset[str] | None = None  # distinct lines of a bulky output (``repeats``)
     repeated_by: int | None = None  # index of a later output that shows it again
     repeated: tuple[JSON, list[MaskedOriginal], int] | None = None  # its shrunk form
+    # the rewritten form it was first forwarded in: it keeps it (decided once, never changed)
+    sent: tuple[JSON, list[MaskedOriginal], int] | None = None
 
 
 @dataclass
@@ -76,7 +78,7 @@ class History:
         del self.infos[same:]
         for info in self.infos:  # an edited history: repeats found in what changed are void
             if info.repeated_by is not None and info.repeated_by >= same:
-                info.repeated_by, info.repeated = None, None
+                info.repeated_by, info.repeated, info.sent = None, None, None
         self.repeats_checked = min(self.repeats_checked, same)
         state = self.infos[-1].prefix if self.infos else SEED
         for message in messages[same:]:

@@ -18,15 +18,15 @@ unpriced model would spend nothing, so it would never run out.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hub.config import LimitsConfig
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject, as_list
 from hub.core.money import money
+from hub.core.records import RequestRecord
 from hub.core.storage.keys import KeyRecord
 from hub.core.tokens import TokenCounter
 from hub.proxy.routing import Route
@@ -55,6 +55,11 @@ class Admission:
     done: bool = False
     _pending: asyncio.Task[None] | None = field(default=None, repr=False)
 
+    @property
+    def request_id(self) -> str:
+        """The id of the request's row: its reservation is named by it."""
+        return self.reservation.member
+
     def settle(self, cost: float, tokens: int) -> None:
         """Replace the reservation by the real cost (the row's); only the first call counts."""
         if not self.done:
@@ -75,7 +80,7 @@ class Admission:
         """The request ended before any row was written (refused by the hub itself)."""
         if not (self.done or self.recording):
             self.done = True
-            self.counters.adjust(self.reservation, -self.cost, 0)
+            self.counters.adjust(self.reservation, -self.cost, 0, final=True)
 
 
 class LimitService:
@@ -85,13 +90,17 @@ class LimitService:
         counter: TokenCounter,
         config: LimitsConfig,
         live: LiveConnections,
+        new_id: Callable[[], str],
     ) -> None:
         self._counters = counters
         self._live = live
         self._counter = counter
         self._default_output = config.default_max_output
-        self._ids = itertools.count(1)
-        self._prefix = uuid.uuid4().hex[:12]  # members are unique across replicas
+        self._new_id = new_id  # the request's row id, unique across replicas
+
+    def row_stored(self, record: RequestRecord) -> None:
+        """A recorder observer: the row's reservation is final (counters.py)."""
+        self._counters.stored(record)
 
     def remaining(self, key: KeyRecord) -> float | None:
         """Budget left in the current period as last seen (None: no budget)."""
@@ -142,7 +151,7 @@ class LimitService:
         completion = self.ceiling(route, payload)
         model = route.model
         cost = (prompt * model.input_price + completion * model.output_price) / 1e6 if model else 0
-        member = f"{self._prefix}-{next(self._ids)}"
+        member = self._new_id()
         outcome = await self._counters.reserve(key, now, cost, prompt + completion, member)
         if isinstance(outcome, Refusal):
             raise _refused(key, outcome, cost, completion)

@@ -1,8 +1,14 @@
-"""Who makes a call, as every door hands it down: the admin, a virtual key, the local user.
+"""Who makes a call, as every door hands it down: the admin, a virtual key, an OAuth
+subject, the local user.
 
-The admin key, an open hub (no ``[server].api_key``: loopback only) and the stdio user
-of ``kimi-proxy mcp`` may do everything. A virtual key sees and changes only its own
-sessions; statistics over every key need the admin.
+Every door (HTTP routes, the MCP endpoints, ``kimi-proxy mcp``) knows its caller and hands
+it down: the tool gate applies the key's rules, the audit records who it was, and the
+hub's own tools act for that caller only. The admin key, an open hub (``local``: no
+``[server].api_key``, loopback only) and the ``stdio`` user of ``kimi-proxy mcp`` may do
+everything. A virtual key sees and changes only its own sessions; statistics over every
+key need the admin. An OAuth subject (a valid JWT, hub/services/access/oauth_resource.py)
+is a key-like caller: ``key`` is its principal, and it also says who and which client,
+with which scopes.
 """
 
 from __future__ import annotations
@@ -11,18 +17,29 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hub.core.errors import HubError
+from hub.core.jsontypes import JSONObject
+from hub.core.storage.keys import KeyRecord
 
-CallerKind = Literal["admin", "key", "local"]
+CallerKind = Literal["admin", "key", "oauth", "stdio", "local"]
+CALLER_KINDS: tuple[CallerKind, ...] = ("admin", "key", "oauth", "stdio", "local")
 
 
 @dataclass(frozen=True)
 class Caller:
     kind: CallerKind
-    key_id: str | None = None  # set for kind "key"
+    key: KeyRecord | None = None  # set for kinds "key" and "oauth" (its principal)
+    subject: str | None = None  # kind "oauth": the token's sub (or client_id)
+    client_id: str | None = None  # kind "oauth": the token's client_id / azp
+    scopes: frozenset[str] = frozenset()  # kind "oauth": the token's scopes
+
+    @property
+    def key_id(self) -> str | None:
+        return self.key.id if self.key is not None else None
 
     @property
     def admin(self) -> bool:
-        return self.kind != "key"
+        """Whole-hub power: anything but a virtual key or an OAuth subject."""
+        return self.kind not in ("key", "oauth")
 
     def owns(self, key_id: str | None) -> bool:
         """May this caller see a session (or row) made under ``key_id``?"""
@@ -37,10 +54,20 @@ class Caller:
                 code="admin_key_required",
             )
 
+    def to_json(self) -> JSONObject:
+        return {"kind": self.kind, "key_id": self.key_id}
+
 
 ADMIN = Caller("admin")
+STDIO = Caller("stdio")
 LOCAL = Caller("local")
 
 
-def key_caller(key_id: str) -> Caller:
-    return Caller("key", key_id)
+def key_caller(key: KeyRecord) -> Caller:
+    return Caller("key", key)
+
+
+def oauth_caller(
+    key: KeyRecord, subject: str, client_id: str | None, scopes: frozenset[str]
+) -> Caller:
+    return Caller("oauth", key, subject, client_id, scopes)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from hub.core.records import RequestRecord
 from hub.core.storage.keys import KeyRecord, KeyStore, Period
 
 WINDOW_SECONDS = 60.0
@@ -68,10 +69,14 @@ class Counters(Protocol):
     ) -> Reservation | Refusal: ...
 
     def adjust(
-        self, reservation: Reservation, cost: float, tokens: float
+        self, reservation: Reservation, cost: float, tokens: float, final: bool = False
     ) -> asyncio.Task[None] | None:
         """Add ``cost`` to the period's spend, set the request's tokens. Never waits: a
-        write still on its way (Redis) is returned for whoever must wait for it."""
+        write still on its way (Redis) is returned for whoever must wait for it.
+        ``final``: the request leaves no row (Redis: no longer held, redis_leases.py)."""
+
+    def stored(self, record: RequestRecord) -> None:
+        """A request's final row is stored: what it counted is final."""
 
     def spent(self, key: KeyRecord, now: float) -> float:
         """The period's spend as last seen here (metrics, /api/keys)."""
@@ -150,7 +155,9 @@ class MemoryCounters:
         start = budget.start if budget is not None else 0.0
         return Reservation(key.id, start, member, entry)
 
-    def adjust(self, reservation: Reservation, cost: float, tokens: float) -> None:
+    def adjust(
+        self, reservation: Reservation, cost: float, tokens: float, final: bool = False
+    ) -> None:
         entry = reservation.entry
         if entry is not None:
             window = self._windows.get(reservation.key_id)
@@ -160,6 +167,9 @@ class MemoryCounters:
         budget = self._budgets.get(reservation.key_id)
         if budget is not None and budget.start == reservation.start:
             budget.spent += cost
+
+    def stored(self, record: RequestRecord) -> None:
+        """Nothing to do: one process holds nothing another could have to release."""
 
     def spent(self, key: KeyRecord, now: float) -> float:
         budget = self._budgets.get(key.id)

@@ -11,6 +11,8 @@ chat path waits for it before the end of the answer leaves, so the client's next
 request, on any replica, sees the real cost. If Redis does not answer, the request is
 admitted uncounted and a warning is logged once per outage: a Redis outage must not stop
 the team (docs/decisions/0018-virtual-keys-and-budgets.md).
+Each reservation is also *held* under its request id until its final row is stored, so
+that the reservations of a replica that dies are settled to its rows (redis_leases.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import redis.asyncio
 from redis.exceptions import RedisError
 
+from hub.core.records import RequestRecord
 from hub.core.storage.keys import KeyRecord, KeyStore
 from hub.services.access.counters import (
     TOLERANCE,
@@ -30,6 +33,8 @@ from hub.services.access.counters import (
     Reservation,
     period_start,
 )
+from hub.services.access.redis_leases import Leases
+from hub.services.access.redis_names import held_key, limit_keys
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +82,27 @@ redis.call('ZADD', KEYS[2], now, ARGV[8])
 redis.call('HSET', KEYS[3], ARGV[8], ARGV[7])
 redis.call('INCRBYFLOAT', KEYS[4], ARGV[7])
 for i = 2, 4 do redis.call('EXPIRE', KEYS[i], window * 2) end
-if budget >= 0 then spent = tonumber(redis.call('INCRBYFLOAT', KEYS[1], ARGV[6])) end
+local counted = '0'
+if budget >= 0 then
+  spent = tonumber(redis.call('INCRBYFLOAT', KEYS[1], ARGV[6]))
+  counted = ARGV[6]
+end
+redis.call('HSET', KEYS[5], ARGV[8], ARGV[12] .. ' ' .. ARGV[13] .. ' ' .. counted)
 return {0, 0, tostring(spent)}
 """
 
 ADJUST = """
-if tonumber(ARGV[1]) ~= 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+local counts = redis.call('EXISTS', KEYS[1]) == 1
+if tonumber(ARGV[1]) ~= 0 and counts then
   redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+end
+local held = redis.call('HGET', KEYS[4], ARGV[2])
+if held and ARGV[4] == '1' then
+  redis.call('HDEL', KEYS[4], ARGV[2])
+elseif held and counts then
+  local owner, start, counted = string.match(held, '^(%S+) (%S+) (%S+)$')
+  local now = tostring(tonumber(counted) + tonumber(ARGV[1]))
+  redis.call('HSET', KEYS[4], ARGV[2], owner .. ' ' .. start .. ' ' .. now)
 end
 local old = redis.call('HGET', KEYS[2], ARGV[2])
 if old then
@@ -97,17 +116,13 @@ REASONS: dict[int, Reason] = {1: "budget", 2: "rpm", 3: "tpm"}
 PERIOD_TTL = {"day": 2 * 86_400, "month": 32 * 86_400, "total": 0}
 
 
-def _names(key_id: str, start: float) -> tuple[str, str, str, str]:
-    """Budget spend, window (sorted set), tokens per member (hash), tokens in the window."""
-    base = f"kimi:limits:{{{key_id}}}"  # one hash slot per key (Redis Cluster)
-    return f"{base}:budget:{int(start)}", f"{base}:window", f"{base}:tokens", f"{base}:used"
-
-
 class RedisCounters:
-    def __init__(self, client: redis.asyncio.Redis, store: KeyStore) -> None:
+    def __init__(self, client: redis.asyncio.Redis, store: KeyStore, leases: Leases) -> None:
         self._reserve = client.register_script(RESERVE)
         self._adjust = client.register_script(ADJUST)
         self._store = store
+        self._leases = leases
+        self._announced: set[str] = set()  # keys the lease lists (redis_leases.py)
         self._initial: dict[tuple[str, float], float] = {}
         self._spent: dict[tuple[str, float], float] = {}
         self._pending: set[asyncio.Task[None]] = set()
@@ -140,9 +155,15 @@ class RedisCounters:
             repr(initial),
             PERIOD_TTL[limits.period],
             TOLERANCE,
+            self._leases.token,
+            int(start),
         )
         try:
-            result: object = await self._reserve(keys=_names(key.id, start), args=args)
+            if key.id not in self._announced:
+                await self._leases.announce(key.id)
+                self._announced.add(key.id)
+            keys = (*limit_keys(key.id, start), held_key(key.id))
+            result: object = await self._reserve(keys=keys, args=args)
         except RedisError as exc:
             self._outage(exc)
             return Reservation(key.id, start, member)
@@ -156,17 +177,18 @@ class RedisCounters:
         return Reservation(key.id, start, member)
 
     def adjust(
-        self, reservation: Reservation, cost: float, tokens: float
+        self, reservation: Reservation, cost: float, tokens: float, final: bool = False
     ) -> asyncio.Task[None] | None:
-        budget, _, token_hash, used = _names(reservation.key_id, reservation.start)
+        key_id = reservation.key_id
+        budget, _, token_hash, used = limit_keys(key_id, reservation.start)
         spent = self._spent.get((reservation.key_id, reservation.start))
         if spent is not None:
             self._spent[reservation.key_id, reservation.start] = spent + cost
 
         async def send() -> None:
             try:
-                args = (repr(cost), reservation.member, tokens)
-                await self._adjust(keys=(budget, token_hash, used), args=args)
+                args = (repr(cost), reservation.member, tokens, int(final))
+                await self._adjust(keys=(budget, token_hash, used, held_key(key_id)), args=args)
             except RedisError as exc:
                 self._outage(exc)
 
@@ -178,6 +200,16 @@ class RedisCounters:
     async def flush(self) -> None:
         while self._pending:
             await asyncio.gather(*list(self._pending))
+
+    def stored(self, record: RequestRecord) -> None:
+        if record.key_id is not None and record.request_id is not None:
+            self._leases.done(record.key_id, record.request_id)
+
+    async def reconnected(self) -> None:
+        """Redis is back, maybe restarted empty: budgets start again from the rows, and
+        the lease lists this replica's keys again."""
+        self._initial.clear()
+        self._announced.clear()
 
     def spent(self, key: KeyRecord, now: float) -> float:
         return self._spent.get((key.id, period_start(key.limits.period, now)), 0.0)

@@ -101,6 +101,10 @@ class ChatService:
             journal=usage is None or status != "ok",  # estimated tokens: more than the facts
         )
 
+    def _request_id(self, admission: Admission | None) -> str:
+        """A virtual key's reservation is named by its request's id (redis_leases.py)."""
+        return admission.request_id if admission else self._recorder.new_request_id()
+
     async def _durable(self, call: Call) -> None:
         """Team mode: before the answer's last byte, its row is in PostgreSQL (bounded wait)."""
         pending, call.durable = call.durable, None
@@ -125,7 +129,7 @@ class ChatService:
         exc: ContextTooLarge,
         admission: Admission | None,
     ) -> None:
-        request_id = self._recorder.new_request_id()
+        request_id = self._request_id(admission)
         call = Call(
             route, session_id, stream, request_id, messages, tools, attempts=0, admission=admission
         )
@@ -159,7 +163,7 @@ class ChatService:
             route=route,
             session_id=session.id,
             stream=stream,
-            request_id=self._recorder.new_request_id(),
+            request_id=self._request_id(admission),
             messages=messages,
             tools=tools,
             tokens_saved=tokens_saved,

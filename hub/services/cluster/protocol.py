@@ -7,6 +7,7 @@ Both sides import this module: ``joining`` (which starts a link) and ``redis_lin
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from hub.core.jsontypes import JSON, JSONObject
@@ -14,7 +15,7 @@ from hub.core.storage.keys import KeyStore
 from hub.services.access.counters import Counters
 
 Handler = Callable[[JSON], Awaitable[None]]
-Reloader = Callable[[], Awaitable[None]]
+Reloader = Callable[[], Awaitable[None]]  # what to reload when Redis answers again
 
 
 class ClusterLink(Protocol):
@@ -23,8 +24,6 @@ class ClusterLink(Protocol):
     replica: str
 
     def on(self, kind: str, handler: Handler) -> None: ...
-
-    def on_reconnect(self, reload: Reloader) -> None: ...
 
     def send(self, kind: str, data: JSON) -> None:
         """Queue for the other replicas; never waits."""
@@ -36,8 +35,9 @@ class ClusterLink(Protocol):
 
     def status(self) -> JSONObject: ...
 
-    def key_counters(self, store: KeyStore) -> Counters:
-        """Virtual keys' budgets and rates, counted once for every replica."""
+    def key_counters(self, store: KeyStore) -> AbstractAsyncContextManager[Counters]:
+        """Virtual keys' budgets and rates, counted once for every replica; while open,
+        this replica's lease is kept and dead replicas' reservations released."""
         ...
 
     @property

@@ -5,8 +5,8 @@ One channel per hub carries envelopes ``{"from": process token, "kind": ..., "da
 whatever state a service keeps in memory and must invalidate elsewhere (``session``).
 Nothing on a request path waits on Redis: ``send`` only queues (bounded, oldest dropped)
 and a background task publishes. A Redis outage degrades live sharing, logs a French
-warning, shows in ``/health``; when Redis answers again, ``on_reconnect`` callbacks let
-each service reload what it may have missed.
+warning, shows in ``/health``; when Redis answers again, the key counters reload what
+Redis may have lost (it keeps nothing on disk).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from hub.core.jsontypes import JSON, JSONObject
 from hub.core.storage.keys import KeyStore
 from hub.services.access.counters import Counters
 from hub.services.access.redis_counters import RedisCounters
+from hub.services.access.redis_leases import Leases
 from hub.services.cluster.protocol import Handler, Reloader
 
 log = logging.getLogger("hub.cluster")
@@ -44,19 +45,21 @@ class RedisLink:
         self._handlers: dict[str, Handler] = {}
         self._reloaders: list[Reloader] = []
         self._error: str | None = "pas encore connecté"
-        self._subscribed = asyncio.Event()
         self.dropped = 0
 
-    def key_counters(self, store: KeyStore) -> Counters:
-        """Key limits on this link's connection (hub/services/access/redis_counters.py)."""
-        return RedisCounters(self._client, store)
+    @asynccontextmanager
+    async def key_counters(self, store: KeyStore) -> AsyncIterator[Counters]:
+        """Key limits on this link's connection (hub/services/access/redis_counters.py),
+        with this replica's lease (redis_leases.py)."""
+        leases = Leases(self._client, store, self._channel, self._sender, self.replica)
+        counters = RedisCounters(self._client, store, leases)
+        self._reloaders.append(counters.reconnected)
+        async with leases.running():
+            yield counters
 
     def on(self, kind: str, handler: Handler) -> None:
         """Call ``handler(data)`` for each ``kind`` message sent by another replica."""
         self._handlers[kind] = handler
-
-    def on_reconnect(self, reload: Reloader) -> None:
-        self._reloaders.append(reload)
 
     def _envelope(self, kind: str, data: JSON) -> str:
         return json.dumps({"from": self._sender, "kind": kind, "data": data})
@@ -93,9 +96,6 @@ class RedisLink:
     def healthy(self) -> bool:
         return self._error is None
 
-    async def wait_subscribed(self) -> None:
-        await self._subscribed.wait()
-
     @asynccontextmanager
     async def running(self) -> AsyncIterator[RedisLink]:
         tasks = [asyncio.create_task(self._publish_loop()), asyncio.create_task(self._listen())]
@@ -125,7 +125,6 @@ class RedisLink:
                 reason,
             )
         self._error = reason
-        self._subscribed.clear()
 
     async def _recovered(self) -> None:
         if self._error is not None and self._error != "pas encore connecté":
@@ -133,7 +132,6 @@ class RedisLink:
             for reload in self._reloaders:
                 await reload()
         self._error = None
-        self._subscribed.set()
 
     async def _publish_loop(self) -> None:
         while True:

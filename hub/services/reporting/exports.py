@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Protocol
 
-from hub.core.jsontypes import JSON
+from hub.core.jsontypes import JSON, JSONObject
 from hub.core.records import RequestRecord, Totals
+from hub.core.storage.pages import export_pages
 from hub.core.storage.queries import RequestFilter, RequestQueries
 from hub.core.storage.store import Store
 from hub.services.recording.recorder import RequestRecorder
@@ -65,6 +67,30 @@ def csv_cell(column: str, value: JSON) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") and not isinstance(value, int) else text
 
 
+class Exportable(Protocol):
+    def to_json(self) -> JSONObject: ...
+
+
+async def csv_text(
+    pages: AsyncIterator[Sequence[Exportable]],
+    columns: Sequence[str],
+    separator: str,
+    cell: Callable[[str, JSON], str] = csv_cell,
+) -> AsyncIterator[str]:
+    """A header, then one CSV text per page (memory stays flat)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator)
+    writer.writerow(columns)
+    async for page in pages:
+        for row in page:
+            data = row.to_json()
+            writer.writerow([cell(c, data.get(c)) for c in columns])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()  # the header alone when nothing matched
+
+
 class Exporter:
     def __init__(self, store: Store, sessions: SessionService, recorder: RequestRecorder) -> None:
         self._store = store
@@ -79,29 +105,18 @@ class Exporter:
         newest = await self._store.list_requests(where.session_id, limit=1)
         if not newest or newest[0].id is None:
             return
-        after, last = 0, newest[0].id
-        while True:
-            page = await self._queries.oldest_after(
+        last = newest[0].id
+
+        async def fetch(after: int) -> list[RequestRecord]:
+            return await self._queries.oldest_after(
                 where, after_id=after, up_to_id=last, limit=EXPORT_PAGE
             )
-            if page:
-                yield page
-            if len(page) < EXPORT_PAGE or page[-1].id is None:
-                return
-            after = page[-1].id
 
-    async def csv(self, where: RequestFilter, separator: str = ",") -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=separator)
-        writer.writerow(EXPORT_COLUMNS)
-        async for page in self.pages(where):
-            for row in page:
-                data = row.to_json()
-                writer.writerow([csv_cell(c, data.get(c)) for c in EXPORT_COLUMNS])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()  # the header alone when nothing matched
+        async for page in export_pages(fetch, EXPORT_PAGE):
+            yield page
+
+    def csv(self, where: RequestFilter, separator: str = ",") -> AsyncIterator[str]:
+        return csv_text(self.pages(where), EXPORT_COLUMNS, separator)
 
     async def json(self, where: RequestFilter) -> AsyncIterator[str]:
         """``{"sessions": […], "requests": […], "totals": {…}}``; totals of the rows sent."""

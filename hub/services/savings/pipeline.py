@@ -6,7 +6,8 @@ rounds older than the ``keep_recent_rounds`` newest, counted in steps of
 ``rewrite_batch_rounds``, become one running summary placed right after the task;
 without it their bulky contents are masked. When the result would still pass
 ``compaction_threshold × max_context``, the pass escalates one round at a time
-(mask the kept rounds, oldest first, then summarise them) and never touches the
+(mask the kept rounds, oldest first, then summarise them; kept only when it removes half
+of what it rewrites or the window needs it) and never touches the
 head (everything before the first answer) nor the latest user message. Giant tool
 outputs (``giant_output_tokens``) are shrunk in every round but the newest; the
 newest round goes as sent unless the request would not fit the window otherwise,
@@ -43,6 +44,7 @@ from hub.proxy.upstream import ProviderPool
 MEMO_SIZE = 20_000
 LLM_PASSES = 3
 LOW_MARK = 0.75  # escalation aims at LOW_MARK × threshold × max_context
+ESCALATION_SHARE = 0.5  # of the rounds an escalation rewrites, removed: else not worth it
 NO_SUMMARISER = "aucun résumeur configuré ([savings].summariser_model)"
 
 
@@ -74,6 +76,15 @@ class PassResult:
     events: list[tuple[str, JSONObject]] = field(default_factory=list)
     masked_originals: list[tuple[str, str, int]] = field(default_factory=list)
     over_window: bool = False
+
+
+def _worth(layout: Layout, start: Levels, levels: Levels) -> bool:
+    """An escalation breaks the prompt cache from its first rewritten round on: worth it
+    only when it removes at least ``ESCALATION_SHARE`` of the rounds it rewrites."""
+    first = layout.start(start.summarised)
+    end = layout.start(max(levels.masked, levels.summarised))
+    rewritten = layout.sums[end] - layout.sums[first]
+    return layout.size(start) - layout.size(levels) >= ESCALATION_SHARE * rewritten
 
 
 class SavingsPipeline:
@@ -218,6 +229,9 @@ class SavingsPipeline:
                 can_mask=plan.masking,
                 can_summarise=can_summarise,
             )
+            fit = plan.max_context - overhead
+            if layout.size(start) <= fit and not _worth(layout, start, levels):
+                levels = start  # the head and the newest round fill it: nothing to win
             # The newest round goes as sent while the request fits the window; if not,
             # its giant outputs are shrunk, then its other bulky contents: not refused.
             for newest in (1, 2):
@@ -276,7 +290,7 @@ class SavingsPipeline:
         reason: str | None,
     ) -> PassResult:
         with self._memo_lock:
-            messages, masked = layout.build(levels)
+            messages, masked = layout.build(levels, decide=plan.persist)
             summary_tokens = layout.summary(levels.summarised)[1]
             masked_before = sum(m.tokens for m in masked)
             masked_after = sum(m.placeholder_tokens for m in masked)

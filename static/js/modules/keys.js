@@ -24,6 +24,7 @@ export function keyBody(values) {
   if (models.length) body.models = models;
   const tools = patterns(values.tools);
   if (tools.length) body.tools = tools;
+  if (values.tools_default === 'deny') body.tools_default = 'deny';
   if (values.expires) body.expires_at = `${values.expires}T23:59:59`;
   return body;
 }
@@ -38,6 +39,7 @@ export function keySummary(key) {
   if (key.tpm) parts.push(`${formatInt(key.tpm)} tokens/min`);
   if (key.models?.length) parts.push(`modèles : ${key.models.join(', ')}`);
   if (key.tools?.length) parts.push(`outils : ${key.tools.join(', ')}`);
+  else if (key.tools_default === 'deny') parts.push('aucun outil MCP');
   if (key.expires_at) parts.push(`expire le ${formatDate(key.expires_at)}`);
   return parts.join(' · ') || 'sans limite';
 }

@@ -3,7 +3,7 @@ import { api } from './api.js';
 import { formatInt, formatMs } from './format.js';
 
 const STATE_LABELS = {
-  ready: 'prêt', starting: 'démarrage', degraded: 'dégradé', down: 'hors service',
+  ready: 'prêt', starting: 'démarrage', restarting: 'redémarrage', degraded: 'dégradé', down: 'hors service',
   disabled: 'désactivé',
 };
 
@@ -26,6 +26,7 @@ export function normaliseServers(payload) {
     lastError: typeof s.last_error === 'string' && s.last_error ? s.last_error : null,
     stderr: Array.isArray(s.stderr) ? s.stderr.filter((l) => typeof l === 'string').slice(-20) : [],
     warnings: Array.isArray(s.warnings) ? s.warnings.map(String) : [],
+    auth: typeof s.auth === 'string' && s.auth ? s.auth : null,
   }));
 }
 
@@ -95,6 +96,7 @@ function serverCard(server) {
   head.append(title, state);
   li.append(head, line(serverSummary(server)));
   if (server.endpoint) li.append(line(`Seul : ${server.endpoint}`, 'small muted'));
+  if (server.auth) li.append(line(`OAuth : ${server.auth}`, 'small'));
   if (server.lastError) li.append(line(`Dernière erreur : ${server.lastError}`, 'small error-text'));
   if (server.stderr.length) li.append(stderrBlock(server.stderr));
   for (const warning of server.warnings) li.append(line(`Avertissement : ${warning}`, 'small muted'));

@@ -1,0 +1,118 @@
+"""The wire between the hub's upstream ``Client`` and a 2026-07-28 upstream.
+
+Outgoing: the SDK stamps every 2026-07-28 request with the ``Client``'s own capabilities;
+through the hub they are the calling client's, and so is the log level it opted in to
+(``_meta``), so the upstream offers each client what that client can take.
+Incoming: a result without ``resultType`` is read as ``complete`` (the spec's bridge
+for older servers; the SDK's client refuses such a result).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
+
+import anyio
+import mcp_types as types
+from mcp.client._transport import TransportStreams
+from mcp.shared._stream_protocols import ReadStream, WriteStream
+from mcp.shared.message import SessionMessage
+
+from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.requesters import RequesterRoutes
+
+
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+def on_the_wire(
+    streams: TransportStreams, routes: RequesterRoutes, modern: Callable[[], bool]
+) -> TransportStreams:
+    read_stream, write_stream = streams
+    return _BridgedReads(read_stream, modern), _CallerEnvelope(write_stream, routes)
+
+
+class _Closing:
+    """A stream wrapper closed with its inner stream (``async with`` too)."""
+
+    def __init__(self, closable: Closable) -> None:
+        self._closable = closable
+
+    async def aclose(self) -> None:
+        await self._closable.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+class _CallerEnvelope(_Closing):
+    """``send`` runs in the sending task, so the caller is the one of the call being made."""
+
+    def __init__(self, inner: WriteStream[SessionMessage], routes: RequesterRoutes) -> None:
+        super().__init__(inner)
+        self._inner = inner
+        self._routes = routes
+
+    async def send(self, item: SessionMessage, /) -> None:
+        message = item.message
+        caller = self._routes.in_context()
+        if caller is not None and isinstance(message, types.JSONRPCRequest) and message.params:
+            meta = message.params.get("_meta")
+            if isinstance(meta, dict) and types.CLIENT_CAPABILITIES_META_KEY in meta:
+                envelope: JSONObject = {
+                    **meta,
+                    types.CLIENT_CAPABILITIES_META_KEY: caller.capabilities,
+                }
+                envelope.pop(types.LOG_LEVEL_META_KEY, None)
+                if caller.log_level is not None:
+                    envelope[types.LOG_LEVEL_META_KEY] = caller.log_level
+                params = {**message.params, "_meta": envelope}
+                item = SessionMessage(message.model_copy(update={"params": params}), item.metadata)
+        await self._inner.send(item)
+
+
+class _BridgedReads(_Closing):
+    def __init__(
+        self, inner: ReadStream[SessionMessage | Exception], modern: Callable[[], bool]
+    ) -> None:
+        super().__init__(inner)
+        self._inner = inner
+        self._modern = modern
+
+    @property
+    def last_context(self) -> contextvars.Context | None:
+        """The sender's context of the last message (the SDK's HTTP transport keeps it: a
+        2025-era upstream's request then reaches the callbacks in the calling task's)."""
+        context = getattr(self._inner, "last_context", None)
+        return context if isinstance(context, contextvars.Context) else None
+
+    async def receive(self) -> SessionMessage | Exception:
+        item = await self._inner.receive()
+        if not isinstance(item, SessionMessage) or not self._modern():
+            return item
+        message = item.message
+        if isinstance(message, types.JSONRPCResponse) and "resultType" not in message.result:
+            result = {**message.result, "resultType": "complete"}
+            item = SessionMessage(message.model_copy(update={"result": result}), item.metadata)
+        return item
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
