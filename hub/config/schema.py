@@ -160,7 +160,7 @@ class McpLimits:
     max_tools: int = 1000  # per server; the first ones are kept
     max_description_chars: int = 8192  # longer descriptions are cut
     max_schema_bytes: int = 64 * 1024  # input + output schema, as JSON; larger: tool dropped
-    progress_interval: float = 0.1  # at most one progress notification per call per interval
+    progress_interval: float = 0.1  # past a burst of 5, one progress notification per interval
     max_file_bytes: int = 64 * 1024 * 1024  # fs_read refuses larger files
 
 

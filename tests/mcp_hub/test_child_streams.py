@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.features.mcp_hub.lines import LineSplitter, Oversized
-from hub.features.mcp_hub.progress import CoalescedProgress, LineThrottle
+from hub.features.mcp_hub.progress import BURST, CoalescedProgress, LineThrottle
 
 LINES = st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=20)
 
@@ -82,7 +82,7 @@ def progress_line(token: object, value: int) -> bytes:
 
 
 def test_a_progress_flood_is_thinned_before_parsing() -> None:
-    throttle = LineThrottle(3600.0)  # nothing passes twice within the test
+    throttle = LineThrottle(3600.0)  # past the burst, nothing passes within the test
     delivered: list[bytes] = []
     for value in range(1, 1001):
         delivered += throttle.admit(progress_line("a", value))
@@ -90,7 +90,8 @@ def test_a_progress_flood_is_thinned_before_parsing() -> None:
     response = b'{"jsonrpc":"2.0","id":1,"result":{}}'
     delivered += throttle.admit(response)
     values = [json.loads(line)["params"]["progress"] for line in delivered[:-1]]
-    assert values == [1, 1, 1000, 1000] and delivered[-1] == response  # last ones before it
+    burst = [value for value in range(1, BURST + 1) for _ in ("a", 5)]
+    assert values == [*burst, 1000, 1000] and delivered[-1] == response  # last ones before it
     assert throttle.release() == []
     assert throttle.admit(b'{"method":"notifications/progress"') == [
         b'{"method":"notifications/progress"'
@@ -104,12 +105,13 @@ async def test_progress_values_are_coalesced_and_never_go_back() -> None:
         sent.append(progress)
 
     coalesced = CoalescedProgress(relay, 3600.0)
-    for value in (1, 2, 3, 2, 5):
+    values = [*range(1, BURST + 1), 7, BURST, 9]  # past the burst: held, newest wins
+    for value in values:
         await coalesced(value, None, None)
     await coalesced.flush()
-    await coalesced(4, None, None)  # lower than what was sent: dropped
+    await coalesced(8, None, None)  # lower than what was sent: dropped
     await coalesced.flush()
-    assert sent == [1, 5] and coalesced.received == 6
+    assert sent == [*range(1, BURST + 1), 9] and coalesced.received == len(values) + 1
     every = CoalescedProgress(relay, 0.0)  # interval 0: every increasing value
     sent.clear()
     for value in (1, 2, 2, 3):

@@ -205,8 +205,7 @@ async def test_server_everything_stdio_through_registry() -> None:
             )
         )
         assert not result.is_error
-        # 0.1 s apart, as [mcp].progress_interval: a step may be coalesced, never the last
-        assert steps[-1] == 3 and steps == sorted(set(steps)) and set(steps) <= {1, 2, 3}
+        assert steps == [1, 2, 3]  # a short task's few steps: all within the burst
         assert hub.list_prompts() and hub.list_resources()
         resource = hub.list_resources()[0]
         read = await hub.read_resource(types.ReadResourceRequestParams(uri=str(resource.uri)))
