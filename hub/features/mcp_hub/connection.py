@@ -313,8 +313,14 @@ class UpstreamConnection:
         async with httpx2.AsyncClient(
             headers=self.config.headers, timeout=timeout, auth=auth
         ) as http:
+            # no closing DELETE: a round ends cancelled, where it never left anyway, and
+            # with auth = "oauth" that cancellation landed in the SDK's OAuth flow, which
+            # chained a CancelledError to itself: anyio's task group then looped on the
+            # chain at 100 % CPU and the hub never stopped. The upstream expires the session.
             try:
-                async with streamable_http_client(self.config.url, http_client=http) as streams:
+                async with streamable_http_client(
+                    self.config.url, http_client=http, terminate_on_close=False
+                ) as streams:
                     yield streams
             finally:
                 self._note_auth()
