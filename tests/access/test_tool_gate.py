@@ -1,6 +1,6 @@
 """One decision point for every MCP tool call: server, profile and key rules on every door.
 
-Real clients (``mcp.Client`` over Streamable HTTP and stdio) against real upstreams:
+Real clients (``mcp.Client`` over Streamable HTTP and stdio, FastMCP's) against real upstreams:
 server-everything (``get-env`` denied: it returns the child's whole environment) and the
 hostile test server with every tool denied. Each refusal is checked on the wire and in
 the audit (``GET /api/audit``).
@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx2
 import mcp_types as types
 import pytest
+from fastmcp import Client as FastClient
+from fastmcp.client.transports import StreamableHttpTransport
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -258,3 +260,27 @@ async def test_stdio_is_a_door_like_the_others(tmp_path: Path, upstream_url: str
         ("stdio", "echo", "allowed"),
         ("stdio", "get-env", "denied"),
     ]
+
+
+async def test_fastmcp_meets_the_same_gate(gate: Gate) -> None:
+    """FastMCP's client, as its users run it: the denied tool is refused on the
+    server's own door too, in French, and the key sees only its own sessions."""
+    secret, key_id = await gate.key()
+    headers = {"authorization": f"Bearer {secret}"}
+    transport = StreamableHttpTransport(f"{gate.url}/servers/everything/mcp", headers=headers)
+    async with FastClient(transport) as client:
+        listed = {tool.name for tool in await client.list_tools()}
+        assert "echo" in listed and "get-env" not in listed
+        with pytest.raises(Exception, match="inconnu ou non autorisé"):
+            await client.call_tool("get-env", {})
+        echoed = await client.call_tool("echo", {"message": "bonjour"})
+        assert echoed.content[0].text == "Echo: bonjour"
+    transport = StreamableHttpTransport(f"{gate.url}/mcp", headers=headers)
+    async with FastClient(transport) as client:
+        mine = await client.call_tool("sessions_list", {})
+        assert isinstance(mine.structured_content, dict)
+        assert all(s.get("key_id") == key_id for s in mine.structured_content["sessions"])
+        with pytest.raises(Exception, match="admin"):
+            await client.call_tool("global_stats", {})
+    rows = await gate.audit(decision="denied", tool="get-env")
+    assert any(r["caller"] != "admin" and r["key_id"] == key_id for r in rows)
