@@ -10,6 +10,7 @@ endpoint announces itself under the server's configured name.
 from __future__ import annotations
 
 import mcp_types as types
+from mcp.client import Client
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
 
@@ -25,18 +26,17 @@ class MirrorServer(ListChangedServer):
 
     mirrored: UpstreamConnection | None = None  # set once built (Server takes the handlers)
 
-    def _upstream(self) -> tuple[types.Implementation | None, types.ServerCapabilities | None]:
+    def _upstream(self) -> Client | None:
+        """The upstream's current round, None while it is down."""
         try:
-            client = self.mirrored.connected() if self.mirrored else None
+            return self.mirrored.connected() if self.mirrored else None
         except UpstreamUnavailable:
-            client = None
-        if client is None:
-            return None, None
-        return client.server_info, client.server_capabilities
+            return None
 
     @property
     def server_info(self) -> types.Implementation:
-        info, _ = self._upstream()
+        client = self._upstream()
+        info = client.server_info if client else None
         return info if info is not None else super().server_info
 
     @property
@@ -52,13 +52,10 @@ class MirrorServer(ListChangedServer):
         options = super().create_initialization_options(
             notification_options, experimental_capabilities, extensions
         )
-        info, _ = self._upstream()
-        if info is None:
+        client = self._upstream()
+        info = client.server_info if client else None
+        if client is None or info is None:
             return options
-        try:
-            instructions = self.mirrored.connected().instructions if self.mirrored else None
-        except UpstreamUnavailable:
-            instructions = None
         return options.model_copy(
             update={
                 "server_name": info.name,
@@ -67,7 +64,7 @@ class MirrorServer(ListChangedServer):
                 "description": info.description,
                 "website_url": info.website_url,
                 "icons": info.icons,
-                "instructions": instructions,
+                "instructions": client.instructions,
             }
         )
 
@@ -85,7 +82,8 @@ class MirrorServer(ListChangedServer):
             extensions,
             protocol_version=protocol_version,
         )
-        _, upstream = self._upstream()
+        client = self._upstream()
+        upstream = client.server_capabilities if client else None
         if upstream is None:
             return served
         resources = served.resources
