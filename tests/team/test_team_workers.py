@@ -45,8 +45,15 @@ async def _replicas_seen(port: int, wanted: int) -> set[str]:
 
 
 async def _stop(process: asyncio.subprocess.Process) -> str:
+    """SIGTERM, as a supervisor stops it; a hub still up after 30 s fails with its output."""
     process.terminate()
-    output, _ = await asyncio.wait_for(process.communicate(), 30)
+    communicating = asyncio.ensure_future(process.communicate())
+    done, _ = await asyncio.wait({communicating}, timeout=30)
+    if not done:
+        process.kill()
+        output, _ = await communicating
+        raise AssertionError(f"pas arrêté 30 s après SIGTERM :\n{output.decode(errors='replace')}")
+    output, _ = communicating.result()
     return output.decode(errors="replace")
 
 
