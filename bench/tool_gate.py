@@ -30,6 +30,7 @@ from hub.services.access.caller import ADMIN, key_caller
 from hub.services.access.tool_gate import Door, ToolGate
 from hub.services.events import EventBus
 from hub.services.recording.audit import AuditLog
+from hub.services.telemetry import Telemetry
 
 SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
 
@@ -55,7 +56,7 @@ async def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with await Store.open(Path(tmp) / "bench.db") as store:
             audit = AuditLog(AuditStore(store), EventBus())
-            gate = ToolGate(upstreams, audit, EventBus())
+            gate = ToolGate(upstreams, audit, EventBus(), Telemetry(None, "bench"))
             rows: list[tuple[str, str]] = []
             for label, caller, name in (
                 ("decide, admin, allowed", ADMIN, "tool_3"),

@@ -72,6 +72,7 @@ from hub.services.savings.service import SavingsService
 from hub.services.sessions.service import SessionService
 from hub.services.sessions.shared import SharedSessionState
 from hub.services.sessions.state import MemorySessionState, SessionState
+from hub.services.telemetry import Telemetry
 
 log = logging.getLogger("hub")
 V1 = "/v1"
@@ -96,6 +97,8 @@ async def open_hub(
         bus = EventBus(replica=replica_name(config.cluster))
         cluster = await stack.enter_async_context(joined_cluster(config.cluster, bus))
         counter = TokenCounter(encoding)
+        telemetry = Telemetry(config.telemetry, bus.replica)
+        stack.push_async_callback(telemetry.aclose)  # after the last request's span
         router = ModelRouter(config)
         for provider, variable in router.missing_keys().items():
             log.warning(missing_key_warning(provider, variable))
@@ -125,7 +128,7 @@ async def open_hub(
         await stack.enter_async_context(upstreams.running())
         keys, limits = await _open_access(stack, store, cluster, counter, config, recorder)
         metrics = PrometheusMetrics(
-            upstreams, keys, limits, (router.models.keys(), config.providers.keys())
+            upstreams, keys, limits, (router.models.keys(), config.providers.keys()), telemetry
         )
         recorder.observers.append(metrics.observe)
         recorder.observers.append(limits.row_stored)
@@ -144,11 +147,12 @@ async def open_hub(
             savings=savings,
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
-            gate=ToolGate(upstreams, audit, bus),
+            gate=ToolGate(upstreams, audit, bus, telemetry),
             audit=audit,
             keys=keys,
             limits=limits,
             metrics=metrics,
+            telemetry=telemetry,
             cluster=cluster,
             oauth=await _open_oauth(stack, config),
         )

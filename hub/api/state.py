@@ -27,6 +27,7 @@ from hub.services.reporting.prometheus import PrometheusMetrics
 from hub.services.reporting.session_stats import StatsService
 from hub.services.savings.service import SavingsService
 from hub.services.sessions.service import SessionService
+from hub.services.telemetry import Telemetry
 
 
 @dataclass
@@ -49,6 +50,7 @@ class HubState:
     keys: KeyService
     limits: LimitService
     metrics: PrometheusMetrics
+    telemetry: Telemetry  # hub time per request; traces when [telemetry] is set
     cluster: ClusterLink | None = None
     oauth: ProtectedResource | None = None  # [auth.oauth]: JWT access tokens accepted
     started_at: float = field(default_factory=time.time)

@@ -31,6 +31,7 @@ from hub.config.schema import (
     SavingsConfig,
     ServerConfig,
     SessionsConfig,
+    TelemetryConfig,
 )
 
 __all__ = ["ConfigError", "load_config", "parse_config", "with_bind"]
@@ -244,6 +245,25 @@ def _logging(t: Table) -> LoggingConfig:
     )
 
 
+def _telemetry(root: Table) -> TelemetryConfig | None:
+    if not root.has("telemetry"):
+        return None
+    t = root.table("telemetry")
+    t.check_keys({"enabled", "endpoint", "service_name", "headers", "sample_ratio", "timeout"})
+    if not t.boolean("enabled", True):
+        return None
+    endpoint = t.string("endpoint", TelemetryConfig.endpoint)
+    if not endpoint.startswith(("http://", "https://")):
+        raise t.fail("endpoint", "URL OTLP/HTTP attendue : http://collecteur:4318/v1/traces")
+    return TelemetryConfig(
+        endpoint=endpoint,
+        service_name=t.string("service_name", TelemetryConfig.service_name),
+        headers=t.string_map("headers"),
+        sample_ratio=t.optional_ratio("sample_ratio") or 1.0,
+        timeout=t.number("timeout", 10.0, minimum=0.1),
+    )
+
+
 def _limits(t: Table) -> LimitsConfig:
     t.check_keys({"default_max_output"})
     return LimitsConfig(default_max_output=t.integer("default_max_output", 4096, minimum=1))
@@ -270,6 +290,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
             "logging",
             "limits",
             "auth",
+            "telemetry",
         }
     )
     base = source.parent
@@ -294,6 +315,7 @@ def parse_config(text: str, source: Path, env: Mapping[str, str]) -> HubConfig:
         logging=_logging(root.table("logging")),
         limits=_limits(root.table("limits")),
         oauth=read_auth(root.table("auth"), server),
+        telemetry=_telemetry(root),
     )
 
 

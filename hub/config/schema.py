@@ -192,6 +192,17 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class TelemetryConfig:
+    """``[telemetry]``: OpenTelemetry traces over OTLP/HTTP (protobuf). Absent: no tracing."""
+
+    endpoint: str = "http://127.0.0.1:4318/v1/traces"  # a collector's OTLP/HTTP traces URL
+    service_name: str = "kimi-proxy-hub"
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. a collector's API key
+    sample_ratio: float = 1.0  # of traces the hub starts; a client's sampled flag wins
+    timeout: float = 10.0  # seconds per export (in the exporter's thread, never the loop)
+
+
+@dataclass(frozen=True)
 class OAuthScopeConfig:
     """``[auth.oauth.scopes.NAME]``: what holding the scope NAME opens."""
 
@@ -238,3 +249,4 @@ class HubConfig:
     logging: LoggingConfig = LoggingConfig()
     limits: LimitsConfig = LimitsConfig()
     oauth: OAuthConfig | None = None  # [auth.oauth]
+    telemetry: TelemetryConfig | None = None  # [telemetry]

@@ -125,9 +125,14 @@ class ProviderPool:
     def backoff(self, attempt: int) -> float:
         return float(min(self._retry.backoff_max, self._retry.backoff_initial * 2 ** (attempt - 1)))
 
-    async def post_chat(self, route: Route, body: bytes) -> UpstreamReply:
-        """Send until a non-retryable answer or the attempts run out."""
+    async def post_chat(
+        self, route: Route, body: bytes, traced: dict[str, str] | None = None
+    ) -> UpstreamReply:
+        """Send until a non-retryable answer or the attempts run out. ``traced``: the
+        request's W3C trace context headers, when tracing is on."""
         client, url, headers = self._targets[route.provider.name]
+        if traced:
+            headers = {**headers, **traced}
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
             try:

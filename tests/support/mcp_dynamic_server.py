@@ -4,6 +4,7 @@
   the 2025 era, an event on ``subscriptions/listen`` streams in 2026-07-28;
 - ``bad_schema`` and ``bad name!`` are listed but must be rejected by the hub;
 - ``sleep`` sleeps ``seconds`` (timeouts); ``env`` returns an environment variable;
+  ``traceparent`` returns the ``_meta.traceparent`` its request carried ("" if none);
 - it lists one resource, ``dyn://note``, and answers templates with "method not found".
 """
 
@@ -33,6 +34,7 @@ def _tools() -> list[types.Tool]:
             name="env",
             input_schema={"type": "object", "properties": {"name": {"type": "string"}}},
         ),
+        types.Tool(name="traceparent", input_schema=OBJ),
         types.Tool(
             name="bad_schema",
             input_schema={"type": "object", "properties": {"x": {"type": "nonsense"}}},
@@ -63,6 +65,9 @@ async def call_tool(
         await anyio.sleep(float(args.get("seconds", 0)))
     elif params.name == "env":
         text = os.environ.get(str(args.get("name")), "")
+    elif params.name == "traceparent":
+        meta = params.meta or {}
+        text = str(meta.get("traceparent", ""))
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
 
 

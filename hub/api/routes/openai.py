@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,13 +14,15 @@ from hub.api.middleware.auth import request_key
 from hub.api.middleware.disconnects import RelayedStream, until_disconnect
 from hub.api.state import HubState, hub_of
 from hub.config import ModelConfig
-from hub.core.errors import NotFoundError
+from hub.core.errors import HubError, NotFoundError
 from hub.core.jsontypes import JSON, JSONObject
 from hub.proxy.routing import MISSING_KEY
-from hub.services.chat.service import StreamReply
+from hub.services.chat.service import JsonReply, StreamReply
+from hub.services.telemetry import RequestTrace
 
 SESSION_HEADER = "x-kimi-session"
 COMPACTION_HEADER = "x-kimi-compaction"
+CHAT_SPAN = {"gen_ai.operation.name": "chat", "http.request.method": "POST"}
 
 
 def _model_json(hub: HubState, key: str, model: ModelConfig) -> JSONObject:
@@ -59,11 +63,36 @@ async def retrieve_model(request: Request) -> JSONResponse:
 
 async def chat_completions(request: Request) -> Response:
     hub = hub_of(request)
+    trace = hub.telemetry.begin("chat", "chat", CHAT_SPAN, request.headers)
+    try:
+        reply = await _chat(request, hub, trace)
+    except BaseException as exc:
+        status, why = _failure(exc)
+        trace.end(why, {"http.response.status_code": status})
+        raise
+    if isinstance(reply, StreamReply):  # its relay ends the trace
+        headers = {"cache-control": "no-cache", "x-accel-buffering": "no", **reply.headers}
+        return RelayedStream(reply.chunks, headers)
+    failed = f"HTTP {reply.status}" if reply.status >= 400 else None
+    trace.end(failed, {"http.response.status_code": reply.status})
+    return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+async def _chat(request: Request, hub: HubState, trace: RequestTrace) -> JsonReply | StreamReply:
     payload = await read_object(request, hub.config.server.max_body_bytes)
     validate_chat(payload)
     asked = str(payload["model"])
+    trace.rename(f"chat {asked[:100]}")
     route = hub.router.resolve(asked)  # 404 unknown
     key = request_key(request)
+    if trace.recording:
+        trace.set(
+            {
+                "gen_ai.request.model": route.model_key,
+                "gen_ai.provider.name": route.provider.name,
+                "kimi.key.id": key.id if key else "",
+            }
+        )
     if key is not None:  # 403 before anything about the provider
         hub.limits.check_model(key, route, asked)
     hub.router.check_provider_key(route)  # 401 when its key variable is not set
@@ -71,16 +100,21 @@ async def chat_completions(request: Request) -> Response:
     compaction = request.headers.get(COMPACTION_HEADER)
     admission = await hub.limits.admit(key, route, payload) if key else None
     try:
-        work = hub.chat.handle(route, payload, header, compaction, admission)
-        reply = await until_disconnect(request, work)
+        work = hub.chat.handle(route, payload, trace, header, compaction, admission)
+        return await until_disconnect(request, work)
     except BaseException:  # ClientGone included: a 499, which nobody will read
         if admission is not None:
             admission.release()  # no-op once the request is being recorded
         raise
-    if isinstance(reply, StreamReply):
-        headers = {"cache-control": "no-cache", "x-accel-buffering": "no", **reply.headers}
-        return RelayedStream(reply.chunks, headers)
-    return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """The status and reason a failed request's span carries."""
+    if isinstance(exc, HubError):
+        return exc.status, exc.message
+    if isinstance(exc, asyncio.CancelledError):
+        return 499, "client déconnecté"
+    return 500, type(exc).__name__
 
 
 routes = [

@@ -33,6 +33,7 @@ from mcp.shared.exceptions import MCPError
 
 from hub.core.jsontypes import JSON
 from hub.core.offload import run_sized
+from hub.core.stopwatch import timing
 from hub.core.storage.audit import AuditRecord
 from hub.features.injection import injection_excerpt
 from hub.features.mcp_hub import UpstreamHub
@@ -42,6 +43,8 @@ from hub.features.mcp_hub.profiles import Catalogue, Entry, Profile, qualified
 from hub.services.access.caller import Caller
 from hub.services.events import EventBus
 from hub.services.recording.audit import AuditLog
+from hub.services.telemetry import RequestTrace, Telemetry
+from hub.services.telemetry.tracing import NO_ATTRIBUTES, Attributes
 
 logger = logging.getLogger("hub.gate")
 CallResult = types.CallToolResult | types.InputRequiredResult  # 2026: a round, then more
@@ -115,10 +118,13 @@ def _first_injection(texts: list[str]) -> str | None:
 
 
 class ToolGate:
-    def __init__(self, upstreams: UpstreamHub, audit: AuditLog, bus: EventBus) -> None:
+    def __init__(
+        self, upstreams: UpstreamHub, audit: AuditLog, bus: EventBus, telemetry: Telemetry
+    ) -> None:
         self._upstreams = upstreams
         self._audit = audit
         self._bus = bus
+        self._telemetry = telemetry
         self._servers: dict[str, Catalogue] = {}  # /servers/NAME/mcp, per generation
         self._announced: set[tuple[str, str, str]] = set()  # descriptions already flagged
         upstreams.on_change(self._descriptions_changed)
@@ -208,6 +214,12 @@ class ToolGate:
         via: str | None = None,
     ) -> CallResult:
         """Decide, run if allowed, audit either way. Refused: ``MCPError`` (-32602)."""
+        trace = self._trace(caller, door, name)
+        return await self._traced(trace, self._call(caller, door, name, run, via))
+
+    async def _call(
+        self, caller: Caller, door: Door, name: str, run: Runner, via: str | None
+    ) -> CallResult:
         verdict = self.decide(caller, door, name)
         entry = verdict.entry
         server, tool = (entry.server, entry.upstream_name) if entry else self._named(door, name)
@@ -224,7 +236,39 @@ class ToolGate:
     ) -> CallResult:
         """``tool_search`` / ``tool_describe``: always there in search mode (they only show
         what ``visible`` lets through), audited like any call."""
-        return await self._run(_Audit(caller, door.endpoint, None, None, name), None, run)
+        audit = _Audit(caller, door.endpoint, None, None, name)
+        return await self._traced(self._trace(caller, door, name), self._run(audit, None, run))
+
+    def _trace(self, caller: Caller, door: Door, name: str) -> RequestTrace:
+        attributes: Attributes = NO_ATTRIBUTES
+        if self._telemetry.enabled:
+            attributes = {
+                "mcp.method.name": "tools/call",
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": name,
+                "kimi.mcp.endpoint": door.endpoint,
+                "kimi.caller": caller.kind,
+                "kimi.key.id": caller.key_id or "",
+            }
+        return self._telemetry.begin("mcp", f"tools/call {name}", attributes)
+
+    @staticmethod
+    async def _traced(trace: RequestTrace, work: Awaitable[CallResult]) -> CallResult:
+        """Run ``work`` under the call's span (what upstreams get as ``_meta.traceparent``)
+        and its stopwatch (what upstreams took: the rest is the hub's time)."""
+        error: str | None = "appel interrompu"
+        with trace.current(), timing() as watch:
+            try:
+                result = await work
+                failed = isinstance(result, types.CallToolResult) and result.is_error
+                error = "isError" if failed else None
+                return result
+            except MCPError as exc:
+                error = exc.error.message
+                raise
+            finally:
+                trace.upstream = watch.upstream
+                trace.end(error)
 
     async def _run(
         self, audit: _Audit, entry: Entry | None, run: Callable[[], Awaitable[CallResult]]

@@ -15,6 +15,7 @@ from hub.proxy.routing import Route
 from hub.proxy.sse import Usage, completion_text, usage_of
 from hub.services.access.budgets import Admission
 from hub.services.recording.recorder import cost_of
+from hub.services.telemetry import RequestTrace
 
 # What the reply said: (upstream usage if it sent one, completion text).
 Outcome = tuple[Usage | None, str]
@@ -29,6 +30,7 @@ class Call:
     session_id: int
     stream: bool
     request_id: str
+    trace: RequestTrace  # its hub time, and its span when tracing is on
     messages: list[JSON] = field(default_factory=list)  # as forwarded: the prompt estimate
     tools: list[JSON] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)

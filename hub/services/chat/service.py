@@ -31,6 +31,7 @@ from hub.services.chat.call import NO_OUTCOME, Call, Outcome, json_outcome
 from hub.services.recording.recorder import RequestRecorder
 from hub.services.savings.service import ContextTooLarge, SavingsService
 from hub.services.sessions.service import SessionService
+from hub.services.telemetry import RequestTrace
 
 ERROR_EXCERPT = 500
 KEY_REVOKED = "clé API révoquée pendant la requête"
@@ -90,6 +91,13 @@ class ChatService:
         usage = outcome[0]
         facts = call.answer_facts(status, http_status, usage, error, ended)
         call.durable = self._recorder.answered(call.request_id, call.start_facts(), facts)
+        if usage is not None and call.trace.recording:
+            call.trace.set(
+                {
+                    "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                    "gen_ai.usage.output_tokens": usage.completion_tokens,
+                }
+            )
         if call.admission is not None:
             call.admission.recording = True
             cost = facts.get("cost")
@@ -124,6 +132,7 @@ class ChatService:
         route: Route,
         session_id: int,
         stream: bool,
+        trace: RequestTrace,
         messages: list[JSON],
         tools: list[JSON],
         exc: ContextTooLarge,
@@ -131,7 +140,15 @@ class ChatService:
     ) -> None:
         request_id = self._request_id(admission)
         call = Call(
-            route, session_id, stream, request_id, messages, tools, attempts=0, admission=admission
+            route,
+            session_id,
+            stream,
+            request_id,
+            trace,
+            messages,
+            tools,
+            attempts=0,
+            admission=admission,
         )
         self._record(call, status="error", http_status=exc.status, error=exc.message)
         await self._durable(call)
@@ -140,12 +157,13 @@ class ChatService:
         self,
         route: Route,
         payload: JSONObject,
+        trace: RequestTrace,
         session_header: str | None,
         compaction_header: str | None = None,
         admission: Admission | None = None,
     ) -> JsonReply | StreamReply:
         """``route``: where ``payload["model"]`` goes (``ModelRouter.resolve``, its provider
-        key checked)."""
+        key checked). ``trace``: ended by the caller, or by the stream's relay."""
         who = (admission.key_id, admission.key_name) if admission else (None, "")
         session = await self._sessions.for_request(session_header, route, *who)
         messages = as_list(payload.get("messages"))
@@ -156,7 +174,7 @@ class ChatService:
                 messages, route, session, compaction_header, tools
             )
         except ContextTooLarge as exc:  # refused before the provider: still one request row
-            await self._refuse(route, session.id, stream, messages, tools, exc, admission)
+            await self._refuse(route, session.id, stream, trace, messages, tools, exc, admission)
             raise
         messages, tokens_saved = rewrite.messages, rewrite.tokens_saved
         call = Call(
@@ -164,12 +182,21 @@ class ChatService:
             session_id=session.id,
             stream=stream,
             request_id=self._request_id(admission),
+            trace=trace,
             messages=messages,
             tools=tools,
             tokens_saved=tokens_saved,
             admission=admission,
             prompt_tokens=rewrite.prompt_tokens,
         )
+        if trace.recording:
+            trace.set(
+                {
+                    "kimi.session.id": session.id,
+                    "kimi.request.id": call.request_id,
+                    "kimi.tokens_saved": tokens_saved,
+                }
+            )
         # 503 if storage cannot: nothing sent upstream
         self._recorder.begin(call.request_id, call.start_facts())
         upstream: JSONObject = {**payload, "model": route.upstream_model, "messages": messages}
@@ -221,24 +248,33 @@ class ChatService:
             timer.cancel()
 
     async def _send(self, call: Call, route: Route, body: bytes) -> UpstreamReply:
+        trace = call.trace
+        traced = trace.outgoing(f"chat {route.upstream_model}", _provider_span(route))
+        sent = time.perf_counter()
         try:
-            reply = await self._pool.post_chat(route, body)
+            reply = await self._pool.post_chat(route, body, traced)
         except UpstreamError as exc:
+            trace.upstream += time.perf_counter() - sent
+            trace.outgoing_done(exc.status)
             call.attempts = exc.attempts
             self._record(call, status="error", http_status=exc.status, error=exc.message)
             await self._durable(call)
             raise
         except asyncio.CancelledError:
+            trace.upstream += time.perf_counter() - sent
             self._record_cancel(call)
             raise
+        trace.upstream += reply.headers_at - sent
         call.attempts = reply.attempts
         call.ttfb_ms = (reply.headers_at - call.started) * 1000
         return reply
 
     async def _complete(self, call: Call, reply: UpstreamReply) -> JsonReply:
         response = reply.response
+        reading = time.perf_counter()
         try:
             content = await response.aread()
+            call.trace.outgoing_done(response.status_code)
         except asyncio.CancelledError:
             self._record_cancel(call)
             raise
@@ -247,6 +283,7 @@ class ChatService:
             await self._durable(call)
             raise UpstreamError("Réponse du fournisseur interrompue.") from None
         finally:
+            call.trace.upstream += time.perf_counter() - reading
             await _close(response)
         content = self._pool.redactor.data(content)  # an upstream may echo our key, 2xx too
         if response.status_code >= 400:
@@ -277,8 +314,17 @@ class ChatService:
         splitter = SSESplitter()
         status: RequestStatus = "ok"
         error: str | None = None
+        trace = call.trace
+        upstream = reply.response.aiter_bytes()
         try:
-            async for chunk in reply.response.aiter_bytes():
+            while True:
+                waited = time.perf_counter()
+                try:
+                    chunk = await anext(upstream)
+                except StopAsyncIteration:
+                    break
+                finally:
+                    trace.upstream += time.perf_counter() - waited
                 out: list[bytes] = []
                 for event in splitter.feed(chunk):
                     seen = tracker.observe(event)
@@ -299,7 +345,10 @@ class ChatService:
                 if out:  # whole events: a secret cannot straddle two reads' output
                     if call.durable is not None:  # [DONE] is in this chunk: its row first
                         await self._durable(call)
+                    sent = time.perf_counter()
                     yield self._pool.redactor.data(b"".join(out))  # error events, echoes
+                    trace.client += time.perf_counter() - sent
+            trace.outgoing_done(reply.response.status_code)
             if not (tracker.done or tracker.finished):
                 status, error = "partial", "flux interrompu par le fournisseur"
             await self._stream_ended(call, reply, tracker, status, error)
@@ -314,8 +363,8 @@ class ChatService:
             status, error = "cancelled", KEY_REVOKED if revoked else "client déconnecté"
             raise
         finally:
+            code = 499 if status == "cancelled" else reply.response.status_code
             if not call.answered:  # cancelled (or failed) before its end was recorded
-                code = 499 if status == "cancelled" else reply.response.status_code
                 self._record(
                     call,
                     status=status,
@@ -323,6 +372,7 @@ class ChatService:
                     outcome=(tracker.usage, tracker.text),
                     error=error,
                 )
+            trace.end(error if status != "ok" else None, _status(code))
             await _close(reply.response)
 
     async def _stream_ended(
@@ -359,6 +409,18 @@ async def _close(response: httpx2.Response) -> None:
     if not response.is_closed:
         with anyio.CancelScope(shield=True):
             await response.aclose()
+
+
+def _provider_span(route: Route) -> dict[str, str]:
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": route.provider.name,
+        "gen_ai.request.model": route.upstream_model,
+    }
+
+
+def _status(code: int) -> dict[str, int]:
+    return {"http.response.status_code": code}
 
 
 def _media(reply: UpstreamReply) -> dict[str, str]:

@@ -12,11 +12,9 @@ is counted under ``autre``, so the series stay bounded whatever clients send.
 
 from __future__ import annotations
 
-import itertools
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import (
@@ -33,6 +31,7 @@ from hub.core.records import RequestRecord
 from hub.features.mcp_hub import UpstreamHub
 from hub.services.access.budgets import LimitService
 from hub.services.access.keys import KeyService
+from hub.services.telemetry import Buckets, HubTime, Telemetry
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -96,20 +95,14 @@ class _Tally:
     cost: float = 0.0
 
 
-@dataclass
-class _Buckets:
-    """A histogram's observations per bucket of ``SECONDS`` (the last one is +Inf)."""
+def _seconds() -> Buckets:
+    return Buckets(SECONDS)
 
-    counts: list[int] = field(default_factory=lambda: [0] * (len(SECONDS) + 1))
-    total: float = 0.0
 
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(SECONDS, value)] += 1  # bucket ``le`` holds values <= le
-        self.total += value
-
-    def cumulative(self) -> list[tuple[str, float]]:
-        bounds = [*map(floatToGoString, SECONDS), "+Inf"]
-        return list(zip(bounds, itertools.accumulate(self.counts), strict=True))
+def _histogram(family: HistogramMetricFamily, labels: list[str], buckets: Buckets) -> None:
+    bounds, counts = zip(*buckets.cumulative(), strict=True)
+    pairs = list(zip(map(floatToGoString, bounds), map(float, counts), strict=True))
+    family.add_metric(labels, pairs, buckets.total)
 
 
 class _Rows(Collector):
@@ -127,8 +120,8 @@ class _Rows(Collector):
         self._providers = frozenset(providers)
         self._keys = keys
         self.tallies: defaultdict[tuple[str, str, str, str], _Tally] = defaultdict(_Tally)
-        self.latency: defaultdict[tuple[str, str], _Buckets] = defaultdict(_Buckets)
-        self.ttfb: defaultdict[tuple[str, str], _Buckets] = defaultdict(_Buckets)
+        self.latency: defaultdict[tuple[str, str], Buckets] = defaultdict(_seconds)
+        self.ttfb: defaultdict[tuple[str, str], Buckets] = defaultdict(_seconds)
         self.retries: defaultdict[str, int] = defaultdict(int)
         self.saved: defaultdict[str, int] = defaultdict(int)
 
@@ -186,7 +179,7 @@ class _Rows(Collector):
         )
         for family, series in ((latency, self.latency), (ttfb, self.ttfb)):
             for (model, provider), buckets in series.items():
-                family.add_metric([model, provider], buckets.cumulative(), buckets.total)
+                _histogram(family, [model, provider], buckets)
         retries = CounterMetricFamily(
             "kimi_upstream_retries", "Nouvelles tentatives vers le fournisseur", labels=["provider"]
         )
@@ -200,6 +193,24 @@ class _Rows(Collector):
         return [requests, tokens, cost, latency, ttfb, retries, saved]
 
 
+class _HubTime(Collector):
+    """The hub's own time per request (hub.services.telemetry.hub_time), read at scrape."""
+
+    def __init__(self, hub_time: HubTime) -> None:
+        self._hub_time = hub_time
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(
+            "kimi_hub_overhead_seconds",
+            "Temps propre du hub par requête (durée moins l'attente du fournisseur, "
+            "du serveur MCP amont et du client)",
+            labels=["kind"],
+        )
+        for kind, buckets in sorted(self._hub_time.series.items()):
+            _histogram(family, [kind], buckets)
+        return [family]
+
+
 class PrometheusMetrics:
     def __init__(
         self,
@@ -207,12 +218,14 @@ class PrometheusMetrics:
         keys: KeyService,
         limits: LimitService,
         labels: tuple[Collection[str], Collection[str]],
+        telemetry: Telemetry,
     ) -> None:
         """``labels``: the configured model keys and provider names."""
         self.registry = CollectorRegistry(auto_describe=True)
         self._rows = _Rows(*labels, keys)
         self.registry.register(self._rows)
         self.registry.register(_Live(upstreams, keys, limits))
+        self.registry.register(_HubTime(telemetry.hub_time))
 
     def observe(self, row: RequestRecord) -> None:
         """One stored request row."""
