@@ -70,8 +70,8 @@ class RequestTrace:
 
     @property
     def recording(self) -> bool:
-        """Attributes are worth building: a span will be exported."""
-        return self.span is not None
+        """Attributes are worth building: a span will be exported (tracing on, sampled)."""
+        return self.span is not None and self.span.is_recording()
 
     def rename(self, name: str) -> None:
         if self.span is not None:
@@ -94,11 +94,14 @@ class RequestTrace:
         """Start the CLIENT span of the provider call; its ``traceparent`` header(s)."""
         if self.span is None or self._tracer is None:
             return {}
+        headers: dict[str, str] = {}
         parent = trace.set_span_in_context(self.span)
+        if not self.span.is_recording():  # not sampled: pass the decision on, nothing more
+            W3C.inject(headers, context=parent)
+            return headers
         self._outgoing = self._tracer.start_span(
             name, context=parent, kind=SpanKind.CLIENT, attributes=attributes
         )
-        headers: dict[str, str] = {}
         W3C.inject(headers, context=trace.set_span_in_context(self._outgoing))
         return headers
 
@@ -120,7 +123,7 @@ class RequestTrace:
         hub = time.perf_counter() - self.started - self.upstream - self.client
         self._hub_time.observe(self.kind, hub)
         span = self.span
-        if span is None:
+        if span is None or not span.is_recording():
             return
         self.outgoing_done(None)
         span.set_attributes(attributes)
