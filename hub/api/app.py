@@ -26,14 +26,14 @@ from hub.api.middleware.browser_guard import BrowserGuard, BrowserPolicy
 from hub.api.middleware.slow_clients import BodyDeadline, deadline_state
 from hub.api.routes import analytics as analytics_routes
 from hub.api.routes import audit as audit_routes
-from hub.api.routes import dashboard, health, mcp_servers, oauth_metadata, ws
+from hub.api.routes import dashboard, health, mcp_servers, oauth_metadata, sign_in, ws
 from hub.api.routes import keys as keys_routes
 from hub.api.routes import metrics as metrics_route
 from hub.api.routes import openai as openai_routes
 from hub.api.routes import savings as savings_routes
 from hub.api.routes import sessions as rest
 from hub.api.state import HubState
-from hub.config import HubConfig, audience_of
+from hub.config import HubConfig, audience_of, with_callbacks
 from hub.core.errors import HubError
 from hub.core.storage.audit import AuditStore
 from hub.core.storage.bodies import BodyStore
@@ -118,7 +118,7 @@ async def open_hub(
         savings = SavingsService(config.savings, router, pipeline, masks, savings_store, bus)
         stack.push_async_callback(savings.flush)
         upstreams = UpstreamHub(
-            configured_servers(config.mcp, os.environ),
+            with_callbacks(configured_servers(config.mcp, os.environ), config.server),
             on_status=lambda s: bus.publish("mcp_status", s),
             limits=config.mcp.limits,
         )
@@ -255,6 +255,7 @@ def create_app(
         routes=[
             *health.routes,
             *oauth_metadata.routes,
+            *sign_in.routes,
             *openai_routes.routes,
             *rest.routes,
             *keys_routes.routes,

@@ -2,7 +2,7 @@
 
 from hub.config.auth import audience_of
 from hub.config.loader import ConfigError, load_config, parse_config, with_bind
-from hub.config.mcp import pattern_problem, server_name_problem
+from hub.config.mcp import callback_url, pattern_problem, server_name_problem, with_callbacks
 from hub.config.schema import (
     ClusterConfig,
     DatabaseConfig,
@@ -45,9 +45,11 @@ __all__ = [
     "ServerConfig",
     "SessionsConfig",
     "audience_of",
+    "callback_url",
     "load_config",
     "parse_config",
     "pattern_problem",
     "server_name_problem",
     "with_bind",
+    "with_callbacks",
 ]

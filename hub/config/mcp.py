@@ -7,7 +7,10 @@ Server names and tool patterns are validated here, so ``check-config`` and
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from hub.config.reader import Table
 from hub.config.schema import (
@@ -16,6 +19,7 @@ from hub.config.schema import (
     McpOAuthConfig,
     McpProfileConfig,
     McpServerConfig,
+    ServerConfig,
 )
 
 # No "_" in server names: keeps "server__tool" unambiguous.
@@ -103,7 +107,7 @@ def _server(name: str, t: Table) -> McpServerConfig:
 
 
 def _oauth(t: Table) -> McpOAuthConfig | None:
-    """``auth = "oauth"`` and its ``[…oauth]`` table (client credentials only, for now)."""
+    """``auth = "oauth"`` and its optional ``[…oauth]`` table."""
     auth = t.optional_string("auth")
     if auth is None:
         if t.has("oauth"):
@@ -114,24 +118,44 @@ def _oauth(t: Table) -> McpOAuthConfig | None:
     if not t.has("url"):
         raise t.fail("auth", "OAuth ne s'applique qu'à un serveur HTTP (url)")
     o = t.table("oauth")
-    o.check_keys({"client_id", "client_secret", "issuer", "scope", "token_endpoint_auth_method"})
+    o.check_keys(
+        {"client_id", "client_secret", "issuer", "scope", "token_endpoint_auth_method"}
+        | {"grant", "redirect_uri", "client_metadata_url"}
+    )
     client_id, secret = o.optional_string("client_id"), o.optional_string("client_secret")
-    issuer = o.optional_string("issuer")
-    if client_id is None or secret is None:
+    grant = choice(
+        o,
+        "grant",
+        "client_credentials" if secret else "authorization_code",
+        ("authorization_code", "client_credentials"),
+    )
+    if grant == "client_credentials" and (client_id is None or secret is None):
         raise o.fail(
-            "client_secret",
-            "client_id et client_secret sont obligatoires : le hub obtient ses jetons "
-            "par client_credentials (la connexion par navigateur n'est pas encore disponible)",
+            "client_secret", "client_id et client_secret sont obligatoires avec client_credentials"
+        )
+    cimd = o.optional_string("client_metadata_url")
+    if cimd is not None and not _https_path(cimd):
+        raise o.fail(
+            "client_metadata_url",
+            "URL HTTPS avec un chemin attendue (ex. https://hub.example.com/oauth/client-metadata.json)",
         )
     return McpOAuthConfig(
         client_id=client_id,
         client_secret=secret,
-        issuer=issuer,
+        issuer=o.optional_string("issuer"),
         scope=o.optional_string("scope"),
         token_endpoint_auth_method=choice(
             o, "token_endpoint_auth_method", "client_secret_basic", AUTH_METHODS
         ),
+        grant=grant,
+        redirect_uri=o.optional_string("redirect_uri") or "",
+        client_metadata_url=cimd,
     )
+
+
+def _https_path(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.netloc) and parts.path not in ("", "/")
 
 
 def _profile(name: str, t: Table) -> McpProfileConfig:
@@ -189,3 +213,26 @@ def read_mcp(t: Table, base: Path) -> McpConfig:
         stdio_wait=t.number("stdio_wait", 5.0),
         limits=_limits(t),
     )
+
+
+def callback_url(server: ServerConfig) -> str:
+    """The hub's ``/oauth/callback`` as a browser on this machine reaches it."""
+    host = server.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{server.port}/oauth/callback"
+
+
+def with_callbacks(
+    servers: Mapping[str, McpServerConfig], server: ServerConfig
+) -> dict[str, McpServerConfig]:
+    """Servers signed in by a person get the hub's callback unless they name their own."""
+    default = callback_url(server)
+    return {
+        name: replace(config, oauth=replace(config.oauth, redirect_uri=default))
+        if config.oauth is not None and not config.oauth.redirect_uri
+        else config
+        for name, config in servers.items()
+    }

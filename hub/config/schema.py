@@ -126,16 +126,25 @@ class McpServerConfig:
 
 @dataclass(frozen=True)
 class McpOAuthConfig:
-    """``[mcp.servers.NAME.oauth]``: a client registered at the server's authorization
-    server; the hub gets its tokens with the client-credentials grant."""
+    """``auth = "oauth"`` and ``[mcp.servers.NAME.oauth]``: how the hub signs in.
 
-    client_id: str
-    client_secret: str
+    ``grant = "authorization_code"`` (the default without a secret): a person signs in once
+    in a browser (« Connecter » on the dashboard), the hub keeps and refreshes the tokens.
+    The client is ``client_id`` if pre-registered, else the hub's Client ID Metadata
+    Document (``client_metadata_url``, HTTPS) when the server supports it, else dynamic
+    registration. ``"client_credentials"`` (the default with a secret): machine to machine.
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
     # the authorization server the credentials belong to (compared exactly); None: the one
     # the server names (the credentials then go wherever its metadata points)
     issuer: str | None = None
     scope: str | None = None
     token_endpoint_auth_method: str = "client_secret_basic"  # or "client_secret_post"
+    grant: str = "authorization_code"
+    redirect_uri: str = ""  # the hub's /oauth/callback (filled in from [server])
+    client_metadata_url: str | None = None  # where the hub's CIMD is reachable (HTTPS)
 
 
 @dataclass(frozen=True)

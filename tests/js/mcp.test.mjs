@@ -28,6 +28,20 @@ test('an OAuth upstream says where its sign-in stands; others say nothing', () =
   assert.equal(odd.auth, null);
 });
 
+test('a pending sign-in gives an http(s) link only; other schemes are dropped', () => {
+  const url = 'https://auth.example.com/authorize?state=abc&client_id=x';
+  const [pending, script, junk, none] = normaliseServers({ servers: [
+    { ...READY, auth: 'connexion requise', authorization_url: url },
+    { ...READY, authorization_url: 'javascript:alert(1)' },
+    { ...READY, authorization_url: 'pas une url' },
+    READY,
+  ] });
+  assert.equal(pending.authorizationUrl, url);
+  assert.equal(script.authorizationUrl, null);
+  assert.equal(junk.authorizationUrl, null);
+  assert.equal(none.authorizationUrl, null);
+});
+
 test('every server state has a French label', () => {
   for (const [state, label] of [['ready', 'prêt'], ['starting', 'démarrage'], ['degraded', 'dégradé'],
     ['down', 'hors service'], ['disabled', 'désactivé']]) {

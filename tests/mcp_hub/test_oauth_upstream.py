@@ -1,20 +1,27 @@
-"""The hub signing in to an OAuth-protected upstream MCP server (client credentials): the
-upstream is a second hub with ``[auth.oauth]``, its tokens from the test OpenID provider."""
+"""The hub signing in to an OAuth-protected upstream MCP server: the upstream is a second
+hub with ``[auth.oauth]``, its tokens from the test OpenID provider (oauth2-mock-server).
+Client credentials; and the authorization code with PKCE, started from the dashboard in a
+real Chromium (« Connecter » → the provider → the hub's ``/oauth/callback``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
+from playwright.async_api import Browser
 
 from hub.api.app import create_app
-from hub.config import ConfigError, load_config
+from hub.config import ConfigError, load_config, with_bind
+from tests.support.dashboard_browser import open_dashboard
 from tests.support.hub_configs import write_config
 from tests.support.hub_mcp import wait_ready
 from tests.support.mcp_results import data
 from tests.support.oauth_hubs import oauth_hub
+from tests.support.ports import free_port
 from tests.support.servers import serve
 
 CLIENT = """
@@ -48,11 +55,91 @@ async def test_hub_signs_in_with_client_credentials(tmp_path: Path, upstream_url
             assert SECRET not in (await http.get("/api/mcp/servers")).text
 
 
-def test_oauth_upstream_needs_client_credentials(tmp_path: Path) -> None:
+BROWSER = """
+[mcp.servers.remote]
+url = "{url}/mcp"
+auth = "oauth"
+"""
+
+
+async def test_a_person_signs_the_hub_in_from_the_dashboard(
+    tmp_path: Path, upstream_url: str, browser: Browser
+) -> None:
+    (tmp_path / "remote").mkdir()
+    async for remote in oauth_hub(tmp_path / "remote", upstream_url, refresh=0):
+        path = write_config(tmp_path, upstream_url, BROWSER.format(url=remote.url))
+        port = free_port()  # the callback URL is the hub's own: as `serve --port` binds it
+        config = with_bind(load_config(path), None, port)
+        async with (
+            serve(create_app(config), port=port) as url,
+            httpx2.AsyncClient(base_url=url) as http,
+        ):
+            pending = await _until_sign_in_asked(http)
+            assert pending["auth"] == "connexion requise" and pending["state"] != "ready"
+            asked = parse_qs(urlsplit(str(pending["authorization_url"])).query)
+            assert asked["code_challenge_method"] == ["S256"] and asked["code_challenge"]
+            assert asked["redirect_uri"] == [f"{url}/oauth/callback"]
+            assert asked["resource"] == [remote.audience]  # RFC 8707
+            page, errors = await open_dashboard(browser, url)
+            connect = page.locator('[data-connect="remote"]')
+            async with page.context.expect_page() as opened:
+                await connect.click()
+            signed = await opened.value
+            await signed.wait_for_load_state()
+            assert "Connexion à « remote » reçue" in await signed.content()
+            status = (await wait_ready(http, "remote"))["remote"]
+            assert str(status["auth"]).startswith("connecté en tant que ")
+            assert status["authorization_url"] is None
+            async with Client(f"{url}/mcp") as client:
+                listed = data(await client.call_tool("remote__sessions_list", {}))
+            assert listed["sessions"] == []
+            # the link was single use: the same answer again is refused, in French
+            replay = await http.get(
+                f"{url}/oauth/callback", params={"state": asked["state"][0], "code": "x"}
+            )
+            assert replay.status_code == 400 and "Connexion inconnue" in replay.text
+            assert errors == []
+
+
+async def _until_sign_in_asked(http: httpx2.AsyncClient) -> dict[str, object]:
+    for _ in range(200):
+        servers = (await http.get("/api/mcp/servers")).json()["servers"]
+        remote = next(s for s in servers if s["name"] == "remote")
+        if remote["authorization_url"]:
+            return dict(remote)
+        await anyio.sleep(0.05)
+    raise AssertionError(f"pas d'URL de connexion : {remote}")
+
+
+async def test_callback_refuses_what_no_sign_in_asked_for(
+    tmp_path: Path, http: httpx2.AsyncClient
+) -> None:
+    missing = await http.get("/oauth/callback")
+    assert missing.status_code == 400 and "state" in missing.text
+    forged = await http.get("/oauth/callback", params={"state": "x" * 43, "code": "c"})
+    assert forged.status_code == 400 and "Connexion inconnue" in forged.text
+    long = await http.get("/oauth/callback", params={"state": "x" * 600, "code": "c"})
+    assert long.status_code == 400
+    hostile = await http.get("/oauth/callback", params={"state": "<script>", "error": "<b>x</b>"})
+    assert "<b>" not in hostile.text and "<script>" not in hostile.text
+    assert (await http.get("/oauth/client-metadata.json")).status_code == 404
+
+
+def test_oauth_upstream_config_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_text('[mcp.servers.r]\nurl = "https://r.example/mcp"\nauth = "oauth"\n')
+    table = '[mcp.servers.r]\nurl = "https://r.example/mcp"\nauth = "oauth"\n'
+    path.write_text(table + '[mcp.servers.r.oauth]\ngrant = "client_credentials"\n')
     with pytest.raises(ConfigError, match="client_credentials"):
+        load_config(path, {})
+    path.write_text(table + '[mcp.servers.r.oauth]\nclient_metadata_url = "http://x/y"\n')
+    with pytest.raises(ConfigError, match="HTTPS"):
+        load_config(path, {})
+    path.write_text(table + '[mcp.servers.r.oauth]\ngrant = "implicit"\n')
+    with pytest.raises(ConfigError, match="authorization_code"):
         load_config(path, {})
     path.write_text('[mcp.servers.r]\ncommand = "x"\nauth = "oauth"\n')
     with pytest.raises(ConfigError, match="HTTP"):
         load_config(path, {})
+    path.write_text(table)  # no table: a person signs in, the callback on [server]
+    oauth = load_config(path, {}).mcp.servers["r"].oauth
+    assert oauth is not None and oauth.grant == "authorization_code"

@@ -29,6 +29,7 @@ from tests.support.hub_configs import UPSTREAM_SECRET, write_config
 from tests.support.hub_mcp import wait_ready
 from tests.support.mcp_upstreams import DYN_TOML
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.support.ports import free_port
 from tests.support.servers import serve
 
 CLIENT_SPAN = "00f067aa0ba902b7"
@@ -184,3 +185,19 @@ async def test_mcp_tool_call_carries_the_trace_to_the_upstream(
     assert isinstance(upstream_ms, float) and isinstance(hub_ms, float)
     assert upstream_ms > 0 and hub_ms >= 0
     assert hub_time_count(scraped, "mcp") == 1
+
+
+async def test_a_collector_down_fails_no_request(tmp_path: Path, upstream_url: str) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
+    table = f'\n[telemetry]\nendpoint = "{nowhere}"\ntimeout = 1\n'
+    config = load_config(
+        write_config(tmp_path, upstream_url, table), {"FAKE_UPSTREAM_KEY": UPSTREAM_SECRET}
+    )
+    async with serve(create_app(config)) as url:
+        async with AsyncOpenAI(base_url=url, api_key="k", max_retries=0) as client:
+            for _ in range(3):
+                reply = await client.chat.completions.create(model="fake/echo", messages=HELLO)
+                assert reply.choices[0].message.content
+        async with httpx2.AsyncClient(base_url=url) as http:
+            scraped = (await http.get("/metrics")).text
+    assert hub_time_count(scraped, "chat") == 3

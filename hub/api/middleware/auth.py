@@ -34,7 +34,8 @@ from hub.services.access.oauth_tokens import BearerRefusal, OAuthIdentity
 
 OPEN_PATHS = ("/health", "/", "/favicon.ico", "/v1")
 # /v1/…: no such route; its 404 tells whoever asks to drop /v1 from the base URL
-OPEN_PREFIXES = ("/static/", "/v1/", "/.well-known/")
+# /oauth/: a browser coming back from an authorization server (routes/sign_in.py)
+OPEN_PREFIXES = ("/static/", "/v1/", "/.well-known/", "/oauth/")
 WS_PATH = "/ws"
 CLIENT_PATHS = ("/models", "/chat/completions", "/mcp")
 CLIENT_PREFIXES = ("/models/", "/mcp/", "/servers/", "/profiles/")

@@ -47,7 +47,7 @@ from hub.features.mcp_hub.forwarding import (
 )
 from hub.features.mcp_hub.listing import list_everything, list_templates, watch_lists
 from hub.features.mcp_hub.naming import accept_tools
-from hub.features.mcp_hub.oauth_client import MemoryTokens, oauth_provider
+from hub.features.mcp_hub.oauth_client import MemoryTokens, SignIn, oauth_provider
 from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.requesters import Requester, RequesterRoutes
 from hub.features.mcp_hub.status import ServerState, ServerStatus
@@ -97,10 +97,11 @@ class UpstreamConnection:
         self._exited = anyio.Event()
         self._exit_code: int | None = None
         secrets = (*config.env.values(), *config.headers.values())
-        if config.oauth is not None:
+        if config.oauth is not None and config.oauth.client_secret:
             secrets = (*secrets, config.oauth.client_secret)
         self._secrets = [v for v in secrets if len(v) >= 4]
         self.tokens = MemoryTokens()  # auth = "oauth": kept across reconnections
+        self.sign_in = SignIn(config.name, self._sign_in_changed)
         self._note_auth()
         self.requesters = RequesterRoutes(config.name)
         self._modern = False  # the round's upstream speaks 2026-07-28
@@ -236,8 +237,12 @@ class UpstreamConnection:
         return exit_reason(self._exit_code, last)
 
     async def _init_watchdog(self, scope: anyio.CancelScope) -> None:
-        with anyio.move_on_after(self.settings.init_timeout):
-            await self._restart.wait()  # a restart asked during a slow start cuts it short
+        """A slow start is cut after ``init_timeout``, unless a person is signing in."""
+        while True:
+            with anyio.move_on_after(self.settings.init_timeout):
+                await self._restart.wait()  # a restart asked during a slow start cuts it short
+            if self._ready.is_set() or self._restart.is_set() or not self.sign_in.pending:
+                break
         if not self._ready.is_set():
             scope.cancel()
 
@@ -310,7 +315,7 @@ class UpstreamConnection:
                 yield streams
             return
         timeout = httpx2.Timeout(30, read=300)
-        auth = oauth_provider(self.config, self.tokens)
+        auth = oauth_provider(self.config, self.tokens, self.sign_in)
         async with httpx2.AsyncClient(
             headers=self.config.headers, timeout=timeout, auth=auth
         ) as http:
@@ -329,6 +334,11 @@ class UpstreamConnection:
     def _note_auth(self) -> None:
         if self.config.oauth is not None:
             self.status.auth = self.tokens.state(self.config.oauth.client_id)
+            self.status.authorization_url = self.sign_in.url
+
+    def _sign_in_changed(self) -> None:
+        self._note_auth()
+        self._on_change(self, False)
 
     def _drop(self, error: str | None) -> None:
         self._ready.set()  # wakes wait_ready() callers, who then wait on the next round's event

@@ -1,22 +1,44 @@
-"""The hub signing in to an upstream MCP server: the mcp SDK's own OAuth client.
+"""The hub signing in to an upstream MCP server: the mcp SDK's own OAuth clients.
 
-``ClientCredentialsOAuthProvider`` does the discovery (the server's RFC 9728 document,
-then its authorization server's RFC 8414 / OpenID metadata, whose issuer must be the
-configured one), the token request with the RFC 8707 ``resource``, the retry after a
-401 and the step-up after a 403 ``insufficient_scope``. Tokens live in memory, one store
-per server, kept across reconnections; nothing is written to disk.
+The SDK does the protocol: discovery (the server's RFC 9728 document, then its
+authorization server's RFC 8414 / OpenID metadata), client registration (a pre-registered
+``client_id``, the hub's Client ID Metadata Document, or dynamic registration), PKCE and
+``state``, the RFC 8707 ``resource``, the RFC 9207 ``iss`` check on the authorization
+response, refresh before expiry, the retry after a 401 and the step-up after a 403
+``insufficient_scope``. The hub adds the two ends a person sees (``SignIn``): the URL
+they open from the dashboard, and the code its ``/oauth/callback`` receives. Tokens live
+in memory, one store per server, kept across reconnections.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
+import secrets
 import time
+from collections.abc import Callable
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
-from mcp.client.auth import OAuthClientProvider
+import anyio
+from mcp.client.auth import OAuthClientProvider, OAuthFlowError
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
+from pydantic import AnyUrl
 
 from hub.config import McpServerConfig
+from hub.core.jsoncodec import loads
+from hub.core.jsontypes import as_object
+
+logger = logging.getLogger("hub.mcp")
+CLIENT_NAME = "Kimi Proxy Hub"
+GRANTS = ["authorization_code", "refresh_token"]
 
 
 class MemoryTokens:
@@ -40,31 +62,128 @@ class MemoryTokens:
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
         self.client = client_info
 
-    def state(self, client_id: str) -> str:
+    def state(self, client_id: str | None) -> str:
         """Where the sign-in stands, in French (``/api/mcp/servers``, the dashboard)."""
         if self.tokens is None or self.obtained_at is None:
             return "connexion requise"
         lifetime = self.tokens.expires_in
         if lifetime is not None and time.time() > self.obtained_at + lifetime:
             return "jeton expiré"
-        return f"connecté en tant que {client_id}"
+        who = _subject(self.tokens.access_token) or client_id
+        if who is None and self.client is not None:
+            who = self.client.client_id
+        return f"connecté en tant que {who or 'client inconnu'}"
+
+
+def _subject(token: str) -> str | None:
+    """The ``sub`` of a JWT access token, for display only (the hub cannot verify it: the
+    token is meant for the upstream)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = as_object(loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))))
+    except (ValueError, binascii.Error):
+        return None
+    subject = payload.get("sub") if payload else None
+    return subject if isinstance(subject, str) and subject else None
+
+
+class SignIn:
+    """A person signing the hub in to one server (authorization code): the URL to open,
+    the answer the hub's callback received. A new round's URL replaces a pending one."""
+
+    def __init__(self, server: str, on_change: Callable[[], None]) -> None:
+        self.server = server
+        self.url: str | None = None  # while a person is expected
+        self._state: str | None = None
+        self._answered = anyio.Event()
+        self._result: AuthorizationCodeResult | None = None
+        self._error: str | None = None
+        self._on_change = on_change
+
+    @property
+    def pending(self) -> bool:
+        return self.url is not None
+
+    async def redirect(self, url: str) -> None:
+        """The SDK's redirect handler: publish the URL (a person opens it from the dashboard)."""
+        states = parse_qs(urlsplit(url).query).get("state")
+        self._state = states[0] if states else None
+        self.url, self._result, self._error = url, None, None
+        self._answered = anyio.Event()
+        logger.warning(
+            "serveur MCP %s : connexion requise (bouton « Connecter » du tableau de bord)",
+            self.server,
+        )
+        self._on_change()
+
+    async def callback(self) -> AuthorizationCodeResult:
+        """The SDK's callback handler: wait for ``answer`` (for as long as it takes)."""
+        await self._answered.wait()
+        result, error = self._result, self._error
+        self.url = self._state = None
+        self._on_change()
+        if result is None:
+            raise OAuthFlowError(f"connexion refusée par le serveur d'autorisation : {error}")
+        return result
+
+    def answer(self, state: str, code: str | None, iss: str | None, error: str | None) -> bool:
+        """The callback's parameters, if ``state`` is the one this sign-in sent."""
+        if self._state is None or not secrets.compare_digest(state, self._state):
+            return False
+        if code:
+            self._result = AuthorizationCodeResult(code=code, state=state, iss=iss)
+        else:
+            self._error = (error or "réponse sans code")[:200]
+        self._answered.set()
+        return True
 
 
 def _method(value: str) -> Literal["client_secret_basic", "client_secret_post"]:
     return "client_secret_post" if value == "client_secret_post" else "client_secret_basic"
 
 
-def oauth_provider(config: McpServerConfig, storage: MemoryTokens) -> OAuthClientProvider | None:
+def oauth_provider(
+    config: McpServerConfig, storage: MemoryTokens, sign_in: SignIn
+) -> OAuthClientProvider | None:
     """The httpx2 auth that signs this server's requests, None without ``auth = "oauth"``."""
     oauth = config.oauth
     if oauth is None or config.url is None:
         return None
-    return ClientCredentialsOAuthProvider(
-        config.url,
-        storage,
-        oauth.client_id,
-        oauth.client_secret,
-        token_endpoint_auth_method=_method(oauth.token_endpoint_auth_method),
+    if oauth.grant == "client_credentials":
+        assert oauth.client_id is not None and oauth.client_secret is not None
+        return ClientCredentialsOAuthProvider(
+            config.url,
+            storage,
+            oauth.client_id,
+            oauth.client_secret,
+            token_endpoint_auth_method=_method(oauth.token_endpoint_auth_method),
+            scope=oauth.scope,
+            issuer=oauth.issuer,
+        )
+    method = _method(oauth.token_endpoint_auth_method) if oauth.client_secret else "none"
+    metadata = OAuthClientMetadata(
+        redirect_uris=[AnyUrl(oauth.redirect_uri)],
+        client_name=CLIENT_NAME,
+        grant_types=list(GRANTS),
+        response_types=["code"],
+        token_endpoint_auth_method=method,
         scope=oauth.scope,
-        issuer=oauth.issuer,
+    )
+    if oauth.client_id is not None and storage.client is None:  # pre-registered
+        storage.client = OAuthClientInformationFull(
+            client_id=oauth.client_id,
+            client_secret=oauth.client_secret,
+            redirect_uris=[AnyUrl(oauth.redirect_uri)],
+            token_endpoint_auth_method=method,
+            grant_types=list(GRANTS),
+        )
+    return OAuthClientProvider(
+        config.url,
+        metadata,
+        storage,
+        redirect_handler=sign_in.redirect,
+        callback_handler=sign_in.callback,
+        client_metadata_url=oauth.client_metadata_url,
     )

@@ -99,6 +99,16 @@ class UpstreamHub:
                 except Exception:  # a listener's bug must not look like an upstream fault
                     logger.exception("écouteur on_change du hub MCP en échec")
 
+    def answer_sign_in(
+        self, state: str, code: str | None, iss: str | None, error: str | None
+    ) -> str | None:
+        """An authorization response reached ``/oauth/callback``: the server whose pending
+        sign-in sent ``state``, None if none did (stale, forged or already used)."""
+        for name, connection in self.connections.items():
+            if connection.sign_in.answer(state, code, iss, error):
+                return name
+        return None
+
     # -- status ----------------------------------------------------------------------
 
     def statuses(self) -> list[JSONObject]:

@@ -36,6 +36,7 @@ class ServerStatus:
     stderr: list[str] = field(default_factory=list)  # its last stderr lines
     clients: int | None = None  # isolation "per-client": the clients' children running
     auth: str | None = None  # auth = "oauth": « connexion requise », « connecté en tant que … »
+    authorization_url: str | None = None  # while a person is expected to sign in
 
     def failed(self, error: str, exit_code: int | None, stderr: list[str]) -> None:
         self.last_error = error
@@ -63,6 +64,7 @@ class ServerStatus:
             "exit_code": self.exit_code,
             "stderr": list(self.stderr),
             "auth": self.auth,
+            "authorization_url": self.authorization_url,
             "restarts": self.restarts,
             "calls": self.calls,
             "errors": self.errors,

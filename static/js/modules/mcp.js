@@ -27,7 +27,19 @@ export function normaliseServers(payload) {
     stderr: Array.isArray(s.stderr) ? s.stderr.filter((l) => typeof l === 'string').slice(-20) : [],
     warnings: Array.isArray(s.warnings) ? s.warnings.map(String) : [],
     auth: typeof s.auth === 'string' && s.auth ? s.auth : null,
+    authorizationUrl: safeHttpUrl(s.authorization_url),
   }));
+}
+
+// Only http(s) links are drawn: an upstream's metadata chooses this URL.
+export function safeHttpUrl(value) {
+  if (typeof value !== 'string' || !value) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+  } catch {
+    return null;
+  }
 }
 
 const DISCOVERY_LABELS = { list: 'liste complète', search: 'recherche' };
@@ -97,6 +109,17 @@ function serverCard(server) {
   li.append(head, line(serverSummary(server)));
   if (server.endpoint) li.append(line(`Seul : ${server.endpoint}`, 'small muted'));
   if (server.auth) li.append(line(`OAuth : ${server.auth}`, 'small'));
+  if (server.authorizationUrl) {
+    const connect = document.createElement('a');
+    connect.className = 'button small';
+    connect.href = server.authorizationUrl;
+    connect.target = '_blank';
+    connect.rel = 'noopener noreferrer';
+    connect.dataset.connect = server.name;
+    connect.textContent = 'Connecter';
+    connect.setAttribute('aria-label', `Se connecter au serveur MCP ${server.name}`);
+    li.append(connect);
+  }
   if (server.lastError) li.append(line(`Dernière erreur : ${server.lastError}`, 'small error-text'));
   if (server.stderr.length) li.append(stderrBlock(server.stderr));
   for (const warning of server.warnings) li.append(line(`Avertissement : ${warning}`, 'small muted'));
