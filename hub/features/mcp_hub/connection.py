@@ -171,10 +171,9 @@ class UpstreamConnection:
                         self._modern = is_modern(client)
                         clients = UpstreamClients(client)
                         if self._modern and self.status.transport == "http":
-                            clients.legacy = await stack.enter_async_context(
-                                self._new_client("legacy")
-                            )
-                            group.start_soon(self._pinger, clients.legacy)
+                            clients.legacy = await self._legacy_session(stack)
+                            if clients.legacy is not None:
+                                group.start_soon(self._pinger, clients.legacy)
                         await self._list_all(client, clients)
                         self._client, self._clients = client, clients
                         self._note_auth()
@@ -201,6 +200,22 @@ class UpstreamConnection:
         finally:
             self._client, self._clients = None, None
             self._modern = False
+
+    async def _legacy_session(self, stack: AsyncExitStack) -> Client | None:
+        """A 2025-era session beside the 2026 one, for older clients; a server that speaks
+        2026-07-28 only refuses it (400), and its older clients then go through the 2026
+        session."""
+        try:
+            return await stack.enter_async_context(self._new_client("legacy"))
+        except Exception as exc:  # the 2026 session stands: the round goes on without it
+            logger.info(
+                "serveur MCP %s : pas de session 2025-11-25 (%s) ; la session 2026 sert tous "
+                "les clients",
+                self.config.name,
+                self._describe(exc),
+            )
+            logger.debug("serveur MCP %s : détail", self.config.name, exc_info=True)
+            return None
 
     def _new_client(self, mode: str) -> Client:
         """A client of this upstream whose server-to-client traffic goes to the caller."""
