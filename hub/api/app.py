@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio.to_thread
@@ -33,7 +33,7 @@ from hub.api.routes import openai as openai_routes
 from hub.api.routes import savings as savings_routes
 from hub.api.routes import sessions as rest
 from hub.api.state import HubState
-from hub.config import HubConfig, audience_of, with_callbacks
+from hub.config import HubConfig, McpServerConfig, audience_of, with_callbacks
 from hub.core.errors import HubError
 from hub.core.storage.audit import AuditStore
 from hub.core.storage.bodies import BodyStore
@@ -41,11 +41,13 @@ from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.journal import Journal
 from hub.core.storage.keys import KeyStore
 from hub.core.storage.masks import MaskStore
+from hub.core.storage.oauth_tokens import SealedTokens
 from hub.core.storage.savings import SavingsStore
 from hub.core.storage.store import Store, StoreOpenError
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.mcp_hub import UpstreamHub
 from hub.features.mcp_hub.servers_json import configured_servers
+from hub.features.mcp_hub.token_vault import KEY_VARIABLE, TokenVault
 from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
@@ -117,10 +119,12 @@ async def open_hub(
         pipeline = SavingsPipeline(config.savings, router, pool, counter, savings_store)
         savings = SavingsService(config.savings, router, pipeline, masks, savings_store, bus)
         stack.push_async_callback(savings.flush)
+        servers = with_callbacks(configured_servers(config.mcp, os.environ), config.server)
         upstreams = UpstreamHub(
-            with_callbacks(configured_servers(config.mcp, os.environ), config.server),
+            servers,
             on_status=lambda s: bus.publish("mcp_status", s),
             limits=config.mcp.limits,
+            vault=_token_vault(store, servers),
         )
         audit = await stack.enter_async_context(AuditLog(AuditStore(store), bus).running())
         await stack.enter_async_context(sessions.running())
@@ -156,6 +160,27 @@ async def open_hub(
             cluster=cluster,
             oauth=await _open_oauth(stack, config),
         )
+
+
+def _token_vault(store: Store, servers: Mapping[str, McpServerConfig]) -> TokenVault | None:
+    """Sealed upstream tokens when ``KIMI_PROXY_TOKEN_KEY`` is set; a warning when a
+    server signed in by a person would lose its tokens at each restart without it."""
+    passphrase = os.environ.get(KEY_VARIABLE)
+    if passphrase:
+        return TokenVault(SealedTokens(store), passphrase)
+    signed = sorted(
+        name
+        for name, server in servers.items()
+        if server.oauth is not None and server.oauth.grant == "authorization_code"
+    )
+    if signed:
+        log.warning(
+            "Serveurs MCP %s : jetons OAuth gardés en mémoire seulement (nouvelle connexion "
+            "après chaque redémarrage) ; définir %s pour les garder chiffrés.",
+            ", ".join(signed),
+            KEY_VARIABLE,
+        )
+    return None
 
 
 async def _open_access(

@@ -16,6 +16,7 @@ from playwright.async_api import Browser
 
 from hub.api.app import create_app
 from hub.config import ConfigError, load_config, with_bind
+from hub.core.storage.store import Store
 from tests.support.dashboard_browser import open_dashboard
 from tests.support.hub_configs import write_config
 from tests.support.hub_mcp import wait_ready
@@ -143,3 +144,65 @@ def test_oauth_upstream_config_is_checked(tmp_path: Path) -> None:
     path.write_text(table)  # no table: a person signs in, the callback on [server]
     oauth = load_config(path, {}).mcp.servers["r"].oauth
     assert oauth is not None and oauth.grant == "authorization_code"
+
+
+async def _sign_in_without_browser(http: httpx2.AsyncClient) -> None:
+    """What the browser does: open the URL; the provider sends it to the hub's callback."""
+    pending = await _until_sign_in_asked(http)
+    async with httpx2.AsyncClient(follow_redirects=True) as browser:
+        page = await browser.get(str(pending["authorization_url"]))
+    assert page.status_code == 200 and "reçue" in page.text
+
+
+async def _restarted(
+    path: Path, key: str, monkeypatch: pytest.MonkeyPatch, sign_in: bool
+) -> dict[str, object]:
+    """A hub on ``path`` started with ``key``: the remote's status once it settles."""
+    monkeypatch.setenv("KIMI_PROXY_TOKEN_KEY", key)
+    port = free_port()
+    config = with_bind(load_config(path), None, port)
+    async with (
+        serve(create_app(config), port=port) as url,
+        httpx2.AsyncClient(base_url=url) as http,
+    ):
+        if sign_in:
+            await _sign_in_without_browser(http)
+            return (await wait_ready(http, "remote"))["remote"]
+        for _ in range(200):
+            servers = (await http.get("/api/mcp/servers")).json()["servers"]
+            if servers[0]["state"] == "ready" or servers[0]["authorization_url"]:
+                break
+            await anyio.sleep(0.05)
+        if servers[0]["state"] == "ready":
+            async with Client(f"{url}/mcp") as client:
+                assert data(await client.call_tool("remote__sessions_list", {}))
+        return dict(servers[0])
+
+
+async def test_tokens_survive_a_restart_sealed_with_the_key(
+    tmp_path: Path,
+    upstream_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (tmp_path / "remote").mkdir()
+    async for remote in oauth_hub(tmp_path / "remote", upstream_url, refresh=0):
+        path = write_config(tmp_path, upstream_url, BROWSER.format(url=remote.url))
+
+        key = "une phrase secrète assez longue pour le test"
+        first = await _restarted(path, key, monkeypatch, sign_in=True)
+        assert str(first["auth"]).startswith("connecté en tant que ")
+        store = await Store.open(tmp_path / "hub.db")
+        try:
+            row = await store.fetch_one("SELECT sealed FROM oauth_tokens WHERE server = 'remote'")
+        finally:
+            await store.close()
+        assert row is not None and str(row["sealed"]).startswith("gAAAAA")  # Fernet
+        assert "eyJ" not in str(row["sealed"])  # no JWT in clear
+        # restarted with the same key: signed in at once, no person needed
+        again = await _restarted(path, key, monkeypatch, sign_in=False)
+        assert again["state"] == "ready" and again["auth"] == first["auth"]
+        # another key: the sealed row is refused, a person signs in again
+        other = await _restarted(path, "une autre phrase secrète", monkeypatch, sign_in=False)
+        assert other["auth"] == "connexion requise" and other["authorization_url"]
+        assert "illisibles avec la clé KIMI_PROXY_TOKEN_KEY" in caplog.text

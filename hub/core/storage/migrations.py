@@ -204,4 +204,14 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
     CREATE INDEX tool_audit_by_tool ON tool_audit(server, tool, id);
     CREATE INDEX tool_audit_by_decision ON tool_audit(decision, id);
     """,
+    # 13 (OAuth upstreams): the tokens and client of each upstream the hub signed in to,
+    # sealed (encrypted and authenticated) with the key of KIMI_PROXY_TOKEN_KEY
+    """
+    CREATE TABLE oauth_tokens (
+        server TEXT PRIMARY KEY,
+        issuer TEXT,
+        sealed TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 )

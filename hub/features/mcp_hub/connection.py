@@ -31,6 +31,7 @@ from hub.config import McpLimits, McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
 from hub.core.stopwatch import waiting
+from hub.core.storage.database import DatabaseUnavailable
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
 from hub.features.mcp_hub.envelope import on_the_wire
 from hub.features.mcp_hub.forwarding import (
@@ -52,6 +53,7 @@ from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.requesters import Requester, RequesterRoutes
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 from hub.features.mcp_hub.stdout import MESSAGE_TOO_LARGE
+from hub.features.mcp_hub.token_vault import TokenVault
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +78,10 @@ class UpstreamConnection:
         settings: SupervisorSettings,
         on_change: Callable[[UpstreamConnection, bool], None],
         limits: McpLimits | None = None,
+        vault: TokenVault | None = None,
     ) -> None:
         self.config = config
+        self._vault = vault
         self.settings = settings
         self.limits = limits or McpLimits()
         self.status = ServerStatus(config.name, "http" if config.url else "stdio")
@@ -100,7 +104,8 @@ class UpstreamConnection:
         if config.oauth is not None and config.oauth.client_secret:
             secrets = (*secrets, config.oauth.client_secret)
         self._secrets = [v for v in secrets if len(v) >= 4]
-        self.tokens = MemoryTokens()  # auth = "oauth": kept across reconnections
+        # auth = "oauth": kept across reconnections (and restarts, sealed, with a vault)
+        self.tokens = MemoryTokens(self._keep_tokens if vault is not None else None)
         self.sign_in = SignIn(config.name, self._sign_in_changed)
         self._note_auth()
         self.requesters = RequesterRoutes(config.name)
@@ -113,6 +118,7 @@ class UpstreamConnection:
             self._settled.set()
             self._set(ServerState.DISABLED)
             return
+        await self._restore_tokens()
         failures = 0
         while True:
             if self.status.state != ServerState.RESTARTING:
@@ -350,6 +356,25 @@ class UpstreamConnection:
         if self.config.oauth is not None:
             self.status.auth = self.tokens.state(self.config.oauth.client_id)
             self.status.authorization_url = self.sign_in.url
+
+    async def _restore_tokens(self) -> None:
+        oauth = self.config.oauth
+        if self._vault is None or oauth is None or oauth.grant == "client_credentials":
+            return
+        try:
+            if await self._vault.restore(self.config.name, self.tokens, oauth.issuer):
+                self._note_auth()
+        except DatabaseUnavailable as exc:
+            logger.warning("serveur MCP %s : jetons OAuth non relus (%s)", self.config.name, exc)
+
+    async def _keep_tokens(self, tokens: MemoryTokens) -> None:
+        assert self._vault is not None
+        try:
+            await self._vault.keep(self.config.name, tokens)
+        except DatabaseUnavailable as exc:  # signed in all the same: kept in memory
+            logger.warning(
+                "serveur MCP %s : jetons OAuth non enregistrés (%s)", self.config.name, exc
+            )
 
     def _sign_in_changed(self) -> None:
         self._note_auth()

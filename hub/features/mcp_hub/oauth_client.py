@@ -17,7 +17,7 @@ import binascii
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,12 +42,14 @@ GRANTS = ["authorization_code", "refresh_token"]
 
 
 class MemoryTokens:
-    """The SDK's ``TokenStorage``: this server's token and client, in memory."""
+    """The SDK's ``TokenStorage``: this server's token and client, in memory; ``changed``
+    (the token vault, when a key is set) is told after each change."""
 
-    def __init__(self) -> None:
+    def __init__(self, changed: Callable[[MemoryTokens], Awaitable[None]] | None = None) -> None:
         self.tokens: OAuthToken | None = None
         self.client: OAuthClientInformationFull | None = None
         self.obtained_at: float | None = None
+        self._changed = changed
 
     async def get_tokens(self) -> OAuthToken | None:
         return self.tokens
@@ -55,12 +57,16 @@ class MemoryTokens:
     async def set_tokens(self, tokens: OAuthToken) -> None:
         self.tokens = tokens
         self.obtained_at = time.time()
+        if self._changed is not None:
+            await self._changed(self)
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:
         return self.client
 
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
         self.client = client_info
+        if self._changed is not None:
+            await self._changed(self)
 
     def state(self, client_id: str | None) -> str:
         """Where the sign-in stands, in French (``/api/mcp/servers``, the dashboard)."""

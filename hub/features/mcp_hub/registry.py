@@ -31,6 +31,7 @@ from hub.features.mcp_hub.isolation import ClientChildren
 from hub.features.mcp_hub.naming import prefixed, server_name_problem, split_prefixed
 from hub.features.mcp_hub.requesters import Requester
 from hub.features.mcp_hub.status import ServerState, ServerStatus
+from hub.features.mcp_hub.token_vault import TokenVault
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class UpstreamHub:
         settings: SupervisorSettings | None = None,
         on_status: StatusListener | None = None,
         limits: McpLimits | None = None,
+        vault: TokenVault | None = None,
     ) -> None:
         self.settings = settings or SupervisorSettings()
         self.limits = limits or McpLimits()
@@ -59,7 +61,9 @@ class UpstreamHub:
             if problem:
                 self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
-            connection = UpstreamConnection(config, self.settings, self._changed, self.limits)
+            connection = UpstreamConnection(
+                config, self.settings, self._changed, self.limits, vault
+            )
             self.connections[name] = connection
             if config.isolation == "per-client" and config.enabled:
                 self.isolated[name] = ClientChildren(
