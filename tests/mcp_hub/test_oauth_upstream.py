@@ -206,3 +206,19 @@ async def test_tokens_survive_a_restart_sealed_with_the_key(
         other = await _restarted(path, "une autre phrase secrète", monkeypatch, sign_in=False)
         assert other["auth"] == "connexion requise" and other["authorization_url"]
         assert "illisibles avec la clé KIMI_PROXY_TOKEN_KEY" in caplog.text
+
+
+async def test_the_hub_serves_its_client_id_metadata_document(
+    tmp_path: Path, upstream_url: str
+) -> None:
+    cimd = "https://hub.example.com/oauth/client-metadata.json"
+    table = BROWSER.format(url="https://tracker.example.com") + (
+        f'[mcp.servers.remote.oauth]\nclient_metadata_url = "{cimd}"\n'
+    )
+    config = load_config(write_config(tmp_path, upstream_url, table))
+    async with serve(create_app(config)) as url, httpx2.AsyncClient(base_url=url) as http:
+        document = (await http.get("/oauth/client-metadata.json")).json()
+    assert document["client_id"] == cimd  # a CIMD names itself
+    assert document["redirect_uris"] == ["http://127.0.0.1:8000/oauth/callback"]
+    assert document["token_endpoint_auth_method"] == "none"
+    assert document["grant_types"] == ["authorization_code", "refresh_token"]
