@@ -197,8 +197,11 @@ def violations(request: Sequence[JSON], forwarded: Sequence[JSON]) -> list[str]:
     first_answer = next((i for i, m in enumerate(request) if role(m) == "assistant"), len(request))
     if list(forwarded[:systems]) != list(request[:systems]):
         found.append("system")
-    if list(forwarded[:first_answer]) != list(request[:first_answer]):
-        found.append("before first answer")
+    # the task: the last user message before the first answer (a demonstration before it
+    # is bulky content, rewritten like any other)
+    head_users = [m for m in request[:first_answer] if role(m) == "user"]
+    if head_users and head_users[-1] not in forwarded[:first_answer]:
+        found.append("task")
     users = [m for m in request if role(m) == "user"]
     if users and users[-1] not in forwarded:
         found.append("latest user message")

@@ -16,6 +16,7 @@ from hub.core.storage.savings import SavingsStore
 from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.savings.paging import by_lines, by_offset
+from hub.features.savings.sanitizer import mask_hash
 from hub.features.savings.wording import ENGLISH, FRENCH
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
@@ -84,12 +85,33 @@ def text_of(result: PassResult) -> str:
     return json.dumps(result.messages, ensure_ascii=False)
 
 
-async def test_every_message_before_the_first_answer_is_kept(pipeline: SavingsPipeline) -> None:
+async def test_the_task_is_kept_and_a_short_demonstration_too(pipeline: SavingsPipeline) -> None:
     """SWE-agent 0.x: a demonstration, then the task, both before the first answer."""
     run = [SYSTEM, DEMONSTRATION, TASK, *rounds(0, 30)]
     result = await pipeline.run(run, plan())
     assert result.compaction is not None  # old rounds were summarised...
     assert result.messages[:3] == run[:3]  # ...after the task, not over it
+
+
+async def test_a_long_demonstration_is_rewritten_from_the_first_request_the_task_never(
+    pipeline: SavingsPipeline,
+) -> None:
+    """A demonstration of a giant's size is bulky content: placeholder and mask reference
+    from the first request on (the prompt cache never sees it change); the task stays."""
+    long_demo: Json = {**DEMONSTRATION, "content": str(DEMONSTRATION["content"]) * 6}
+    short: list[Json] = [SYSTEM, long_demo, TASK]
+    first = await pipeline.run(short, plan(session_id=7))
+    full: list[Json] = [*short, *rounds(0, 30)]
+    later = await pipeline.run(full, plan(session_id=7))
+    original = str(long_demo["content"])
+    for result in (first, later):
+        out: list[Json] = result.messages
+        assert out[0] == SYSTEM and out[2] == TASK
+        demo = str(out[1]["content"])
+        assert demo.startswith("[Content masked") and "Here is a demonstration" in demo
+        # the original stays reachable through mask_get
+        assert (mask_hash(original), original) in [(h, t) for h, t, _ in result.masked_originals]
+    assert later.messages[:3] == first.messages[:3]  # the same bytes on every request
 
 
 async def test_latest_user_message_stays_in_place_when_its_round_is_summarised(

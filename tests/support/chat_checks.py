@@ -35,6 +35,24 @@ def assert_valid(messages: list[Json], original: list[Json]) -> None:
             assert message["tool_call_id"] in ids
 
 
+MASKED = "[Content masked by Kimi Proxy Hub"
+
+
+def assert_head_kept(messages: list[Json], original: list[Json]) -> None:
+    """Everything before the first answer is in place: system messages and the task (the
+    last user message there) byte for byte; a demonstration before the task may only be
+    its masked placeholder (bulky content, with its ``mask:`` reference)."""
+    head = next((i for i, m in enumerate(original) if m["role"] == "assistant"), len(original))
+    assert [m["role"] for m in messages[:head]] == [m["role"] for m in original[:head]]
+    users = [i for i in range(head) if original[i]["role"] == "user"]
+    for index in range(head):
+        sent, was = messages[index], original[index]
+        if sent == was:
+            continue
+        assert users and index in users[:-1], f"message {index} de la tête réécrit"
+        assert str(sent["content"]).startswith(MASKED) and "mask:" in str(sent["content"])
+
+
 def alternates(messages: list[Json]) -> bool:
     """User and assistant turns alternate once tool and system messages are set aside."""
     roles = [m["role"] for m in messages if m["role"] in ("user", "assistant")]

@@ -1,7 +1,8 @@
 """What one request looks like at given levels: sizes for the search, messages to send.
 
 A ``Layout`` is built once per pass over the session's ``History``: the head
-(everything before the first answer: system prompt, task, demonstration) stays,
+(everything before the first answer: system prompt, demonstration, task) stays, but for
+the bulky user messages before the task (in-context demonstrations, see ``_demonstrations``);
 rounds ``[0, summarised)`` become one running summary, rounds ``[summarised, masked)``
 have their bulky contents masked, the rest goes as sent except giant outputs (see
 ``giant``) and outputs that a later output shows again (``repeats``), which shrink
@@ -67,6 +68,7 @@ class Layout:
         self.rounds = len(self.starts)
         self.pinned = latest_user(messages, self.head, self.roles)  # never rewritten
         self.pin = None if self.pinned is None else self.starts.index(self.pinned)
+        self.demos = self._demonstrations()
         self._find_repeats()
         self.sums = [0]
         self.kept = [0]  # the same with giant and repeated outputs shrunk
@@ -79,6 +81,33 @@ class Layout:
         self._summaries: dict[int, tuple[list[JSON], int]] = {}
         self.new_segments = 0
         self.new_originals: list[tuple[str, str, int]] = []  # of segments made by this pass
+
+    def _demonstrations(self) -> list[int]:
+        """Bulky user messages of the head before its last one (the task): in-context
+        demonstrations (SWE-agent 0.x). Rewritten like a giant output, from the first
+        request on (so the prompt cache never sees them change); the task never is."""
+        users = [i for i in range(self.head) if self.roles[i] == "user"]
+        if self.giant is None or len(users) < 2:
+            return []
+        infos = self.history.infos
+        return [
+            i
+            for i in users[:-1]
+            if infos[i].tokens >= self.giant
+            and isinstance((as_object(infos[i].message) or {}).get("content"), str)
+        ]
+
+    def _head(self) -> tuple[list[JSON], list[MaskedOriginal], int]:
+        """The head as forwarded: as sent, its demonstrations rewritten; its tokens."""
+        head = list(self.messages[: self.start(0)])
+        tokens = self.sums[self.start(0)]
+        found: list[MaskedOriginal] = []
+        for index in self.demos:
+            message, originals, count = self._masked(index)
+            head[index] = message
+            tokens += count - self.history.infos[index].tokens
+            found += originals
+        return head, found, tokens
 
     def start(self, round_index: int) -> int:
         """Message index where round ``round_index`` starts (``len`` past the last)."""
@@ -308,7 +337,7 @@ class Layout:
 
     def size(self, levels: Levels) -> int:
         masked, recent, newest = self._regions(levels)
-        head = self.sums[self.start(0)]
+        head = self._head()[2] if self.demos else self.sums[self.start(0)]
         summary = self.summary(levels.summarised)[1]
         shrunk = sum(self._maskable(i, recent)[2] for i in range(masked, recent))
         kept = self.kept[newest] - self.kept[recent]
@@ -322,9 +351,8 @@ class Layout:
         form in every later pass (until summarised), so the prompt cache is broken once
         per message, not each time another rule would pick another form."""
         masked, recent, newest = self._regions(levels)
-        out: list[JSON] = list(self.messages[: self.start(0)])
+        out, found, _ = self._head()
         out += self.summary(levels.summarised)[0]
-        found: list[MaskedOriginal] = []
         forms = [self._maskable(i, recent) for i in range(masked, recent)]
         forms += [self._kept(i) for i in range(recent, newest)]
         forms += [self._newest(i, levels.newest) for i in range(newest, len(self.messages))]
