@@ -5,6 +5,7 @@ real Chromium (« Connecter » → the provider → the hub's ``/oauth/callback`
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,11 +13,13 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
+from mcp.shared.auth import OAuthToken
 from playwright.async_api import Browser
 
 from hub.api.app import create_app
-from hub.config import ConfigError, load_config, with_bind
+from hub.config import ConfigError, McpOAuthConfig, McpServerConfig, load_config, with_bind
 from hub.core.storage.store import Store
+from hub.features.mcp_hub.oauth_client import MemoryTokens, SignIn, oauth_provider
 from tests.support.dashboard_browser import open_dashboard
 from tests.support.hub_configs import write_config
 from tests.support.hub_mcp import wait_ready
@@ -222,3 +225,20 @@ async def test_the_hub_serves_its_client_id_metadata_document(
     assert document["redirect_uris"] == ["http://127.0.0.1:8000/oauth/callback"]
     assert document["token_endpoint_auth_method"] == "none"
     assert document["grant_types"] == ["authorization_code", "refresh_token"]
+
+
+async def test_tokens_are_refreshed_before_they_expire() -> None:
+    """The SDK refreshes once its deadline has passed; the hub moves the deadline a minute
+    (a tenth of a short lifetime) before the token's expiry, on every new token."""
+    oauth = McpOAuthConfig(redirect_uri="http://127.0.0.1:8000/oauth/callback")
+    storage = MemoryTokens()
+    config = McpServerConfig(name="r", url="https://r.example/mcp", oauth=oauth)
+    provider = oauth_provider(config, storage, SignIn("r", lambda: None))
+    assert provider is not None
+    for lifetime, early in ((3600, 60), (100, 10)):
+        token = OAuthToken(access_token="a", expires_in=lifetime, refresh_token="r")
+        provider.context.update_token_expiry(token)  # what the SDK does, then stores it
+        await storage.set_tokens(token)
+        deadline = provider.context.token_expiry_time
+        assert deadline is not None
+        assert deadline == pytest.approx(time.time() + lifetime - early, abs=2)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 from mcp.client.auth import OAuthClientProvider, OAuthFlowError
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+from mcp.client.auth.oauth2 import OAuthContext
 from mcp.shared.auth import (
     AuthorizationCodeResult,
     OAuthClientInformationFull,
@@ -39,6 +40,7 @@ from hub.core.jsontypes import as_object
 logger = logging.getLogger("hub.mcp")
 CLIENT_NAME = "Kimi Proxy Hub"
 GRANTS = ["authorization_code", "refresh_token"]
+EARLY = 60.0  # seconds before expiry a token is refreshed (a tenth of a shorter lifetime)
 
 
 class MemoryTokens:
@@ -50,6 +52,22 @@ class MemoryTokens:
         self.client: OAuthClientInformationFull | None = None
         self.obtained_at: float | None = None
         self._changed = changed
+        self.context: OAuthContext | None = None  # the provider's, for an early deadline
+
+    def expires_at(self) -> float | None:
+        if self.tokens is None or self.obtained_at is None or self.tokens.expires_in is None:
+            return None
+        return self.obtained_at + int(self.tokens.expires_in)
+
+    def refresh_early(self) -> None:
+        """The SDK refreshes a token once its deadline has passed: move the deadline
+        ``EARLY`` (a tenth of a short lifetime) before the expiry, so that the refresh
+        happens before a request would be refused with it."""
+        expires = self.expires_at()
+        if self.context is None or expires is None or self.tokens is None:
+            return
+        lifetime = int(self.tokens.expires_in or 0)
+        self.context.token_expiry_time = expires - min(EARLY, lifetime / 10)
 
     async def get_tokens(self) -> OAuthToken | None:
         return self.tokens
@@ -57,6 +75,7 @@ class MemoryTokens:
     async def set_tokens(self, tokens: OAuthToken) -> None:
         self.tokens = tokens
         self.obtained_at = time.time()
+        self.refresh_early()  # the SDK set its deadline just before storing
         if self._changed is not None:
             await self._changed(self)
 
@@ -159,7 +178,7 @@ def oauth_provider(
         return None
     if oauth.grant == "client_credentials":
         assert oauth.client_id is not None and oauth.client_secret is not None
-        return ClientCredentialsOAuthProvider(
+        machine = ClientCredentialsOAuthProvider(
             config.url,
             storage,
             oauth.client_id,
@@ -168,6 +187,8 @@ def oauth_provider(
             scope=oauth.scope,
             issuer=oauth.issuer,
         )
+        storage.context = machine.context
+        return machine
     method = _method(oauth.token_endpoint_auth_method) if oauth.client_secret else "none"
     metadata = OAuthClientMetadata(
         redirect_uris=[AnyUrl(oauth.redirect_uri)],
@@ -185,7 +206,7 @@ def oauth_provider(
             token_endpoint_auth_method=method,
             grant_types=list(GRANTS),
         )
-    return OAuthClientProvider(
+    provider = OAuthClientProvider(
         config.url,
         metadata,
         storage,
@@ -193,3 +214,6 @@ def oauth_provider(
         callback_handler=sign_in.callback,
         client_metadata_url=oauth.client_metadata_url,
     )
+    storage.context = provider.context
+    storage.refresh_early()  # tokens kept from an earlier round or read back at start
+    return provider
