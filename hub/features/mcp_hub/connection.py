@@ -46,6 +46,7 @@ from hub.features.mcp_hub.forwarding import (
     ping,
     read_resource,
 )
+from hub.features.mcp_hub.json_lines import JsonLinesAsEvents
 from hub.features.mcp_hub.listing import list_everything, list_templates, watch_lists
 from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.oauth_client import MemoryTokens, SignIn, oauth_provider
@@ -337,8 +338,9 @@ class UpstreamConnection:
             return
         timeout = httpx2.Timeout(30, read=300)
         auth = oauth_provider(self.config, self.tokens, self.sign_in)
+        transport = JsonLinesAsEvents(httpx2.AsyncHTTPTransport())
         async with httpx2.AsyncClient(
-            headers=self.config.headers, timeout=timeout, auth=auth
+            headers=self.config.headers, timeout=timeout, auth=auth, transport=transport
         ) as http:
             # no closing DELETE: a round ends cancelled, where it never left anyway, and
             # with auth = "oauth" that cancellation landed in the SDK's OAuth flow, which
