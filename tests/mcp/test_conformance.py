@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from mcp import Client
 
 from hub.api.app import create_app
 from hub.config import HubConfig, load_config
@@ -160,3 +161,35 @@ async def test_the_reference_server_passes_through_the_hub_as_alone(
     if requirements == "2026-07-28":
         expected |= FILLED_IN_BY_THE_HUB
     assert expected <= via_hub, f"{sorted(expected - via_hub)} :\n{summary}"
+
+
+@needs_reference
+@pytest.mark.xdist_group("reference_server")
+async def test_list_freshness_is_never_longer_nor_wider_than_the_upstream_said(
+    tmp_path: Path,
+) -> None:
+    """The reference server lists tools with ttlMs 300000, cacheScope public (2026-07-28).
+    The hub says the same freshness on /servers/NAME/mcp and on /mcp (whose only upstream it
+    is) but private: what a caller sees depends on its key. A client of the older era gets
+    no freshness hints (0, the SDK's default reading)."""
+    async with reference_http() as reference:
+        toml = f'\n[mcp.servers.refhttp]\nurl = "{reference.url}"\n'
+        config = load_config(write_config(tmp_path, "http://127.0.0.1:9", toml), {})
+        async with (
+            serve(create_app(config)) as hub_url,
+            httpx2.AsyncClient(base_url=hub_url) as http,
+        ):
+            await wait_ready(http, "refhttp")
+            async with Client(reference.url) as direct:
+                alone = await direct.list_tools()
+            listed = {}
+            for path in ("/servers/refhttp/mcp", "/mcp"):
+                async with Client(f"{hub_url}{path}") as client:
+                    listed[path] = await client.list_tools()
+            async with Client(f"{hub_url}/servers/refhttp/mcp", mode="legacy") as old:
+                legacy = await old.list_tools()
+            await reference.stop()
+    assert (alone.ttl_ms, alone.cache_scope) == (300_000, "public")
+    for result in listed.values():
+        assert (result.ttl_ms, result.cache_scope) == (300_000, "private")
+    assert legacy.ttl_ms == 0

@@ -54,7 +54,9 @@ class UpstreamExtras:
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         entries = sorted(self.prompts().items())
-        return types.ListPromptsResult(prompts=[entry.prompt for _, entry in entries])
+        profile = self._profile
+        ttl = profile.upstreams.ttl_ms("prompts", profile.servers())
+        return types.ListPromptsResult(prompts=[entry.prompt for _, entry in entries], ttl_ms=ttl)
 
     async def get_prompt(self, ctx: Ctx, params: types.GetPromptRequestParams) -> PromptAnswer:
         entry = self.prompts().get(params.name)

@@ -80,7 +80,9 @@ def proxy_server(
     ) -> types.ListToolsResult:
         remember(sessions, ctx)
         tools = gate.visible(mcp_caller(ctx), door).tools()
-        return types.ListToolsResult(tools=sorted(tools, key=lambda t: t.name))
+        return types.ListToolsResult(
+            tools=sorted(tools, key=lambda t: t.name), ttl_ms=connection.ttl_ms.get("tools", 0)
+        )
 
     async def call_tool(
         ctx: Ctx, params: types.CallToolRequestParams
@@ -112,7 +114,9 @@ def proxy_server(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         remember(sessions, ctx)
-        return types.ListPromptsResult(prompts=connection.prompts)
+        return types.ListPromptsResult(
+            prompts=connection.prompts, ttl_ms=connection.ttl_ms.get("prompts", 0)
+        )
 
     async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> PromptAnswer:
         caller = DownstreamRequester(ctx)
@@ -126,7 +130,9 @@ def proxy_server(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         remember(sessions, ctx)
-        return types.ListResourcesResult(resources=connection.resources)
+        return types.ListResourcesResult(
+            resources=connection.resources, ttl_ms=connection.ttl_ms.get("resources", 0)
+        )
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> ResourceAnswer:
         caller = DownstreamRequester(ctx)

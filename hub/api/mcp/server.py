@@ -188,7 +188,8 @@ class ProfileServer:
             pinned = {tool.name for tool in profile.pinned()}
             visible = [*(tool for tool in visible if tool.name in pinned), *META_TOOLS]
         # sorted: the same list, byte for byte, whatever the upstreams' start order
-        return types.ListToolsResult(tools=sorted(visible, key=lambda t: t.name))
+        ttl = profile.upstreams.ttl_ms("tools", profile.servers())
+        return types.ListToolsResult(tools=sorted(visible, key=lambda t: t.name), ttl_ms=ttl)
 
     async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> ToolAnswer:
         refused = invalid_text(params)
@@ -289,8 +290,12 @@ class ProfileServer:
             title="Une session",
             mime_type="application/json",
         )
-        upstream = self._profile.upstreams.list_templates(self._profile.servers())
-        return types.ListResourceTemplatesResult(resource_templates=[template, *upstream])
+        servers = self._profile.servers()
+        upstream = self._profile.upstreams.list_templates(servers)
+        ttl = self._profile.upstreams.ttl_ms("templates", servers)
+        return types.ListResourceTemplatesResult(
+            resource_templates=[template, *upstream], ttl_ms=ttl
+        )
 
     async def read_resource(
         self, ctx: Ctx, params: types.ReadResourceRequestParams

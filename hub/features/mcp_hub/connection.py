@@ -91,6 +91,7 @@ class UpstreamConnection:
         self.prompts: list[types.Prompt] = []
         self.flagged: dict[str, str] = {}  # tool -> injection excerpt of its description
         self.templates: list[types.ResourceTemplate] = []
+        self.ttl_ms: dict[str, int] = {}  # per list kind, as the upstream said (listing.Lists)
         self._on_change = on_change
         self._client: Client | None = None
         self._clients: UpstreamClients | None = None
@@ -301,15 +302,16 @@ class UpstreamConnection:
 
     async def _list_all(self, client: Client, clients: UpstreamClients) -> None:
         with anyio.fail_after(self.settings.init_timeout):
-            tools, resources, prompts = await list_everything(client)
-            templates = await list_templates(client)
+            tools, resources, prompts, ttl = await list_everything(client)
+            templates = await list_templates(client, ttl)
             if clients.legacy is not None:
-                legacy_tools, _, _ = await list_everything(clients.legacy)
+                legacy_tools = (await list_everything(clients.legacy)).tools
                 clients.legacy_tools = frozenset(t.name for t in legacy_tools)
         # schema checks of a long list would hold the event loop
         accepted = await anyio.to_thread.run_sync(accept_tools, self.config, tools, self.limits)
         self.tools, self.resources, self.prompts = accepted.tools, resources, prompts
         self.templates = templates
+        self.ttl_ms = ttl
         self.flagged = accepted.flagged
         self.status.tool_count = len(accepted.tools)
         self.status.warnings = accepted.warnings
@@ -387,6 +389,7 @@ class UpstreamConnection:
         self._ready = anyio.Event()
         had_lists = bool(self.tools or self.resources or self.prompts)
         self.tools, self.resources, self.prompts, self.templates = [], [], [], []
+        self.ttl_ms = {}
         self.flagged = {}
         self.status.tool_count = 0
         self.status.restarts += 1

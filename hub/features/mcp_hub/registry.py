@@ -9,7 +9,7 @@ run (synchronously) whenever the aggregated lists change, so an MCP server can s
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 
 import anyio
@@ -102,6 +102,14 @@ class UpstreamHub:
                     listener()
                 except Exception:  # a listener's bug must not look like an upstream fault
                     logger.exception("écouteur on_change du hub MCP en échec")
+
+    def ttl_ms(self, kind: str, servers: Iterable[str]) -> int:
+        """How long a client may keep a ``kind`` list made of ``servers``' lists: the
+        shortest any of them allows (0 when one said nothing, or has no list now)."""
+        return min(
+            (self.connections[n].ttl_ms.get(kind, 0) for n in servers if n in self.connections),
+            default=0,
+        )
 
     def answer_sign_in(
         self, state: str, code: str | None, iss: str | None, error: str | None
