@@ -30,16 +30,15 @@ import redis.asyncio
 
 from bench.proxy import (
     HOST,
-    Samples,
     Target,
     _free_port,
     _machine,
     _pct,
-    _phase,
     _spawn,
     _uvicorn,
     _wait_port,
     hub_serve,
+    take_turns,
 )
 from hub.config import load_config
 from hub.core.jsontypes import JSON, JSONObject
@@ -114,12 +113,7 @@ async def main(argv: list[str]) -> None:
                 Target(n, hub_port, "/chat/completions", "fast/chat", token)
                 for n, token in callers.items()
             ]
-            results = {(t.label, c): Samples() for t in targets for c in (1, 32)}
-            for conc in (1, 32):
-                for _ in range(args.rounds):
-                    for target in targets:
-                        count = args.requests * (4 if conc > 1 else 1)
-                        await _phase(target, False, conc, count, results[target.label, conc])
+            results = await take_turns(targets, args.requests, args.rounds)
         finally:
             for proc in procs:
                 proc.terminate()

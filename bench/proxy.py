@@ -186,6 +186,20 @@ async def _phase(target: Target, stream: bool, conc: int, count: int, into: Samp
             conn.close()
 
 
+async def take_turns(
+    targets: list[Target], requests: int, rounds: int
+) -> dict[tuple[str, int], Samples]:
+    """Non-streaming rounds at c=1, then at c=32 (×4 requests), the targets taking turns
+    round by round so that the machine's drift weighs on all of them alike."""
+    results = {(t.label, c): Samples() for t in targets for c in (1, 32)}
+    for conc in (1, 32):
+        for _ in range(rounds):
+            for target in targets:
+                count = requests * (4 if conc > 1 else 1)
+                await _phase(target, False, conc, count, results[target.label, conc])
+    return results
+
+
 def _write_config(tmp: Path, name: str, upstream: int) -> Path:
     path = tmp / f"{name}.toml"
     path.write_text(

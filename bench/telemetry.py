@@ -24,16 +24,15 @@ from starlette.types import Receive, Scope, Send
 
 from bench.proxy import (
     HOST,
-    Samples,
     Target,
     _free_port,
     _machine,
-    _phase,
     _spawn,
     _uvicorn,
     _wait_port,
     _write_config,
     hub_serve,
+    take_turns,
 )
 from hub.api.routes.openai import CHAT_SPAN
 from hub.services.telemetry import Telemetry
@@ -118,12 +117,7 @@ async def main(argv: list[str]) -> None:
                 Target(name, ports[name], "/chat/completions", "fast/chat", pid=proc.pid)
                 for name, proc in hubs.items()
             ]
-            results = {(t.label, c): Samples() for t in targets for c in (1, 32)}
-            for conc in (1, 32):
-                for _ in range(args.rounds):
-                    for target in targets:
-                        count = args.requests * (4 if conc > 1 else 1)
-                        await _phase(target, False, conc, count, results[target.label, conc])
+            results = await take_turns(targets, args.requests, args.rounds)
             hub_times = {name: await _hub_time(port) for name, port in ports.items()}
         finally:  # hubs first: on stop they export what they still hold
             for proc in hubs.values():

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
@@ -23,7 +25,7 @@ from tests.support.hub_mcp import wait_ready
 from tests.support.mcp_upstreams import EVERYTHING_JS, needs_node
 from tests.support.node import node22
 from tests.support.ports import free_port
-from tests.support.reference_server import needs_reference, reference_http
+from tests.support.reference_server import Reference, needs_reference, reference_http
 from tests.support.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,6 +136,22 @@ FILLED_IN_BY_THE_HUB = {
 }  # fmt: skip
 
 
+@asynccontextmanager
+async def _hub_before_reference(tmp_path: Path) -> AsyncIterator[tuple[Reference, str]]:
+    """The reference server over HTTP and a hub with it as ``refhttp`` (ready); the
+    server stops before the hub (see ``reference_server.Reference.stop``)."""
+    async with reference_http() as reference:
+        toml = f'\n[mcp.servers.refhttp]\nurl = "{reference.url}"\n'
+        config = load_config(write_config(tmp_path, "http://127.0.0.1:9", toml), {})
+        async with (
+            serve(create_app(config)) as hub_url,
+            httpx2.AsyncClient(base_url=hub_url) as http,
+        ):
+            await wait_ready(http, "refhttp")
+            yield reference, hub_url
+            await reference.stop()
+
+
 @needs_reference
 @pytest.mark.xdist_group("reference_server")
 @pytest.mark.parametrize("requirements", ["2025-11-25", "2026-07-28"])
@@ -144,19 +162,11 @@ async def test_the_reference_server_passes_through_the_hub_as_alone(
     the suite's reference server passes alone passes through the hub, and the hub fills
     in the resultType the server forgets. server-stateless included: its streaming tool
     answers in JSON lines, which the hub passes on as events (``json_lines``)."""
-    async with reference_http() as reference:
-        toml = f'\n[mcp.servers.refhttp]\nurl = "{reference.url}"\n'
-        config = load_config(write_config(tmp_path, "http://127.0.0.1:9", toml), {})
-        async with (
-            serve(create_app(config)) as hub_url,
-            httpx2.AsyncClient(base_url=hub_url) as http,
-        ):
-            await wait_ready(http, "refhttp")
-            options = ("--requirements", requirements)
-            alone, _ = await _suite_passes(node, reference.url, tmp_path, *options)
-            url = f"{hub_url}/servers/refhttp/mcp"
-            via_hub, summary = await _suite_passes(node, url, tmp_path, *options)
-            await reference.stop()  # before the hub: see reference_server.Reference.stop
+    async with _hub_before_reference(tmp_path) as (reference, hub_url):
+        options = ("--requirements", requirements)
+        alone, _ = await _suite_passes(node, reference.url, tmp_path, *options)
+        url = f"{hub_url}/servers/refhttp/mcp"
+        via_hub, summary = await _suite_passes(node, url, tmp_path, *options)
     expected = set(alone)
     if requirements == "2026-07-28":
         expected |= FILLED_IN_BY_THE_HUB
@@ -172,23 +182,15 @@ async def test_list_freshness_is_never_longer_nor_wider_than_the_upstream_said(
     The hub says the same freshness on /servers/NAME/mcp and on /mcp (whose only upstream it
     is) but private: what a caller sees depends on its key. A client of the older era gets
     no freshness hints (0, the SDK's default reading)."""
-    async with reference_http() as reference:
-        toml = f'\n[mcp.servers.refhttp]\nurl = "{reference.url}"\n'
-        config = load_config(write_config(tmp_path, "http://127.0.0.1:9", toml), {})
-        async with (
-            serve(create_app(config)) as hub_url,
-            httpx2.AsyncClient(base_url=hub_url) as http,
-        ):
-            await wait_ready(http, "refhttp")
-            async with Client(reference.url) as direct:
-                alone = await direct.list_tools()
-            listed = {}
-            for path in ("/servers/refhttp/mcp", "/mcp"):
-                async with Client(f"{hub_url}{path}") as client:
-                    listed[path] = await client.list_tools()
-            async with Client(f"{hub_url}/servers/refhttp/mcp", mode="legacy") as old:
-                legacy = await old.list_tools()
-            await reference.stop()
+    async with _hub_before_reference(tmp_path) as (reference, hub_url):
+        async with Client(reference.url) as direct:
+            alone = await direct.list_tools()
+        listed = {}
+        for path in ("/servers/refhttp/mcp", "/mcp"):
+            async with Client(f"{hub_url}{path}") as client:
+                listed[path] = await client.list_tools()
+        async with Client(f"{hub_url}/servers/refhttp/mcp", mode="legacy") as old:
+            legacy = await old.list_tools()
     assert (alone.ttl_ms, alone.cache_scope) == (300_000, "public")
     for result in listed.values():
         assert (result.ttl_ms, result.cache_scope) == (300_000, "private")
