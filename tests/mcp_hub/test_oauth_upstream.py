@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx2
+import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.shared.auth import OAuthToken
@@ -84,6 +85,23 @@ async def test_a_person_signs_the_hub_in_from_the_dashboard(
             assert asked["code_challenge_method"] == ["S256"] and asked["code_challenge"]
             assert asked["redirect_uri"] == [f"{url}/oauth/callback"]
             assert asked["resource"] == [remote.audience]  # RFC 8707
+            async with Client(f"{url}/mcp") as client:  # before the person signs in
+                early = await client.call_tool("remote__sessions_list", {})
+            first = early.content[0]
+            assert early.is_error and isinstance(first, types.TextContent)
+            assert "connexion requise" in first.text and "Connecter" in first.text
+            # a restart takes the link down and publishes a new one (a new state)
+            assert (await http.post("/api/mcp/servers/remote/restart")).status_code == 202
+            for _ in range(200):
+                fresh = await _until_sign_in_asked(http)
+                if fresh["authorization_url"] != pending["authorization_url"]:
+                    break
+                await anyio.sleep(0.05)
+            stale = asked["state"][0]
+            asked = parse_qs(urlsplit(str(fresh["authorization_url"])).query)
+            assert asked["state"][0] != stale
+            replayed = await http.get("/oauth/callback", params={"state": stale, "code": "x"})
+            assert replayed.status_code == 400  # nothing waits on the old link any more
             page, errors = await open_dashboard(browser, url)
             connect = page.locator('[data-connect="remote"]')
             async with page.context.expect_page() as opened:

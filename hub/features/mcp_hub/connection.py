@@ -524,8 +524,14 @@ class UpstreamConnection:
 
     def connected(self) -> Client:
         if self._client is None:
+            name = self.config.name
+            if self.sign_in.pending:  # what the caller's person can do about it
+                raise UpstreamUnavailable(
+                    f"serveur MCP « {name} » : connexion requise (bouton « Connecter » du "
+                    "tableau de bord du hub)"
+                )
             state = self.status.state.value
-            raise UpstreamUnavailable(f"serveur MCP « {self.config.name} » indisponible ({state})")
+            raise UpstreamUnavailable(f"serveur MCP « {name} » indisponible ({state})")
         return self._client
 
 

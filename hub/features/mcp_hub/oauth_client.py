@@ -144,11 +144,14 @@ class SignIn:
         self._on_change()
 
     async def callback(self) -> AuthorizationCodeResult:
-        """The SDK's callback handler: wait for ``answer`` (for as long as it takes)."""
-        await self._answered.wait()
+        """The SDK's callback handler: wait for ``answer`` (for as long as it takes). A
+        round that ends meanwhile takes its link down: nothing would read that answer."""
+        try:
+            await self._answered.wait()
+        finally:
+            self.url = self._state = None
+            self._on_change()
         result, error = self._result, self._error
-        self.url = self._state = None
-        self._on_change()
         if result is None:
             raise OAuthFlowError(f"connexion refusée par le serveur d'autorisation : {error}")
         return result
