@@ -1,50 +1,63 @@
 """The time one request spends waiting on an upstream, wherever in the call it waits.
 
-The tool gate opens a ``Stopwatch`` around an MCP call (``timing``); the upstream
-connection adds its round trip to it (``waiting``). A ContextVar carries it down the
-awaits of that one request, instead of an argument threaded through every layer in
-between; outside a ``timing`` block, ``waiting`` measures nothing.
+The tool gate opens a ``Timing`` around an MCP call; the upstream connection adds its
+round trip to it (``Waiting``). A ContextVar carries it down the awaits of that one
+request, instead of an argument threaded through every layer in between; outside a
+``Timing`` block, ``Waiting`` measures nothing. Plain classes rather than generator
+context managers: every tool call pays them, traced or not.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from contextvars import ContextVar, Token
+from types import TracebackType
 
 
-@dataclass
 class Stopwatch:
-    upstream: float = 0.0  # seconds spent waiting on upstreams
+    __slots__ = ("upstream",)
+
+    def __init__(self) -> None:
+        self.upstream = 0.0  # seconds spent waiting on upstreams
 
 
 _CURRENT: ContextVar[Stopwatch | None] = ContextVar("kimi_stopwatch", default=None)
 
 
-@contextmanager
-def timing() -> Iterator[Stopwatch]:
+class Timing:
     """A call inside another (the search tool's ``tool_call``): its wait is the outer's too."""
-    outer = _CURRENT.get()
-    watch = Stopwatch()
-    token = _CURRENT.set(watch)
-    try:
-        yield watch
-    finally:
-        _CURRENT.reset(token)
-        if outer is not None:
-            outer.upstream += watch.upstream
+
+    __slots__ = ("_outer", "_token", "watch")
+
+    def __enter__(self) -> Stopwatch:
+        self._outer = _CURRENT.get()
+        self.watch = Stopwatch()
+        self._token: Token[Stopwatch | None] = _CURRENT.set(self.watch)
+        return self.watch
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _CURRENT.reset(self._token)
+        if self._outer is not None:
+            self._outer.upstream += self.watch.upstream
 
 
-@contextmanager
-def waiting() -> Iterator[None]:
-    watch = _CURRENT.get()
-    if watch is None:
-        yield
-        return
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        watch.upstream += time.perf_counter() - started
+class Waiting:
+    __slots__ = ("_started", "_watch")
+
+    def __enter__(self) -> None:
+        self._watch = _CURRENT.get()
+        self._started = time.perf_counter()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._watch is not None:
+            self._watch.upstream += time.perf_counter() - self._started

@@ -30,7 +30,7 @@ from mcp.shared.exceptions import MCPError
 from hub.config import McpLimits, McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
-from hub.core.stopwatch import waiting
+from hub.core.stopwatch import Waiting
 from hub.core.storage.database import DatabaseUnavailable
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
 from hub.features.mcp_hub.envelope import on_the_wire
@@ -429,7 +429,7 @@ class UpstreamConnection:
         """Forward one call for ``caller``; a stale HTTP session gets one fresh initialize
         and one retry. ``resumed``: a 2026-07-28 client's retry after ``input_required``
         (its ``inputResponses`` and ``requestState``, passed on unaltered)."""
-        with waiting():  # the caller's stopwatch: this is the upstream's time, not the hub's
+        with Waiting():  # the caller's stopwatch: this is the upstream's time, not the hub's
             return await self._call_tool(ToolCall(name, arguments, progress, caller, resumed))
 
     async def _call_tool(self, call: ToolCall) -> ToolAnswer:

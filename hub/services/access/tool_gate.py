@@ -33,7 +33,7 @@ from mcp.shared.exceptions import MCPError
 
 from hub.core.jsontypes import JSON
 from hub.core.offload import run_sized
-from hub.core.stopwatch import timing
+from hub.core.stopwatch import Timing
 from hub.core.storage.audit import AuditRecord
 from hub.features.injection import injection_excerpt
 from hub.features.mcp_hub import UpstreamHub
@@ -257,7 +257,7 @@ class ToolGate:
         """Run ``work`` under the call's span (what upstreams get as ``_meta.traceparent``)
         and its stopwatch (what upstreams took: the rest is the hub's time)."""
         error: str | None = "appel interrompu"
-        with trace.current(), timing() as watch:
+        with trace.current(), Timing() as watch:
             try:
                 result = await work
                 failed = isinstance(result, types.CallToolResult) and result.is_error

@@ -18,8 +18,8 @@ hub's handler runs. Context out: the provider call carries its CLIENT span's
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from importlib.metadata import PackageNotFoundError, version
 
 import anyio
@@ -34,6 +34,7 @@ from hub.services.telemetry.hub_time import HubTime
 Attributes = Mapping[str, AttributeValue]
 NO_ATTRIBUTES: Attributes = {}
 W3C = TraceContextTextMapPropagator()
+NOTHING = nullcontext()  # tracing off: entered and left for nothing (reentrant)
 
 
 class RequestTrace:
@@ -81,14 +82,11 @@ class RequestTrace:
         if self.span is not None:
             self.span.set_attributes(attributes)
 
-    @contextmanager
-    def current(self) -> Iterator[None]:
+    def current(self) -> AbstractContextManager[object]:
         """The span as the current context, for what the mcp SDK client sends upstream."""
         if self.span is None:
-            yield
-            return
-        with trace.use_span(self.span, record_exception=False, set_status_on_exception=False):
-            yield
+            return NOTHING
+        return trace.use_span(self.span, record_exception=False, set_status_on_exception=False)
 
     def outgoing(self, name: str, attributes: Attributes) -> dict[str, str]:
         """Start the CLIENT span of the provider call; its ``traceparent`` header(s)."""
