@@ -34,6 +34,7 @@ from hub.services.sessions.service import SessionService
 from hub.services.telemetry import RequestTrace
 
 ERROR_EXCERPT = 500
+NO_HEADERS: dict[str, str] = {}
 KEY_REVOKED = "clé API révoquée pendant la requête"
 
 
@@ -249,7 +250,9 @@ class ChatService:
 
     async def _send(self, call: Call, route: Route, body: bytes) -> UpstreamReply:
         trace = call.trace
-        traced = trace.outgoing(f"chat {route.upstream_model}", _provider_span(route))
+        traced = NO_HEADERS
+        if trace.span is not None:  # traced (sampled or not: the decision is passed on)
+            traced = trace.outgoing(f"chat {route.upstream_model}", _provider_span(route))
         sent = time.perf_counter()
         try:
             reply = await self._pool.post_chat(route, body, traced)
@@ -314,17 +317,12 @@ class ChatService:
         splitter = SSESplitter()
         status: RequestStatus = "ok"
         error: str | None = None
-        trace = call.trace
-        upstream = reply.response.aiter_bytes()
+        trace, clock = call.trace, time.perf_counter
+        mark = clock()  # from here the relay waits on the upstream
         try:
-            while True:
-                waited = time.perf_counter()
-                try:
-                    chunk = await anext(upstream)
-                except StopAsyncIteration:
-                    break
-                finally:
-                    trace.upstream += time.perf_counter() - waited
+            async for chunk in reply.response.aiter_bytes():
+                now = clock()
+                trace.upstream += now - mark
                 out: list[bytes] = []
                 for event in splitter.feed(chunk):
                     seen = tracker.observe(event)
@@ -345,9 +343,12 @@ class ChatService:
                 if out:  # whole events: a secret cannot straddle two reads' output
                     if call.durable is not None:  # [DONE] is in this chunk: its row first
                         await self._durable(call)
-                    sent = time.perf_counter()
-                    yield self._pool.redactor.data(b"".join(out))  # error events, echoes
-                    trace.client += time.perf_counter() - sent
+                    data = self._pool.redactor.data(b"".join(out))  # error events, echoes
+                    mark = clock()  # from here it waits on the client reading
+                    yield data
+                    now = clock()
+                    trace.client += now - mark
+                mark = now  # a chunk that held no whole event: its split counts as waiting
             trace.outgoing_done(reply.response.status_code)
             if not (tracker.done or tracker.finished):
                 status, error = "partial", "flux interrompu par le fournisseur"
