@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 import httpx2
@@ -162,6 +164,23 @@ async def open_hub(
         )
 
 
+def abandon_stop(limit: float) -> None:
+    """The hub was asked to stop and its parts are still closing after ``limit`` s: log
+    where each task waits, then end the process. Nothing answered is lost (the journal
+    holds every row not yet stored); a hub that never stops is worse (a supervisor's
+    restart, a deploy, a test run wait on it forever)."""
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=12)
+        where = " ← ".join(
+            f"{frame.f_code.co_name} ({Path(frame.f_code.co_filename).name}:{frame.f_lineno})"
+            for frame in reversed(frames)
+        )
+        log.error("Arrêt bloqué depuis %g s, tâche %s : %s", limit, task.get_name(), where)
+    log.error("Arrêt forcé : les lignes non écrites sont dans le journal (relu au démarrage).")
+    logging.shutdown()
+    os._exit(70)
+
+
 def _token_vault(store: Store, servers: Mapping[str, McpServerConfig]) -> TokenVault | None:
     """Sealed upstream tokens when ``KIMI_PROXY_TOKEN_KEY`` is set; a warning when a
     server signed in by a person would lose its tokens at each restart without it."""
@@ -252,22 +271,35 @@ async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    config: HubConfig, *, transport: httpx2.AsyncBaseTransport | None = None
+    config: HubConfig,
+    *,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    stop_limit: float | None = None,
 ) -> Starlette:
-    """``transport`` lets tests inject upstream faults that are hard to cause for real."""
+    """``transport`` lets tests inject upstream faults that are hard to cause for real.
+    ``stop_limit`` (the CLI's processes): seconds the closing of the hub's parts may take
+    once asked to stop; past it, ``abandon_stop`` says where it hangs and ends the process."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, float]]:
-        async with AsyncExitStack() as stack:
-            try:
-                hub = await stack.enter_async_context(open_hub(config, transport))
-            except StoreOpenError as exc:  # uvicorn then exits ("Application startup failed")
-                log.critical("%s", exc)
-                raise
-            await stack.enter_async_context(mcp_profiles.serve_http(app, hub))
-            await stack.enter_async_context(mcp_proxy.serve_http(app, hub))
-            app.state.hub = hub
-            yield deadline_state(config.server)  # read by uvicorn's HeaderDeadlineProtocol
+        watchdog: asyncio.TimerHandle | None = None
+        try:
+            async with AsyncExitStack() as stack:
+                try:
+                    hub = await stack.enter_async_context(open_hub(config, transport))
+                except StoreOpenError as exc:  # uvicorn then exits ("Application startup failed")
+                    log.critical("%s", exc)
+                    raise
+                await stack.enter_async_context(mcp_profiles.serve_http(app, hub))
+                await stack.enter_async_context(mcp_proxy.serve_http(app, hub))
+                app.state.hub = hub
+                yield deadline_state(config.server)  # read by uvicorn's HeaderDeadlineProtocol
+                if stop_limit is not None:  # armed while the stack below closes
+                    loop = asyncio.get_running_loop()
+                    watchdog = loop.call_later(stop_limit, abandon_stop, stop_limit)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
 
     server = config.server
     middleware = [  # outermost first: a foreign Host/Origin is refused before any key check

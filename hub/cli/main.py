@@ -63,9 +63,14 @@ def app_from_env() -> Starlette:
     if os.environ.get(WORKERS_ENV) and config.cluster.replica:  # one name per worker
         named = f"{config.cluster.replica}/{os.getpid()}"
         config = replace(config, cluster=replace(config.cluster, replica=named))
-    app = create_app(config)
+    app = create_app(config, stop_limit=STOP_LIMIT)
     steady_gc()
     return app
+
+
+# Seconds the hub's parts may take to close once the in-flight requests are done or
+# cancelled (MCP children, rows, pools); past it the process says where it hangs and ends.
+STOP_LIMIT = 20.0
 
 
 def _deadline(config: HubConfig) -> int:
@@ -168,7 +173,7 @@ def _serve(args: argparse.Namespace) -> None:
         return
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config),
+            create_app(config, stop_limit=STOP_LIMIT),
             http=HeaderDeadlineProtocol,  # slowloris ([server].header_timeout)
             log_level=args.log_level,
             log_config=None,

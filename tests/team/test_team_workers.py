@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 import httpx2
@@ -25,6 +27,7 @@ async def _serve(config: Path, *args: str) -> tuple[asyncio.subprocess.Process, 
         "--log-level", "warning", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "FAKE_UPSTREAM_KEY": UPSTREAM_SECRET},
+        start_new_session=True,  # its workers too can be killed at once (_stop)
     )  # fmt: skip
     return process, port
 
@@ -45,16 +48,22 @@ async def _replicas_seen(port: int, wanted: int) -> set[str]:
 
 
 async def _stop(process: asyncio.subprocess.Process) -> str:
-    """SIGTERM, as a supervisor stops it; a hub still up after 30 s fails with its output."""
+    """SIGTERM, as a supervisor stops it; a hub still up after 30 s fails with its output.
+    A worker whose parts hung on stopping ends at the hub's STOP_LIMIT (20 s) and logs
+    where: that output becomes a warning in the test summary (the flaky stop seen under
+    full-suite load, not reproduced alone)."""
     process.terminate()
     communicating = asyncio.ensure_future(process.communicate())
     done, _ = await asyncio.wait({communicating}, timeout=30)
-    if not done:
-        process.kill()
+    if not done:  # the whole group: a worker left behind would hold the pipe open
+        os.killpg(process.pid, signal.SIGKILL)
         output, _ = await communicating
         raise AssertionError(f"pas arrêté 30 s après SIGTERM :\n{output.decode(errors='replace')}")
     output, _ = communicating.result()
-    return output.decode(errors="replace")
+    text = output.decode(errors="replace")
+    if "Arrêt bloqué" in text:  # stopped, but only by the hub's own stop limit: say where
+        warnings.warn(f"arrêt forcé d'un worker :\n{text[-4000:]}", stacklevel=1)
+    return text
 
 
 async def test_workers_are_replicas_of_one_hub(
