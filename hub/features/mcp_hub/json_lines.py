@@ -55,23 +55,21 @@ class JsonLinesAsEvents(httpx2.AsyncBaseTransport):
         media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media != JSON_MEDIA or request.method != "POST":
             return response
-        body = await response.aread()
-        await response.aclose()
+        body = await response.aread()  # kept by the response: the SDK's read gets it back
         try:
             messages = _messages(body)
         except UnicodeDecodeError:
             messages = None
+        if messages is None:
+            return response
         headers = {
             k: v
             for k, v in response.headers.items()
             if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")
         }
-        if messages is None:
-            return httpx2.Response(
-                response.status_code, headers=headers, content=body, request=request
-            )
         headers["content-type"] = "text/event-stream"
         events = "".join(f"event: message\ndata: {m}\n\n" for m in messages).encode()
+        await response.aclose()
         return httpx2.Response(
             response.status_code, headers=headers, content=events, request=request
         )

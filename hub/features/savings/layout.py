@@ -78,6 +78,7 @@ class Layout:
             kept = info.tokens if info.tokens < min_tokens else self._kept(index)[2]
             self.kept.append(self.kept[-1] + kept)
         self.tokens_before = REPLY_PRIMER + self.sums[-1]
+        self.head_tokens = self._head()[2]  # every level's size starts with it
         self._summaries: dict[int, tuple[list[JSON], int]] = {}
         self.new_segments = 0
         self.new_originals: list[tuple[str, str, int]] = []  # of segments made by this pass
@@ -337,7 +338,7 @@ class Layout:
 
     def size(self, levels: Levels) -> int:
         masked, recent, newest = self._regions(levels)
-        head = self._head()[2] if self.demos else self.sums[self.start(0)]
+        head = self.head_tokens
         summary = self.summary(levels.summarised)[1]
         shrunk = sum(self._maskable(i, recent)[2] for i in range(masked, recent))
         kept = self.kept[newest] - self.kept[recent]
