@@ -1,15 +1,15 @@
 """The time one request spends waiting on an upstream, wherever in the call it waits.
 
 The tool gate opens a ``Timing`` around an MCP call; the upstream connection adds its
-round trip to it (``Waiting``). A ContextVar carries it down the awaits of that one
-request, instead of an argument threaded through every layer in between; outside a
-``Timing`` block, ``Waiting`` measures nothing. Plain classes rather than generator
-context managers: every tool call pays them, traced or not.
+round trip to it (``waited``, from the time it measures for its own status anyway). A
+ContextVar carries it down the awaits of that one request, instead of an argument
+threaded through every layer in between; outside a ``Timing`` block, ``waited`` adds
+nothing. A plain class rather than a generator context manager: every tool call pays it,
+traced or not.
 """
 
 from __future__ import annotations
 
-import time
 from contextvars import ContextVar, Token
 from types import TracebackType
 
@@ -46,18 +46,8 @@ class Timing:
             self._outer.upstream += self.watch.upstream
 
 
-class Waiting:
-    __slots__ = ("_started", "_watch")
-
-    def __enter__(self) -> None:
-        self._watch = _CURRENT.get()
-        self._started = time.perf_counter()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._watch is not None:
-            self._watch.upstream += time.perf_counter() - self._started
+def waited(seconds: float) -> None:
+    """``seconds`` spent waiting on an upstream, for the request being timed (if any)."""
+    watch = _CURRENT.get()
+    if watch is not None:
+        watch.upstream += seconds

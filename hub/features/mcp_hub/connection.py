@@ -30,7 +30,7 @@ from mcp.shared.exceptions import MCPError
 from hub.config import McpLimits, McpServerConfig
 from hub.core.error_text import french_reason
 from hub.core.jsontypes import JSONObject
-from hub.core.stopwatch import Waiting
+from hub.core.stopwatch import waited
 from hub.core.storage.database import DatabaseUnavailable
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
 from hub.features.mcp_hub.envelope import on_the_wire
@@ -429,13 +429,9 @@ class UpstreamConnection:
         """Forward one call for ``caller``; a stale HTTP session gets one fresh initialize
         and one retry. ``resumed``: a 2026-07-28 client's retry after ``input_required``
         (its ``inputResponses`` and ``requestState``, passed on unaltered)."""
-        with Waiting():  # the caller's stopwatch: this is the upstream's time, not the hub's
-            return await self._call_tool(ToolCall(name, arguments, progress, caller, resumed))
-
-    async def _call_tool(self, call: ToolCall) -> ToolAnswer:
         started = time.perf_counter()
         ok = False
-        caller = call.caller
+        call = ToolCall(name, arguments, progress, caller, resumed)
         await self._round_ready()
         try:
             with self.requesters.serving(caller):
@@ -456,7 +452,9 @@ class UpstreamConnection:
             ok = not (isinstance(result, types.CallToolResult) and result.is_error)
             return result
         finally:
-            self.status.record_call((time.perf_counter() - started) * 1000, ok=ok)
+            elapsed = time.perf_counter() - started
+            self.status.record_call(elapsed * 1000, ok=ok)
+            waited(elapsed)  # the caller's stopwatch: the upstream's time, not the hub's
 
     async def _session_lost(self) -> bool:
         """After a protocol error from an HTTP upstream: if it no longer knows our session
