@@ -71,7 +71,10 @@ def test_reading_is_linear_in_the_line_length() -> None:
         return time.perf_counter() - started
 
     cost(4)  # warm up
-    small, large = min(cost(8) for _ in range(3)), min(cost(64) for _ in range(3))
+    # interleaved, best of 5: one pause of a loaded machine (seen: 25x once, in a fresh
+    # clone's run) must not land on one size only
+    pairs = [(cost(8), cost(64)) for _ in range(5)]
+    small, large = min(p[0] for p in pairs), min(p[1] for p in pairs)
     assert large / small < 8 * 3, (small, large)  # 8x the bytes; quadratic would be 64x
 
 
