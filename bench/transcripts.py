@@ -25,6 +25,7 @@ import gzip
 import json
 import os
 import re
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,19 @@ MIN_LINE = 10
 
 
 def folder() -> Path:
-    return Path(os.environ.get(ENV, ROOT.parent / "shared" / "agent-transcripts"))
+    """``$KIMI_AGENT_TRANSCRIPTS``, else ``../shared`` beside this checkout, else beside the
+    local checkout it was cloned from (``git clone /work/main /tmp/x``)."""
+    if ENV in os.environ:
+        return Path(os.environ[ENV])
+    found = ROOT.parent / "shared" / "agent-transcripts"
+    if found.is_dir():
+        return found
+    origin = subprocess.run(
+        ["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    beside = Path(origin).parent / "shared" / "agent-transcripts" if origin else found
+    return beside if beside.is_dir() else found
 
 
 @dataclass(frozen=True)

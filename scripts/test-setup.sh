@@ -18,8 +18,11 @@ else
 fi
 
 # The conformance suite's reference server (read-only in ../shared): installed in a copy.
+# A clone of a local checkout (git clone /work/main /tmp/x) finds it beside that checkout.
+ORIGIN="$(git -C "$ROOT" config --get remote.origin.url 2>/dev/null || true)"
 FIXTURE_SRC="${KIMI_CONFORMANCE_FIXTURE:-$ROOT/../shared/mcp-conformance-fixture}"
 [[ -d "$FIXTURE_SRC" ]] || FIXTURE_SRC="$ROOT/../../shared/mcp-conformance-fixture"
+[[ -d "$FIXTURE_SRC" || ! -d "$ORIGIN" ]] || FIXTURE_SRC="$ORIGIN/../shared/mcp-conformance-fixture"
 FIXTURE="$ROOT/.cache/mcp-conformance-fixture"
 if command -v npm >/dev/null && [[ -f "$FIXTURE_SRC/package-lock.json" ]]; then
   if ! cmp -s "$FIXTURE_SRC/package-lock.json" "$FIXTURE/.installed-lock"; then
