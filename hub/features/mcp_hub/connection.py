@@ -47,13 +47,14 @@ from hub.features.mcp_hub.forwarding import (
     read_resource,
 )
 from hub.features.mcp_hub.json_lines import JsonLinesAsEvents
-from hub.features.mcp_hub.listing import list_everything, list_templates, watch_lists
+from hub.features.mcp_hub.listing import list_everything, list_templates
 from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.oauth_client import MemoryTokens, SignIn, oauth_provider
 from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.requesters import Requester, RequesterRoutes
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 from hub.features.mcp_hub.stdout import MESSAGE_TOO_LARGE
+from hub.features.mcp_hub.subscriptions import watch_lists
 from hub.features.mcp_hub.token_vault import TokenVault
 
 logger = logging.getLogger(__name__)
