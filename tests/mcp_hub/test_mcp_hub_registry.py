@@ -56,7 +56,7 @@ async def dyn_hub() -> AsyncIterator[UpstreamHub]:
 
 async def test_lists_prefixed_tools_and_reports_rejected_ones(dyn_hub: UpstreamHub) -> None:
     names = [t.name for t in dyn_hub.list_tools()]
-    assert names == ["dyn__grow", "dyn__sleep", "dyn__env", "dyn__traceparent"]
+    assert names == ["dyn__grow", "dyn__sleep", "dyn__env", "dyn__traceparent", "dyn__touch"]
     status = dyn_hub.connections["dyn"].status
     assert status.state == ServerState.DEGRADED
     assert any("bad_schema" in w for w in status.warnings)

@@ -5,7 +5,10 @@
 - ``bad_schema`` and ``bad name!`` are listed but must be rejected by the hub;
 - ``sleep`` sleeps ``seconds`` (timeouts); ``env`` returns an environment variable;
   ``traceparent`` returns the ``_meta.traceparent`` its request carried ("" if none);
-- it lists one resource, ``dyn://note``, and answers templates with "method not found".
+- it lists one resource, ``dyn://note``, and answers templates with "method not found";
+  ``touch`` says it changed (``notifications/resources/updated`` to a 2025-era session
+  that subscribed, an event on 2026-07-28 listen streams that name it) and returns the
+  URIs its open listen streams name (sorted, one per line).
 """
 
 import os
@@ -15,10 +18,33 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.stdio import stdio_server
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    ListenHandler,
+    ResourceUpdated,
+    ToolsListChanged,
+)
 
 state = {"grown": False}
 bus = InMemorySubscriptionBus()
+subscribed: set[str] = set()  # 2025-era resources/subscribe
+listened: list[list[str]] = []  # the URIs of each open listen stream
+NOTE = "dyn://note"
+
+
+class CountingListen(ListenHandler):
+    async def __call__(
+        self,
+        ctx: ServerRequestContext[object, object],
+        params: types.SubscriptionsListenRequestParams,
+    ) -> types.SubscriptionsListenResult:
+        uris = list(params.notifications.resource_subscriptions or [])
+        listened.append(uris)
+        try:
+            return await super().__call__(ctx, params)
+        finally:
+            listened.remove(uris)
+
 
 OBJ = {"type": "object", "properties": {}}
 
@@ -35,6 +61,7 @@ def _tools() -> list[types.Tool]:
             input_schema={"type": "object", "properties": {"name": {"type": "string"}}},
         ),
         types.Tool(name="traceparent", input_schema=OBJ),
+        types.Tool(name="touch", input_schema=OBJ),
         types.Tool(
             name="bad_schema",
             input_schema={"type": "object", "properties": {"x": {"type": "nonsense"}}},
@@ -65,6 +92,11 @@ async def call_tool(
         await anyio.sleep(float(args.get("seconds", 0)))
     elif params.name == "env":
         text = os.environ.get(str(args.get("name")), "")
+    elif params.name == "touch":
+        if NOTE in subscribed:
+            await ctx.session.send_resource_updated(NOTE)
+        await bus.publish(ResourceUpdated(uri=NOTE))
+        text = "\n".join(sorted(uri for uris in listened for uri in uris))
     elif params.name == "traceparent":
         meta = params.meta or {}
         text = str(meta.get("traceparent", ""))
@@ -74,7 +106,21 @@ async def call_tool(
 async def list_resources(
     ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
 ) -> types.ListResourcesResult:
-    return types.ListResourcesResult(resources=[types.Resource(name="note", uri="dyn://note")])
+    return types.ListResourcesResult(resources=[types.Resource(name="note", uri=NOTE)])
+
+
+async def subscribe(
+    ctx: ServerRequestContext[object, object], params: types.SubscribeRequestParams
+) -> types.EmptyResult:
+    subscribed.add(params.uri)
+    return types.EmptyResult()
+
+
+async def unsubscribe(
+    ctx: ServerRequestContext[object, object], params: types.UnsubscribeRequestParams
+) -> types.EmptyResult:
+    subscribed.discard(params.uri)
+    return types.EmptyResult()
 
 
 async def main() -> None:
@@ -83,7 +129,9 @@ async def main() -> None:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_resources=list_resources,
-        on_subscriptions_listen=ListenHandler(bus),
+        on_subscribe_resource=subscribe,
+        on_unsubscribe_resource=unsubscribe,
+        on_subscriptions_listen=CountingListen(bus),
     )
     options = server.create_initialization_options(NotificationOptions(tools_changed=True))
     async with stdio_server() as (read, write):

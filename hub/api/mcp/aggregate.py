@@ -16,7 +16,6 @@ from hub.features.mcp_hub.aggregate import (
     PromptEntry,
     prompt_entries,
     template_owner,
-    uri_owner,
 )
 from hub.features.mcp_hub.connection import UpstreamConnection, UpstreamUnavailable
 from hub.features.mcp_hub.forwarding import PromptAnswer, is_modern
@@ -42,13 +41,6 @@ class UpstreamExtras:
         profile = self._profile
         connections = profile.upstreams.connections
         return prompt_entries(connections, profile.servers(), profile.config.prefix)
-
-    def _uri_owner(self, uri: str) -> UpstreamConnection:
-        connections = self._profile.upstreams.connections
-        owner = uri_owner(connections, self._profile.servers(), uri)
-        if owner is None:
-            raise MCPError(types.INVALID_PARAMS, f"Ressource inconnue : {uri[:200]}")
-        return owner
 
     async def list_prompts(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -100,13 +92,3 @@ class UpstreamExtras:
             except (UpstreamUnavailable, MCPError) as exc:
                 logger.info("logging/setLevel non transmis à %s : %s", server, exc)
         return types.EmptyResult()
-
-    async def subscribe(self, ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
-        owner = self._uri_owner(params.uri)
-        return await _client(owner, ctx).session.subscribe_resource(params.uri)
-
-    async def unsubscribe(
-        self, ctx: Ctx, params: types.UnsubscribeRequestParams
-    ) -> types.EmptyResult:
-        owner = self._uri_owner(params.uri)
-        return await _client(owner, ctx).session.unsubscribe_resource(params.uri)

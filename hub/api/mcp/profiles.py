@@ -16,7 +16,7 @@ from anyio.abc import TaskGroup
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.message import SessionMessage
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -27,10 +27,13 @@ from hub.api.mcp.french_errors import translate_outgoing
 from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.server import ProfileServer, own_tools, tool_deps
 from hub.api.mcp.stdin import reparse_lone_surrogates
+from hub.api.mcp.updates import ResourceSubscribers
 from hub.api.state import HubState
 from hub.config import McpProfileConfig
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSON, JSONObject
+from hub.features.mcp_hub.aggregate import uri_owner
+from hub.features.mcp_hub.connection import UpstreamConnection
 from hub.features.mcp_hub.profiles import DEFAULT_PROFILE, Profile
 from hub.services.access.tool_gate import Door
 from tools.discovery import META_TOOLS
@@ -59,7 +62,13 @@ class ProfileEndpoint:
         limiter = ResultLimiter(hub.counter, hub.savings)
         door = Door(path or endpoint_path(config.name), profile=self.profile)
         handlers = ProfileServer(tool_deps(hub), door, hub.gate, self.sessions, limiter, wait)
-        self.server: Server[JSONObject] = handlers.build(ListenHandler(self.bus))
+        connections = hub.upstreams.connections
+
+        def owner(uri: str) -> UpstreamConnection | None:
+            return uri_owner(connections, self.profile.servers(), uri)
+
+        self.subscribers = ResourceSubscribers(self.sessions, self.bus, owner)
+        self.server: Server[JSONObject] = handlers.build(self.subscribers)
         self._seen = self.signature()
 
     def signature(self) -> Signature:
@@ -93,11 +102,17 @@ async def announcing(endpoints: Sequence[ProfileEndpoint], hub: HubState) -> Asy
                 if kinds:
                     group.start_soon(announce, endpoint.sessions, kinds, endpoint.bus)
 
-        remove = hub.upstreams.on_change(changed)
+        def updated(server: str, uri: str) -> None:
+            for endpoint in endpoints:
+                if server in endpoint.profile.servers():
+                    group.start_soon(endpoint.subscribers.deliver, uri)
+
+        removers = (hub.upstreams.on_change(changed), hub.upstreams.on_resource_updated(updated))
         try:
             yield
         finally:
-            remove()
+            for remove in removers:
+                remove()
             group.cancel_scope.cancel()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -18,7 +18,7 @@ from anyio.abc import TaskGroup
 from mcp.client import Client
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from pydantic import BaseModel
@@ -42,6 +42,7 @@ from hub.api.mcp.common import (
 from hub.api.mcp.mirror import MirrorServer
 from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.routing import DownstreamRequester
+from hub.api.mcp.updates import ResourceSubscribers
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.jsontypes import JSONObject
@@ -66,12 +67,12 @@ def proxy_server(
     serving: Serving,
     sessions: Sessions,
     limiter: ResultLimiter,
-    listen: ListenHandler,
+    subscribers: ResourceSubscribers,
     gate: ToolGate,
 ) -> Server[JSONObject]:
     """A server whose every answer comes from ``connection``'s upstream, its tools through
-    the tool gate like any door; list changes reach 2026-07-28 clients through ``listen``
-    (``subscriptions/listen``)."""
+    the tool gate like any door; changes reach 2026-07-28 clients through
+    ``subscribers.listen`` (``subscriptions/listen``)."""
     name = connection.config.name
     door = Door(f"/servers/{name}/mcp", server=name)
 
@@ -148,12 +149,6 @@ def proxy_server(
         cursor = params.cursor if params else None
         return await _upstream(connection, ctx).list_resource_templates(cursor=cursor)
 
-    async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
-        return await _upstream(connection, ctx).session.subscribe_resource(str(params.uri))
-
-    async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        return await _upstream(connection, ctx).session.unsubscribe_resource(str(params.uri))
-
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         argument = {"name": params.argument.name, "value": params.argument.value}
         context = params.context.arguments if params.context else None
@@ -178,14 +173,19 @@ def proxy_server(
             on_list_resources=list_resources,
             on_read_resource=refusing_invalid_text(read_resource),
             on_list_resource_templates=refusing_invalid_text(list_templates),
-            on_subscribe_resource=refusing_invalid_text(subscribe),
-            on_unsubscribe_resource=refusing_invalid_text(unsubscribe),
+            on_subscribe_resource=refusing_invalid_text(subscribers.subscribe),
+            on_unsubscribe_resource=refusing_invalid_text(subscribers.unsubscribe),
             on_completion=refusing_invalid_text(complete),
             on_set_logging_level=set_level,
-            on_subscriptions_listen=listen,
+            on_subscriptions_listen=subscribers.listen,
         )
     server.mirrored = connection
     return server
+
+
+def _always(connection: UpstreamConnection) -> Callable[[str], UpstreamConnection]:
+    """Every URI on ``/servers/NAME/mcp`` belongs to NAME."""
+    return lambda uri: connection
 
 
 def _upstream(connection: UpstreamConnection, ctx: Ctx) -> Client:
@@ -210,14 +210,17 @@ class UpstreamEndpoints:
         self._upstreams = upstreams
         self._sessions: dict[str, Sessions] = {}
         self._buses: dict[str, InMemorySubscriptionBus] = {}
+        self._subscribers: dict[str, ResourceSubscribers] = {}
         self._managers: dict[str, StreamableHTTPSessionManager] = {}
         for name, connection in upstreams.connections.items():
             sessions: Sessions = {}
             self._sessions[name] = sessions
             bus = self._buses[name] = InMemorySubscriptionBus()
+            subscribers = ResourceSubscribers(sessions, bus, _always(connection))
+            self._subscribers[name] = subscribers
             self._managers[name] = StreamableHTTPSessionManager(
                 app=proxy_server(
-                    connection, upstreams.serving, sessions, limiter, ListenHandler(bus), gate
+                    connection, upstreams.serving, sessions, limiter, subscribers, gate
                 ),
                 security_settings=security,
                 event_store=ReplayStore(),
@@ -245,8 +248,8 @@ class UpstreamEndpoints:
                 await stack.enter_async_context(manager.run())
             self._group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(self._group.cancel_scope.cancel)
-            remove = self._upstreams.on_change(self._changed)
-            stack.callback(remove)
+            stack.callback(self._upstreams.on_change(self._changed))
+            stack.callback(self._upstreams.on_resource_updated(self._updated))
             yield self
 
     def _changed(self) -> None:
@@ -258,6 +261,10 @@ class UpstreamEndpoints:
                 if kinds:
                     self._group.start_soon(self._announce, name, kinds)
         self._seen = lists
+
+    def _updated(self, server: str, uri: str) -> None:
+        if self._group is not None and server in self._subscribers:
+            self._group.start_soon(self._subscribers[server].deliver, uri)
 
     async def _announce(self, name: str, kinds: list[str]) -> None:
         await announce(self._sessions[name], kinds, self._buses[name])

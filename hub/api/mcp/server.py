@@ -18,7 +18,6 @@ from pathlib import Path
 import anyio
 import mcp_types as types
 from mcp.server import Server
-from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from hub import __version__
@@ -35,6 +34,7 @@ from hub.api.mcp.common import (
     remember,
 )
 from hub.api.mcp.routing import DownstreamRequester
+from hub.api.mcp.updates import ResourceSubscribers
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
@@ -148,7 +148,7 @@ class ProfileServer:
         self._waited = anyio.Event()
         self._extras = UpstreamExtras(door.profile)
 
-    def build(self, listen: ListenHandler) -> Server[JSONObject]:
+    def build(self, subscribers: ResourceSubscribers) -> Server[JSONObject]:
         # Prompts, completions, logging and subscriptions only exist upstream: offered
         # only when the profile has upstreams.
         extras = self._extras if self._profile.servers() else None
@@ -168,11 +168,13 @@ class ProfileServer:
                 on_get_prompt=refusing_invalid_text(extras.get_prompt) if extras else None,
                 on_completion=refusing_invalid_text(extras.complete) if extras else None,
                 on_set_logging_level=extras.set_level if extras else None,
-                on_subscribe_resource=refusing_invalid_text(extras.subscribe) if extras else None,
-                on_unsubscribe_resource=(
-                    refusing_invalid_text(extras.unsubscribe) if extras else None
+                on_subscribe_resource=(
+                    refusing_invalid_text(subscribers.subscribe) if extras else None
                 ),
-                on_subscriptions_listen=listen,
+                on_unsubscribe_resource=(
+                    refusing_invalid_text(subscribers.unsubscribe) if extras else None
+                ),
+                on_subscriptions_listen=subscribers.listen,
             )
 
     async def list_tools(

@@ -54,7 +54,7 @@ from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.requesters import Requester, RequesterRoutes
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 from hub.features.mcp_hub.stdout import MESSAGE_TOO_LARGE
-from hub.features.mcp_hub.subscriptions import watch_lists
+from hub.features.mcp_hub.subscriptions import ResourceSubscriptions, watch_lists
 from hub.features.mcp_hub.token_vault import TokenVault
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,9 @@ class UpstreamConnection:
         on_change: Callable[[UpstreamConnection, bool], None],
         limits: McpLimits | None = None,
         vault: TokenVault | None = None,
+        on_updated: Callable[[str, str], None] | None = None,
     ) -> None:
+        """``on_updated(server, uri)``: a resource clients subscribed to has changed."""
         self.config = config
         self._vault = vault
         self.settings = settings
@@ -113,6 +115,8 @@ class UpstreamConnection:
         self._note_auth()
         self.requesters = RequesterRoutes(config.name)
         self._modern = False  # the round's upstream speaks 2026-07-28
+        updated = on_updated or (lambda server, uri: None)
+        self.subscriptions = ResourceSubscriptions(config.name, lambda u: updated(config.name, u))
 
     # -- supervision ---------------------------------------------------------------
 
@@ -184,6 +188,7 @@ class UpstreamConnection:
                             if clients.legacy is not None:
                                 group.start_soon(self._pinger, clients.legacy)
                         await self._list_all(client, clients)
+                        await self.subscriptions.attach(clients)
                         self._client, self._clients = client, clients
                         self._note_auth()
                         self._ready.set()
@@ -191,7 +196,9 @@ class UpstreamConnection:
                         group.start_soon(self._relister, client, clients)
                         if self._modern:
                             interval = self.settings.ping_interval
-                            group.start_soon(watch_lists, client, self._relist_soon, interval)
+                            group.start_soon(
+                                watch_lists, client, self._relist_soon, interval, self.subscriptions
+                            )
                         await self._restart.wait()
                         group.cancel_scope.cancel()
             if scope.cancelled_caught and not self._restart.is_set():
@@ -208,6 +215,7 @@ class UpstreamConnection:
             return reason
         finally:
             self._client, self._clients = None, None
+            self.subscriptions.detach()
             self._modern = False
 
     async def _legacy_session(self, stack: AsyncExitStack) -> Client | None:
@@ -300,6 +308,8 @@ class UpstreamConnection:
             | types.ResourceListChangedNotification,
         ):
             self._relist.set()
+        elif isinstance(message, types.ResourceUpdatedNotification):
+            self.subscriptions.updated(message.params.uri)
 
     async def _list_all(self, client: Client, clients: UpstreamClients) -> None:
         with anyio.fail_after(self.settings.init_timeout):

@@ -51,6 +51,7 @@ class UpstreamHub:
         self.limits = limits or McpLimits()
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
+        self._updates: list[Callable[[str, str], None]] = []
         self.generation = 0  # bumped whenever a list changes: views cache on it
         self._published: dict[str, JSONObject] = {}  # last status sent per server
         self.connections: dict[str, UpstreamConnection] = {}
@@ -62,7 +63,7 @@ class UpstreamHub:
                 self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
             connection = UpstreamConnection(
-                config, self.settings, self._changed, self.limits, vault
+                config, self.settings, self._changed, self.limits, vault, self._updated
             )
             self.connections[name] = connection
             if config.isolation == "per-client" and config.enabled:
@@ -89,6 +90,18 @@ class UpstreamHub:
         """Call ``listener()`` whenever the aggregated lists change; returns the remover."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def on_resource_updated(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
+        """Call ``listener(server, uri)`` when a subscribed resource changes upstream."""
+        self._updates.append(listener)
+        return lambda: self._updates.remove(listener) if listener in self._updates else None
+
+    def _updated(self, server: str, uri: str) -> None:
+        for listener in list(self._updates):
+            try:
+                listener(server, uri)
+            except Exception:  # one endpoint's bug must not keep the others uninformed
+                logger.exception("écouteur de mises à jour de ressources en échec")
 
     def _changed(self, connection: UpstreamConnection, lists_changed: bool) -> None:
         status = connection.status.to_json()
