@@ -43,12 +43,14 @@ from hub.core.storage.database import DatabaseUnavailable
 from hub.core.storage.journal import Journal
 from hub.core.storage.keys import KeyStore
 from hub.core.storage.masks import MaskStore
+from hub.core.storage.mcp_tasks import TaskHandles
 from hub.core.storage.oauth_tokens import SealedTokens
 from hub.core.storage.savings import SavingsStore
 from hub.core.storage.store import Store, StoreOpenError
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.mcp_hub import UpstreamHub
 from hub.features.mcp_hub.servers_json import configured_servers
+from hub.features.mcp_hub.tasks import TaskRouter
 from hub.features.mcp_hub.token_vault import KEY_VARIABLE, TokenVault
 from hub.proxy.routing import ModelRouter, missing_key_warning
 from hub.proxy.upstream import ProviderPool
@@ -154,6 +156,7 @@ async def open_hub(
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
             gate=ToolGate(upstreams, audit, bus, telemetry),
+            tasks=TaskRouter(upstreams, TaskHandles(store)),
             audit=audit,
             keys=keys,
             limits=limits,

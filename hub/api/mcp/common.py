@@ -23,6 +23,7 @@ from mcp.server.subscriptions import (
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -53,8 +54,39 @@ def security_settings(server: ServerConfig) -> TransportSecuritySettings:
     return TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
 
+TASKS = types.ServerTasksCapability(
+    list=types.TasksListCapability(),
+    cancel=types.TasksCancelCapability(),
+    requests=types.ServerTasksRequestsCapability(
+        tools=types.TasksToolsCapability(call=types.TasksCallCapability())
+    ),
+)
+
+
 class ListChangedServer(Server[JSONObject]):
-    """Advertises ``listChanged``: upstream list changes are announced to clients."""
+    """Advertises ``listChanged``: upstream list changes are announced to clients; and
+    2025 tasks to older clients while ``offers_tasks()`` (an upstream behind runs them)."""
+
+    offers_tasks: Callable[[], bool] | None = None
+
+    def get_capabilities(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, object]] | None = None,
+        extensions: dict[str, dict[str, object]] | None = None,
+        *,
+        protocol_version: str | None = None,
+    ) -> types.ServerCapabilities:
+        served = super().get_capabilities(
+            notification_options,
+            experimental_capabilities,
+            extensions,
+            protocol_version=protocol_version,
+        )
+        modern = protocol_version in MODERN_PROTOCOL_VERSIONS
+        if modern or self.offers_tasks is None or not self.offers_tasks():
+            return served
+        return served.model_copy(update={"tasks": TASKS})
 
     def create_initialization_options(
         self,

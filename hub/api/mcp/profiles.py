@@ -61,7 +61,9 @@ class ProfileEndpoint:
         self.bus = InMemorySubscriptionBus()  # 2026-07-28 clients: subscriptions/listen
         limiter = ResultLimiter(hub.counter, hub.savings)
         door = Door(path or endpoint_path(config.name), profile=self.profile)
-        handlers = ProfileServer(tool_deps(hub), door, hub.gate, self.sessions, limiter, wait)
+        handlers = ProfileServer(
+            tool_deps(hub), door, hub.gate, self.sessions, limiter, hub.tasks, wait
+        )
         connections = hub.upstreams.connections
 
         def owner(uri: str) -> UpstreamConnection | None:

@@ -42,6 +42,7 @@ from hub.api.mcp.common import (
 from hub.api.mcp.mirror import MirrorServer
 from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.routing import DownstreamRequester
+from hub.api.mcp.tasks import serve_tasks
 from hub.api.mcp.updates import ResourceSubscribers
 from hub.api.state import HubState
 from hub.core.errors import HubError
@@ -51,6 +52,7 @@ from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
 from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, is_modern
 from hub.features.mcp_hub.isolation import Serving
 from hub.features.mcp_hub.profiles import Entry
+from hub.features.mcp_hub.tasks import TaskRouter
 from hub.services.access.tool_gate import CallResult, Door, ToolGate
 
 MAX_BODY = 4 * 1024 * 1024
@@ -69,6 +71,7 @@ def proxy_server(
     limiter: ResultLimiter,
     subscribers: ResourceSubscribers,
     gate: ToolGate,
+    tasks: TaskRouter,
 ) -> Server[JSONObject]:
     """A server whose every answer comes from ``connection``'s upstream, its tools through
     the tool gate like any door; changes reach 2026-07-28 clients through
@@ -85,31 +88,38 @@ def proxy_server(
             tools=sorted(tools, key=lambda t: t.name), ttl_ms=connection.ttl_ms.get("tools", 0)
         )
 
-    async def call_tool(
-        ctx: Ctx, params: types.CallToolRequestParams
-    ) -> types.CallToolResult | types.InputRequiredResult:
+    async def call_or_task(ctx: Ctx, params: types.CallToolRequestParams) -> CallResult:
         refused = invalid_text(params)
         if refused is not None:  # the upstream never sees it
             return error_result(refused)
         requester = DownstreamRequester(ctx)
-        resumed = params if params.input_responses or params.request_state else None
+        caller = mcp_caller(ctx)
 
         async def run(entry: Entry) -> CallResult:
             try:
                 async with serving(connection, requester) as own:
                     relay = progress_relay(ctx)
                     result = await own.call_tool(
-                        entry.upstream_name, params.arguments, relay, requester, resumed
+                        entry.upstream_name, params.arguments, relay, requester, params
                     )
             except UpstreamUnavailable as exc:
                 return error_result(f"Appel impossible : {exc}.")
+            if isinstance(result, types.CreateTaskResult):
+                await tasks.created(result.task, name, caller.key_id)
             limit = connection.config.max_result_tokens
-            if limit is None or isinstance(result, types.InputRequiredResult):
+            if limit is None or not isinstance(result, types.CallToolResult):
                 return result
             detail: JSONObject = {"server": name, "tool": entry.upstream_name}
             return await limiter.apply(result, limit, entry.tool, detail)
 
-        return await gate.call(mcp_caller(ctx), door, params.name, run)
+        return await gate.call(caller, door, params.name, run)
+
+    async def call_tool(
+        ctx: Ctx, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        result = await call_or_task(ctx, params.model_copy(update={"task": None}))
+        assert not isinstance(result, types.CreateTaskResult)  # asked for no task
+        return result
 
     async def list_prompts(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -180,6 +190,7 @@ def proxy_server(
             on_subscriptions_listen=subscribers.listen,
         )
     server.mirrored = connection
+    serve_tasks(server, tasks, lambda: (name,), call_or_task)
     return server
 
 
@@ -206,6 +217,7 @@ class UpstreamEndpoints:
         security: TransportSecuritySettings,
         limiter: ResultLimiter,
         gate: ToolGate,
+        tasks: TaskRouter,
     ) -> None:
         self._upstreams = upstreams
         self._sessions: dict[str, Sessions] = {}
@@ -220,7 +232,7 @@ class UpstreamEndpoints:
             self._subscribers[name] = subscribers
             self._managers[name] = StreamableHTTPSessionManager(
                 app=proxy_server(
-                    connection, upstreams.serving, sessions, limiter, subscribers, gate
+                    connection, upstreams.serving, sessions, limiter, subscribers, gate, tasks
                 ),
                 security_settings=security,
                 event_store=ReplayStore(),
@@ -281,7 +293,7 @@ async def serve_http(app: Starlette, hub: HubState) -> AsyncIterator[None]:
     """Run the upstreams' session managers for the app's lifetime (inside its lifespan)."""
     limiter = ResultLimiter(hub.counter, hub.savings)
     security = security_settings(hub.config.server)
-    endpoints = UpstreamEndpoints(hub.upstreams, security, limiter, hub.gate)
+    endpoints = UpstreamEndpoints(hub.upstreams, security, limiter, hub.gate, hub.tasks)
     async with endpoints.running():
         app.state.mcp_servers = endpoints
         yield

@@ -34,6 +34,7 @@ from hub.api.mcp.common import (
     remember,
 )
 from hub.api.mcp.routing import DownstreamRequester
+from hub.api.mcp.tasks import serve_tasks
 from hub.api.mcp.updates import ResourceSubscribers
 from hub.api.state import HubState
 from hub.core.errors import HubError
@@ -41,6 +42,7 @@ from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.forwarding import ResourceAnswer, ToolAnswer
 from hub.features.mcp_hub.profiles import Entry, Profile
+from hub.features.mcp_hub.tasks import TaskRouter
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
 from hub.services.access.caller import Caller
 from hub.services.access.tool_gate import Door, Runner, ToolGate
@@ -134,6 +136,7 @@ class ProfileServer:
         gate: ToolGate,
         sessions: Sessions,
         limiter: ResultLimiter,
+        tasks: TaskRouter,
         first_list_wait: float = 0.0,
     ) -> None:
         assert door.profile is not None
@@ -143,6 +146,7 @@ class ProfileServer:
         self._gate = gate
         self._sessions = sessions
         self._limiter = limiter
+        self._tasks = tasks
         self._first_list_wait = first_list_wait
         self._specs = {spec.name: spec for spec in ALL_TOOLS}
         self._waited = anyio.Event()
@@ -154,7 +158,7 @@ class ProfileServer:
         extras = self._extras if self._profile.servers() else None
         with warnings.catch_warnings():  # logging/setLevel: deprecated in 2026-07-28, still used
             warnings.simplefilter("ignore", MCPDeprecationWarning)
-            return ListChangedServer(
+            server = ListChangedServer(
                 "kimi-proxy-hub",
                 version=__version__,
                 title="Kimi Proxy Hub",
@@ -176,6 +180,9 @@ class ProfileServer:
                 ),
                 on_subscriptions_listen=subscribers.listen,
             )
+        if extras:
+            serve_tasks(server, self._tasks, self._profile.servers, self.call_or_task)
+        return server
 
     async def list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -193,7 +200,14 @@ class ProfileServer:
         ttl = profile.upstreams.ttl_ms("tools", profile.servers())
         return types.ListToolsResult(tools=sorted(visible, key=lambda t: t.name), ttl_ms=ttl)
 
-    async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> ToolAnswer:
+    async def call_tool(
+        self, ctx: Ctx, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        result = await self.call_or_task(ctx, params.model_copy(update={"task": None}))
+        assert not isinstance(result, types.CreateTaskResult)  # asked for no task
+        return result
+
+    async def call_or_task(self, ctx: Ctx, params: types.CallToolRequestParams) -> ToolAnswer:
         refused = invalid_text(params)
         if refused is not None:  # before any tool or upstream runs
             return _failure(refused)
@@ -245,14 +259,13 @@ class ProfileServer:
                 return await _guarded(spec.name, work)
             profile = self._profile
             relay = progress_relay(ctx)
-            resumed = (
-                params if params and (params.input_responses or params.request_state) else None
-            )
             requester = DownstreamRequester(ctx)
             result = await profile.upstreams.call_on(
-                entry.server, entry.upstream_name, arguments, relay, requester, resumed
+                entry.server, entry.upstream_name, arguments, relay, requester, params
             )
-            if isinstance(result, types.InputRequiredResult):
+            if isinstance(result, types.CreateTaskResult):
+                await self._tasks.created(result.task, entry.server, caller.key_id)
+            if not isinstance(result, types.CallToolResult):
                 return result
             detail: JSONObject = {
                 "server": entry.server,

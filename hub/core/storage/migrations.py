@@ -214,4 +214,16 @@ MIGRATIONS: tuple[str | Dialects, ...] = (
         updated_at REAL NOT NULL
     );
     """,
+    # 14 (MCP tasks): which upstream and which key each task id belongs to, for routing
+    # tasks/* on any replica and keeping a key to its own tasks
+    """
+    CREATE TABLE mcp_tasks (
+        task_id TEXT PRIMARY KEY,
+        server TEXT NOT NULL,
+        key_id TEXT,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX mcp_tasks_by_expiry ON mcp_tasks(expires_at);
+    """,
 )

@@ -435,14 +435,14 @@ class UpstreamConnection:
         arguments: JSONObject | None,
         progress: ProgressFnT | None = None,
         caller: Requester | None = None,
-        resumed: types.CallToolRequestParams | None = None,
+        request: types.CallToolRequestParams | None = None,
     ) -> ToolAnswer:
         """Forward one call for ``caller``; a stale HTTP session gets one fresh initialize
-        and one retry. ``resumed``: a 2026-07-28 client's retry after ``input_required``
-        (its ``inputResponses`` and ``requestState``, passed on unaltered)."""
+        and one retry. ``request``: the client's own, passed on unaltered where it matters
+        (a 2026-07-28 retry's ``inputResponses`` and ``requestState``, a 2025 ``task``)."""
         started = time.perf_counter()
         ok = False
-        call = ToolCall(name, arguments, progress, caller, resumed)
+        call = ToolCall(name, arguments, progress, caller, request)
         await self._round_ready()
         try:
             with self.requesters.serving(caller):

@@ -5,7 +5,7 @@ the older era is then served as it would be directly (same tools, server-to-clie
 requests on its call). Where the caller's era is missing upstream, the hub translates:
 a 2026-07-28 upstream's ``input_required`` rounds are run through an older client by the
 SDK's ``Client`` (its callbacks reach the caller), and a 2026-07-28 caller receives them
-as they are, ``requestState`` untouched, and comes back with its answers (``resumed``).
+as they are, ``requestState`` untouched, and comes back with its answers (in its ``request``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from mcp.shared.dispatcher import ProgressFnT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.raw_requests import call_as_task, runs_tasks
 from hub.features.mcp_hub.requesters import Requester
 
-ToolAnswer = types.CallToolResult | types.InputRequiredResult
+ToolAnswer = types.CallToolResult | types.InputRequiredResult | types.CreateTaskResult
 PromptAnswer = types.GetPromptResult | types.InputRequiredResult
 ResourceAnswer = types.ReadResourceResult | types.InputRequiredResult
 
@@ -52,6 +53,13 @@ class UpstreamClients:
                 return self.legacy
         return self.main
 
+    @property
+    def classic(self) -> Client | None:
+        """The round's 2025-era session: ``resources/subscribe`` and 2025 tasks live there."""
+        if self.legacy is not None:
+            return self.legacy
+        return None if is_modern(self.main) else self.main
+
     def relays_rounds(self, client: Client, caller: Requester | None) -> bool:
         """``input_required`` goes to the caller as it is (it speaks 2026-07-28 too)."""
         return caller is not None and caller.modern and is_modern(client)
@@ -63,14 +71,20 @@ class ToolCall:
     arguments: JSONObject | None
     progress: ProgressFnT | None
     caller: Requester | None
-    resumed: types.CallToolRequestParams | None  # a 2026-07-28 caller's retry
+    # the client's request as it came: a 2026-07-28 retry's answers, a 2025 ``task``
+    request: types.CallToolRequestParams | None
 
 
 async def call_tool(clients: UpstreamClients, call: ToolCall) -> ToolAnswer:
+    request = call.request
+    classic = clients.classic
+    if request is not None and request.task is not None and classic is not None:
+        if runs_tasks(classic):  # else the task is ignored, as a server without tasks does
+            return await call_as_task(classic, call.name, call.arguments, request.task)
     client = clients.for_caller(call.caller, call.name)
     if not clients.relays_rounds(client, call.caller):
         return await client.call_tool(call.name, call.arguments, progress_callback=call.progress)
-    resumed = call.resumed
+    resumed = request if request and (request.input_responses or request.request_state) else None
     result = await client.session.call_tool(
         call.name,
         call.arguments,

@@ -179,10 +179,10 @@ class UpstreamHub:
         arguments: JSONObject | None = None,
         progress_callback: ProgressFnT | None = None,
         caller: Requester | None = None,
-        resumed: types.CallToolRequestParams | None = None,
+        request: types.CallToolRequestParams | None = None,
     ) -> ToolAnswer:
         """Forward ``tool`` to upstream ``server`` (profiles that drop the prefix use this)
-        for ``caller``; ``resumed``: its retry after ``input_required``."""
+        for ``caller``; ``request``: its own (round answers, a task)."""
         connection = self.connections.get(server)
         try:
             # an empty list (server down, every tool denied) forwards nothing either
@@ -191,7 +191,7 @@ class UpstreamHub:
                     connection.connected()  # down: say so rather than "unknown"
                 raise MCPError(types.INVALID_PARAMS, f"outil inconnu : « {server}__{tool[:200]} »")
             async with self.serving(connection, caller) as serving:
-                return await serving.call_tool(tool, arguments, progress_callback, caller, resumed)
+                return await serving.call_tool(tool, arguments, progress_callback, caller, request)
         except UpstreamUnavailable as exc:
             return error_result(f"Appel impossible : {exc}.")
 

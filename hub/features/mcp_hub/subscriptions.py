@@ -22,16 +22,9 @@ from mcp.client.subscriptions import SubscriptionLost
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
-from hub.features.mcp_hub.forwarding import UpstreamClients, is_modern
+from hub.features.mcp_hub.forwarding import UpstreamClients
 
 logger = logging.getLogger(__name__)
-
-
-def _classic(clients: UpstreamClients) -> Client | None:
-    """The round's 2025-era session, which has ``resources/subscribe`` (None: listen)."""
-    if clients.legacy is not None:
-        return clients.legacy
-    return None if is_modern(clients.main) else clients.main
 
 
 class ResourceSubscriptions:
@@ -52,7 +45,7 @@ class ResourceSubscriptions:
         """A new round: its 2025-era session subscribes again to every URI still wanted
         (a listen stream takes them when it opens)."""
         self._clients = clients
-        classic = _classic(clients)
+        classic = clients.classic
         if classic is None:
             return
         for uri in self.uris:
@@ -90,7 +83,7 @@ class ResourceSubscriptions:
     async def _tell(self, uri: str, *, subscribe: bool) -> None:
         if self._clients is None:
             return  # between rounds: the next one subscribes (attach)
-        classic = _classic(self._clients)
+        classic = self._clients.classic
         if classic is None:
             renewed, self.renewed = self.renewed, anyio.Event()
             renewed.set()

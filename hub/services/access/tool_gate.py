@@ -47,7 +47,8 @@ from hub.services.telemetry import RequestTrace, Telemetry
 from hub.services.telemetry.tracing import NO_ATTRIBUTES, Attributes
 
 logger = logging.getLogger("hub.gate")
-CallResult = types.CallToolResult | types.InputRequiredResult  # 2026: a round, then more
+# 2026: a round, then more; 2025: a task handle, its result fetched later (tasks/result)
+CallResult = types.CallToolResult | types.InputRequiredResult | types.CreateTaskResult
 Runner = Callable[[Entry], Awaitable[CallResult]]
 
 
