@@ -49,6 +49,7 @@ from hub.core.storage.savings import SavingsStore
 from hub.core.storage.store import Store, StoreOpenError
 from hub.core.tokens import TokenCounter, load_encoding
 from hub.features.mcp_hub import UpstreamHub
+from hub.features.mcp_hub.modern_tasks import ModernTasks
 from hub.features.mcp_hub.servers_json import configured_servers
 from hub.features.mcp_hub.tasks import TaskRouter
 from hub.features.mcp_hub.token_vault import KEY_VARIABLE, TokenVault
@@ -131,6 +132,8 @@ async def open_hub(
             vault=_token_vault(store, servers),
         )
         audit = await stack.enter_async_context(AuditLog(AuditStore(store), bus).running())
+        tasks = ModernTasks(TaskRouter(upstreams, TaskHandles(store)))
+        await stack.enter_async_context(tasks.running())
         await stack.enter_async_context(sessions.running())
         # Upstream MCP children stop first (before the store closes).
         await stack.enter_async_context(upstreams.running())
@@ -156,7 +159,7 @@ async def open_hub(
             analytics=AnalyticsService(store, recorder, bodies, config.logging.store_bodies),
             upstreams=upstreams,
             gate=ToolGate(upstreams, audit, bus, telemetry),
-            tasks=TaskRouter(upstreams, TaskHandles(store)),
+            tasks=tasks,
             audit=audit,
             keys=keys,
             limits=limits,

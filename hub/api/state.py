@@ -11,7 +11,7 @@ from hub.config import HubConfig
 from hub.core.storage.store import Store
 from hub.core.tokens import TokenCounter
 from hub.features.mcp_hub import UpstreamHub
-from hub.features.mcp_hub.tasks import TaskRouter
+from hub.features.mcp_hub.modern_tasks import ModernTasks
 from hub.proxy.routing import ModelRouter
 from hub.proxy.upstream import ProviderPool
 from hub.services.access.budgets import LimitService
@@ -47,7 +47,7 @@ class HubState:
     analytics: AnalyticsService
     upstreams: UpstreamHub
     gate: ToolGate  # every MCP tool call, every door
-    tasks: TaskRouter  # 2025 MCP tasks: which upstream and key each belongs to
+    tasks: ModernTasks  # MCP tasks, both generations (.router: which upstream, which key)
     audit: AuditLog
     keys: KeyService
     limits: LimitService

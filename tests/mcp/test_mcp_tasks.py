@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from tests.support.hub_configs import write_config
 from tests.support.hub_mcp import wait_ready
 from tests.support.json_values import JsonObject
 from tests.support.mcp_upstreams import EVERYTHING_JS, EVERYTHING_TOML, needs_node
+from tests.support.modern_tasks import ModernTasksClient, StoppedAtHandle, get_task, send
 from tests.support.node import node22
 from tests.support.ports import free_port
 from tests.support.reference_server import answering
@@ -49,6 +51,25 @@ servers = []
 class Hub:
     url: str
     admin: httpx2.AsyncClient
+
+    @asynccontextmanager
+    async def modern(
+        self, path: str, tasks: ModernTasksClient | None = None, key: str = ADMIN
+    ) -> AsyncIterator[Client]:
+        """A 2026-07-28 mcp SDK client, with the tasks extension when ``tasks`` is given."""
+        headers = {"authorization": f"Bearer {key}"}
+        extensions = [tasks] if tasks else []
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            Client(
+                streamable_http_client(f"{self.url}{path}", http_client=http),
+                extensions=extensions,
+                # declares elicitation: the task's question comes as an inputRequest
+                elicitation_callback=tasks.elicit if tasks else None,
+            ) as client,
+        ):
+            assert client.protocol_version == "2026-07-28"
+            yield client
 
     async def key(self) -> str:
         response = await self.admin.post("/api/keys", json={"name": "tâches"})
@@ -170,19 +191,16 @@ async def test_bad_task_requests_get_clear_errors(hub: Hub) -> None:
         refused = (await hub.client("/mcp", "get", task_id))[-1]
         assert refused["code"] == types.INVALID_PARAMS
         assert "Tâche inconnue" in str(refused["error"])
-    headers = {"authorization": f"Bearer {ADMIN}"}
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http)) as modern,
-    ):
-        assert modern.protocol_version == "2026-07-28"
-        assert modern.server_capabilities.tasks is None  # 2026: an extension, not served
-        with pytest.raises(MCPError) as rejected:
-            await modern.session.send_request(
-                types.GetTaskRequest(params=types.GetTaskRequestParams(task_id="absente")),
-                types.GetTaskResult,
-            )
-        assert rejected.value.error.code == types.METHOD_NOT_FOUND
+    async with hub.modern("/mcp") as modern:
+        with pytest.raises(MCPError) as unknown:
+            await get_task(modern.session, "absente")
+        assert unknown.value.error.code == types.INVALID_PARAMS
+        for method in ("tasks/result", "tasks/list"):  # gone from the 2026 extension
+            with pytest.raises(MCPError) as gone:
+                await send(modern.session, method, {"taskId": "x"})
+            assert gone.value.error.code == types.METHOD_NOT_FOUND
+        with pytest.raises(MCPError, match="taskId et inputResponses"):
+            await send(modern.session, "tasks/update", {"taskId": "x"})
 
 
 @pytest.mark.parametrize("store_target", ["sqlite", "postgresql"], indirect=True)
@@ -201,3 +219,54 @@ async def test_another_replica_finds_whose_task_it_is(store_target: str) -> None
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "tool"), [("/servers/everything/mcp", TOOL), ("/mcp", f"everything__{TOOL}")]
+)
+async def test_a_2026_client_runs_the_task_with_the_extension(
+    hub: Hub, path: str, tool: str
+) -> None:
+    """The 2025 upstream's task, its question and its result, as the 2026 extension
+    shows them: a handle, then tasks/get with inputRequests, tasks/update, the result."""
+    tasks = ModernTasksClient({"interpretation": "technique"})
+    async with hub.modern(path, tasks) as client:
+        extensions = client.server_capabilities.extensions or {}
+        assert "io.modelcontextprotocol/tasks" in extensions
+        result = await client.call_tool(tool, {"topic": "hub", "ambiguous": True})
+    text = result.content[0]
+    assert isinstance(text, types.TextContent)
+    assert "Research Report: hub (technique)" in text.text
+    assert tasks.handles and tasks.statuses[-1] == "completed", tasks.statuses
+    assert "input_required" in tasks.statuses and "working" in tasks.statuses
+    assert [request["method"] for request in tasks.asked] == ["elicitation/create"]
+
+
+async def test_a_2026_client_without_the_extension_is_told_what_it_lacks(hub: Hub) -> None:
+    async with hub.modern("/servers/everything/mcp") as client:
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool(TOOL, {"topic": "hub"})
+        assert refused.value.error.code == types.MISSING_REQUIRED_CLIENT_CAPABILITY
+        data = refused.value.error.data
+        assert data == {
+            "requiredCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+        }
+        echoed = await client.call_tool("echo", {"message": "sans tâche"})  # the others run
+        assert echoed.is_error is not True
+
+
+async def test_a_2026_client_cancels_and_other_keys_do_not_see(hub: Hub) -> None:
+    mine, theirs = await hub.key(), await hub.key()
+    tasks = ModernTasksClient({"interpretation": "technique"}, stop_after_handle=True)
+    async with hub.modern("/mcp", tasks, key=mine) as client:
+        with pytest.raises(StoppedAtHandle):
+            await client.call_tool(f"everything__{TOOL}", {"topic": "hub"})
+        task_id = tasks.handles[0]
+        async with hub.modern("/mcp", key=theirs) as other:
+            with pytest.raises(MCPError, match="Tâche inconnue"):
+                await get_task(other.session, task_id)
+            with pytest.raises(MCPError, match="Tâche inconnue"):
+                await send(other.session, "tasks/cancel", {"taskId": task_id})
+        acknowledged = await send(client.session, "tasks/cancel", {"taskId": task_id})
+        assert acknowledged["resultType"] == "complete" and "taskId" not in acknowledged
+        assert (await get_task(client.session, task_id))["status"] == "cancelled"

@@ -10,6 +10,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from hub.features.mcp_hub import SupervisorSettings, UpstreamHub
+from tests.support.mcp_results import completed
 from tests.support.mcp_upstreams import (
     dynamic,
     everything_stdio,
@@ -36,7 +37,7 @@ def merged_server(hub: UpstreamHub) -> Server[object]:
             async def relay(progress: float, total: float | None, message: str | None) -> None:
                 await ctx.session.report_progress(progress, total, message)
 
-            return await hub.call_tool(params.name, params.arguments, relay)
+            return completed(await hub.call_tool(params.name, params.arguments, relay))
         return types.CallToolResult(content=[types.TextContent(type="text", text="propre")])
 
     return Server("hub", on_list_tools=on_list_tools, on_call_tool=on_call_tool)

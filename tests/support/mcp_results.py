@@ -6,6 +6,7 @@ import json
 
 import mcp_types as types
 
+from hub.features.mcp_hub.forwarding import ToolAnswer
 from tests.support.json_values import JsonObject
 
 
@@ -27,7 +28,7 @@ def error_text(result: types.CallToolResult) -> str:
     return str(json.loads(text.text)["erreur"])
 
 
-def completed(answer: types.CallToolResult | types.InputRequiredResult) -> types.CallToolResult:
+def completed(answer: ToolAnswer) -> types.CallToolResult:
     """A hub call's answer when no ``input_required`` round is expected."""
     assert isinstance(answer, types.CallToolResult), answer
     return answer

@@ -34,6 +34,7 @@ from hub.config import ServerConfig
 from hub.core.errors import HubError, invalid_unicode
 from hub.core.jsontypes import JSONObject, has_lone_surrogate
 from hub.core.tokens import TokenCounter
+from hub.features.mcp_hub.modern_tasks import EXTENSION
 from hub.features.mcp_hub.result_limits import limit_result
 from hub.services.access.caller import STDIO, Caller
 from hub.services.savings.service import SavingsService
@@ -65,7 +66,8 @@ TASKS = types.ServerTasksCapability(
 
 class ListChangedServer(Server[JSONObject]):
     """Advertises ``listChanged``: upstream list changes are announced to clients; and
-    2025 tasks to older clients while ``offers_tasks()`` (an upstream behind runs them)."""
+    tasks while ``offers_tasks()`` (an upstream behind runs them): the ``tasks``
+    capability in the 2025 era, the tasks extension in 2026-07-28."""
 
     offers_tasks: Callable[[], bool] | None = None
 
@@ -83,9 +85,11 @@ class ListChangedServer(Server[JSONObject]):
             extensions,
             protocol_version=protocol_version,
         )
-        modern = protocol_version in MODERN_PROTOCOL_VERSIONS
-        if modern or self.offers_tasks is None or not self.offers_tasks():
+        if self.offers_tasks is None or not self.offers_tasks():
             return served
+        if protocol_version in MODERN_PROTOCOL_VERSIONS:
+            extensions = {**(served.extensions or {}), EXTENSION: {}}
+            return served.model_copy(update={"extensions": extensions})
         return served.model_copy(update={"tasks": TASKS})
 
     def create_initialization_options(

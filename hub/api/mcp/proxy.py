@@ -42,7 +42,7 @@ from hub.api.mcp.common import (
 from hub.api.mcp.mirror import MirrorServer
 from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.routing import DownstreamRequester
-from hub.api.mcp.tasks import serve_tasks
+from hub.api.mcp.tasks import TaskEndpoint, TaskSupport, serve_tasks
 from hub.api.mcp.updates import ResourceSubscribers
 from hub.api.state import HubState
 from hub.core.errors import HubError
@@ -51,8 +51,8 @@ from hub.features.mcp_hub import UpstreamConnection, UpstreamHub
 from hub.features.mcp_hub.connection import UpstreamUnavailable, error_result
 from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, is_modern
 from hub.features.mcp_hub.isolation import Serving
+from hub.features.mcp_hub.modern_tasks import ModernTasks
 from hub.features.mcp_hub.profiles import Entry
-from hub.features.mcp_hub.tasks import TaskRouter
 from hub.services.access.tool_gate import CallResult, Door, ToolGate
 
 MAX_BODY = 4 * 1024 * 1024
@@ -71,7 +71,7 @@ def proxy_server(
     limiter: ResultLimiter,
     subscribers: ResourceSubscribers,
     gate: ToolGate,
-    tasks: TaskRouter,
+    tasks: ModernTasks,
 ) -> Server[JSONObject]:
     """A server whose every answer comes from ``connection``'s upstream, its tools through
     the tool gate like any door; changes reach 2026-07-28 clients through
@@ -105,7 +105,7 @@ def proxy_server(
             except UpstreamUnavailable as exc:
                 return error_result(f"Appel impossible : {exc}.")
             if isinstance(result, types.CreateTaskResult):
-                await tasks.created(result.task, name, caller.key_id)
+                await tasks.router.created(result.task, name, caller.key_id)
             limit = connection.config.max_result_tokens
             if limit is None or not isinstance(result, types.CallToolResult):
                 return result
@@ -190,8 +190,18 @@ def proxy_server(
             on_subscriptions_listen=subscribers.listen,
         )
     server.mirrored = connection
-    serve_tasks(server, tasks, lambda: (name,), call_or_task)
+    serve_tasks(
+        server, TaskEndpoint(tasks, lambda: (name,), _task_support(connection)), call_or_task
+    )
     return server
+
+
+def _task_support(connection: UpstreamConnection) -> TaskSupport:
+    def support(name: str) -> str | None:
+        tool = next((t for t in connection.tools if t.name == name), None)
+        return tool.execution.task_support if tool and tool.execution else None
+
+    return support
 
 
 def _always(connection: UpstreamConnection) -> Callable[[str], UpstreamConnection]:
@@ -217,7 +227,7 @@ class UpstreamEndpoints:
         security: TransportSecuritySettings,
         limiter: ResultLimiter,
         gate: ToolGate,
-        tasks: TaskRouter,
+        tasks: ModernTasks,
     ) -> None:
         self._upstreams = upstreams
         self._sessions: dict[str, Sessions] = {}

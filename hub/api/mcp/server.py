@@ -34,15 +34,15 @@ from hub.api.mcp.common import (
     remember,
 )
 from hub.api.mcp.routing import DownstreamRequester
-from hub.api.mcp.tasks import serve_tasks
+from hub.api.mcp.tasks import TaskEndpoint, serve_tasks
 from hub.api.mcp.updates import ResourceSubscribers
 from hub.api.state import HubState
 from hub.core.errors import HubError
 from hub.core.ids import ascii_int
 from hub.core.jsontypes import JSONObject
 from hub.features.mcp_hub.forwarding import ResourceAnswer, ToolAnswer
+from hub.features.mcp_hub.modern_tasks import ModernTasks
 from hub.features.mcp_hub.profiles import Entry, Profile
-from hub.features.mcp_hub.tasks import TaskRouter
 from hub.features.workspace import WorkspaceError, WorkspaceGuard
 from hub.services.access.caller import Caller
 from hub.services.access.tool_gate import Door, Runner, ToolGate
@@ -136,7 +136,7 @@ class ProfileServer:
         gate: ToolGate,
         sessions: Sessions,
         limiter: ResultLimiter,
-        tasks: TaskRouter,
+        tasks: ModernTasks,
         first_list_wait: float = 0.0,
     ) -> None:
         assert door.profile is not None
@@ -181,8 +181,14 @@ class ProfileServer:
                 on_subscriptions_listen=subscribers.listen,
             )
         if extras:
-            serve_tasks(server, self._tasks, self._profile.servers, self.call_or_task)
+            endpoint = TaskEndpoint(self._tasks, self._profile.servers, self._task_support)
+            serve_tasks(server, endpoint, self.call_or_task)
         return server
+
+    def _task_support(self, name: str) -> str | None:
+        entry = self._profile.catalogue().by_name.get(name)
+        execution = entry.tool.execution if entry and entry.server else None
+        return execution.task_support if execution else None
 
     async def list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -264,7 +270,7 @@ class ProfileServer:
                 entry.server, entry.upstream_name, arguments, relay, requester, params
             )
             if isinstance(result, types.CreateTaskResult):
-                await self._tasks.created(result.task, entry.server, caller.key_id)
+                await self._tasks.router.created(result.task, entry.server, caller.key_id)
             if not isinstance(result, types.CallToolResult):
                 return result
             detail: JSONObject = {

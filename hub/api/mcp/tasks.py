@@ -1,16 +1,18 @@
-"""2025-11-25 tasks on an MCP endpoint: the task-augmented ``tools/call`` and ``tasks/*``.
+"""MCP tasks on an endpoint, in the caller's era, over the upstreams' 2025-era tasks.
 
-The SDK's server (mcp 2.3) has no 2025 tasks: it checks every ``tools/call`` answer
-against ``CallToolResult``. A call that asks for a task is therefore answered by a
-middleware, which owns the shape of its answer (a task handle, or the result when the
-upstream answered at once); ``tasks/*`` are handlers the hub adds, routed by
-``TaskRouter``. 2026-07-28 clients are not offered them: their tasks are an extension
-(``io.modelcontextprotocol/tasks``) the hub does not serve yet.
+2025-11-25 clients: ``tools/call`` with ``task``, ``tasks/get``, ``tasks/result``,
+``tasks/cancel``, ``tasks/list``. 2026-07-28 clients that declare the tasks extension
+(``io.modelcontextprotocol/tasks``): a ``tools/call`` of a tool that supports tasks comes
+back as a task handle, then ``tasks/get``, ``tasks/update``, ``tasks/cancel``
+(``ModernTasks`` translates). The SDK's server (mcp 2.3) knows neither: it checks every
+``tools/call`` answer against ``CallToolResult``, so a call that makes a task is answered
+by a middleware, which owns the shape of its answer; ``tasks/*`` are handlers the hub adds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 
 import mcp_types as types
 from mcp.server.context import CallNext, HandlerResult
@@ -21,16 +23,26 @@ from pydantic import BaseModel, ValidationError
 from hub.api.mcp.common import Ctx, ListChangedServer, mcp_caller
 from hub.api.mcp.routing import DownstreamRequester
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.tasks import TaskOwner, TaskRouter
+from hub.features.mcp_hub.modern_tasks import EXTENSION, ModernTasks, handle_result
+from hub.features.mcp_hub.tasks import TaskOwner
 from hub.services.access.tool_gate import CallResult
 
 CallOrTask = Callable[[Ctx, types.CallToolRequestParams], Awaitable[CallResult]]
 Servers = Callable[[], Collection[str]]
-FORWARDED: dict[str, type[BaseModel]] = {
-    "tasks/get": types.GetTaskRequestParams,
+TaskSupport = Callable[[str], str | None]  # a tool's execution.taskSupport, by shown name
+LEGACY_ONLY: dict[str, type[BaseModel]] = {
     "tasks/result": types.GetTaskPayloadRequestParams,
-    "tasks/cancel": types.CancelTaskRequestParams,
+    "tasks/list": types.PaginatedRequestParams,
 }
+
+
+@dataclass(frozen=True)
+class TaskEndpoint:
+    """What one endpoint needs to offer tasks."""
+
+    tasks: ModernTasks  # .router: the 2025-era routing
+    servers: Servers  # the upstream servers it shows
+    support: TaskSupport
 
 
 def owner(ctx: Ctx) -> TaskOwner:
@@ -38,52 +50,74 @@ def owner(ctx: Ctx) -> TaskOwner:
     return TaskOwner(caller.key_id, caller.admin)
 
 
-def _legacy_only(ctx: Ctx) -> None:
-    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        raise MCPError(types.METHOD_NOT_FOUND, "Method not found", data=ctx.method)
+def _modern(ctx: Ctx) -> bool:
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
 
 
-def serve_tasks(
-    server: ListChangedServer, router: TaskRouter, servers: Servers, call: CallOrTask
-) -> None:
-    """Offer 2025 tasks on ``server`` (for the tasks of ``servers()`` only): ``tasks/*``,
-    the capability while an upstream runs them, task-augmented calls through ``call``."""
-    server.offers_tasks = lambda: router.supported(servers())
-    server.middleware.append(TaskCalls(call))
+def _not_found(ctx: Ctx) -> MCPError:
+    return MCPError(types.METHOD_NOT_FOUND, "Method not found", data=ctx.method)
 
-    def forwarding(method: str) -> Callable[[Ctx, BaseModel], Awaitable[JSONObject]]:
-        async def forward(ctx: Ctx, params: BaseModel) -> JSONObject:
-            _legacy_only(ctx)
-            task_id = getattr(params, "task_id", "")
-            requester = DownstreamRequester(ctx)
-            return await router.forward(method, task_id, owner(ctx), servers(), requester)
 
-        return forward
+def declares_tasks(ctx: Ctx) -> bool:
+    extensions = DownstreamRequester(ctx).capabilities.get("extensions")
+    return isinstance(extensions, dict) and EXTENSION in extensions
 
-    async def listing(ctx: Ctx, params: types.PaginatedRequestParams) -> JSONObject:
-        _legacy_only(ctx)
-        return await router.list(owner(ctx), servers(), DownstreamRequester(ctx))
 
-    for method, params_type in FORWARDED.items():
-        server.add_request_handler(method, params_type, forwarding(method))
-    server.add_request_handler("tasks/list", types.PaginatedRequestParams, listing)
+def serve_tasks(server: ListChangedServer, endpoint: TaskEndpoint, call: CallOrTask) -> None:
+    """Offer tasks on ``server`` (for the tasks of ``endpoint.servers()`` only): the
+    capability while an upstream runs them, ``tasks/*``, task calls through ``call``."""
+    modern, router = endpoint.tasks, endpoint.tasks.router
+    server.offers_tasks = lambda: router.supported(endpoint.servers())
+    server.middleware.append(TaskCalls(call, endpoint))
+
+    def who(ctx: Ctx) -> tuple[TaskOwner, Collection[str], DownstreamRequester]:
+        return owner(ctx), endpoint.servers(), DownstreamRequester(ctx)
+
+    async def get(ctx: Ctx, params: types.GetTaskRequestParams) -> JSONObject:
+        if _modern(ctx):
+            return await modern.get(params.task_id, *who(ctx))
+        return await router.forward("tasks/get", params.task_id, *who(ctx))
+
+    async def cancel(ctx: Ctx, params: types.CancelTaskRequestParams) -> JSONObject:
+        if _modern(ctx):
+            await modern.cancel(params.task_id, *who(ctx))
+            return {}
+        return await router.forward("tasks/cancel", params.task_id, *who(ctx))
+
+    async def legacy(ctx: Ctx, params: BaseModel) -> JSONObject:
+        """``tasks/result`` and ``tasks/list``: gone from the 2026-07-28 extension."""
+        if _modern(ctx):
+            raise _not_found(ctx)
+        if ctx.method == "tasks/list":
+            return await router.list(*who(ctx))
+        return await router.forward("tasks/result", getattr(params, "task_id", ""), *who(ctx))
+
+    server.add_request_handler("tasks/get", types.GetTaskRequestParams, get)
+    server.add_request_handler("tasks/cancel", types.CancelTaskRequestParams, cancel)
+    for method, params_type in LEGACY_ONLY.items():
+        server.add_request_handler(method, params_type, legacy)
 
 
 class TaskCalls:
-    """Middleware: a 2025-era ``tools/call`` with ``task`` goes to ``call`` and its answer
-    to the client as it is (the SDK would refuse a task handle as a tool result)."""
+    """Middleware: a ``tools/call`` that makes a task goes to ``call``, its answer to the
+    client as is (the SDK would refuse a task handle as a tool result): a 2025-era call
+    carrying ``task``; a 2026-07-28 call of a tool that supports tasks, from a client
+    that declared the extension (a tool that requires them, without it: -32021).
+    ``tasks/update`` is read here too, from the wire: the SDK has no model for it."""
 
-    def __init__(self, call: CallOrTask) -> None:
+    def __init__(self, call: CallOrTask, endpoint: TaskEndpoint) -> None:
         self._call = call
+        self._endpoint = endpoint
 
     async def __call__(self, ctx: Ctx, call_next: CallNext) -> HandlerResult:
         params = ctx.params
-        if (
-            ctx.method != "tools/call"
-            or not isinstance(params, Mapping)
-            or params.get("task") is None
-            or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
-        ):
+        if ctx.method == "tasks/update" and _modern(ctx):
+            return await self._update(ctx, params)
+        if ctx.method != "tools/call" or not isinstance(params, Mapping):
+            return await call_next(ctx)
+        if _modern(ctx):
+            return await self._modern(ctx, params, call_next)
+        if params.get("task") is None:
             return await call_next(ctx)
         try:
             request = types.CallToolRequestParams.model_validate(params, by_name=False)
@@ -91,3 +125,37 @@ class TaskCalls:
             return await call_next(ctx)  # refused there, as any malformed call
         result = await self._call(ctx, request)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    async def _update(self, ctx: Ctx, params: object) -> HandlerResult:
+        task_id = params.get("taskId") if isinstance(params, Mapping) else None
+        responses = params.get("inputResponses") if isinstance(params, Mapping) else None
+        if not isinstance(task_id, str) or not isinstance(responses, dict):
+            raise MCPError(types.INVALID_PARAMS, "tasks/update : taskId et inputResponses requis.")
+        endpoint = self._endpoint
+        await endpoint.tasks.update(task_id, responses, owner(ctx), endpoint.servers())
+        return {"resultType": "complete"}
+
+    async def _modern(
+        self, ctx: Ctx, params: Mapping[str, object], call_next: CallNext
+    ) -> HandlerResult:
+        name = params.get("name")
+        support = self._endpoint.support(name) if isinstance(name, str) else None
+        declared = declares_tasks(ctx)
+        if support == "required" and not declared:
+            raise MCPError(
+                types.MISSING_REQUIRED_CLIENT_CAPABILITY,
+                "Missing required client capability",
+                data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
+            )
+        if support not in ("optional", "required") or not declared:
+            return await call_next(ctx)
+        try:
+            request = types.CallToolRequestParams.model_validate(params, by_name=False)
+        except ValidationError:
+            return await call_next(ctx)
+        result = await self._call(ctx, request.model_copy(update={"task": types.TaskMetadata()}))
+        if isinstance(result, types.CreateTaskResult):
+            return handle_result(result.task)
+        answer = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        answer.setdefault("resultType", "complete")
+        return answer

@@ -65,7 +65,7 @@ class TaskRouter:
                 "tâche %s de %s : identifiant déjà pris, non routée", task.task_id, server
             )
 
-    async def _owned(self, task_id: str, owner: TaskOwner, servers: Collection[str]) -> TaskHandle:
+    async def owned(self, task_id: str, owner: TaskOwner, servers: Collection[str]) -> TaskHandle:
         handle = await self._handles.find(task_id)
         if handle is None or handle.server not in servers:
             raise _unknown(task_id)
@@ -83,8 +83,14 @@ class TaskRouter:
     ) -> JSONObject:
         """``tasks/get``, ``tasks/result`` (waits for the end, as upstream) or
         ``tasks/cancel``, answered as the upstream answered."""
-        handle = await self._owned(task_id, owner, servers)
+        handle = await self.owned(task_id, owner, servers)
+        return await self.send(handle, method, requester)
+
+    async def send(
+        self, handle: TaskHandle, method: str, requester: Requester | None
+    ) -> JSONObject:
         connection = self._upstreams.connections[handle.server]
+        task_id = handle.task_id
         # tasks/result waits for the task's end, as it does upstream
         limit = math.inf if method == "tasks/result" else connection.config.call_timeout
         try:

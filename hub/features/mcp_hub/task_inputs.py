@@ -1,0 +1,124 @@
+"""A 2026-07-28 client's task behind a 2025-era upstream: the questions in between.
+
+A 2025 upstream asks its questions (elicitation, sampling, roots) while a client waits on
+``tasks/result``; a 2026-07-28 client never waits there: it polls ``tasks/get``, reads
+``inputRequests`` and answers with ``tasks/update``. ``TaskInputs`` is the requester of
+the hub's own ``tasks/result`` wait: each question becomes an input request under a key
+used once, and waits for its answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping
+
+import anyio
+import mcp_types as types
+from pydantic import BaseModel, ValidationError
+
+from hub.core.jsontypes import JSON, JSONObject
+from hub.features.mcp_hub.requesters import Requester, SamplingAnswer
+
+MAX_WAITING = 16  # questions of one task asked and not yet answered
+logger = logging.getLogger(__name__)
+
+
+class TaskInputs:
+    def __init__(self, caller: Requester) -> None:
+        self._caller = caller
+        self._asked: dict[str, JSONObject] = {}  # key -> {"method", "params"}
+        self._answered: dict[str, anyio.Event] = {}
+        self._answers: dict[str, JSON] = {}
+        self._keys = itertools.count(1)
+        self._changed = anyio.Event()
+        self.done = False  # the upstream's tasks/result came back
+
+    @property
+    def capabilities(self) -> JSONObject:
+        return self._caller.capabilities
+
+    @property
+    def modern(self) -> bool:
+        return False  # the upstream session is 2025-era: its questions come as requests
+
+    @property
+    def log_level(self) -> types.LoggingLevel | None:
+        return None  # a task's log lines have no stream to reach a polling client
+
+    @property
+    def client_key(self) -> str:
+        return self._caller.client_key
+
+    def pending(self) -> dict[str, JSON]:
+        return dict(self._asked)
+
+    def answer(self, responses: Mapping[str, JSON]) -> None:
+        """``tasks/update``: answers to keys not (or no longer) asked are ignored."""
+        for key, value in responses.items():
+            event = self._answered.get(key)
+            if event is not None and not event.is_set():
+                self._answers[key] = value
+                event.set()
+
+    def finish(self) -> None:
+        self.done = True
+        self._notify()
+
+    async def wait_asked(self, limit: float) -> None:
+        """Until a question is pending or the wait ended, ``limit`` s at most."""
+        with anyio.move_on_after(limit):
+            while not self._asked and not self.done:
+                await self._changed.wait()
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
+
+    async def _ask(
+        self, method: str, params: BaseModel | None, answer_type: type[BaseModel]
+    ) -> BaseModel | types.ErrorData:
+        if len(self._asked) >= MAX_WAITING:
+            return types.ErrorData(
+                code=types.INTERNAL_ERROR, message="Trop de questions en attente."
+            )
+        key = f"hub-{next(self._keys)}"
+        request: JSONObject = {"method": method}
+        if params is not None:
+            request["params"] = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        answered = self._answered[key] = anyio.Event()
+        self._asked[key] = request
+        self._notify()
+        try:
+            await answered.wait()
+            return answer_type.model_validate(self._answers.pop(key), by_name=False)
+        except ValidationError:
+            logger.info("réponse invalide à la question %s d'une tâche", key)
+            return types.ErrorData(code=types.INVALID_PARAMS, message="Réponse invalide.")
+        finally:
+            del self._asked[key]
+
+    async def sample(self, params: types.CreateMessageRequestParams) -> SamplingAnswer:
+        answer_type = (
+            types.CreateMessageResultWithTools if params.tools else types.CreateMessageResult
+        )
+        answer = await self._ask("sampling/createMessage", params, answer_type)
+        assert isinstance(
+            answer, types.CreateMessageResult | types.CreateMessageResultWithTools | types.ErrorData
+        )
+        return answer
+
+    async def elicit(
+        self, params: types.ElicitRequestParams
+    ) -> types.ElicitResult | types.ErrorData:
+        answer = await self._ask("elicitation/create", params, types.ElicitResult)
+        assert isinstance(answer, types.ElicitResult | types.ErrorData)
+        return answer
+
+    async def list_roots(self) -> types.ListRootsResult | types.ErrorData:
+        answer = await self._ask("roots/list", None, types.ListRootsResult)
+        assert isinstance(answer, types.ListRootsResult | types.ErrorData)
+        return answer
+
+    async def log(self, params: types.LoggingMessageNotificationParams) -> None:
+        logger.debug("ligne de journal d'une tâche non transmise (pas de flux)")
