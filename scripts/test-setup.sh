@@ -37,12 +37,17 @@ else
   echo "Serveur de référence MCP absent ($FIXTURE_SRC) : tests de conformité ignorés." >&2
 fi
 
-# mcp-server-time pins an older mcp SDK: it gets its own venv.
-TIME_VENV="$ROOT/.cache/mcp-server-time-venv"
-TIME_VERSION="2026.10.19"
-if [[ ! -x "$TIME_VENV/bin/mcp-server-time" ]] || [[ ! -f "$TIME_VENV/.v$TIME_VERSION" ]]; then
-  echo "Installation de mcp-server-time $TIME_VERSION…" >&2
-  "$PY" -m venv "$TIME_VENV"
-  "$TIME_VENV/bin/python" -m pip install --quiet "mcp-server-time==$TIME_VERSION"
-  touch "$TIME_VENV/.v$TIME_VERSION"
-fi
+# Servers that pin older versions of what the tests use get a venv each, reinstalled when
+# their version changes: mcp-server-time (an older mcp SDK), fastmcp-tasks (the 2026-07-28
+# tasks extension, server side; an older fastmcp than the tests' client).
+own_venv() {
+  local venv="$ROOT/.cache/$1-venv" spec="$1==$2"
+  if [[ ! -x "$venv/bin/python" ]] || [[ ! -f "$venv/.v$2" ]]; then
+    echo "Installation de $spec…" >&2
+    "$PY" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet "$spec"
+    touch "$venv/.v$2"
+  fi
+}
+own_venv mcp-server-time 2026.10.19
+own_venv fastmcp-tasks 4.1.4

@@ -5,9 +5,7 @@ the TypeScript SDK's tasks client drives it through ``/servers/everything/mcp`` 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,11 +28,9 @@ from hub.core.storage.store import Store
 from tests.support.hub_configs import write_config
 from tests.support.hub_mcp import wait_ready
 from tests.support.json_values import JsonObject
-from tests.support.mcp_upstreams import EVERYTHING_JS, EVERYTHING_TOML, needs_node
+from tests.support.mcp_upstreams import EVERYTHING_JS, EVERYTHING_TOML, http_server, needs_node
 from tests.support.modern_tasks import ModernTasksClient, StoppedAtHandle, get_task, send
 from tests.support.node import node22
-from tests.support.ports import free_port
-from tests.support.reference_server import answering
 from tests.support.servers import serve
 
 pytestmark = [needs_node, pytest.mark.asyncio(loop_scope="module")]
@@ -122,19 +118,8 @@ def steps(lines: list[JsonObject]) -> list[JsonObject]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def direct() -> AsyncIterator[str]:
     """The everything server alone over Streamable HTTP, for what a task shows directly."""
-    port = free_port()
-    env = {**os.environ, "PORT": str(port)}
-    process = await asyncio.create_subprocess_exec(
-        node22() or "node", str(EVERYTHING_JS), "streamableHttp", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        await answering(url)
+    async with http_server(node22() or "node", str(EVERYTHING_JS), "streamableHttp") as url:
         yield url
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 @pytest.mark.parametrize(

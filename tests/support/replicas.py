@@ -18,7 +18,12 @@ from tests.support.ports import free_port
 
 
 def team_config(
-    tmp_path: Path, upstream_url: str, database_url: str, redis_url: str, replica: str
+    tmp_path: Path,
+    upstream_url: str,
+    database_url: str,
+    redis_url: str,
+    replica: str,
+    extra: str = "",
 ) -> Path:
     """A config file for one replica: same database and Redis for all of them."""
     folder = tmp_path / replica
@@ -26,7 +31,7 @@ def team_config(
     path = write_config(
         folder,
         upstream_url,
-        f'\n[cluster]\nredis_url = "{redis_url}"\nreplica = "{replica}"\n',
+        f'\n[cluster]\nredis_url = "{redis_url}"\nreplica = "{replica}"\n' + extra,
     )
     path.write_text(path.read_text().replace('path = "hub.db"', f'url = "{database_url}"'))
     return path
@@ -89,10 +94,18 @@ class Replica:
 
 @asynccontextmanager
 async def replicas(
-    tmp_path: Path, upstream_url: str, database_url: str, redis_url: str, names: tuple[str, ...]
+    tmp_path: Path,
+    upstream_url: str,
+    database_url: str,
+    redis_url: str,
+    names: tuple[str, ...],
+    extra: str = "",
 ) -> AsyncIterator[list[Replica]]:
+    """``extra``: more TOML for every replica's config (MCP servers, say)."""
     started = [
-        Replica(n, team_config(tmp_path, upstream_url, database_url, redis_url, n), free_port())
+        Replica(
+            n, team_config(tmp_path, upstream_url, database_url, redis_url, n, extra), free_port()
+        )
         for n in names
     ]
     try:

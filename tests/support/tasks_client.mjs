@@ -1,7 +1,9 @@
 // A client of another make for 2025-11-25 tasks: the TypeScript SDK's (npm
 // @modelcontextprotocol/sdk) experimental tasks API, over Streamable HTTP.
-// Usage: node tasks_client.mjs URL KEY STEP [ARG]; prints one JSON object per line.
-//   run TOOL       call TOOL as a task (topic "hub", ambiguous: asks one elicitation)
+// Usage: node tasks_client.mjs URL KEY STEP [ARG [ARGUMENTS]]; prints one JSON object a line.
+//   run TOOL       call TOOL as a task with ARGUMENTS (JSON; default: topic "hub",
+//                  ambiguous, which asks one elicitation); each form is answered
+//                  with $TASKS_ANSWER (JSON; default {"interpretation": "technique"})
 //   start TOOL     the same, left running once the task exists
 //   get TASK_ID    tasks/get        list    tasks/list
 //   result TASK_ID tasks/result     cancel TASK_ID  tasks/cancel
@@ -9,7 +11,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 
-const [url, key, step, arg] = process.argv.slice(2);
+const [url, key, step, arg, toolArguments] = process.argv.slice(2);
+const answer = JSON.parse(process.env.TASKS_ANSWER ?? '{"interpretation": "technique"}');
 const print = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
 const headers = key ? { Authorization: `Bearer ${key}` } : {};
 const client = new Client(
@@ -18,14 +21,15 @@ const client = new Client(
 );
 client.setRequestHandler(ElicitRequestSchema, async (request) => {
   print({ elicited: request.params.message.slice(0, 60) });
-  return { action: "accept", content: { interpretation: "technique" } };
+  return { action: "accept", content: answer };
 });
 await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
 print({ tasks: client.getServerCapabilities()?.tasks ?? null });
 const tasks = client.experimental.tasks;
 try {
   if (step === "run" || step === "start") {
-    const params = { name: arg, arguments: { topic: "hub", ambiguous: true } };
+    const args = toolArguments ? JSON.parse(toolArguments) : { topic: "hub", ambiguous: true };
+    const params = { name: arg, arguments: args };
     const options = { task: { ttl: 60000 } };
     for await (const message of tasks.callToolStream(params, CallToolResultSchema, options)) {
       print({

@@ -34,7 +34,7 @@ from hub.config import ServerConfig
 from hub.core.errors import HubError, invalid_unicode
 from hub.core.jsontypes import JSONObject, has_lone_surrogate
 from hub.core.tokens import TokenCounter
-from hub.features.mcp_hub.modern_tasks import EXTENSION
+from hub.features.mcp_hub.raw_requests import EXTENSION
 from hub.features.mcp_hub.result_limits import limit_result
 from hub.services.access.caller import STDIO, Caller
 from hub.services.savings.service import SavingsService

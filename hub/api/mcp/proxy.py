@@ -191,15 +191,15 @@ def proxy_server(
         )
     server.mirrored = connection
     serve_tasks(
-        server, TaskEndpoint(tasks, lambda: (name,), _task_support(connection)), call_or_task
+        server, TaskEndpoint(tasks, lambda: (name,), _task_support(connection, tasks)), call_or_task
     )
     return server
 
 
-def _task_support(connection: UpstreamConnection) -> TaskSupport:
+def _task_support(connection: UpstreamConnection, tasks: ModernTasks) -> TaskSupport:
     def support(name: str) -> str | None:
         tool = next((t for t in connection.tools if t.name == name), None)
-        return tool.execution.task_support if tool and tool.execution else None
+        return tasks.router.task_support(connection.config.name, tool) if tool else None
 
     return support
 

@@ -187,8 +187,9 @@ class ProfileServer:
 
     def _task_support(self, name: str) -> str | None:
         entry = self._profile.catalogue().by_name.get(name)
-        execution = entry.tool.execution if entry and entry.server else None
-        return execution.task_support if execution else None
+        if entry is None or entry.server is None:
+            return None
+        return self._tasks.router.task_support(entry.server, entry.tool)
 
     async def list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None

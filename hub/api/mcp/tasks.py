@@ -23,7 +23,8 @@ from pydantic import BaseModel, ValidationError
 from hub.api.mcp.common import Ctx, ListChangedServer, mcp_caller
 from hub.api.mcp.routing import DownstreamRequester
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.modern_tasks import EXTENSION, ModernTasks, handle_result
+from hub.features.mcp_hub.modern_tasks import ModernTasks, handle_result
+from hub.features.mcp_hub.raw_requests import EXTENSION
 from hub.features.mcp_hub.tasks import TaskOwner
 from hub.services.access.tool_gate import CallResult
 

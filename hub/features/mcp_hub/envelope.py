@@ -20,7 +20,8 @@ from mcp.client._transport import TransportStreams
 from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
 
-from hub.core.jsontypes import JSONObject
+from hub.core.jsontypes import JSON, JSONObject
+from hub.features.mcp_hub.raw_requests import EXTENSION
 from hub.features.mcp_hub.requesters import RequesterRoutes
 
 
@@ -71,9 +72,10 @@ class _CallerEnvelope(_Closing):
         if caller is not None and isinstance(message, types.JSONRPCRequest) and message.params:
             meta = message.params.get("_meta")
             if isinstance(meta, dict) and types.CLIENT_CAPABILITIES_META_KEY in meta:
+                asks_task = _declares_tasks(meta[types.CLIENT_CAPABILITIES_META_KEY])
                 envelope: JSONObject = {
                     **meta,
-                    types.CLIENT_CAPABILITIES_META_KEY: caller.capabilities,
+                    types.CLIENT_CAPABILITIES_META_KEY: _tasks(caller.capabilities, asks_task),
                 }
                 envelope.pop(types.LOG_LEVEL_META_KEY, None)
                 if caller.log_level is not None:
@@ -81,6 +83,29 @@ class _CallerEnvelope(_Closing):
                 params = {**message.params, "_meta": envelope}
                 item = SessionMessage(message.model_copy(update={"params": params}), item.metadata)
         await self._inner.send(item)
+
+
+def _declares_tasks(capabilities: JSON) -> bool:
+    extensions = capabilities.get("extensions") if isinstance(capabilities, dict) else None
+    return isinstance(extensions, dict) and EXTENSION in extensions
+
+
+def _tasks(capabilities: JSONObject, declared: bool) -> JSONObject:
+    """The caller's capabilities, with the tasks extension exactly where the hub's own
+    request declared it: the hub decides which calls may make a task (it relays the
+    handle), not the caller's blanket declaration."""
+    extensions = capabilities.get("extensions")
+    others = (
+        {k: v for k, v in extensions.items() if k != EXTENSION}
+        if isinstance(extensions, dict)
+        else {}
+    )
+    if declared:
+        others[EXTENSION] = {}
+    shown = {k: v for k, v in capabilities.items() if k != "extensions"}
+    if others:
+        shown["extensions"] = others
+    return shown
 
 
 class _BridgedReads(_Closing):

@@ -18,7 +18,7 @@ from mcp.shared.dispatcher import ProgressFnT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.raw_requests import call_as_task, runs_tasks
+from hub.features.mcp_hub.raw_requests import call_as_task, runs_tasks, speaks_extension
 from hub.features.mcp_hub.requesters import Requester
 
 ToolAnswer = types.CallToolResult | types.InputRequiredResult | types.CreateTaskResult
@@ -54,6 +54,14 @@ class UpstreamClients:
         return self.main
 
     @property
+    def tasker(self) -> Client | None:
+        """The session that runs tasks: 2025 tasks, else the 2026 extension; None."""
+        classic = self.classic
+        if classic is not None and runs_tasks(classic):
+            return classic
+        return self.main if speaks_extension(self.main) else None
+
+    @property
     def classic(self) -> Client | None:
         """The round's 2025-era session: ``resources/subscribe`` and 2025 tasks live there."""
         if self.legacy is not None:
@@ -77,10 +85,10 @@ class ToolCall:
 
 async def call_tool(clients: UpstreamClients, call: ToolCall) -> ToolAnswer:
     request = call.request
-    classic = clients.classic
-    if request is not None and request.task is not None and classic is not None:
-        if runs_tasks(classic):  # else the task is ignored, as a server without tasks does
-            return await call_as_task(classic, call.name, call.arguments, request.task)
+    tasker = clients.tasker
+    if request is not None and request.task is not None and tasker is not None:
+        return await call_as_task(tasker, call.name, call.arguments, request.task)
+    # no tasks upstream: the task is ignored, as a server without tasks does
     client = clients.for_caller(call.caller, call.name)
     if not clients.relays_rounds(client, call.caller):
         return await client.call_tool(call.name, call.arguments, progress_callback=call.progress)

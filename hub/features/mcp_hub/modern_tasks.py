@@ -1,5 +1,5 @@
-"""The tasks extension (``io.modelcontextprotocol/tasks``) for 2026-07-28 clients, over
-the 2025-era tasks of the upstreams.
+"""The tasks extension (``io.modelcontextprotocol/tasks``) for 2026-07-28 clients: relayed
+as it is to upstreams that speak it, translated over the 2025-era tasks of the others.
 
 The two generations differ in shape, not in substance: the handle comes back as a result
 of ``resultType: "task"`` with the task's fields at the top (``ttlMs``,
@@ -23,28 +23,14 @@ from mcp.shared.exceptions import MCPError
 
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.storage.mcp_tasks import TaskHandle
+from hub.features.mcp_hub.raw_requests import modern_task
 from hub.features.mcp_hub.requesters import Requester
 from hub.features.mcp_hub.task_inputs import TaskInputs
 from hub.features.mcp_hub.tasks import TaskOwner, TaskRouter
 
-EXTENSION = "io.modelcontextprotocol/tasks"
-SHARED_FIELDS = ("taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt")
 QUESTION_WAIT = 1.0  # s a tasks/get waits for the upstream's question to reach the hub
 MAX_WAITING_TASKS = 256
 logger = logging.getLogger(__name__)
-
-
-def modern_task(task: Mapping[str, JSON]) -> JSONObject:
-    """A 2025 task's fields under their 2026-07-28 names."""
-    shown: JSONObject = {
-        k: task[k]
-        for k in ("taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt")
-        if k in task
-    }
-    shown["ttlMs"] = task.get("ttl")  # null: unlimited, as in 2025
-    if "pollInterval" in task:
-        shown["pollIntervalMs"] = task["pollInterval"]
-    return shown
 
 
 def handle_result(task: types.Task) -> JSONObject:
@@ -73,6 +59,8 @@ class ModernTasks:
     ) -> JSONObject:
         handle = await self.router.owned(task_id, owner, servers)
         task = await self.router.send(handle, "tasks/get", requester)
+        if self.router.native(handle):
+            return task
         shown = modern_task(task)
         status = task.get("status")
         if status == "input_required":
@@ -102,7 +90,11 @@ class ModernTasks:
         owner: TaskOwner,
         servers: Collection[str],
     ) -> None:
-        await self.router.owned(task_id, owner, servers)
+        handle = await self.router.owned(task_id, owner, servers)
+        if self.router.native(handle):
+            update: JSONObject = {"taskId": task_id, "inputResponses": dict(responses)}
+            await self.router.send(handle, "tasks/update", None, update)
+            return
         waiting = self._inputs.get(task_id)
         if waiting is not None:
             waiting[0].answer(responses)

@@ -61,7 +61,7 @@ def _refusal(what: str) -> types.ErrorData:
     return types.ErrorData(code=types.INVALID_REQUEST, message=f"{what} not supported")
 
 
-def _elicitation_declared(capabilities: JSONObject, mode: str) -> bool:
+def elicitation_declared(capabilities: JSONObject, mode: str) -> bool:
     declared = capabilities.get("elicitation")
     if not isinstance(declared, dict):
         return False
@@ -115,7 +115,7 @@ class RequesterRoutes:
     ) -> types.ElicitResult | types.ErrorData:
         caller = self.current()
         mode = params.mode or "form"
-        if caller is None or not _elicitation_declared(caller.capabilities, mode):
+        if caller is None or not elicitation_declared(caller.capabilities, mode):
             return _refusal("Elicitation")
         return await caller.elicit(params)
 

@@ -1,10 +1,11 @@
-"""A 2026-07-28 client's task behind a 2025-era upstream: the questions in between.
+"""A task's questions (elicitation, sampling, roots) between the two generations.
 
-A 2025 upstream asks its questions (elicitation, sampling, roots) while a client waits on
-``tasks/result``; a 2026-07-28 client never waits there: it polls ``tasks/get``, reads
-``inputRequests`` and answers with ``tasks/update``. ``TaskInputs`` is the requester of
-the hub's own ``tasks/result`` wait: each question becomes an input request under a key
-used once, and waits for its answer.
+A 2025 upstream asks them while a client waits on ``tasks/result``; a 2026-07-28 client
+never waits there: it polls ``tasks/get``, reads ``inputRequests`` and answers with
+``tasks/update``. ``TaskInputs`` is the requester of the hub's own ``tasks/result`` wait
+for a 2026 client: each question becomes an input request under a key used once, and
+waits for its answer. The other way, ``ask`` puts a 2026 upstream's input request to a
+2025 client as a request, and gives its answer back as an input response.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from collections.abc import Mapping
 
 import anyio
 import mcp_types as types
-from pydantic import BaseModel, ValidationError
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hub.core.jsontypes import JSON, JSONObject
-from hub.features.mcp_hub.requesters import Requester, SamplingAnswer
+from hub.features.mcp_hub.requesters import Requester, SamplingAnswer, elicitation_declared
 
 MAX_WAITING = 16  # questions of one task asked and not yet answered
+ELICIT: TypeAdapter[types.ElicitRequestParams] = TypeAdapter(types.ElicitRequestParams)
+POLL = (0.05, 0.5, 5.0)  # s between two tasks/get: at least, without a hint, at most
 logger = logging.getLogger(__name__)
 
 
@@ -122,3 +126,41 @@ class TaskInputs:
 
     async def log(self, params: types.LoggingMessageNotificationParams) -> None:
         logger.debug("ligne de journal d'une tâche non transmise (pas de flux)")
+
+
+def poll_interval(task: Mapping[str, JSON]) -> float:
+    """How long to wait before the next ``tasks/get``: the server's hint, bounded."""
+    hint = task.get("pollIntervalMs")
+    wait = hint / 1000 if isinstance(hint, int | float) and not isinstance(hint, bool) else POLL[1]
+    return min(max(wait, POLL[0]), POLL[2])
+
+
+async def ask(requester: Requester | None, request: JSON) -> JSON:
+    """One input request put to a 2025-era client; its answer as an input response. A
+    client that cannot answer declines an elicitation, and fails the others."""
+    method = request.get("method") if isinstance(request, dict) else None
+    params = request.get("params") if isinstance(request, dict) else None
+    answer: BaseModel | types.ErrorData
+    try:
+        if method == "elicitation/create":
+            elicit = ELICIT.validate_python(params or {}, by_name=False)
+            declared = requester is not None and elicitation_declared(
+                requester.capabilities, elicit.mode or "form"
+            )
+            if requester is None or not declared:
+                return {"action": "decline"}
+            answer = await requester.elicit(elicit)
+            if isinstance(answer, types.ErrorData):
+                return {"action": "decline"}
+        elif method == "sampling/createMessage" and requester is not None:
+            sample = types.CreateMessageRequestParams.model_validate(params or {}, by_name=False)
+            answer = await requester.sample(sample)
+        elif method == "roots/list" and requester is not None:
+            answer = await requester.list_roots()
+        else:
+            answer = types.ErrorData(code=types.METHOD_NOT_FOUND, message=f"{method} non relayé")
+    except ValidationError as exc:
+        raise MCPError(types.INVALID_PARAMS, f"Question de tâche invalide : {exc}") from None
+    if isinstance(answer, types.ErrorData):
+        raise MCPError(answer.code, answer.message)
+    return answer.model_dump(by_alias=True, mode="json", exclude_none=True)
