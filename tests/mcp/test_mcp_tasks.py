@@ -176,7 +176,12 @@ async def test_bad_task_requests_get_clear_errors(hub: Hub) -> None:
         refused = (await hub.client("/mcp", "get", task_id))[-1]
         assert refused["code"] == types.INVALID_PARAMS
         assert "Tâche inconnue" in str(refused["error"])
-    async with hub.modern("/mcp") as modern:
+    async with hub.modern("/mcp") as undeclared:
+        for method in ("tasks/get", "tasks/update", "tasks/cancel"):  # SEP-2663: -32021
+            with pytest.raises(MCPError) as lacking:
+                await send(undeclared.session, method, {"taskId": "absente"})
+            assert lacking.value.error.code == types.MISSING_REQUIRED_CLIENT_CAPABILITY
+    async with hub.modern("/mcp", ModernTasksClient({})) as modern:
         with pytest.raises(MCPError) as unknown:
             await get_task(modern.session, "absente")
         assert unknown.value.error.code == types.INVALID_PARAMS
@@ -247,7 +252,7 @@ async def test_a_2026_client_cancels_and_other_keys_do_not_see(hub: Hub) -> None
         with pytest.raises(StoppedAtHandle):
             await client.call_tool(f"everything__{TOOL}", {"topic": "hub"})
         task_id = tasks.handles[0]
-        async with hub.modern("/mcp", key=theirs) as other:
+        async with hub.modern("/mcp", ModernTasksClient({}), key=theirs) as other:
             with pytest.raises(MCPError, match="Tâche inconnue"):
                 await get_task(other.session, task_id)
             with pytest.raises(MCPError, match="Tâche inconnue"):

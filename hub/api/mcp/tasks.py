@@ -64,6 +64,17 @@ def declares_tasks(ctx: Ctx) -> bool:
     return isinstance(extensions, dict) and EXTENSION in extensions
 
 
+def _extension_needed(ctx: Ctx) -> None:
+    """SEP-2663: a 2026-07-28 request that needs the extension, from a client that did
+    not declare it, is refused with -32021 naming it."""
+    if not declares_tasks(ctx):
+        raise MCPError(
+            types.MISSING_REQUIRED_CLIENT_CAPABILITY,
+            "Missing required client capability",
+            data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
+        )
+
+
 def serve_tasks(server: ListChangedServer, endpoint: TaskEndpoint, call: CallOrTask) -> None:
     """Offer tasks on ``server`` (for the tasks of ``endpoint.servers()`` only): the
     capability while an upstream runs them, ``tasks/*``, task calls through ``call``."""
@@ -76,11 +87,13 @@ def serve_tasks(server: ListChangedServer, endpoint: TaskEndpoint, call: CallOrT
 
     async def get(ctx: Ctx, params: types.GetTaskRequestParams) -> JSONObject:
         if _modern(ctx):
+            _extension_needed(ctx)
             return await modern.get(params.task_id, *who(ctx))
         return await router.forward("tasks/get", params.task_id, *who(ctx))
 
     async def cancel(ctx: Ctx, params: types.CancelTaskRequestParams) -> JSONObject:
         if _modern(ctx):
+            _extension_needed(ctx)
             await modern.cancel(params.task_id, *who(ctx))
             return {}
         return await router.forward("tasks/cancel", params.task_id, *who(ctx))
@@ -128,6 +141,7 @@ class TaskCalls:
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def _update(self, ctx: Ctx, params: object) -> HandlerResult:
+        _extension_needed(ctx)
         task_id = params.get("taskId") if isinstance(params, Mapping) else None
         responses = params.get("inputResponses") if isinstance(params, Mapping) else None
         if not isinstance(task_id, str) or not isinstance(responses, dict):
@@ -141,14 +155,9 @@ class TaskCalls:
     ) -> HandlerResult:
         name = params.get("name")
         support = self._endpoint.support(name) if isinstance(name, str) else None
-        declared = declares_tasks(ctx)
-        if support == "required" and not declared:
-            raise MCPError(
-                types.MISSING_REQUIRED_CLIENT_CAPABILITY,
-                "Missing required client capability",
-                data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
-            )
-        if support not in ("optional", "required") or not declared:
+        if support == "required":
+            _extension_needed(ctx)
+        if support not in ("optional", "required") or not declares_tasks(ctx):
             return await call_next(ctx)
         try:
             request = types.CallToolRequestParams.model_validate(params, by_name=False)
