@@ -5,9 +5,11 @@ over ``/servers/NAME/mcp`` (stdio child and HTTP upstream) and a profile."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import httpx2
 import mcp_types as types
 import pytest
@@ -20,6 +22,7 @@ from hub.api.app import create_app
 from hub.config import load_config
 from tests.support.hub_configs import write_config
 from tests.support.hub_mcp import wait_ready
+from tests.support.node import node22
 from tests.support.reference_server import needs_reference, reference_http, stdio_toml
 from tests.support.servers import serve
 
@@ -159,3 +162,39 @@ async def test_a_profile_serves_the_upstreams_prompts_templates_and_completions(
     assert "test://template/{id}/data" in [t.uri_template for t in templates]
     assert "42" in str(read.contents[0])
     assert isinstance(completion.completion.values, list)
+
+
+LEGACY_CLIENT = Path(__file__).resolve().parents[1] / "support" / "legacy_client.mjs"
+ROUNDS = [
+    "test_input_required_result_elicitation",
+    "test_input_required_result_sampling",
+    "test_input_required_result_list_roots",
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "rounds"),
+    [("/servers/ref/mcp", False), ("/servers/refhttp/mcp", True), ("/profiles/flat/mcp", True)],
+)
+async def test_a_client_that_speaks_only_the_older_era(hub: str, path: str, rounds: bool) -> None:
+    """The TypeScript SDK 1.x speaks 2025-11-25 only: what the upstream asks (2025
+    requests from the stdio child, 2026 ``input_required`` rounds from the HTTP one)
+    reaches it as requests, and its answers go back."""
+    asking = ['test_elicitation={"message": "Votre avis ?"}', 'test_sampling={"prompt": "Bonjour"}']
+    tools = [*asking, *(ROUNDS if rounds else [])]
+    node = node22() or "node"
+    done = await anyio.run_process([node, str(LEGACY_CLIENT), hub + path, *tools], check=False)
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert done.returncode == 0, (lines, done.stderr.decode()[-2000:])
+    assert lines[0] == {"protocolVersion": "2025-11-25"}
+    answers = {line["tool"]: line for line in lines if "tool" in line}
+    assert 'action=accept, content={"response":"oui"' in answers["test_elicitation"]["text"]
+    assert not answers["test_sampling"].get("error"), answers
+    asked = [line["asked"] for line in lines if "asked" in line]
+    if rounds:
+        assert answers["test_input_required_result_elicitation"]["text"] == "Hello, Ada!"
+        assert "réponse du modèle" in answers["test_input_required_result_sampling"]["text"]
+        assert answers["test_input_required_result_list_roots"]["text"] == "Found 1 root(s)"
+        assert asked == ["elicitation", "sampling", "elicitation", "sampling", "roots"]
+    else:
+        assert asked == ["elicitation", "sampling"]
