@@ -198,3 +198,26 @@ async def test_a_client_that_speaks_only_the_older_era(hub: str, path: str, roun
         assert asked == ["elicitation", "sampling", "elicitation", "sampling", "roots"]
     else:
         assert asked == ["elicitation", "sampling"]
+
+
+async def test_a_2026_client_is_asked_in_rounds_by_a_2025_upstream(hub: str) -> None:
+    """The stdio child speaks 2025 only and asks with requests mid-call: a 2026 client
+    gets them as ``input_required`` rounds; the hub keeps the upstream call open."""
+    answers = Answers()
+    async with answers.client(hub + "/servers/ref/mcp", "auto") as client:
+        assert client.protocol_version == "2026-07-28"
+        elicited = await client.call_tool("test_elicitation", {"message": "Votre avis ?"})
+        sampled = await client.call_tool("test_sampling", {"prompt": "Bonjour"})
+        plain = await client.call_tool("test_simple_text", {})
+        with pytest.raises(MCPError, match="requestState inconnu"):
+            await client.session.call_tool(
+                "test_elicitation",
+                {"message": "?"},
+                request_state="kimi-hub-round:forged",
+                input_responses={"x": types.ElicitResult(action="decline")},
+                allow_input_required=True,
+            )
+    assert 'action=accept, content={"response":"oui"' in _text(elicited)
+    assert not sampled.is_error, sampled
+    assert _text(plain)  # a call that asks nothing comes back as it did
+    assert answers.asked == ["elicit:Votre avis ?", "sample"]

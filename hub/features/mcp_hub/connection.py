@@ -52,6 +52,7 @@ from hub.features.mcp_hub.naming import accept_tools
 from hub.features.mcp_hub.oauth_client import MemoryTokens, SignIn, oauth_provider
 from hub.features.mcp_hub.progress import CoalescedProgress
 from hub.features.mcp_hub.requesters import Requester, RequesterRoutes
+from hub.features.mcp_hub.rounds import RoundBridge
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 from hub.features.mcp_hub.stdout import MESSAGE_TOO_LARGE
 from hub.features.mcp_hub.subscriptions import ResourceSubscriptions, watch_lists
@@ -82,8 +83,11 @@ class UpstreamConnection:
         limits: McpLimits | None = None,
         vault: TokenVault | None = None,
         on_updated: Callable[[str, str], None] | None = None,
+        rounds: RoundBridge | None = None,
     ) -> None:
-        """``on_updated(server, uri)``: a resource clients subscribed to has changed."""
+        """``on_updated(server, uri)``: a resource clients subscribed to has changed;
+        ``rounds``: where a 2026-07-28 client's call waits between its rounds when this
+        upstream asks with 2025 requests (none: the client gets the upstream's fallback)."""
         self.config = config
         self._vault = vault
         self.settings = settings
@@ -115,6 +119,7 @@ class UpstreamConnection:
         self._note_auth()
         self.requesters = RequesterRoutes(config.name)
         self._modern = False  # the round's upstream speaks 2026-07-28
+        self._rounds = rounds
         updated = on_updated or (lambda server, uri: None)
         self.subscriptions = ResourceSubscriptions(config.name, lambda u: updated(config.name, u))
 
@@ -440,10 +445,25 @@ class UpstreamConnection:
         """Forward one call for ``caller``; a stale HTTP session gets one fresh initialize
         and one retry. ``request``: the client's own, passed on unaltered where it matters
         (a 2026-07-28 retry's ``inputResponses`` and ``requestState``, a 2025 ``task``)."""
+        await self._round_ready()
+        rounds = self._rounds
+        if rounds is not None and caller is not None and caller.modern:
+            if request is not None and request.request_state and rounds.owns(request.request_state):
+                answers = {
+                    key: answer.model_dump(by_alias=True, mode="json", exclude_none=True)
+                    for key, answer in (request.input_responses or {}).items()
+                }
+                return await rounds.resume(request.request_state, answers, progress)
+            asked_by_request = not is_modern(self.clients().for_caller(caller, name))
+            if asked_by_request and rounds.available and not (request and request.task):
+
+                async def run(inputs: Requester, relay: ProgressFnT) -> ToolAnswer:
+                    return await self.call_tool(name, arguments, relay, inputs)
+
+                return await rounds.start(run, caller, progress)
         started = time.perf_counter()
         ok = False
         call = ToolCall(name, arguments, progress, caller, request)
-        await self._round_ready()
         try:
             with self.requesters.serving(caller):
                 try:

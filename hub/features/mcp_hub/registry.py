@@ -30,6 +30,7 @@ from hub.features.mcp_hub.forwarding import PromptAnswer, ResourceAnswer, ToolAn
 from hub.features.mcp_hub.isolation import ClientChildren
 from hub.features.mcp_hub.naming import prefixed, server_name_problem, split_prefixed
 from hub.features.mcp_hub.requesters import Requester
+from hub.features.mcp_hub.rounds import RoundBridge
 from hub.features.mcp_hub.status import ServerState, ServerStatus
 from hub.features.mcp_hub.token_vault import TokenVault
 
@@ -52,6 +53,7 @@ class UpstreamHub:
         self._on_status = on_status
         self._listeners: list[Callable[[], None]] = []
         self._updates: list[Callable[[str, str], None]] = []
+        self.rounds = RoundBridge()  # 2026 clients' calls to 2025 upstreams that ask
         self.generation = 0  # bumped whenever a list changes: views cache on it
         self._published: dict[str, JSONObject] = {}  # last status sent per server
         self.connections: dict[str, UpstreamConnection] = {}
@@ -63,7 +65,7 @@ class UpstreamHub:
                 self.invalid[name] = ("http" if config.url else "stdio", problem)
                 continue
             connection = UpstreamConnection(
-                config, self.settings, self._changed, self.limits, vault, self._updated
+                config, self.settings, self._changed, self.limits, vault, self._updated, self.rounds
             )
             self.connections[name] = connection
             if config.isolation == "per-client" and config.enabled:
@@ -74,7 +76,7 @@ class UpstreamHub:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[UpstreamHub]:
         """Supervise every upstream until the block exits; then stop every child."""
-        async with anyio.create_task_group() as group:
+        async with self.rounds.running(), anyio.create_task_group() as group:
             for connection in self.connections.values():
                 group.start_soon(connection.run)
             for children in self.isolated.values():

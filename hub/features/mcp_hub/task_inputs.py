@@ -55,7 +55,8 @@ class TaskInputs:
         return self._caller.client_key
 
     def pending(self) -> dict[str, JSON]:
-        return dict(self._asked)
+        """The questions asked and not yet answered."""
+        return {k: q for k, q in self._asked.items() if not self._answered[k].is_set()}
 
     def answer(self, responses: Mapping[str, JSON]) -> None:
         """``tasks/update``: answers to keys not (or no longer) asked are ignored."""
@@ -72,7 +73,7 @@ class TaskInputs:
     async def wait_asked(self, limit: float) -> None:
         """Until a question is pending or the wait ended, ``limit`` s at most."""
         with anyio.move_on_after(limit):
-            while not self._asked and not self.done:
+            while not self.pending() and not self.done:
                 await self._changed.wait()
 
     def _notify(self) -> None:
