@@ -13,14 +13,14 @@ questions as ``inputRequests``, answered with ``tasks/update``; there is no
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 import mcp_types as types
-from anyio.abc import TaskGroup
 from mcp.shared.exceptions import MCPError
 
+from hub.core.background import Background
 from hub.core.jsontypes import JSON, JSONObject
 from hub.core.storage.mcp_tasks import TaskHandle
 from hub.features.mcp_hub.raw_requests import modern_task
@@ -43,16 +43,10 @@ class ModernTasks:
     def __init__(self, router: TaskRouter) -> None:
         self.router = router  # the 2025-era routing both generations share
         self._inputs: dict[str, tuple[TaskInputs, anyio.CancelScope]] = {}
-        self._group: TaskGroup | None = None
+        self._background = Background()
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[ModernTasks]:
-        async with anyio.create_task_group() as group:
-            self._group = group
-            try:
-                yield self
-            finally:
-                group.cancel_scope.cancel()
+    def running(self) -> AbstractAsyncContextManager[None]:
+        return self._background.running()
 
     async def get(
         self, task_id: str, owner: TaskOwner, servers: Collection[str], requester: Requester
@@ -111,11 +105,11 @@ class ModernTasks:
     async def _questions(self, handle: TaskHandle, requester: Requester) -> JSONObject:
         waiting = self._inputs.get(handle.task_id)
         if waiting is None:
-            if self._group is None or len(self._inputs) >= MAX_WAITING_TASKS:
+            if not self._background.open or len(self._inputs) >= MAX_WAITING_TASKS:
                 return {}
             inputs, scope = TaskInputs(requester), anyio.CancelScope()
             self._inputs[handle.task_id] = (inputs, scope)
-            self._group.start_soon(self._wait_result, handle, inputs, scope)
+            self._background.start_soon(self._wait_result, handle, inputs, scope)
         else:
             inputs = waiting[0]
         await inputs.wait_asked(QUESTION_WAIT)

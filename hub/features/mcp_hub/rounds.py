@@ -15,17 +15,17 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import anyio
 import mcp_types as types
-from anyio.abc import TaskGroup
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from pydantic import TypeAdapter
 
+from hub.core.background import Background
 from hub.core.jsontypes import JSON
 from hub.features.mcp_hub.requesters import Requester
 from hub.features.mcp_hub.task_inputs import TaskInputs
@@ -51,30 +51,22 @@ class _Open:
 class RoundBridge:
     def __init__(self) -> None:
         self._open: dict[str, _Open] = {}
-        self._group: TaskGroup | None = None
+        self._background = Background()
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[RoundBridge]:
-        async with anyio.create_task_group() as group:
-            self._group = group
-            try:
-                yield self
-            finally:
-                self._group = None
-                group.cancel_scope.cancel()
+    def running(self) -> AbstractAsyncContextManager[None]:
+        return self._background.running()
 
     def owns(self, state: str | None) -> bool:
         return state is not None and state.startswith(PREFIX)
 
     @property
     def available(self) -> bool:
-        return self._group is not None and len(self._open) < MAX_OPEN
+        return self._background.open and len(self._open) < MAX_OPEN
 
     async def start(self, run: Run, caller: Requester, progress: ProgressFnT | None) -> CallAnswer:
-        assert self._group is not None
         token = PREFIX + secrets.token_urlsafe(24)
         entry = self._open[token] = _Open(TaskInputs(caller))
-        self._group.start_soon(self._run, token, entry, run)
+        self._background.start_soon(self._run, token, entry, run)
         return await self._next(token, entry, progress)
 
     async def resume(
