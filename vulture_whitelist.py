@@ -32,10 +32,6 @@ _.set_tokens
 _.get_client_info
 _.set_client_info
 
-# FastMCP registers the test tasks server's tools by decorator (tests/support/mcp_tasks_server.py)
-slow_sum
-greet
-
 # the mcp SDK reads these of a request, a result model and a client extension
 # (tests/support/modern_tasks.py: Mcp-Name, extra fields kept, claimed resultType, its id)
 _.name_param

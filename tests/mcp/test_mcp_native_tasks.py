@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,22 +32,69 @@ from tests.support.replicas import Replica, replicas
 from tests.support.servers import serve
 
 pytestmark = [needs_tasks_server, pytest.mark.asyncio(loop_scope="module")]
-CLIENT = Path(__file__).resolve().parents[1] / "support" / "tasks_client.mjs"
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = ROOT / "tests" / "support" / "tasks_client.mjs"
 
 
 def servers_toml(url: str) -> str:
     return f'\n[mcp.servers.taches]\nurl = "{url}"\n'
 
 
+FLAT = """
+[mcp.profiles.flat]
+servers = ["taches"]
+prefix = "on_collision"
+tools = { allow = ["taches__*"] }
+"""
+SUITE = ROOT / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+TASK_SCENARIOS = (
+    "tasks-capability-negotiation", "tasks-dispatch-and-envelope", "tasks-lifecycle",
+    "tasks-mrtr-composition", "tasks-mrtr-input", "tasks-request-headers",
+    "tasks-request-state-removal", "tasks-required-task-error", "tasks-wire-fields",
+)  # fmt: skip
+
+
+async def passed_checks(url: str, scenario: str) -> set[str]:
+    """The checks of one of the suite's tasks scenarios (extension scenarios: --force)."""
+    command = [node22() or "node", str(SUITE), "server", "--url", url]
+    command += ["--spec-version", "2026-07-28", "--scenario", scenario, "--force"]
+    done = await anyio.run_process(command, check=False, stderr=subprocess.STDOUT)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout.decode(errors="replace"))
+    assert "Passed:" in text, text[-2000:]
+    return set(re.findall(r"\[([a-z0-9-]+)\s*\] SUCCESS", text))
+
+
+@needs_node
+async def test_the_suites_task_scenarios_pass_through_the_hub_as_alone(
+    hub: str, upstream: str
+) -> None:
+    """The conformance suite's ``tasks-*`` scenarios (not scored, no reference fixture):
+    every check fastmcp-tasks passes alone passes through ``/servers/NAME/mcp`` and the
+    unprefixed profile."""
+    alone_total = 0
+    for scenario in TASK_SCENARIOS:
+        alone = await passed_checks(upstream, scenario)
+        alone_total += len(alone)
+        for path in ("/servers/taches/mcp", "/profiles/flat/mcp"):
+            lost = alone - await passed_checks(f"{hub}{path}", scenario)
+            assert not lost, f"{scenario} via {path} : {sorted(lost)}"
+    assert alone_total >= 40  # the fixture still exercises the extension (43 of 44)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+async def upstream() -> AsyncIterator[str]:
+    async with tasks_server() as url:
+        yield url
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def hub(tmp_path_factory: pytest.TempPathFactory, upstream: str) -> AsyncIterator[str]:
     tmp_path: Path = tmp_path_factory.mktemp("native-tasks")
-    async with tasks_server() as upstream:
-        path = write_config(tmp_path, "http://127.0.0.1:9", servers_toml(upstream))
-        async with serve(create_app(load_config(path, {}))) as url:
-            async with httpx2.AsyncClient(base_url=url) as http:
-                await wait_ready(http, "taches")
-            yield url
+    path = write_config(tmp_path, "http://127.0.0.1:9", servers_toml(upstream) + FLAT)
+    async with serve(create_app(load_config(path, {}))) as url:
+        async with httpx2.AsyncClient(base_url=url) as http:
+            await wait_ready(http, "taches")
+        yield url
 
 
 async def modern_call(url: str, tool: str, arguments: JsonObject) -> tuple[str, ModernTasksClient]:
@@ -62,7 +110,7 @@ async def modern_call(url: str, tool: str, arguments: JsonObject) -> tuple[str, 
 async def test_a_2026_client_sees_the_upstreams_tasks_as_they_are(
     hub: str, path: str, prefix: str
 ) -> None:
-    text, tasks = await modern_call(f"{hub}{path}", f"{prefix}greet", {})
+    text, tasks = await modern_call(f"{hub}{path}", f"{prefix}ask_name", {})
     assert text == "Bonjour Ada"
     assert tasks.statuses[0] == "input_required" and tasks.statuses[-1] == "completed"
     assert tasks.asked[0]["params"]["message"] == "Votre nom ?"
@@ -75,7 +123,7 @@ async def test_a_2026_client_sees_the_upstreams_tasks_as_they_are(
 async def test_a_2026_client_without_the_extension_gets_the_upstreams_refusal(hub: str) -> None:
     async with Client(f"{hub}/servers/taches/mcp") as client:
         with pytest.raises(MCPError) as refused:
-            await client.call_tool("greet", {})
+            await client.call_tool("ask_name", {})
         assert refused.value.error.code == types.MISSING_REQUIRED_CLIENT_CAPABILITY
         total = await client.call_tool("slow_sum", {"a": 1, "b": 1})  # at once, no task
         assert isinstance(total.content[0], types.TextContent) and total.content[0].text == "2"
@@ -88,7 +136,7 @@ async def test_a_2025_client_runs_the_2026_upstreams_tasks(
 ) -> None:
     """The hub translates: tasks/result waits by polling, the question is asked of the
     2025 client as a request, its answer goes back with tasks/update."""
-    lines = await ts_client(f"{hub}{path}", "run", f"{prefix}greet", "{}")
+    lines = await ts_client(f"{hub}{path}", "run", f"{prefix}ask_name", "{}")
     assert lines[0]["tasks"] == {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
     assert {"elicited": "Votre nom ?"} in lines
     assert lines[-1]["type"] == "result" and lines[-1]["text"] == "Bonjour Ada", lines

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import mcp_types as types
 from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import MCP_NAME_HEADER, decode_header_value
+from mcp_types.jsonrpc import HEADER_MISMATCH
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
 
@@ -64,6 +66,20 @@ def declares_tasks(ctx: Ctx) -> bool:
     return isinstance(extensions, dict) and EXTENSION in extensions
 
 
+def _same_task(ctx: Ctx, task_id: str) -> None:
+    """SEP-2663: ``Mcp-Name`` carries the task id on HTTP (routers read it): a header
+    that names another task is refused (-32020), as the request body cannot be both."""
+    headers = getattr(ctx.request, "headers", None)
+    header = headers.get(MCP_NAME_HEADER) if headers is not None else None
+    if header is not None and decode_header_value(header) != task_id:
+        raise MCPError(HEADER_MISMATCH, "L'en-tête Mcp-Name ne nomme pas la tâche du corps.")
+
+
+def _modern_task_request(ctx: Ctx, task_id: str) -> None:
+    _extension_needed(ctx)
+    _same_task(ctx, task_id)
+
+
 def _extension_needed(ctx: Ctx) -> None:
     """SEP-2663: a 2026-07-28 request that needs the extension, from a client that did
     not declare it, is refused with -32021 naming it."""
@@ -87,13 +103,13 @@ def serve_tasks(server: ListChangedServer, endpoint: TaskEndpoint, call: CallOrT
 
     async def get(ctx: Ctx, params: types.GetTaskRequestParams) -> JSONObject:
         if _modern(ctx):
-            _extension_needed(ctx)
+            _modern_task_request(ctx, params.task_id)
             return await modern.get(params.task_id, *who(ctx))
         return await router.forward("tasks/get", params.task_id, *who(ctx))
 
     async def cancel(ctx: Ctx, params: types.CancelTaskRequestParams) -> JSONObject:
         if _modern(ctx):
-            _extension_needed(ctx)
+            _modern_task_request(ctx, params.task_id)
             await modern.cancel(params.task_id, *who(ctx))
             return {}
         return await router.forward("tasks/cancel", params.task_id, *who(ctx))
@@ -146,6 +162,7 @@ class TaskCalls:
         responses = params.get("inputResponses") if isinstance(params, Mapping) else None
         if not isinstance(task_id, str) or not isinstance(responses, dict):
             raise MCPError(types.INVALID_PARAMS, "tasks/update : taskId et inputResponses requis.")
+        _same_task(ctx, task_id)
         endpoint = self._endpoint
         await endpoint.tasks.update(task_id, responses, owner(ctx), endpoint.servers())
         return {"resultType": "complete"}
