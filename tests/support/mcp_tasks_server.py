@@ -13,6 +13,7 @@ Redis URL: then every process on it, and every session, sees every task).
 """
 
 import os
+from collections.abc import Mapping
 
 import anyio
 import mcp_types
@@ -78,12 +79,12 @@ async def protocol_error_job() -> str:
     raise MCPError(mcp_types.INTERNAL_ERROR, "protocol error")
 
 
-def _question(message: str, schema: dict[str, object]) -> mcp_types.ElicitRequest:
-    params = mcp_types.ElicitRequestFormParams(message=message, requested_schema=schema)
+def _question(message: str, schema: Mapping[str, object]) -> mcp_types.ElicitRequest:
+    params = mcp_types.ElicitRequestFormParams(message=message, requested_schema=dict(schema))
     return mcp_types.ElicitRequest(params=params)
 
 
-def _elicit(key: str, message: str, schema: dict[str, object]) -> mcp_types.InputRequiredResult:
+def _elicit(key: str, message: str, schema: Mapping[str, object]) -> mcp_types.InputRequiredResult:
     return mcp_types.InputRequiredResult(input_requests={key: _question(message, schema)})
 
 
@@ -92,7 +93,9 @@ async def multi_input(ctx: Context) -> str | mcp_types.InputRequiredResult:
     """Two questions at once; answered one at a time, the other stays asked."""
     answers = ctx.input_responses or {}
     schema = {"type": "object", "properties": {"value": {"type": "string"}}}
-    missing = {k: _question(k, schema) for k in ("first", "second") if k not in answers}
+    missing: mcp_types.InputRequests = {
+        k: _question(k, schema) for k in ("first", "second") if k not in answers
+    }
     if missing:
         return mcp_types.InputRequiredResult(input_requests=missing)
     return "both answered"
