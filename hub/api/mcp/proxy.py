@@ -11,6 +11,7 @@ import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import anyio
 import mcp_types as types
@@ -39,6 +40,7 @@ from hub.api.mcp.common import (
     remember,
     security_settings,
 )
+from hub.api.mcp.definitions import WholeDefinitions
 from hub.api.mcp.mirror import MirrorServer
 from hub.api.mcp.replay import RETRY_MS, ReplayStore
 from hub.api.mcp.routing import DownstreamRequester
@@ -190,6 +192,9 @@ def proxy_server(
             on_subscriptions_listen=subscribers.listen,
         )
     server.mirrored = connection
+    server.middleware.append(
+        WholeDefinitions(lambda kind: partial(connection.definitions.get, kind))
+    )
     serve_tasks(
         server, TaskEndpoint(tasks, lambda: (name,), _task_support(connection, tasks)), call_or_task
     )

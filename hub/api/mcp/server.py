@@ -33,6 +33,7 @@ from hub.api.mcp.common import (
     refusing_invalid_text,
     remember,
 )
+from hub.api.mcp.definitions import WholeDefinitions
 from hub.api.mcp.routing import DownstreamRequester
 from hub.api.mcp.tasks import TaskEndpoint, serve_tasks
 from hub.api.mcp.updates import ResourceSubscribers
@@ -180,6 +181,7 @@ class ProfileServer:
                 ),
                 on_subscriptions_listen=subscribers.listen,
             )
+        server.middleware.append(WholeDefinitions(self._profile.definitions))
         if extras:
             endpoint = TaskEndpoint(self._tasks, self._profile.servers, self._task_support)
             serve_tasks(server, endpoint, self.call_or_task)

@@ -33,6 +33,7 @@ from hub.core.jsontypes import JSONObject
 from hub.core.stopwatch import waited
 from hub.core.storage.database import DatabaseUnavailable
 from hub.features.mcp_hub.child import ChildOutput, child_transport, exit_reason
+from hub.features.mcp_hub.definitions import WireDefinitions
 from hub.features.mcp_hub.envelope import on_the_wire
 from hub.features.mcp_hub.forwarding import (
     PromptAnswer,
@@ -99,6 +100,7 @@ class UpstreamConnection:
         self.flagged: dict[str, str] = {}  # tool -> injection excerpt of its description
         self.templates: list[types.ResourceTemplate] = []
         self.ttl_ms: dict[str, int] = {}  # per list kind, as the upstream said (listing.Lists)
+        self.definitions = WireDefinitions()  # the lists above as the upstream wrote them
         self._on_change = on_change
         self._client: Client | None = None
         self._clients: UpstreamClients | None = None
@@ -242,8 +244,10 @@ class UpstreamConnection:
     def _new_client(self, mode: str) -> Client:
         """A client of this upstream whose server-to-client traffic goes to the caller."""
         modern_wire = (lambda: self._modern) if mode == "auto" else (lambda: False)
+        # the lists shown to clients are the main session's: so are their definitions
+        definitions = self.definitions if mode == "auto" else None
         return Client(
-            self._transport(modern_wire),
+            self._transport(modern_wire, definitions),
             mode=mode,
             cache=None,
             message_handler=self._on_message,
@@ -336,7 +340,9 @@ class UpstreamConnection:
         self._on_change(self, True)
 
     @asynccontextmanager
-    async def _transport(self, modern: Callable[[], bool]) -> AsyncIterator[TransportStreams]:
+    async def _transport(
+        self, modern: Callable[[], bool], definitions: WireDefinitions | None
+    ) -> AsyncIterator[TransportStreams]:
         """stdio child or HTTP; requests leave with their caller's envelope."""
         inner: Transport
         if self.config.command and not self.config.url:
@@ -344,7 +350,7 @@ class UpstreamConnection:
         else:
             inner = self._http_transport()
         async with inner as streams:
-            yield on_the_wire(streams, self.requesters, modern)
+            yield on_the_wire(streams, self.requesters, modern, definitions)
 
     @asynccontextmanager
     async def _http_transport(self) -> AsyncIterator[TransportStreams]:
@@ -406,6 +412,7 @@ class UpstreamConnection:
         had_lists = bool(self.tools or self.resources or self.prompts)
         self.tools, self.resources, self.prompts, self.templates = [], [], [], []
         self.ttl_ms = {}
+        self.definitions.clear()
         self.flagged = {}
         self.status.tool_count = 0
         self.status.restarts += 1

@@ -5,6 +5,8 @@ through the hub they are the calling client's, and so is the log level it opted 
 (``_meta``), so the upstream offers each client what that client can take.
 Incoming: a result without ``resultType`` is read as ``complete`` (the spec's bridge
 for older servers; the SDK's client refuses such a result).
+Both ways, list requests and their answers are shown to ``definitions`` (when given): the
+definitions as the upstream wrote them, before the SDK's models drop what they do not know.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
 
 from hub.core.jsontypes import JSON, JSONObject
+from hub.features.mcp_hub.definitions import WireDefinitions
 from hub.features.mcp_hub.raw_requests import EXTENSION
 from hub.features.mcp_hub.requesters import RequesterRoutes
 
@@ -30,10 +33,16 @@ class Closable(Protocol):
 
 
 def on_the_wire(
-    streams: TransportStreams, routes: RequesterRoutes, modern: Callable[[], bool]
+    streams: TransportStreams,
+    routes: RequesterRoutes,
+    modern: Callable[[], bool],
+    definitions: WireDefinitions | None = None,
 ) -> TransportStreams:
     read_stream, write_stream = streams
-    return _BridgedReads(read_stream, modern), _CallerEnvelope(write_stream, routes)
+    return (
+        _BridgedReads(read_stream, modern, definitions),
+        _CallerEnvelope(write_stream, routes, definitions),
+    )
 
 
 class _Closing:
@@ -61,13 +70,21 @@ class _Closing:
 class _CallerEnvelope(_Closing):
     """``send`` runs in the sending task, so the caller is the one of the call being made."""
 
-    def __init__(self, inner: WriteStream[SessionMessage], routes: RequesterRoutes) -> None:
+    def __init__(
+        self,
+        inner: WriteStream[SessionMessage],
+        routes: RequesterRoutes,
+        definitions: WireDefinitions | None,
+    ) -> None:
         super().__init__(inner)
         self._inner = inner
         self._routes = routes
+        self._definitions = definitions
 
     async def send(self, item: SessionMessage, /) -> None:
         message = item.message
+        if self._definitions is not None and isinstance(message, types.JSONRPCRequest):
+            self._definitions.asked(message)
         caller = self._routes.in_context()
         if caller is not None and isinstance(message, types.JSONRPCRequest) and message.params:
             meta = message.params.get("_meta")
@@ -110,11 +127,15 @@ def _tasks(capabilities: JSONObject, declared: bool) -> JSONObject:
 
 class _BridgedReads(_Closing):
     def __init__(
-        self, inner: ReadStream[SessionMessage | Exception], modern: Callable[[], bool]
+        self,
+        inner: ReadStream[SessionMessage | Exception],
+        modern: Callable[[], bool],
+        definitions: WireDefinitions | None,
     ) -> None:
         super().__init__(inner)
         self._inner = inner
         self._modern = modern
+        self._definitions = definitions
 
     @property
     def last_context(self) -> contextvars.Context | None:
@@ -125,9 +146,14 @@ class _BridgedReads(_Closing):
 
     async def receive(self) -> SessionMessage | Exception:
         item = await self._inner.receive()
-        if not isinstance(item, SessionMessage) or not self._modern():
+        if not isinstance(item, SessionMessage):
             return item
         message = item.message
+        tap = self._definitions
+        if tap is not None and isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+            tap.answered(message)
+        if not self._modern():
+            return item
         if isinstance(message, types.JSONRPCResponse) and "resultType" not in message.result:
             result = {**message.result, "resultType": "complete"}
             item = SessionMessage(message.model_copy(update={"result": result}), item.metadata)

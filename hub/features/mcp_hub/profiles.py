@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 import mcp_types as types
 
 from hub.config import McpProfileConfig
+from hub.core.jsontypes import JSONObject
+from hub.features.mcp_hub.aggregate import prompt_entries
+from hub.features.mcp_hub.definitions import Finder, Kind
 from hub.features.mcp_hub.naming import matches, prefixed, spec_name
 from hub.features.mcp_hub.registry import UpstreamHub
 from hub.features.mcp_hub.search import SearchIndex
@@ -117,6 +120,30 @@ class Profile:
         return [
             e.tool for e in self.catalogue().entries if matches(qualified(e), self.config.pinned)
         ]
+
+    def definitions(self, kind: Kind) -> Finder:
+        """Shown name (or URI) -> the owning upstream's definition, as it wrote it."""
+        connections = self.upstreams.connections
+        owners: dict[str, tuple[str, str]]  # shown -> (server, upstream's own name)
+        if kind == "tools":
+            entries = self.catalogue().entries
+            owners = {e.tool.name: (e.server, e.upstream_name) for e in entries if e.server}
+        elif kind == "prompts":
+            prompts = prompt_entries(connections, self.servers(), self.config.prefix)
+            owners = {shown: (e.server, e.upstream_name) for shown, e in prompts.items()}
+        else:  # resources keep their URIs: the first selected server that lists it
+            owners = {}
+            for server in reversed(self.servers()):
+                connection = connections.get(server)
+                listed = connection.definitions.keys(kind) if connection else []
+                owners.update((key, (server, key)) for key in listed)
+
+        def find(shown: str) -> JSONObject | None:
+            owner = owners.get(shown)
+            connection = connections.get(owner[0]) if owner else None
+            return connection.definitions.get(kind, owner[1]) if connection and owner else None
+
+        return find
 
     def result_limit(self, server: str) -> int | None:
         connection = self.upstreams.connections.get(server)
