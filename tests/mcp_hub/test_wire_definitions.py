@@ -6,7 +6,13 @@ from __future__ import annotations
 import mcp_types as types
 
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.definitions import PENDING, WireDefinitions, whole, whole_list
+from hub.features.mcp_hub.definitions import (
+    MAX_UNKNOWN_BYTES,
+    PENDING,
+    WireDefinitions,
+    whole,
+    whole_list,
+)
 
 
 def ask(tap: WireDefinitions, request_id: int, method: str, cursor: str | None = None) -> None:
@@ -52,6 +58,16 @@ def test_errors_foreign_answers_and_malformed_items_change_nothing() -> None:
     ask(tap, 5, "resources/templates/list")
     answer(tap, 5, {"resourceTemplates": "not a list"})
     assert tap.keys("resources") == ["file:///a"] and tap.keys("resourceTemplates") == []
+
+
+def test_unknown_fields_are_kept_up_to_a_size() -> None:
+    tap = WireDefinitions()
+    ask(tap, 1, "tools/list")
+    heavy = tool("heavy", description="d", **{"x-junk": "j" * MAX_UNKNOWN_BYTES})
+    light = tool("light", **{"x-vendor": {"team": "infra"}, "_meta": {"m": "x" * 100_000}})
+    answer(tap, 1, {"tools": [heavy, light]})
+    assert tap.get("tools", "heavy") == tool("heavy", description="d")
+    assert tap.get("tools", "light") == light  # _meta is the SDK's to relay, at any size
 
 
 def test_answers_that_never_come_are_forgotten() -> None:

@@ -11,10 +11,12 @@ upstream) and every list answer is laid back over the upstream's own definitions
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Literal
 
 import mcp_types as types
+from pydantic import BaseModel
 
 from hub.core.jsontypes import JSON, JSONObject
 
@@ -33,6 +35,28 @@ KEYS: dict[Kind, str] = {  # what names a definition within its list
 }
 Finder = Callable[[str], JSONObject | None]  # shown name or URI -> the upstream's definition
 PENDING = 64  # list requests awaiting their answer; older ones are forgotten
+MAX_UNKNOWN_BYTES = 64 * 1024  # fields no schema knows, over this (JSON): not relayed
+
+
+def _known(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(field.alias or name for name, field in model.model_fields.items())
+
+
+KNOWN: dict[Kind, frozenset[str]] = {  # the fields the SDK's models read (any era)
+    "tools": _known(types.Tool),
+    "prompts": _known(types.Prompt),
+    "resources": _known(types.Resource),
+    "resourceTemplates": _known(types.ResourceTemplate),
+}
+
+
+def _bounded(item: JSONObject, kind: Kind) -> JSONObject:
+    """``item`` without its unknown fields if they weigh more than ``MAX_UNKNOWN_BYTES``:
+    the hub checks the size of what it knows (schemas, descriptions), not of those."""
+    unknown = {k: v for k, v in item.items() if k not in KNOWN[kind]}
+    if not unknown or len(json.dumps(unknown)) <= MAX_UNKNOWN_BYTES:
+        return item
+    return {k: v for k, v in item.items() if k not in unknown}
 
 
 class WireDefinitions:
@@ -67,7 +91,7 @@ class WireDefinitions:
         for item in items:
             name = item.get(key) if isinstance(item, dict) else None
             if isinstance(item, dict) and isinstance(name, str):
-                seen[name] = item
+                seen[name] = _bounded(item, kind)
         self._seen[kind] = seen
 
     def get(self, kind: Kind, key: str) -> JSONObject | None:
