@@ -10,14 +10,14 @@ catalogue is recomputed only when the upstream lists change (``UpstreamHub.gener
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import mcp_types as types
 
 from hub.config import McpProfileConfig
 from hub.core.jsontypes import JSONObject
-from hub.features.mcp_hub.aggregate import prompt_entries
+from hub.features.mcp_hub.aggregate import PromptEntry, prompt_entries
 from hub.features.mcp_hub.definitions import Finder, Kind
 from hub.features.mcp_hub.naming import matches, prefixed, spec_name
 from hub.features.mcp_hub.registry import UpstreamHub
@@ -124,24 +124,20 @@ class Profile:
     def definitions(self, kind: Kind) -> Finder:
         """Shown name (or URI) -> the owning upstream's definition, as it wrote it."""
         connections = self.upstreams.connections
-        owners: dict[str, tuple[str, str]]  # shown -> (server, upstream's own name)
-        if kind == "tools":
-            entries = self.catalogue().entries
-            owners = {e.tool.name: (e.server, e.upstream_name) for e in entries if e.server}
-        elif kind == "prompts":
-            prompts = prompt_entries(connections, self.servers(), self.config.prefix)
-            owners = {shown: (e.server, e.upstream_name) for shown, e in prompts.items()}
-        else:  # resources keep their URIs: the first selected server that lists it
-            owners = {}
-            for server in reversed(self.servers()):
-                connection = connections.get(server)
-                listed = connection.definitions.keys(kind) if connection else []
-                owners.update((key, (server, key)) for key in listed)
+        if kind in ("resources", "resourceTemplates"):  # URIs kept: the first server listing it
+            listed = [c.definitions for s in self.servers() if (c := connections.get(s))]
+            return lambda uri: next((d for w in listed if (d := w.get(kind, uri))), None)
+        owners: Mapping[str, Entry | PromptEntry] = (
+            self.catalogue().by_name
+            if kind == "tools"
+            else prompt_entries(connections, self.servers(), self.config.prefix)
+        )
 
         def find(shown: str) -> JSONObject | None:
             owner = owners.get(shown)
-            connection = connections.get(owner[0]) if owner else None
-            return connection.definitions.get(kind, owner[1]) if connection and owner else None
+            if owner is None or owner.server is None or owner.server not in connections:
+                return None  # one of the hub's own, or an upstream gone since
+            return connections[owner.server].definitions.get(kind, owner.upstream_name)
 
         return find
 
